@@ -1,0 +1,198 @@
+//! What a Celery command line says about the process: which app, which
+//! queues it consumes, whether it embeds the beat scheduler, its concurrency.
+//!
+//! This is what lets the autoscaler map queue depths to worker types without
+//! hand-written glue.
+
+use serde::{Deserialize, Serialize};
+
+/// Celery's default queue, consumed when a worker is given no `-Q`.
+pub const DEFAULT_QUEUE: &str = "celery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// `celery worker` (possibly with `-B`).
+    Worker,
+    /// `celery beat`: a scheduler only.
+    Beat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Celery {
+    pub role: Role,
+    /// `-A/--app`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// Queues consumed (workers only). `-Q` as written, or Celery's default `celery`.
+    pub queues: Vec<String>,
+    /// `-X/--exclude-queues`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_queues: Vec<String>,
+    /// A worker started with `-B/--beat` runs the scheduler too, so it must be a singleton.
+    pub embeds_beat: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<u32>,
+}
+
+impl Celery {
+    /// True when this process schedules periodic tasks (two of them run every job twice).
+    pub fn schedules(&self) -> bool {
+        self.role == Role::Beat || self.embeds_beat
+    }
+}
+
+/// Find a Celery worker or beat invocation in a shell command. Looks at every
+/// simple command (split on `&&`, `||`, `;`, `|`), skips env assignments and
+/// common wrappers (`exec`, `newrelic-admin run-program`, `python -m celery`).
+pub fn analyze(command: &str) -> Option<Celery> {
+    let words = shell_words::split(command).ok()?;
+    words
+        .split(|w| matches!(w.as_str(), "&&" | "||" | ";" | "|" | "&"))
+        .find_map(analyze_simple)
+}
+
+fn analyze_simple(words: &[String]) -> Option<Celery> {
+    let mut rest = words;
+    // Skip env assignments and wrappers until we reach celery.
+    loop {
+        let first = rest.first()?;
+        let base = first.rsplit('/').next().unwrap_or(first);
+        if base == "celery" {
+            rest = &rest[1..];
+            break;
+        }
+        if base.starts_with("python") && rest.get(1).map(String::as_str) == Some("-m") && rest.get(2).map(String::as_str) == Some("celery") {
+            rest = &rest[3..];
+            break;
+        }
+        let is_assignment = first
+            .split_once('=')
+            .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if is_assignment || matches!(base, "exec" | "env" | "nice" | "newrelic-admin" | "run-program" | "ddtrace-run" | "bin/start-pgbouncer" | "bin/start-nginx") {
+            rest = &rest[1..];
+            continue;
+        }
+        return None;
+    }
+
+    let mut app = None;
+    let mut role = None;
+    let mut queues: Vec<String> = Vec::new();
+    let mut excluded = Vec::new();
+    let mut embeds_beat = false;
+    let mut concurrency = None;
+    let mut i = 0;
+    while i < rest.len() {
+        let word = rest[i].as_str();
+        let mut take_value = |long: &str, short: Option<&str>| -> Option<String> {
+            if let Some(v) = word.strip_prefix(long).and_then(|v| v.strip_prefix('=')) {
+                return Some(v.to_string());
+            }
+            if word == long || short == Some(word) {
+                i += 1;
+                return rest.get(i).cloned();
+            }
+            if let Some(s) = short {
+                if let Some(v) = word.strip_prefix(s) {
+                    if !v.is_empty() && !word.starts_with("--") {
+                        return Some(v.to_string());
+                    }
+                }
+            }
+            None
+        };
+        if let Some(v) = take_value("--app", Some("-A")) {
+            app = Some(v);
+        } else if let Some(v) = take_value("--queues", Some("-Q")) {
+            queues.extend(split_list(&v));
+        } else if let Some(v) = take_value("--exclude-queues", Some("-X")) {
+            excluded.extend(split_list(&v));
+        } else if let Some(v) = take_value("--concurrency", Some("-c")) {
+            concurrency = v.parse().ok();
+        } else if word == "-B" || word == "--beat" {
+            embeds_beat = true;
+        } else if role.is_none() && word == "worker" {
+            role = Some(Role::Worker);
+        } else if role.is_none() && word == "beat" {
+            role = Some(Role::Beat);
+        } else if role.is_none() && !word.starts_with('-') {
+            // Another subcommand (inspect, flower, call...): not a worker.
+            return None;
+        }
+        i += 1;
+    }
+    let role = role?;
+    if role == Role::Worker && queues.is_empty() {
+        queues.push(DEFAULT_QUEUE.to_string());
+    }
+    if role == Role::Beat {
+        queues.clear();
+    }
+    Some(Celery {
+        role,
+        app,
+        queues,
+        excluded_queues: excluded,
+        embeds_beat,
+        concurrency,
+    })
+}
+
+fn split_list(v: &str) -> impl Iterator<Item = String> + '_ {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn celery5_worker_with_queues_beat_and_concurrency() {
+        let c = analyze("celery -A everyvoter worker -Q default,bulk,user_import -B --concurrency=4 --loglevel=info").unwrap();
+        assert_eq!(c.role, Role::Worker);
+        assert_eq!(c.app.as_deref(), Some("everyvoter"));
+        assert_eq!(c.queues, ["default", "bulk", "user_import"]);
+        assert!(c.embeds_beat);
+        assert!(c.schedules());
+        assert_eq!(c.concurrency, Some(4));
+    }
+
+    #[test]
+    fn celery4_style_and_attached_short_options() {
+        let c = analyze("celery worker --app=proj -Qhigh_memory -c 2").unwrap();
+        assert_eq!(c.app.as_deref(), Some("proj"));
+        assert_eq!(c.queues, ["high_memory"]);
+        assert_eq!(c.concurrency, Some(2));
+        assert!(!c.embeds_beat);
+    }
+
+    #[test]
+    fn wrappers_env_prefixes_and_chains_are_seen_through() {
+        let c = analyze("REMAP_SIGTERM=SIGQUIT newrelic-admin run-program celery -A app worker --queues bulk_priority").unwrap();
+        assert_eq!(c.queues, ["bulk_priority"]);
+        let c = analyze("python manage.py check && exec python -m celery -A app worker -Q feedback").unwrap();
+        assert_eq!(c.queues, ["feedback"]);
+    }
+
+    #[test]
+    fn a_worker_without_queues_consumes_celerys_default_queue() {
+        assert_eq!(analyze("celery -A app worker").unwrap().queues, ["celery"]);
+    }
+
+    #[test]
+    fn celery_beat_is_a_scheduler_with_no_queues() {
+        let c = analyze("celery -A app beat --loglevel=info").unwrap();
+        assert_eq!(c.role, Role::Beat);
+        assert!(c.queues.is_empty());
+        assert!(c.schedules());
+    }
+
+    #[test]
+    fn non_worker_commands_are_not_celery_processes() {
+        assert_eq!(analyze("gunicorn app.wsgi"), None);
+        assert_eq!(analyze("celery -A app flower"), None);
+        assert_eq!(analyze("celery -A app inspect active"), None);
+        assert_eq!(analyze("echo 'unbalanced"), None);
+    }
+}

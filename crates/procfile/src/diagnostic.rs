@@ -1,0 +1,178 @@
+//! Diagnostics that point at a line of a user's file, rendered in the
+//! annotate-snippets style rustc uses.
+
+use annotate_snippets::{Level, Renderer, Snippet};
+use std::fmt;
+
+/// How serious a diagnostic is. Warnings never stop a build (Heroku accepts
+/// the input), errors do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One finding about one line of one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// The file as the user knows it, relative to the app root (`Procfile`).
+    pub file: String,
+    /// 1-based line number; 0 when the finding is about the whole file.
+    pub line: usize,
+    /// The text of that line (truncated for display when very long).
+    pub source_line: String,
+    /// What is wrong, in one sentence.
+    pub message: String,
+    /// Short label under the offending part of the line.
+    pub label: String,
+    /// What to do about it.
+    pub help: String,
+}
+
+/// How much of a line is shown in a snippet. A 10 MB line must not become a
+/// 10 MB error message.
+const MAX_SHOWN: usize = 160;
+
+impl Diagnostic {
+    pub fn error(file: &str, line: usize, source_line: &str, message: impl Into<String>) -> Self {
+        Self::new(Severity::Error, file, line, source_line, message)
+    }
+
+    pub fn warning(file: &str, line: usize, source_line: &str, message: impl Into<String>) -> Self {
+        Self::new(Severity::Warning, file, line, source_line, message)
+    }
+
+    fn new(
+        severity: Severity,
+        file: &str,
+        line: usize,
+        source_line: &str,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity,
+            file: file.to_string(),
+            line,
+            source_line: shorten(source_line),
+            message: message.into(),
+            label: String::new(),
+            help: String::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    #[must_use]
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = help.into();
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Render as plain text (no colour), e.g.
+    ///
+    /// ```text
+    /// error: duplicate process type `web`
+    ///  --> Procfile:3
+    ///   |
+    /// 3 | web: gunicorn app.wsgi
+    ///   | ^^^^^^^^^^^^^^^^^^^^^^ ...
+    /// ```
+    pub fn render(&self) -> String {
+        let level = match self.severity {
+            Severity::Warning => Level::Warning,
+            Severity::Error => Level::Error,
+        };
+        let origin = self.file.clone();
+        let mut message = level.title(&self.message);
+        if self.line > 0 {
+            let span_end = self.source_line.len().max(1);
+            let source = if self.source_line.is_empty() {
+                " "
+            } else {
+                self.source_line.as_str()
+            };
+            message = message.snippet(
+                Snippet::source(source)
+                    .line_start(self.line)
+                    .origin(&origin)
+                    .fold(false)
+                    .annotation(level.span(0..span_end.min(source.len())).label(&self.label)),
+            );
+        }
+        let help = format!("{} (in {})", self.help, self.location());
+        if !self.help.is_empty() {
+            message = message.footer(Level::Help.title(&help));
+        }
+        let rendered = Renderer::plain().render(message).to_string();
+        rendered
+    }
+
+    /// `Procfile:3`, or `Procfile` for whole-file findings.
+    pub fn location(&self) -> String {
+        if self.line > 0 {
+            format!("{}:{}", self.file, self.line)
+        } else {
+            self.file.clone()
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+fn shorten(line: &str) -> String {
+    if line.len() <= MAX_SHOWN {
+        return line.to_string();
+    }
+    let mut end = MAX_SHOWN;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &line[..end], line.len())
+}
+
+/// Render a list of diagnostics, one after the other.
+pub fn render_all(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(Diagnostic::render)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_file_line_and_help() {
+        let d = Diagnostic::error("Procfile", 3, "web gunicorn", "line has no `:`")
+            .label("expected `<type>: <command>`")
+            .help("write `web: gunicorn`");
+        let text = d.render();
+        assert!(text.contains("error: line has no `:`"), "{text}");
+        assert!(text.contains("Procfile:3"), "{text}");
+        assert!(text.contains("3 | web gunicorn"), "{text}");
+        assert!(text.contains("help: write `web: gunicorn`"), "{text}");
+    }
+
+    #[test]
+    fn a_huge_line_is_shortened_for_display() {
+        let line = "x".repeat(10 * 1024 * 1024);
+        let d = Diagnostic::error("Procfile", 1, &line, "too long");
+        assert!(d.render().len() < 1000);
+        assert!(d.source_line.contains("10485760 bytes in all"));
+    }
+}

@@ -1,0 +1,42 @@
+//! Slipway's process table.
+//!
+//! Reads an app's process types from its `Procfile` (or `heroku.yml` `run:`),
+//! generates the reference Django + Celery layout when `project.toml`
+//! declares it, applies formation rules (sizes, bounds, singletons), reads
+//! Celery facts (queues, beat) from commands, and renders the table for CNB
+//! `launch.toml`, classic `bin/release`, heroku.yml and app.json.
+//!
+//! The file formats are specified in `SPEC.md` beside this crate.
+
+pub mod celery;
+pub mod diagnostic;
+pub mod formation;
+pub mod heroku_yml;
+pub mod name;
+pub mod parse;
+pub mod project;
+pub mod reference;
+pub mod render;
+pub mod table;
+
+pub use diagnostic::{Diagnostic, Severity};
+pub use formation::Formation;
+pub use table::{has_process_sources, load, Loaded, Origin, Process, ProcessTable};
+
+use std::path::PathBuf;
+
+/// Environment variable the process-table buildpack sets at launch: the path
+/// of the stored process table (TOML, see [`render::metadata_toml`]).
+pub const TABLE_PATH_ENV: &str = "SLIPWAY_PROCESS_TABLE";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcfileError {
+    #[error("could not read {path}: {source}\nCheck that the file is readable by the build user.")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", diagnostic::render_all(diagnostics))]
+    Invalid { diagnostics: Vec<Diagnostic> },
+}

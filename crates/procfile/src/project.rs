@@ -1,0 +1,97 @@
+//! Slipway's tables in `project.toml` (CNB project descriptor), as far as the
+//! process table is concerned: `[_.metadata.slipway.celery]` and
+//! `[_.metadata.slipway.formation.<type>]`. Other tables are left alone.
+
+use crate::diagnostic::Diagnostic;
+use crate::formation::FormationConfig;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+struct Descriptor {
+    #[serde(rename = "_", default)]
+    underscore: Underscore,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+struct Underscore {
+    #[serde(default)]
+    metadata: Metadata,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    slipway: SlipwayTables,
+}
+
+/// The parts of `[_.metadata.slipway]` this crate owns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct SlipwayTables {
+    pub celery: Option<CeleryConfig>,
+    #[serde(default)]
+    pub formation: BTreeMap<String, FormationConfig>,
+}
+
+/// `[_.metadata.slipway.celery]`: declares a Celery app in the reference layout.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeleryConfig {
+    /// The Celery app module (`celery -A <app>`).
+    pub app: String,
+    /// The WSGI callable for the generated `web` type; default `<app>.wsgi`.
+    pub wsgi: Option<String>,
+}
+
+impl CeleryConfig {
+    pub fn wsgi(&self) -> String {
+        self.wsgi.clone().unwrap_or_else(|| format!("{}.wsgi", self.app))
+    }
+}
+
+/// Parse `project.toml`. A TOML syntax error, a misspelt key or a wrong type
+/// becomes a diagnostic naming the line.
+pub fn parse(file: &str, text: &str) -> Result<SlipwayTables, Diagnostic> {
+    toml::from_str::<Descriptor>(text)
+        .map(|d| d.underscore.metadata.slipway)
+        .map_err(|e| {
+            let line = e.span().map_or(0, |span| line_of(text, span.start));
+            let src = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+            Diagnostic::error(file, line, src, format!("{file}: {}", e.message().trim()))
+                .label("here")
+                .help("see crates/procfile/SPEC.md for the `[_.metadata.slipway]` tables and their keys")
+        })
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_celery_and_formation_tables_and_ignores_others() {
+        let t = parse(
+            "project.toml",
+            "[_]\nschema-version = \"0.2\"\n[io.buildpacks]\nexclude = [\"docs\"]\n[_.metadata.slipway.celery]\napp = \"refapp\"\n[_.metadata.slipway.formation.worker_general]\nsize = \"standard-2x\"\nmax = 4\n[_.metadata.slipway.assets]\nanything = 1\n",
+        )
+        .unwrap();
+        assert_eq!(t.celery.unwrap().wsgi(), "refapp.wsgi");
+        assert_eq!(t.formation["worker_general"].max, Some(4));
+    }
+
+    #[test]
+    fn a_misspelt_key_names_its_line() {
+        let d = parse("project.toml", "[_.metadata.slipway.formation.web]\nsize = \"basic\"\nmaximum = 3\n").unwrap_err();
+        assert_eq!(d.location(), "project.toml:3");
+        assert!(d.message.contains("unknown field `maximum`"), "{}", d.message);
+    }
+
+    #[test]
+    fn a_toml_syntax_error_names_its_line() {
+        let d = parse("project.toml", "[_]\nschema-version = \"0.2\"\n[_.metadata.slipway.celery\n").unwrap_err();
+        assert_eq!(d.line, 3);
+    }
+}

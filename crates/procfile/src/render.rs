@@ -1,0 +1,124 @@
+//! The same table in every shape a platform wants it.
+
+use crate::table::ProcessTable;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// A CNB `launch.toml` `[[processes]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LaunchProcess {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub command: Vec<String>,
+    pub default: bool,
+}
+
+/// CNB launch processes: `bash -c <command>`, as heroku/procfile does, so
+/// `$PORT` and env prefixes work; names unchanged.
+pub fn launch_processes(table: &ProcessTable) -> Vec<LaunchProcess> {
+    let default = table.default_process();
+    table
+        .processes
+        .iter()
+        .map(|p| LaunchProcess {
+            kind: p.name.clone(),
+            command: vec!["bash".into(), "-c".into(), p.command.clone()],
+            default: Some(p.name.as_str()) == default,
+        })
+        .collect()
+}
+
+/// `launch.toml` text (what a CNB writes to `$CNB_LAYERS_DIR/launch.toml`).
+pub fn launch_toml(table: &ProcessTable) -> String {
+    #[derive(Serialize)]
+    struct Launch {
+        processes: Vec<LaunchProcess>,
+    }
+    toml::to_string(&Launch { processes: launch_processes(table) }).expect("launch.toml serializes")
+}
+
+/// Classic `bin/release` output: YAML with `default_process_types`.
+pub fn classic_release_yaml(table: &ProcessTable) -> String {
+    #[derive(Serialize)]
+    struct Release {
+        default_process_types: BTreeMap<String, String>,
+    }
+    let types = table.processes.iter().map(|p| (p.name.clone(), p.command.clone())).collect();
+    format!(
+        "---\n{}",
+        serde_yaml_ng::to_string(&Release { default_process_types: types }).expect("release YAML serializes")
+    )
+}
+
+/// A heroku.yml `run:` section (and `release:` when the table has one).
+pub fn heroku_yml_run(table: &ProcessTable) -> String {
+    let mut out = String::new();
+    if let Some(release) = table.get("release") {
+        let _ = writeln!(out, "release:\n  image: web\n  command:\n    - {}", yaml_scalar(&release.command));
+    }
+    out.push_str("run:\n");
+    for p in table.processes.iter().filter(|p| p.name != "release") {
+        let _ = writeln!(out, "  {}: {}", p.name, yaml_scalar(&p.command));
+    }
+    out
+}
+
+fn yaml_scalar(s: &str) -> String {
+    serde_yaml_ng::to_string(s).expect("string serializes").trim_end().to_string()
+}
+
+/// An app.json-style `formation` section.
+pub fn app_json_formation(table: &ProcessTable) -> serde_json::Value {
+    let formation: serde_json::Map<String, serde_json::Value> = table
+        .processes
+        .iter()
+        .filter(|p| p.name != "release")
+        .map(|p| {
+            (
+                p.name.clone(),
+                serde_json::json!({ "quantity": p.formation.quantity, "size": p.formation.size }),
+            )
+        })
+        .collect();
+    serde_json::json!({ "formation": formation })
+}
+
+/// The full table as TOML: what the process-table buildpack stores in its
+/// launch layer for release-phase and the autoscaler to read at runtime.
+pub fn metadata_toml(table: &ProcessTable) -> String {
+    toml::to_string(table).expect("process table serializes")
+}
+
+/// Read back what [`metadata_toml`] wrote.
+pub fn from_metadata_toml(text: &str) -> Result<ProcessTable, toml::de::Error> {
+    toml::from_str(text)
+}
+
+/// The table for humans, one type per line, in Heroku's build-output style.
+pub fn human_table(table: &ProcessTable) -> String {
+    let width = table.processes.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let default = table.default_process();
+    let mut out = String::new();
+    for p in &table.processes {
+        let marker = if Some(p.name.as_str()) == default { " (default)" } else { "" };
+        let queues = p
+            .celery
+            .as_ref()
+            .filter(|c| !c.queues.is_empty())
+            .map(|c| format!(" queues={}", c.queues.join(",")))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{:width$}  {} x{} [{}]{queues}  ({}){marker}\n{:width$}  $ {}",
+            p.name,
+            p.formation.size,
+            p.formation.quantity,
+            p.formation.bounds_text(),
+            p.origin.describe(),
+            "",
+            p.command,
+        );
+    }
+    out
+}

@@ -1,0 +1,350 @@
+//! The process table of an app: Procfile (or heroku.yml `run:`), the
+//! reference layout when declared, formation rules and Celery facts.
+
+use crate::celery::{self, Celery};
+use crate::diagnostic::Diagnostic;
+use crate::formation::{is_known_size, Formation, FormationConfig, FormationOrigin};
+use crate::name::is_scheduler_type;
+use crate::project::{self, SlipwayTables};
+use crate::reference::REFERENCE;
+use crate::{heroku_yml, parse, ProcfileError};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Where a process type's command came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Origin {
+    Procfile { line: usize },
+    HerokuYml,
+    /// Generated from `[_.metadata.slipway.celery]` (the reference layout).
+    Reference,
+}
+
+impl Origin {
+    pub fn describe(&self) -> String {
+        match self {
+            Origin::Procfile { line } => format!("Procfile:{line}"),
+            Origin::HerokuYml => "heroku.yml".to_string(),
+            Origin::Reference => "generated".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Process {
+    /// Exactly as written: `worker_high_memory` keeps its underscores.
+    pub name: String,
+    pub command: String,
+    pub origin: Origin,
+    pub formation: Formation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub celery: Option<Celery>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessTable {
+    #[serde(rename = "processes")]
+    pub processes: Vec<Process>,
+}
+
+impl ProcessTable {
+    pub fn get(&self, name: &str) -> Option<&Process> {
+        self.processes.iter().find(|p| p.name == name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.processes.is_empty()
+    }
+
+    /// The default process: `web` when there is one, else the only type when there is
+    /// exactly one (the heroku/procfile CNB's rule). `release` never is.
+    pub fn default_process(&self) -> Option<&str> {
+        if self.get("web").is_some() {
+            return Some("web");
+        }
+        match self.processes.as_slice() {
+            [only] if only.name != "release" => Some(&only.name),
+            _ => None,
+        }
+    }
+
+    /// Which process types consume a queue (for queue-depth autoscaling).
+    pub fn consumers_of(&self, queue: &str) -> Vec<&str> {
+        self.processes
+            .iter()
+            .filter(|p| p.celery.as_ref().is_some_and(|c| c.queues.iter().any(|q| q == queue)))
+            .map(|p| p.name.as_str())
+            .collect()
+    }
+}
+
+/// A loaded table plus the warnings worth printing.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub table: ProcessTable,
+    pub warnings: Vec<Diagnostic>,
+    /// Files the table was read from, for the build output.
+    pub sources: Vec<String>,
+}
+
+/// What in an app dir could define processes (used by detect).
+pub fn has_process_sources(app_dir: &Path) -> bool {
+    if app_dir.join("Procfile").is_file() {
+        return true;
+    }
+    if let Ok(text) = std::fs::read_to_string(app_dir.join("heroku.yml")) {
+        if !heroku_yml::parse("heroku.yml", &text).run.is_empty() {
+            return true;
+        }
+    }
+    std::fs::read_to_string(app_dir.join("project.toml"))
+        .ok()
+        .and_then(|t| project::parse("project.toml", &t).ok())
+        .is_some_and(|t| t.celery.is_some())
+}
+
+fn read(app_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, ProcfileError> {
+    let path = app_dir.join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(ProcfileError::Read { path, source }),
+    }
+}
+
+/// Load the process table of the app in `app_dir`.
+pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
+    let mut loaded = Loaded::default();
+    let mut errors = Vec::new();
+
+    let project_text = read(app_dir, "project.toml")?.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let tables = match &project_text {
+        Some(text) => {
+            loaded.sources.push("project.toml".into());
+            match project::parse("project.toml", text) {
+                Ok(t) => t,
+                Err(d) => {
+                    errors.push(d);
+                    SlipwayTables::default()
+                }
+            }
+        }
+        None => SlipwayTables::default(),
+    };
+
+    let procfile = read(app_dir, "Procfile")?.map(|bytes| parse::parse("Procfile", &bytes));
+    let yml = read(app_dir, "heroku.yml")?.map(|bytes| heroku_yml::parse("heroku.yml", &String::from_utf8_lossy(&bytes)));
+
+    let mut processes: Vec<Process> = Vec::new();
+    if let Some(celery_config) = &tables.celery {
+        let wsgi = celery_config.wsgi();
+        for r in REFERENCE {
+            let command = r.command(&celery_config.app, &wsgi);
+            processes.push(Process {
+                name: r.name.to_string(),
+                celery: celery::analyze(&command),
+                command,
+                origin: Origin::Reference,
+                formation: r.formation(),
+            });
+        }
+    }
+
+    let explicit: Vec<(String, String, Origin)> = match (&procfile, &yml) {
+        (Some(p), yml) => {
+            loaded.sources.push("Procfile".into());
+            split_diagnostics(&p.diagnostics, &mut errors, &mut loaded.warnings);
+            if let Some(y) = yml.as_ref().filter(|y| !y.run.is_empty() && y.diagnostics.is_empty()) {
+                if let Some(w) = disagreement(p, y) {
+                    loaded.warnings.push(w);
+                }
+            }
+            p.entries.iter().map(|e| (e.name.clone(), e.command.clone(), Origin::Procfile { line: e.line })).collect()
+        }
+        (None, Some(y)) => {
+            if !y.run.is_empty() || !y.diagnostics.is_empty() {
+                loaded.sources.push("heroku.yml".into());
+            }
+            split_diagnostics(&y.diagnostics, &mut errors, &mut loaded.warnings);
+            let mut v: Vec<_> = y.run.iter().map(|(n, c)| (n.clone(), c.clone(), Origin::HerokuYml)).collect();
+            if let Some(release) = &y.release {
+                if !y.run.iter().any(|(n, _)| n == "release") {
+                    v.push(("release".to_string(), release.clone(), Origin::HerokuYml));
+                }
+            }
+            v
+        }
+        (None, None) => Vec::new(),
+    };
+
+    for (name, command, origin) in explicit {
+        if crate::name::check_name(&name).is_err() {
+            errors.push(Diagnostic::error("heroku.yml", 0, "", format!("process type `{name}` in heroku.yml `run:` is not a valid process type")).help("process types may use only letters, digits, `.`, `_` and `-`"));
+            continue;
+        }
+        let process = Process {
+            formation: Formation::platform_default(&name),
+            celery: celery::analyze(&command),
+            name,
+            command,
+            origin,
+        };
+        match processes.iter_mut().find(|p| p.name == process.name) {
+            // An explicit line wins over the generated one, but keeps the reference formation.
+            Some(existing) => {
+                existing.command = process.command;
+                existing.origin = process.origin;
+                existing.celery = process.celery;
+            }
+            None => processes.push(process),
+        }
+    }
+
+    for p in &mut processes {
+        apply_scheduler_rule(p);
+    }
+    for (name, config) in &tables.formation {
+        match processes.iter_mut().find(|p| &p.name == name) {
+            Some(p) => {
+                let (mut found, mut found_warnings) = (Vec::new(), Vec::new());
+                apply_config(p, config, &mut found, &mut found_warnings);
+                found.append(&mut found_warnings);
+                let (line, src) = table_line(project_text.as_deref().unwrap_or(""), name);
+                for d in &mut found {
+                    d.line = line;
+                    d.source_line = src.to_string();
+                }
+                let (errs, warns): (Vec<_>, Vec<_>) = found.into_iter().partition(Diagnostic::is_error);
+                errors.extend(errs);
+                loaded.warnings.extend(warns);
+            }
+            None => loaded.warnings.push(
+                Diagnostic::warning("project.toml", table_line(project_text.as_deref().unwrap_or(""), name).0, table_line(project_text.as_deref().unwrap_or(""), name).1, format!("`[_.metadata.slipway.formation.{name}]` names a process type that does not exist"))
+                    .help(format!("the process types are: {}; fix the name or remove the table", names(&processes))),
+            ),
+        }
+    }
+
+    if !errors.is_empty() {
+        errors.extend(loaded.warnings);
+        return Err(ProcfileError::Invalid { diagnostics: errors });
+    }
+    loaded.table = ProcessTable { processes };
+    Ok(loaded)
+}
+
+/// The line of `[_.metadata.slipway.formation.<name>]` (or the dotted-key form) in project.toml.
+fn table_line<'a>(text: &'a str, name: &str) -> (usize, &'a str) {
+    let needle = format!("formation.{name}");
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(&needle))
+        .map_or((0, ""), |(i, l)| (i + 1, l))
+}
+
+fn names(processes: &[Process]) -> String {
+    processes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+fn split_diagnostics(all: &[Diagnostic], errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) {
+    for d in all {
+        if d.is_error() {
+            errors.push(d.clone());
+        } else {
+            warnings.push(d.clone());
+        }
+    }
+}
+
+/// beat/clock types and workers started with `-B` are singletons unless the user says otherwise.
+fn apply_scheduler_rule(p: &mut Process) {
+    if p.formation.singleton {
+        return;
+    }
+    let scheduler = is_scheduler_type(&p.name) || p.celery.as_ref().is_some_and(Celery::schedules);
+    if scheduler {
+        let why = if is_scheduler_type(&p.name) {
+            "a scheduler: two would run every scheduled job twice"
+        } else {
+            "runs Celery beat (-B): two would run every scheduled job twice"
+        };
+        p.formation = p.formation.clone().singleton(why);
+    }
+}
+
+fn apply_config(p: &mut Process, c: &FormationConfig, errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) {
+    let table = format!("[_.metadata.slipway.formation.{}]", p.name);
+    let f = &mut p.formation;
+    f.origin = FormationOrigin::ProjectToml;
+    if let Some(size) = &c.size {
+        if !is_known_size(size) {
+            warnings.push(
+                Diagnostic::warning("project.toml", 0, "", format!("{table} size `{size}` is not a dyno size Slipway knows"))
+                    .help(format!("known sizes: {}; the platform will refuse an unknown size when scaling", crate::formation::KNOWN_SIZES.join(", "))),
+            );
+        }
+        f.size = size.to_ascii_lowercase();
+    }
+    match c.singleton {
+        Some(false) if f.singleton => {
+            warnings.push(
+                Diagnostic::warning("project.toml", 0, "", format!("{table} sets singleton = false on a scheduler type"))
+                    .help("every extra dyno of this type runs each scheduled job again; keep singleton unless its jobs are idempotent"),
+            );
+            f.singleton = false;
+            f.max = None;
+        }
+        Some(true) if !f.singleton => *f = f.clone().singleton("declared singleton in project.toml"),
+        _ => {}
+    }
+    if f.singleton {
+        if c.min.is_some_and(|m| m != 1) || c.max.is_some_and(|m| m != 1) || c.quantity.is_some_and(|q| q != 1) {
+            errors.push(
+                Diagnostic::error("project.toml", 0, "", format!("{table} asks for other than exactly one dyno of singleton type `{}`", p.name))
+                    .help("a singleton runs as exactly one dyno; remove min/max/quantity, or set `singleton = false` if running several is safe"),
+            );
+        }
+        return;
+    }
+    if let Some(min) = c.min {
+        f.min = min;
+    }
+    if let Some(max) = c.max {
+        f.max = Some(max);
+    }
+    f.quantity = c.quantity.unwrap_or(f.min);
+    if let Some(max) = f.max {
+        if f.min > max {
+            errors.push(
+                Diagnostic::error("project.toml", 0, "", format!("{table} has min = {} above max = {max}", f.min))
+                    .help("make min less than or equal to max"),
+            );
+        } else {
+            f.quantity = f.quantity.clamp(f.min, max);
+        }
+    }
+}
+
+fn disagreement(p: &parse::Parsed, y: &heroku_yml::HerokuYml) -> Option<Diagnostic> {
+    let mut differences = Vec::new();
+    for e in &p.entries {
+        match y.run.iter().find(|(n, _)| *n == e.name) {
+            None => differences.push(format!("`{}` is only in Procfile", e.name)),
+            Some((_, c)) if *c != e.command => differences.push(format!("`{}` differs: Procfile `{}`, heroku.yml `{c}`", e.name, e.command)),
+            _ => {}
+        }
+    }
+    for (n, _) in &y.run {
+        if !p.entries.iter().any(|e| e.name == *n) {
+            differences.push(format!("`{n}` is only in heroku.yml"));
+        }
+    }
+    if differences.is_empty() {
+        return None;
+    }
+    Some(
+        Diagnostic::warning("heroku.yml", 0, "", format!("Procfile and heroku.yml `run:` disagree: {}", differences.join("; ")))
+            .help("buildpack builds use the Procfile, Docker (heroku.yml) builds use `run:`; make them the same so both deploys run the same processes"),
+    )
+}

@@ -1,0 +1,172 @@
+//! The process table of an app, as a specification.
+
+use procfile::formation::FormationOrigin;
+use procfile::{load, render, Origin, ProcfileError};
+use std::fs;
+use tempfile::TempDir;
+
+fn app(files: &[(&str, &str)]) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+const CELERY_PROJECT: &str = "[_]\nschema-version = \"0.2\"\n\n[_.metadata.slipway.celery]\napp = \"refapp\"\n";
+
+const SEVEN: [&str; 7] = [
+    "web",
+    "beat",
+    "worker_high_memory",
+    "worker_primary",
+    "worker_general",
+    "worker_import",
+    "worker_priority",
+];
+
+#[test]
+fn a_celery_declaration_generates_the_seven_reference_types() {
+    let dir = app(&[("project.toml", CELERY_PROJECT)]);
+    let table = load(dir.path()).unwrap().table;
+    let names: Vec<_> = table.processes.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, SEVEN);
+    assert_eq!(table.default_process(), Some("web"));
+    assert!(table.processes.iter().all(|p| p.origin == Origin::Reference));
+
+    let beat = table.get("beat").unwrap();
+    assert!(beat.formation.singleton && beat.formation.max == Some(1));
+    assert!(beat.celery.as_ref().unwrap().embeds_beat);
+    assert_eq!(beat.formation.size, "standard-2x");
+
+    let primary = table.get("worker_primary").unwrap();
+    assert_eq!((primary.formation.min, primary.formation.max), (1, Some(1)));
+    let priority = table.get("worker_priority").unwrap();
+    assert_eq!(priority.formation.min, 0, "0 is a valid minimum for workers");
+    assert_eq!(priority.celery.as_ref().unwrap().queues, ["bulk_priority"]);
+}
+
+#[test]
+fn every_reference_queue_has_a_consumer_and_imports_go_to_the_import_types() {
+    let dir = app(&[("project.toml", CELERY_PROJECT)]);
+    let table = load(dir.path()).unwrap().table;
+    for q in ["default", "bulk", "bulk_priority", "user_import", "high_memory", "feedback"] {
+        assert!(!table.consumers_of(q).is_empty(), "queue {q} has no consumer");
+    }
+    assert_eq!(table.consumers_of("user_import"), ["beat", "worker_primary", "worker_import"]);
+    assert_eq!(table.consumers_of("high_memory"), ["beat", "worker_high_memory"]);
+}
+
+#[test]
+fn explicit_procfile_lines_win_over_generated_ones() {
+    let dir = app(&[
+        ("project.toml", CELERY_PROJECT),
+        ("Procfile", "web: python manage.py runserver 0.0.0.0:$PORT\nworker_import: celery -A refapp worker -Q user_import,geocode\nrelease: release-phase run\n"),
+    ]);
+    let table = load(dir.path()).unwrap().table;
+    assert_eq!(table.processes.len(), 8);
+    let web = table.get("web").unwrap();
+    assert_eq!(web.command, "python manage.py runserver 0.0.0.0:$PORT");
+    assert_eq!(web.origin, Origin::Procfile { line: 1 });
+    let import = table.get("worker_import").unwrap();
+    assert_eq!(import.celery.as_ref().unwrap().queues, ["user_import", "geocode"]);
+    assert_eq!(import.formation.origin, FormationOrigin::Reference, "formation recommendation is kept");
+    assert_eq!(table.get("worker_general").unwrap().origin, Origin::Reference);
+}
+
+#[test]
+fn a_procfile_beat_or_clock_type_is_a_singleton_and_so_is_a_worker_with_dash_b() {
+    let dir = app(&[("Procfile", "web: a\nclock: python clock.py\nworker: celery -A x worker -B\nother: celery -A x worker\n")]);
+    let table = load(dir.path()).unwrap().table;
+    assert!(table.get("clock").unwrap().formation.singleton);
+    assert!(table.get("worker").unwrap().formation.singleton);
+    assert!(!table.get("other").unwrap().formation.singleton);
+    assert_eq!(table.get("web").unwrap().formation.quantity, 1);
+    assert_eq!(table.get("other").unwrap().formation.quantity, 0);
+}
+
+#[test]
+fn project_toml_formation_sets_size_and_bounds_and_may_release_a_singleton() {
+    let dir = app(&[
+        ("Procfile", "web: a\nbeat: celery -A x beat\nworker: celery -A x worker\n"),
+        (
+            "project.toml",
+            "[_.metadata.slipway.formation.worker]\nsize = \"Performance-M\"\nmin = 0\nmax = 5\n[_.metadata.slipway.formation.beat]\nsingleton = false\n",
+        ),
+    ]);
+    let loaded = load(dir.path()).unwrap();
+    let worker = loaded.table.get("worker").unwrap();
+    assert_eq!(worker.formation.size, "performance-m");
+    assert_eq!(worker.formation.bounds_text(), "0..=5");
+    assert!(!loaded.table.get("beat").unwrap().formation.singleton);
+    let w = loaded.warnings.iter().find(|w| w.message.contains("singleton = false")).unwrap();
+    assert_eq!(w.location(), "project.toml:5");
+}
+
+#[test]
+fn contradictory_formation_is_an_error_naming_the_table_line() {
+    let dir = app(&[
+        ("Procfile", "beat: celery -A x beat\nworker: w\n"),
+        ("project.toml", "[_]\nschema-version = \"0.2\"\n[_.metadata.slipway.formation.beat]\nmax = 3\n[_.metadata.slipway.formation.worker]\nmin = 4\nmax = 2\n"),
+    ]);
+    let Err(ProcfileError::Invalid { diagnostics }) = load(dir.path()) else { panic!("expected an error") };
+    let locations: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).map(procfile::Diagnostic::location).collect();
+    assert_eq!(locations, ["project.toml:3", "project.toml:5"]);
+    let text = ProcfileError::Invalid { diagnostics }.to_string();
+    assert!(text.contains("min = 4 above max = 2"), "{text}");
+}
+
+#[test]
+fn heroku_yml_run_is_used_when_there_is_no_procfile() {
+    let dir = app(&[("heroku.yml", "release:\n  image: web\n  command:\n    - release-phase run\nrun:\n  web: gunicorn a.wsgi\n  worker_general: celery -A a worker -Q default\n")]);
+    let table = load(dir.path()).unwrap().table;
+    let names: Vec<_> = table.processes.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["web", "worker_general", "release"]);
+    assert_eq!(table.get("release").unwrap().command, "release-phase run");
+}
+
+#[test]
+fn procfile_and_heroku_yml_that_disagree_are_reported_and_the_procfile_is_used() {
+    let dir = app(&[("Procfile", "web: a\nworker: b\n"), ("heroku.yml", "run:\n  web: a2\n  clock: c\n")]);
+    let loaded = load(dir.path()).unwrap();
+    assert_eq!(loaded.table.get("web").unwrap().command, "a");
+    let w = &loaded.warnings[0];
+    assert!(w.message.contains("`web` differs"), "{}", w.message);
+    assert!(w.message.contains("`worker` is only in Procfile"));
+    assert!(w.message.contains("`clock` is only in heroku.yml"));
+}
+
+#[test]
+fn errors_from_every_file_are_reported_together() {
+    let dir = app(&[("Procfile", "web a\nok: b\nbad name: c\n")]);
+    let err = load(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("Procfile:1") && err.contains("Procfile:3"), "{err}");
+}
+
+#[test]
+fn renderers_keep_underscored_names_and_the_default() {
+    let dir = app(&[("project.toml", CELERY_PROJECT), ("Procfile", "release: release-phase run\n")]);
+    let table = load(dir.path()).unwrap().table;
+    let launch = render::launch_toml(&table);
+    assert!(launch.contains("type = \"worker_high_memory\""), "{launch}");
+    assert_eq!(launch.matches("default = true").count(), 1);
+    let release = render::classic_release_yaml(&table);
+    assert!(release.starts_with("---\ndefault_process_types:\n"), "{release}");
+    assert!(release.contains("worker_priority: celery -A refapp worker -Q bulk_priority"), "{release}");
+    let yml = render::heroku_yml_run(&table);
+    assert!(yml.contains("release:\n  image: web\n  command:\n    - release-phase run"), "{yml}");
+    let formation = render::app_json_formation(&table);
+    assert_eq!(formation["formation"]["beat"]["quantity"], 1);
+    assert_eq!(formation["formation"]["worker_high_memory"]["size"], "standard-2x");
+    assert!(formation["formation"].get("release").is_none());
+    let back = render::from_metadata_toml(&render::metadata_toml(&table)).unwrap();
+    assert_eq!(back, table);
+}
+
+#[test]
+fn a_single_non_web_type_is_the_default_but_release_never_is() {
+    let dir = app(&[("Procfile", "worker: w\n")]);
+    assert_eq!(load(dir.path()).unwrap().table.default_process(), Some("worker"));
+    let dir = app(&[("Procfile", "release: r\n")]);
+    assert_eq!(load(dir.path()).unwrap().table.default_process(), None);
+}
