@@ -2,7 +2,6 @@
 
 use crate::table::ProcessTable;
 use serde::Serialize;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// A CNB `launch.toml` `[[processes]]` entry.
@@ -42,9 +41,10 @@ pub fn launch_toml(table: &ProcessTable) -> String {
 pub fn classic_release_yaml(table: &ProcessTable) -> String {
     #[derive(Serialize)]
     struct Release {
-        default_process_types: BTreeMap<String, String>,
+        default_process_types: serde_yaml_ng::Mapping,
     }
-    let types = table.processes.iter().map(|p| (p.name.clone(), p.command.clone())).collect();
+    // Table order, not alphabetical: the YAML reads like the Procfile.
+    let types = table.processes.iter().map(|p| (p.name.clone().into(), p.command.clone().into())).collect();
     format!(
         "---\n{}",
         serde_yaml_ng::to_string(&Release { default_process_types: types }).expect("release YAML serializes")

@@ -1,0 +1,115 @@
+//! `slipway/process-table`: thin glue between the CNB (and classic) buildpack
+//! APIs and the `procfile` crate, which holds all the logic.
+
+mod classic;
+
+use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
+use libcnb::data::launch::{LaunchBuilder, ProcessBuilder};
+use libcnb::data::layer_name;
+use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
+use libcnb::generic::{GenericMetadata, GenericPlatform};
+use libcnb::layer::UncachedLayerDefinition;
+use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
+use libcnb::Buildpack;
+use procfile::{render, ProcfileError, ProcessTable};
+use std::path::Path;
+
+/// The file, inside the `process-table` launch layer, that holds the table at runtime.
+pub(crate) const TABLE_FILE: &str = "process-table.toml";
+
+pub(crate) struct ProcessTableBuildpack;
+
+#[derive(Debug)]
+pub(crate) enum BuildpackError {
+    Table(ProcfileError),
+    Write(std::io::Error),
+    /// A type the Procfile crate accepted but libcnb refuses (should not happen: same rule).
+    ProcessType(String),
+}
+
+impl std::fmt::Display for BuildpackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildpackError::Table(e) => write!(f, "{e}"),
+            BuildpackError::Write(e) => write!(f, "could not write the process table into its layer: {e}\nThe layers directory must be writable by the build user."),
+            BuildpackError::ProcessType(t) => write!(f, "process type `{t}` is not a valid CNB process type\nRename it using only letters, digits, `.`, `_` and `-`."),
+        }
+    }
+}
+
+impl From<BuildpackError> for libcnb::Error<BuildpackError> {
+    fn from(e: BuildpackError) -> Self {
+        libcnb::Error::BuildpackError(e)
+    }
+}
+
+impl Buildpack for ProcessTableBuildpack {
+    type Platform = GenericPlatform;
+    type Metadata = GenericMetadata;
+    type Error = BuildpackError;
+
+    fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
+        if procfile::has_process_sources(&context.app_dir) {
+            DetectResultBuilder::pass().build()
+        } else {
+            println!("No Procfile, heroku.yml `run:` or [_.metadata.slipway.celery] in project.toml.");
+            DetectResultBuilder::fail().build()
+        }
+    }
+
+    fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
+        let table = load_and_report(&context.app_dir)?;
+
+        let layer = context.uncached_layer(
+            layer_name!("process-table"),
+            UncachedLayerDefinition { build: false, launch: true },
+        )?;
+        let table_path = layer.path().join(TABLE_FILE);
+        std::fs::write(&table_path, render::metadata_toml(&table)).map_err(BuildpackError::Write)?;
+        layer.write_env(LayerEnv::new().chainable_insert(
+            Scope::Launch,
+            ModificationBehavior::Override,
+            procfile::TABLE_PATH_ENV,
+            &table_path,
+        ))?;
+        build_output::bullet(&format!("Formation metadata: ${} ({})", procfile::TABLE_PATH_ENV, table_path.display()));
+
+        let mut launch = LaunchBuilder::new();
+        for p in render::launch_processes(&table) {
+            let kind = p.kind.parse().map_err(|_| BuildpackError::ProcessType(p.kind.clone()))?;
+            launch.process(ProcessBuilder::new(kind, p.command).default(p.default).build());
+        }
+        BuildResultBuilder::new().launch(launch.build()).build()
+    }
+
+    fn on_error(&self, error: libcnb::Error<Self::Error>) {
+        match error {
+            libcnb::Error::BuildpackError(e) => build_output::error("Slipway process table", &e.to_string()),
+            other => build_output::error("Slipway process table (internal)", &format!("{other}\nPlease report this with the build log.")),
+        }
+    }
+}
+
+/// Load the table, print it in Heroku's build-output style, print warnings loudly.
+pub(crate) fn load_and_report(app_dir: &Path) -> Result<ProcessTable, BuildpackError> {
+    build_output::header("Slipway process table");
+    let loaded = procfile::load(app_dir).map_err(BuildpackError::Table)?;
+    for w in &loaded.warnings {
+        build_output::warning(&w.render());
+    }
+    build_output::bullet(&format!("Read from {}", loaded.sources.join(", ")));
+    build_output::bullet(&format!(
+        "{} process types, default: {}",
+        loaded.table.processes.len(),
+        loaded.table.default_process().unwrap_or("none")
+    ));
+    build_output::block(&render::human_table(&loaded.table));
+    Ok(loaded.table)
+}
+
+fn main() {
+    if let Some(code) = classic::dispatch() {
+        std::process::exit(code);
+    }
+    libcnb::libcnb_runtime(&ProcessTableBuildpack);
+}

@@ -1,0 +1,103 @@
+//! Build output in the style of Heroku's CNBs:
+//!
+//! ```text
+//! ## Slipway process table
+//!
+//! - Reading Procfile, project.toml
+//!   - web  standard-1x x1 [1..=2]
+//! - Done (0.01s)
+//! ```
+//!
+//! Everything goes to stdout except warnings and errors, which go to stderr
+//! (the lifecycle shows both, interleaved, to the user).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+pub fn header(title: &str) {
+    println!("\n## {title}\n");
+}
+
+pub fn bullet(text: &str) {
+    print_prefixed("- ", "  ", text);
+}
+
+pub fn sub_bullet(text: &str) {
+    print_prefixed("  - ", "    ", text);
+}
+
+/// Indented verbatim text under a bullet (a table, a command's output).
+pub fn block(text: &str) {
+    for line in text.lines() {
+        println!("      {line}");
+    }
+}
+
+pub fn warning(text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err);
+    for line in text.lines() {
+        let _ = writeln!(err, "! {line}");
+    }
+    let _ = writeln!(err);
+}
+
+pub fn error(title: &str, text: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "\n! ERROR: {title}\n!");
+    for line in text.lines() {
+        let _ = writeln!(err, "! {line}");
+    }
+    let _ = writeln!(err);
+}
+
+fn print_prefixed(first: &str, rest: &str, text: &str) {
+    let mut out = std::io::stdout().lock();
+    for (i, line) in text.lines().enumerate() {
+        let _ = writeln!(out, "{}{line}", if i == 0 { first } else { rest });
+    }
+    let _ = out.flush();
+}
+
+/// A step that prints how long it took when it ends: `- Compiling (3.2s)`.
+pub struct Timer {
+    what: String,
+    start: Instant,
+}
+
+impl Timer {
+    pub fn start(what: &str) -> Self {
+        bullet(&format!("{what} ..."));
+        Self { what: what.to_string(), start: Instant::now() }
+    }
+
+    pub fn done(self) -> Duration {
+        let elapsed = self.start.elapsed();
+        sub_bullet(&format!("Done {} ({})", self.what.to_lowercase(), human_duration(elapsed)));
+        elapsed
+    }
+}
+
+/// `0.01s`, `3.2s`, `2m 05s`.
+pub fn human_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 10.0 {
+        format!("{secs:.2}s")
+    } else if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else {
+        format!("{}m {:02}s", d.as_secs() / 60, d.as_secs() % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_heroku_timers() {
+        assert_eq!(human_duration(Duration::from_millis(12)), "0.01s");
+        assert_eq!(human_duration(Duration::from_millis(12_340)), "12.3s");
+        assert_eq!(human_duration(Duration::from_secs(125)), "2m 05s");
+    }
+}

@@ -1,0 +1,331 @@
+//! `slipway build`: run packaged Cloud Native Buildpacks over an app, as the
+//! CNB lifecycle (Buildpack API 0.10) would: detect → restore → build → export.
+
+use crate::descriptor::BuildpackDir;
+use crate::env::{self, Env, Phase};
+use crate::error::{IoContext, LifecycleError, Result};
+use crate::fsutil::{copy_tree, remove};
+use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
+use crate::plan::{self, DetectPlan};
+use crate::platform;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub app_dir: PathBuf,
+    pub buildpacks: Vec<PathBuf>,
+    pub out: PathBuf,
+    /// `--env` arguments (`KEY=VALUE` or `KEY`).
+    pub env: Vec<String>,
+    pub clear_cache: bool,
+}
+
+/// What the build did.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    pub image: PathBuf,
+    pub metadata: ImageMetadata,
+    /// `<buildpack>:<layer>` restored from cache.
+    pub restored: Vec<String>,
+}
+
+/// Detect exit codes (Buildpack API 0.10).
+pub const DETECT_PASS: i32 = 0;
+pub const DETECT_FAIL: i32 = 100;
+
+pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
+    let buildpacks = opts.buildpacks.iter().map(|b| BuildpackDir::open(b)).collect::<Result<Vec<_>>>()?;
+    let app_dir = std::fs::canonicalize(&opts.app_dir).at(&opts.app_dir)?;
+    std::fs::create_dir_all(&opts.out).at(&opts.out)?;
+    let image = Image::new(&std::fs::canonicalize(&opts.out).at(&opts.out)?);
+    let tmp = image.root.join("tmp");
+    for dir in [image.workspace(), image.layers(), image.platform(), tmp.clone()] {
+        remove(&dir)?;
+    }
+    if opts.clear_cache {
+        remove(&image.cache())?;
+    }
+    copy_tree(&app_dir, &image.workspace(), Some(&image.root))?;
+    let user_env = platform::user_env(&app_dir, &opts.env)?;
+    platform::write_platform_dir(&image.platform(), &user_env)?;
+    let platform_env = env::read_platform_env(&image.platform())?;
+
+    let base = base_env(&platform_env);
+
+    println!("===> DETECTING");
+    let plans = detect(&image, &buildpacks, &tmp, &base)?;
+    for bp in &buildpacks {
+        println!("{} {}", bp.id, bp.version);
+    }
+    let bp_plans = plan::resolve(&plans).map_err(LifecycleError::PlanUnresolved)?;
+
+    println!("===> RESTORING");
+    let mut restored = Vec::new();
+    for bp in &buildpacks {
+        restored.extend(restore(&image, bp)?);
+    }
+    for r in &restored {
+        println!("Restoring cached layer '{r}'");
+    }
+
+    println!("===> BUILDING");
+    let mut build_env_layers: Env = Env::new();
+    let mut processes: Vec<ImageProcess> = Vec::new();
+    for (bp, bp_plan) in buildpacks.iter().zip(&bp_plans) {
+        let layers_dir = image.layers().join(bp.escaped_id());
+        std::fs::create_dir_all(&layers_dir).at(&layers_dir)?;
+        let plan_path = tmp.join("plan").join(bp.escaped_id()).join("plan.toml");
+        std::fs::create_dir_all(plan_path.parent().expect("parent")).at(&plan_path)?;
+        std::fs::write(&plan_path, toml::to_string(bp_plan).expect("plan serializes")).at(&plan_path)?;
+
+        let mut env = if bp.clear_env { base_env(&Env::new()) } else { base.clone() };
+        env.extend(build_env_layers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.insert("CNB_LAYERS_DIR".into(), layers_dir.clone().into());
+        env.insert("CNB_BP_PLAN_PATH".into(), plan_path.clone().into());
+        env.insert("CNB_PLATFORM_DIR".into(), image.platform().into());
+        env.insert("CNB_BUILDPACK_DIR".into(), bp.dir.clone().into());
+        let status = Command::new(bp.dir.join("bin").join("build"))
+            .args([layers_dir.as_os_str(), image.platform().as_os_str(), plan_path.as_os_str()])
+            .current_dir(image.workspace())
+            .env_clear()
+            .envs(&env)
+            .stdin(Stdio::null())
+            .status()
+            .map_err(|source| LifecycleError::Spawn { program: format!("{}/bin/build", bp.dir.display()), source })?;
+        if !status.success() {
+            return Err(LifecycleError::BuildFailed { buildpack: bp.id.clone(), code: crate::exit_code(status) });
+        }
+        // Layers with build = true are visible to every later buildpack.
+        let mut after = build_env_layers.clone();
+        for (name, types) in layer_types(&layers_dir)? {
+            if types.build {
+                env::apply_layer(&mut after, &layers_dir.join(&name), Phase::Build)?;
+            }
+        }
+        build_env_layers = after;
+        merge_launch(&mut processes, &layers_dir.join("launch.toml"), &bp.id)?;
+    }
+
+    println!("===> EXPORTING");
+    for bp in &buildpacks {
+        export(&image, bp)?;
+    }
+    let metadata = ImageMetadata {
+        api: Api::Cnb,
+        buildpacks: buildpacks.iter().map(|b| ImageBuildpack { id: b.id.clone(), version: b.version.clone(), layers: b.escaped_id() }).collect(),
+        processes,
+    };
+    image.write_metadata(&metadata)?;
+    remove(&tmp)?;
+    for p in &metadata.processes {
+        println!("Adding process type '{}'{}", p.kind, if p.default { " (default)" } else { "" });
+    }
+    Ok(BuildReport { image: image.root.clone(), metadata, restored })
+}
+
+/// The environment every phase starts from: the host's, plus the platform's
+/// user env (unless a buildpack sets clear-env), plus target variables.
+fn base_env(platform_env: &Env) -> Env {
+    let mut env = env::host_env();
+    env.extend(platform_env.iter().map(|(k, v)| (k.clone(), v.clone())));
+    env.extend(platform::target_env());
+    env
+}
+
+fn detect(image: &Image, buildpacks: &[BuildpackDir], tmp: &Path, base: &Env) -> Result<Vec<DetectPlan>> {
+    let mut plans = Vec::new();
+    let mut report = String::new();
+    let mut all_passed = true;
+    for bp in buildpacks {
+        let plan_path = tmp.join("detect").join(bp.escaped_id()).join("plan.toml");
+        std::fs::create_dir_all(plan_path.parent().expect("parent")).at(&plan_path)?;
+        std::fs::write(&plan_path, "").at(&plan_path)?;
+        let mut env = base.clone();
+        env.insert("CNB_BUILDPACK_DIR".into(), bp.dir.clone().into());
+        env.insert("CNB_PLATFORM_DIR".into(), image.platform().into());
+        env.insert("CNB_BUILD_PLAN_PATH".into(), plan_path.clone().into());
+        let out = Command::new(bp.dir.join("bin").join("detect"))
+            .args([image.platform().as_os_str(), plan_path.as_os_str()])
+            .current_dir(image.workspace())
+            .env_clear()
+            .envs(&env)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| LifecycleError::Spawn { program: format!("{}/bin/detect", bp.dir.display()), source })?;
+        let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        match crate::exit_code(out.status) {
+            DETECT_PASS => {
+                report.push_str(&format!("pass: {}@{}\n", bp.id, bp.version));
+                let text = std::fs::read_to_string(&plan_path).at(&plan_path)?;
+                plans.push(toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: plan_path.clone(), message: e.message().to_string() })?);
+            }
+            DETECT_FAIL => {
+                all_passed = false;
+                report.push_str(&format!("fail: {}@{}\n", bp.id, bp.version));
+                for line in output.lines() {
+                    report.push_str(&format!("      {line}\n"));
+                }
+            }
+            code => return Err(LifecycleError::DetectError { buildpack: bp.id.clone(), code, output }),
+        }
+    }
+    if !all_passed {
+        return Err(LifecycleError::NoGroupPassed { report });
+    }
+    Ok(plans)
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+pub(crate) struct LayerTypes {
+    #[serde(default)]
+    pub launch: bool,
+    #[serde(default)]
+    pub build: bool,
+    #[serde(default)]
+    pub cache: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LayerToml {
+    #[serde(default)]
+    types: LayerTypes,
+    #[serde(default)]
+    metadata: toml::Table,
+}
+
+const RESERVED_TOML: [&str; 3] = ["launch", "build", "store"];
+
+/// Every `<layer>.toml` in a buildpack's layers dir, sorted by name, with its types.
+pub(crate) fn layer_types(layers_dir: &Path) -> Result<Vec<(String, LayerTypes)>> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(layers_dir) else {
+        return Ok(out);
+    };
+    for e in entries.filter_map(std::result::Result::ok) {
+        let path = e.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".toml")) else { continue };
+        if RESERVED_TOML.contains(&name) || !path.is_file() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).at(&path)?;
+        let parsed: LayerToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: path.clone(), message: e.message().to_string() })?;
+        out.push((name.to_string(), parsed.types));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// Restore a buildpack's cache: `cache = true` layers with their contents,
+/// their `<layer>.toml` with `[metadata]` only (API ≥ 0.6: types must be
+/// declared again by the buildpack), and `store.toml`.
+fn restore(image: &Image, bp: &BuildpackDir) -> Result<Vec<String>> {
+    let cache = image.cache().join(bp.escaped_id());
+    let layers = image.layers().join(bp.escaped_id());
+    let mut restored = Vec::new();
+    if !cache.is_dir() {
+        return Ok(restored);
+    }
+    std::fs::create_dir_all(&layers).at(&layers)?;
+    for (name, types) in layer_types(&cache)? {
+        if !types.cache {
+            continue;
+        }
+        let toml_path = cache.join(format!("{name}.toml"));
+        let parsed: LayerToml = toml::from_str(&std::fs::read_to_string(&toml_path).at(&toml_path)?).unwrap_or_default();
+        let mut doc = toml::Table::new();
+        doc.insert("metadata".into(), toml::Value::Table(parsed.metadata));
+        std::fs::write(layers.join(format!("{name}.toml")), toml::to_string(&doc).expect("serializes")).at(&layers)?;
+        if cache.join(&name).is_dir() {
+            copy_tree(&cache.join(&name), &layers.join(&name), None)?;
+        }
+        restored.push(format!("{}:{name}", bp.id));
+    }
+    if cache.join("store.toml").is_file() {
+        std::fs::copy(cache.join("store.toml"), layers.join("store.toml")).at(cache.join("store.toml"))?;
+    }
+    Ok(restored)
+}
+
+/// Cache `cache = true` layers (replacing the buildpack's previous cache) and
+/// keep only `launch = true` layers in the image.
+fn export(image: &Image, bp: &BuildpackDir) -> Result<()> {
+    let layers = image.layers().join(bp.escaped_id());
+    let cache = image.cache().join(bp.escaped_id());
+    let staged = image.cache().join(format!("{}.new", bp.escaped_id()));
+    remove(&staged)?;
+    std::fs::create_dir_all(&staged).at(&staged)?;
+    let all = layer_types(&layers)?;
+    for (name, types) in &all {
+        let dir = layers.join(name);
+        let toml_path = layers.join(format!("{name}.toml"));
+        if types.cache {
+            std::fs::copy(&toml_path, staged.join(format!("{name}.toml"))).at(&toml_path)?;
+            if dir.is_dir() {
+                copy_tree(&dir, &staged.join(name), None)?;
+            }
+        }
+        if !types.launch {
+            remove(&dir)?;
+            remove(&toml_path)?;
+        }
+    }
+    // Directories without a <layer>.toml are temporary: the exporter drops them.
+    if let Ok(entries) = std::fs::read_dir(&layers) {
+        for e in entries.filter_map(std::result::Result::ok) {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().is_dir() && !all.iter().any(|(n, t)| *n == name && t.launch) {
+                remove(&e.path())?;
+            }
+        }
+    }
+    if layers.join("store.toml").is_file() {
+        std::fs::copy(layers.join("store.toml"), staged.join("store.toml")).at(layers.join("store.toml"))?;
+    }
+    remove(&cache)?;
+    std::fs::rename(&staged, &cache).at(&cache)?;
+    Ok(())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct LaunchToml {
+    #[serde(default)]
+    processes: Vec<LaunchProcess>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LaunchProcess {
+    #[serde(rename = "type")]
+    kind: String,
+    command: Vec<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    default: bool,
+    #[serde(rename = "working-dir")]
+    working_dir: Option<String>,
+}
+
+/// Merge a buildpack's `launch.toml` processes: a later buildpack's type
+/// replaces an earlier one's; a later `default = true` moves the default.
+fn merge_launch(processes: &mut Vec<ImageProcess>, launch_toml: &Path, bp_id: &str) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(launch_toml) else {
+        return Ok(());
+    };
+    let launch: LaunchToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: launch_toml.to_path_buf(), message: e.message().to_string() })?;
+    for p in launch.processes {
+        if p.default {
+            for existing in processes.iter_mut() {
+                existing.default = false;
+            }
+        }
+        let new = ImageProcess { kind: p.kind, command: p.command, args: p.args, default: p.default, buildpack_id: bp_id.to_string(), working_dir: p.working_dir };
+        match processes.iter_mut().find(|e| e.kind == new.kind) {
+            Some(existing) => *existing = new,
+            None => processes.push(new),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! `buildpack.toml`, as far as the lifecycle needs it.
+
+use crate::error::{LifecycleError, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The Buildpack API this runner implements (libcnb 0.30's).
+pub const SUPPORTED_API: &str = "0.10";
+
+#[derive(Debug, Clone)]
+pub struct BuildpackDir {
+    pub dir: PathBuf,
+    pub id: String,
+    pub version: String,
+    pub api: String,
+    pub clear_env: bool,
+}
+
+#[derive(Deserialize)]
+struct Descriptor {
+    api: String,
+    buildpack: Info,
+}
+
+#[derive(Deserialize)]
+struct Info {
+    id: String,
+    version: String,
+    #[serde(rename = "clear-env", default)]
+    clear_env: bool,
+}
+
+impl BuildpackDir {
+    pub fn open(dir: &Path) -> Result<Self> {
+        let dir = std::fs::canonicalize(dir).map_err(|e| LifecycleError::NotABuildpack {
+            path: dir.to_path_buf(),
+            why: e.to_string(),
+        })?;
+        let file = dir.join("buildpack.toml");
+        let text = std::fs::read_to_string(&file).map_err(|e| LifecycleError::NotABuildpack {
+            path: dir.clone(),
+            why: format!("cannot read buildpack.toml ({e})"),
+        })?;
+        let d: Descriptor = toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: file.clone(), message: e.message().to_string() })?;
+        if d.api != SUPPORTED_API {
+            return Err(LifecycleError::UnsupportedApi { buildpack: d.buildpack.id, api: d.api });
+        }
+        for bin in ["detect", "build"] {
+            if !dir.join("bin").join(bin).is_file() {
+                return Err(LifecycleError::NotABuildpack { path: dir.clone(), why: format!("bin/{bin} is missing") });
+            }
+        }
+        Ok(Self { id: d.buildpack.id, version: d.buildpack.version, api: d.api, clear_env: d.buildpack.clear_env, dir })
+    }
+
+    /// The directory name the lifecycle uses under the layers dir (`/` becomes `_`).
+    pub fn escaped_id(&self) -> String {
+        self.id.replace('/', "_")
+    }
+}

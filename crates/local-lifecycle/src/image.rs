@@ -1,0 +1,95 @@
+//! What a build leaves behind: `<out>/workspace` (the app), `<out>/layers`
+//! (launch layers per buildpack) and `<out>/layers/config/metadata.toml`
+//! (the buildpacks and the merged process table), as in a CNB image.
+
+use crate::error::{IoContext, LifecycleError, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Api {
+    /// Built by Cloud Native Buildpacks: launch env from layers.
+    Cnb,
+    /// Built by classic buildpacks: `.profile.d/*.sh` sourced at start.
+    Classic,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageBuildpack {
+    pub id: String,
+    pub version: String,
+    /// Directory name under `layers/` (CNB) or the buildpack's name (classic).
+    pub layers: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageProcess {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub default: bool,
+    #[serde(rename = "buildpack-id", default)]
+    pub buildpack_id: String,
+    #[serde(rename = "working-dir", default, skip_serializing_if = "Option::is_none")]
+    pub working_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageMetadata {
+    pub api: Api,
+    #[serde(default)]
+    pub buildpacks: Vec<ImageBuildpack>,
+    #[serde(default)]
+    pub processes: Vec<ImageProcess>,
+}
+
+pub struct Image {
+    pub root: PathBuf,
+}
+
+impl Image {
+    pub fn new(root: &Path) -> Self {
+        Self { root: root.to_path_buf() }
+    }
+    pub fn workspace(&self) -> PathBuf {
+        self.root.join("workspace")
+    }
+    pub fn layers(&self) -> PathBuf {
+        self.root.join("layers")
+    }
+    pub fn platform(&self) -> PathBuf {
+        self.root.join("platform")
+    }
+    pub fn cache(&self) -> PathBuf {
+        self.root.join("cache")
+    }
+    pub fn metadata_path(&self) -> PathBuf {
+        self.layers().join("config").join("metadata.toml")
+    }
+
+    pub fn read_metadata(&self) -> Result<ImageMetadata> {
+        let path = self.metadata_path();
+        let text = std::fs::read_to_string(&path).map_err(|_| LifecycleError::NoImage { image: self.root.clone() })?;
+        toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: path, message: e.message().to_string() })
+    }
+
+    pub fn write_metadata(&self, m: &ImageMetadata) -> Result<()> {
+        let path = self.metadata_path();
+        std::fs::create_dir_all(path.parent().expect("has parent")).at(&path)?;
+        std::fs::write(&path, toml::to_string(m).expect("metadata serializes")).at(&path)
+    }
+}
+
+impl ImageMetadata {
+    pub fn process(&self, wanted: Option<&str>) -> Result<&ImageProcess> {
+        let available = || self.processes.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>().join(", ");
+        match wanted {
+            Some(w) => self.processes.iter().find(|p| p.kind == w).ok_or_else(|| LifecycleError::UnknownProcess { wanted: w.to_string(), available: available() }),
+            None => self.processes.iter().find(|p| p.default).ok_or_else(|| LifecycleError::NoDefaultProcess { available: available() }),
+        }
+    }
+}

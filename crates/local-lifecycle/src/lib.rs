@@ -1,0 +1,28 @@
+//! A Docker-free runner for buildpacks, faithful to the Cloud Native
+//! Buildpacks lifecycle (Buildpack API 0.10) and to Heroku's classic
+//! buildpack API. It builds an app into a directory laid out like an image
+//! and runs its processes with the environment the launcher would give them.
+//!
+//! It exists so Slipway's *packaged* buildpacks can be tested without Docker
+//! or a builder image, and so users can iterate fast locally. Production
+//! stays on real platforms (pack, Heroku, any CNB platform).
+//!
+//! What it implements, and what it does not, is in `SPEC.md` beside this crate.
+
+pub mod build;
+pub mod classic;
+pub mod descriptor;
+pub mod env;
+pub mod error;
+pub mod fsutil;
+pub mod image;
+pub mod launch;
+pub mod plan;
+pub mod platform;
+pub mod process;
+
+pub use build::{build, BuildOptions, BuildReport};
+pub use classic::build_classic;
+pub use error::{LifecycleError, Result};
+pub use launch::{run, RunOptions};
+pub use process::exit_code;

@@ -1,0 +1,66 @@
+//! The platform side of a build: the platform dir (`env/` from `.env` and
+//! `--env`), target variables, output directory preparation.
+
+use crate::env::Env;
+use crate::error::{IoContext, LifecycleError, Result};
+use std::ffi::OsString;
+use std::path::Path;
+
+/// User-provided build env: the app's `.env` (foreman format), then `--env`
+/// arguments (which win). `--env KEY` with no `=` passes KEY from this
+/// process's environment, as `pack build --env` does.
+pub fn user_env(app_dir: &Path, args: &[String]) -> Result<Vec<(String, String)>> {
+    let mut vars: Vec<(String, String)> = Vec::new();
+    let dotenv = app_dir.join(".env");
+    if dotenv.is_file() {
+        let iter = dotenvy::from_path_iter(&dotenv).map_err(|e| LifecycleError::DotEnv { file: dotenv.clone(), message: e.to_string() })?;
+        for item in iter {
+            let (k, v) = item.map_err(|e| LifecycleError::DotEnv { file: dotenv.clone(), message: e.to_string() })?;
+            vars.push((k, v));
+        }
+    }
+    for arg in args {
+        let (k, v) = match arg.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (arg.clone(), std::env::var(arg).map_err(|_| LifecycleError::BadEnvArg(arg.clone()))?),
+        };
+        if k.is_empty() || k.contains('/') {
+            return Err(LifecycleError::BadEnvArg(arg.clone()));
+        }
+        vars.retain(|(existing, _)| *existing != k);
+        vars.push((k, v));
+    }
+    Ok(vars)
+}
+
+/// Write `<platform>/env/<KEY>` files.
+pub fn write_platform_dir(platform: &Path, vars: &[(String, String)]) -> Result<()> {
+    let env_dir = platform.join("env");
+    std::fs::create_dir_all(&env_dir).at(&env_dir)?;
+    for (k, v) in vars {
+        std::fs::write(env_dir.join(k), v).at(env_dir.join(k))?;
+    }
+    Ok(())
+}
+
+/// `CNB_TARGET_*` for this machine: what libcnb needs to know where it runs.
+pub fn target_env() -> Env {
+    let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+    let field = |name: &str| {
+        os_release
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .map(|v| v.trim_matches('"').to_string())
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let mut env = Env::new();
+    env.insert("CNB_TARGET_OS".into(), "linux".into());
+    env.insert("CNB_TARGET_ARCH".into(), arch.into());
+    env.insert("CNB_TARGET_DISTRO_NAME".into(), OsString::from(field("ID").unwrap_or_else(|| "ubuntu".into())));
+    env.insert("CNB_TARGET_DISTRO_VERSION".into(), OsString::from(field("VERSION_ID").unwrap_or_else(|| "24.04".into())));
+    env
+}

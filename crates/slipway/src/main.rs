@@ -1,0 +1,101 @@
+//! `slipway`: build an app with packaged buildpacks (CNB or classic) into a
+//! local image directory, and run its processes, without Docker.
+
+use clap::{Parser, Subcommand};
+use local_lifecycle::{BuildOptions, RunOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "slipway", version, about = "Build Heroku-style apps with buildpacks and run them locally, without Docker")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build APP_DIR with the given buildpacks, in order, into --out.
+    Build {
+        app_dir: PathBuf,
+        /// A packaged buildpack directory (repeat for a group, in order).
+        #[arg(long = "buildpack", short = 'b', required = true)]
+        buildpacks: Vec<PathBuf>,
+        /// The image directory (workspace/, layers/, cache/ kept between builds).
+        #[arg(long, default_value = ".slipway/image")]
+        out: PathBuf,
+        /// Build-time env var, KEY=VALUE or KEY (taken from this environment). Repeatable.
+        #[arg(long, short = 'e')]
+        env: Vec<String>,
+        /// Drive classic buildpacks (bin/detect, bin/compile, bin/release) as heroku-buildpack-multi does.
+        #[arg(long)]
+        classic: bool,
+        /// Start without the cache of previous builds.
+        #[arg(long)]
+        clear_cache: bool,
+    },
+    /// Run a process type of a built image (the default process when omitted).
+    Run {
+        process: Option<String>,
+        #[arg(long, default_value = ".slipway/image")]
+        image: PathBuf,
+        /// $PORT, when the environment does not set it.
+        #[arg(long, default_value_t = 5000)]
+        port: u16,
+        /// Runtime config var, KEY=VALUE or KEY. Repeatable. The app's .env is read too.
+        #[arg(long, short = 'e')]
+        env: Vec<String>,
+        /// Extra arguments appended to the process command.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Print the process table of an app directory (as the process-table buildpack reads it).
+    Processes {
+        app_dir: PathBuf,
+        /// human, launch-toml, release-yaml, heroku-yml, app-json or metadata-toml.
+        #[arg(long, default_value = "human")]
+        format: String,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(message) => {
+            eprintln!("slipway: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32, String> {
+    match cli.command {
+        Cmd::Build { app_dir, buildpacks, out, env, classic, clear_cache } => {
+            let started = Instant::now();
+            let opts = BuildOptions { app_dir, buildpacks, out, env, clear_cache };
+            let report = if classic { local_lifecycle::build_classic(&opts) } else { local_lifecycle::build(&opts) }.map_err(|e| e.to_string())?;
+            println!("Built {} in {:.2}s", report.image.display(), started.elapsed().as_secs_f64());
+            Ok(0)
+        }
+        Cmd::Run { process, image, port, env, args } => local_lifecycle::run(&RunOptions { image, process, port, env, args }).map_err(|e| e.to_string()),
+        Cmd::Processes { app_dir, format } => {
+            let loaded = procfile::load(&app_dir).map_err(|e| e.to_string())?;
+            for w in &loaded.warnings {
+                eprintln!("{w}");
+            }
+            let t = &loaded.table;
+            let text = match format.as_str() {
+                "human" => procfile::render::human_table(t),
+                "launch-toml" => procfile::render::launch_toml(t),
+                "release-yaml" => procfile::render::classic_release_yaml(t),
+                "heroku-yml" => procfile::render::heroku_yml_run(t),
+                "app-json" => format!("{:#}\n", procfile::render::app_json_formation(t)),
+                "metadata-toml" => procfile::render::metadata_toml(t),
+                other => return Err(format!("unknown --format {other}; use human, launch-toml, release-yaml, heroku-yml, app-json or metadata-toml")),
+            };
+            print!("{text}");
+            Ok(0)
+        }
+    }
+}
