@@ -72,7 +72,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     }
 
     println!("===> BUILDING");
-    let mut build_env_layers: Env = Env::new();
+    // Layers with build = true, in order: visible to every later buildpack.
+    let mut build_layers: Vec<PathBuf> = Vec::new();
     let mut processes: Vec<ImageProcess> = Vec::new();
     for (bp, bp_plan) in buildpacks.iter().zip(&bp_plans) {
         let layers_dir = image.layers().join(bp.escaped_id());
@@ -82,7 +83,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         std::fs::write(&plan_path, toml::to_string(bp_plan).expect("plan serializes")).at(&plan_path)?;
 
         let mut env = if bp.clear_env { base_env(&Env::new()) } else { base.clone() };
-        env.extend(build_env_layers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for layer in &build_layers {
+            env::apply_layer(&mut env, layer, Phase::Build)?;
+        }
         env.insert("CNB_LAYERS_DIR".into(), layers_dir.clone().into());
         env.insert("CNB_BP_PLAN_PATH".into(), plan_path.clone().into());
         env.insert("CNB_PLATFORM_DIR".into(), image.platform().into());
@@ -98,14 +101,11 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         if !status.success() {
             return Err(LifecycleError::BuildFailed { buildpack: bp.id.clone(), code: crate::exit_code(status) });
         }
-        // Layers with build = true are visible to every later buildpack.
-        let mut after = build_env_layers.clone();
         for (name, types) in layer_types(&layers_dir)? {
             if types.build {
-                env::apply_layer(&mut after, &layers_dir.join(&name), Phase::Build)?;
+                build_layers.push(layers_dir.join(&name));
             }
         }
-        build_env_layers = after;
         merge_launch(&mut processes, &layers_dir.join("launch.toml"), &bp.id)?;
     }
 
