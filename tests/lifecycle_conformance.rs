@@ -18,7 +18,9 @@ fn app() -> tempfile::TempDir {
 }
 
 fn line<'a>(text: &'a str, key: &str) -> &'a str {
-    text.lines().find_map(|l| l.strip_prefix(&format!("{key}="))).unwrap_or_else(|| panic!("{key} not in:\n{text}"))
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("{key} not in:\n{text}"))
 }
 
 #[test]
@@ -33,16 +35,37 @@ fn detect_and_build_receive_the_api_0_10_arguments_env_and_working_dir() {
         &format!("{{ echo \"ARGS=$*\"; echo \"PWD=$PWD\"; env; }} > {p}/build.txt"),
     );
     let out = tempfile::tempdir().unwrap();
-    build_ok(app().path(), &[bp.clone()], out.path(), &["--env", "USER_VAR=from-platform"]);
-    let (d, b) = (read(&probe.path().join("detect.txt")), read(&probe.path().join("build.txt")));
+    build_ok(
+        app().path(),
+        std::slice::from_ref(&bp),
+        out.path(),
+        &["--env", "USER_VAR=from-platform"],
+    );
+    let (d, b) = (
+        read(&probe.path().join("detect.txt")),
+        read(&probe.path().join("build.txt")),
+    );
     let image = std::fs::canonicalize(out.path()).unwrap();
     let platform = image.join("platform").display().to_string();
 
     assert_eq!(line(&d, "CNB_PLATFORM_DIR"), platform);
-    assert_eq!(line(&d, "CNB_BUILDPACK_DIR"), bp.canonicalize().unwrap().display().to_string());
-    assert_eq!(line(&d, "ARGS"), format!("{platform} {}", line(&d, "CNB_BUILD_PLAN_PATH")));
-    assert_eq!(line(&d, "PWD"), image.join("workspace").display().to_string());
-    assert_eq!(line(&d, "USER_VAR"), "from-platform", "platform env is set for a buildpack without clear-env");
+    assert_eq!(
+        line(&d, "CNB_BUILDPACK_DIR"),
+        bp.canonicalize().unwrap().display().to_string()
+    );
+    assert_eq!(
+        line(&d, "ARGS"),
+        format!("{platform} {}", line(&d, "CNB_BUILD_PLAN_PATH"))
+    );
+    assert_eq!(
+        line(&d, "PWD"),
+        image.join("workspace").display().to_string()
+    );
+    assert_eq!(
+        line(&d, "USER_VAR"),
+        "from-platform",
+        "platform env is set for a buildpack without clear-env"
+    );
     for t in [&d, &b] {
         assert_eq!(line(t, "CNB_TARGET_OS"), "linux");
         assert_eq!(line(t, "CNB_TARGET_ARCH"), "amd64");
@@ -51,9 +74,16 @@ fn detect_and_build_receive_the_api_0_10_arguments_env_and_working_dir() {
     }
     let layers = image.join("layers/test_probe").display().to_string();
     assert_eq!(line(&b, "CNB_LAYERS_DIR"), layers);
-    assert_eq!(line(&b, "ARGS"), format!("{layers} {platform} {}", line(&b, "CNB_BP_PLAN_PATH")));
+    assert_eq!(
+        line(&b, "ARGS"),
+        format!("{layers} {platform} {}", line(&b, "CNB_BP_PLAN_PATH"))
+    );
     assert_eq!(read(&image.join("platform/env/USER_VAR")), "from-platform");
-    assert_eq!(read(&image.join("workspace/app.txt")), "hello", "the workspace is a copy of the app");
+    assert_eq!(
+        read(&image.join("workspace/app.txt")),
+        "hello",
+        "the workspace is a copy of the app"
+    );
 }
 
 #[test]
@@ -61,7 +91,11 @@ fn a_dot_env_file_and_env_flags_become_platform_env_and_flags_win() {
     let bps = tempfile::tempdir().unwrap();
     let bp = script_buildpack(bps.path(), "test/noop", "", "");
     let app = app();
-    std::fs::write(app.path().join(".env"), "# comment\nFROM_DOTENV=a\nBOTH=dotenv\nexport QUOTED=\"x y\"\n").unwrap();
+    std::fs::write(
+        app.path().join(".env"),
+        "# comment\nFROM_DOTENV=a\nBOTH=dotenv\nexport QUOTED=\"x y\"\n",
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     build_ok(app.path(), &[bp], out.path(), &["--env", "BOTH=flag"]);
     let env = out.path().join("platform/env");
@@ -73,15 +107,30 @@ fn a_dot_env_file_and_env_flags_become_platform_env_and_flags_win() {
 #[test]
 fn detect_exit_100_fails_the_group_and_any_other_nonzero_code_is_an_error() {
     let bps = tempfile::tempdir().unwrap();
-    let failing = script_buildpack(bps.path(), "test/fail", "echo 'no marker file'; exit 100", "");
+    let failing = script_buildpack(
+        bps.path(),
+        "test/fail",
+        "echo 'no marker file'; exit 100",
+        "",
+    );
     let out = tempfile::tempdir().unwrap();
     let r = build(app().path(), &[failing], out.path(), &[]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("fail: test/fail@1.0.0") && r.stderr.contains("no marker file"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("fail: test/fail@1.0.0") && r.stderr.contains("no marker file"),
+        "{}",
+        r.stderr
+    );
 
     let erroring = script_buildpack(bps.path(), "test/error", "echo boom >&2; exit 3", "");
     let r = build(app().path(), &[erroring], out.path(), &[]);
-    assert!(r.stderr.contains("detect of test/error failed with exit code 3") && r.stderr.contains("boom"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("detect of test/error failed with exit code 3")
+            && r.stderr.contains("boom"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -92,7 +141,10 @@ fn a_required_dependency_reaches_the_providers_buildpack_plan_with_metadata() {
         bps.path(),
         "test/provider",
         "printf '[[provides]]\\nname = \"node\"\\n' > \"$CNB_BUILD_PLAN_PATH\"",
-        &format!("cp \"$CNB_BP_PLAN_PATH\" {}/provider-plan.toml", probe.path().display()),
+        &format!(
+            "cp \"$CNB_BP_PLAN_PATH\" {}/provider-plan.toml",
+            probe.path().display()
+        ),
     );
     let requirer = script_buildpack(
         bps.path(),
@@ -101,15 +153,28 @@ fn a_required_dependency_reaches_the_providers_buildpack_plan_with_metadata() {
         &format!("cp \"$CNB_BP_PLAN_PATH\" {}/requirer-plan.toml", probe.path().display()),
     );
     let out = tempfile::tempdir().unwrap();
-    build_ok(app().path(), &[provider.clone(), requirer.clone()], out.path(), &[]);
-    let plan: toml::Table = toml::from_str(&read(&probe.path().join("provider-plan.toml"))).unwrap();
+    build_ok(
+        app().path(),
+        &[provider.clone(), requirer.clone()],
+        out.path(),
+        &[],
+    );
+    let plan: toml::Table =
+        toml::from_str(&read(&probe.path().join("provider-plan.toml"))).unwrap();
     assert_eq!(plan["entries"][0]["name"].as_str(), Some("node"));
-    assert_eq!(plan["entries"][0]["metadata"]["version"].as_str(), Some("20"));
+    assert_eq!(
+        plan["entries"][0]["metadata"]["version"].as_str(),
+        Some("20")
+    );
     assert!(!read(&probe.path().join("requirer-plan.toml")).contains("node"));
 
     let r = build(app().path(), &[requirer, provider], out.path(), &[]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("the build plan cannot be resolved"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("the build plan cannot be resolved"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -137,12 +202,22 @@ echo scratch > "$L/temp/file""#,
     );
     let out = tempfile::tempdir().unwrap();
     build_ok(app().path(), &[first, second], out.path(), &[]);
-    assert_eq!(read(&probe.path().join("tool.txt")).trim(), "tool-ran", "a build layer's bin/ is on PATH for later buildpacks");
+    assert_eq!(
+        read(&probe.path().join("tool.txt")).trim(),
+        "tool-ran",
+        "a build layer's bin/ is on PATH for later buildpacks"
+    );
     assert_eq!(read(&probe.path().join("env.txt")).trim(), "yes unset");
     let layers = out.path().join("layers/test_first");
     assert!(layers.join("runtime").is_dir(), "launch layer exported");
-    assert!(!layers.join("tool").exists() && !layers.join("tool.toml").exists(), "build-only layer not in the image");
-    assert!(!layers.join("temp").exists(), "a layer without <layer>.toml is temporary");
+    assert!(
+        !layers.join("tool").exists() && !layers.join("tool.toml").exists(),
+        "build-only layer not in the image"
+    );
+    assert!(
+        !layers.join("temp").exists(),
+        "a layer without <layer>.toml is temporary"
+    );
 }
 
 #[test]
@@ -183,7 +258,7 @@ T"#,
     build_ok(app().path(), &[bp], out.path(), &[]);
     let image = out.path().display().to_string();
     for process in ["web", "worker"] {
-        let r = ran(Command::new(slipway())
+        let r = ran(&Command::new(slipway())
             .args(["run", process, "--image", &image, "--port", "6123"])
             .env("HOST_SET", "host")
             .env("LIST", "start")
@@ -195,16 +270,27 @@ T"#,
     let web = read(&probe.path().join("web.1.env"));
     assert_eq!(line(&web, "A"), "over");
     assert_eq!(line(&web, "B"), "plain", "no suffix means override");
-    assert_eq!(line(&web, "HOST_SET"), "host", ".default never replaces a set value");
+    assert_eq!(
+        line(&web, "HOST_SET"),
+        "host",
+        ".default never replaces a set value"
+    );
     assert_eq!(line(&web, "UNSET"), "dflt");
     assert_eq!(line(&web, "LIST"), "start,tail");
-    assert_eq!(line(&web, "PRE"), "headrest", "no .delim file means an empty delimiter");
+    assert_eq!(
+        line(&web, "PRE"),
+        "headrest",
+        "no .delim file means an empty delimiter"
+    );
     assert_eq!(line(&web, "ONLY_WEB"), "web-only");
     assert_eq!(line(&web, "IN_ENV"), "both");
     assert_eq!(line(&web, "PORT"), "6123");
     assert_eq!(read(&probe.path().join("bin.txt")).trim(), "layer-bin");
     let worker = read(&probe.path().join("worker.1.env"));
-    assert!(!worker.contains("ONLY_WEB="), "env.launch/web/ applies to web only");
+    assert!(
+        !worker.contains("ONLY_WEB="),
+        "env.launch/web/ applies to web only"
+    );
     assert_eq!(line(&worker, "IN_ENV"), "both");
 }
 
@@ -227,7 +313,13 @@ printf '[[processes]]\ntype = "web"\ncommand = ["bash", "-c", "echo $FROM_EXEC_D
     );
     let out = tempfile::tempdir().unwrap();
     build_ok(app().path(), &[bp], out.path(), &[]);
-    let r = slipway_cmd(&["run", "--image", &out.path().display().to_string(), "--port", "7001"]);
+    let r = slipway_cmd(&[
+        "run",
+        "--image",
+        &out.path().display().to_string(),
+        "--port",
+        "7001",
+    ]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(read(&probe.path().join("out.txt")).trim(), "computed-7001");
 }
@@ -252,36 +344,65 @@ printf '[metadata]\nruns = 1\n' > "$L/store.toml""#,
         ),
     );
     let out = tempfile::tempdir().unwrap();
-    build_ok(app().path(), &[bp.clone()], out.path(), &[]);
-    let second = build_ok(app().path(), &[bp.clone()], out.path(), &[]);
-    assert!(second.stdout.contains("Restoring cached layer 'test/cache:deps'"), "{}", second.stdout);
+    build_ok(app().path(), std::slice::from_ref(&bp), out.path(), &[]);
+    let second = build_ok(app().path(), std::slice::from_ref(&bp), out.path(), &[]);
+    assert!(
+        second
+            .stdout
+            .contains("Restoring cached layer 'test/cache:deps'"),
+        "{}",
+        second.stdout
+    );
 
-    let mut seen: Vec<_> = std::fs::read_dir(probe.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut seen: Vec<_> = std::fs::read_dir(probe.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     seen.sort();
     let (first, second) = (read(&seen[0]), read(&seen[1]));
     assert_eq!(first, "---\n---\n", "nothing to restore on the first build");
     let parts: Vec<_> = second.split("---\n").collect();
-    assert_eq!(parts[0], "deps\ndeps.toml\nstore.toml\n", "launch-only layers are not restored");
-    assert!(parts[1].contains("key = \"lockfile-sha\"") && !parts[1].contains("[types]"), "metadata restored, types not: {}", parts[1]);
+    assert_eq!(
+        parts[0], "deps\ndeps.toml\nstore.toml\n",
+        "launch-only layers are not restored"
+    );
+    assert!(
+        parts[1].contains("key = \"lockfile-sha\"") && !parts[1].contains("[types]"),
+        "metadata restored, types not: {}",
+        parts[1]
+    );
     assert_eq!(parts[2].trim(), "1", "cached content restored");
 
     build_ok(app().path(), &[bp], out.path(), &["--clear-cache"]);
-    let mut seen: Vec<_> = std::fs::read_dir(probe.path()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut seen: Vec<_> = std::fs::read_dir(probe.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     seen.sort();
-    assert_eq!(read(&seen[2]), "---\n---\n", "--clear-cache starts from nothing");
+    assert_eq!(
+        read(&seen[2]),
+        "---\n---\n",
+        "--clear-cache starts from nothing"
+    );
 }
 
 #[test]
 fn a_later_buildpacks_process_type_and_default_win() {
     let bps = tempfile::tempdir().unwrap();
-    let launch = |cmd: &str, default: bool| format!("printf '[[processes]]\\ntype = \"web\"\\ncommand = [\"{cmd}\"]\\ndefault = {default}\\n[[processes]]\\ntype = \"{cmd}-only\"\\ncommand = [\"x\"]\\n' > \"$CNB_LAYERS_DIR/launch.toml\"");
+    let launch = |cmd: &str, default: bool| {
+        format!("printf '[[processes]]\\ntype = \"web\"\\ncommand = [\"{cmd}\"]\\ndefault = {default}\\n[[processes]]\\ntype = \"{cmd}-only\"\\ncommand = [\"x\"]\\n' > \"$CNB_LAYERS_DIR/launch.toml\"")
+    };
     let a = script_buildpack(bps.path(), "test/a", "", &launch("first", true));
     let b = script_buildpack(bps.path(), "test/b", "", &launch("second", false));
     let out = tempfile::tempdir().unwrap();
     build_ok(app().path(), &[a, b], out.path(), &[]);
-    let meta: toml::Table = toml::from_str(&read(&out.path().join("layers/config/metadata.toml"))).unwrap();
+    let meta: toml::Table =
+        toml::from_str(&read(&out.path().join("layers/config/metadata.toml"))).unwrap();
     let procs = meta["processes"].as_array().unwrap();
-    let web = procs.iter().find(|p| p["type"].as_str() == Some("web")).unwrap();
+    let web = procs
+        .iter()
+        .find(|p| p["type"].as_str() == Some("web"))
+        .unwrap();
     assert_eq!(web["command"][0].as_str(), Some("second"));
     assert_eq!(web["buildpack-id"].as_str(), Some("test/b"));
     assert_eq!(procs.len(), 3);
@@ -290,12 +411,25 @@ fn a_later_buildpacks_process_type_and_default_win() {
 #[test]
 fn a_failing_build_stops_with_the_buildpack_and_exit_code() {
     let bps = tempfile::tempdir().unwrap();
-    let bp = script_buildpack(bps.path(), "test/broken", "", "echo 'compiling...'; exit 42");
+    let bp = script_buildpack(
+        bps.path(),
+        "test/broken",
+        "",
+        "echo 'compiling...'; exit 42",
+    );
     let out = tempfile::tempdir().unwrap();
     let r = build(app().path(), &[bp], out.path(), &[]);
     assert_eq!(r.code, 1);
-    assert!(r.stdout.contains("compiling..."), "build output is streamed");
-    assert!(r.stderr.contains("build of test/broken failed with exit code 42"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("compiling..."),
+        "build output is streamed"
+    );
+    assert!(
+        r.stderr
+            .contains("build of test/broken failed with exit code 42"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -314,13 +448,21 @@ fn slipway_run_forwards_sigterm_to_the_process_and_returns_its_exit_code() {
     let out = tempfile::tempdir().unwrap();
     build_ok(app().path(), &[bp], out.path(), &[]);
     let mut child = Command::new(slipway())
-        .args(["run", "worker", "--image", &out.path().display().to_string()])
+        .args([
+            "run",
+            "worker",
+            "--image",
+            &out.path().display().to_string(),
+        ])
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !probe.path().join("ready").exists() {
-        assert!(std::time::Instant::now() < deadline, "process never started");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     sigterm(&child);
@@ -337,7 +479,11 @@ fn running_an_unknown_process_type_lists_the_ones_there_are() {
     build_ok(app().path(), &[bp], out.path(), &[]);
     let r = slipway_cmd(&["run", "clock", "--image", &out.path().display().to_string()]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("no process type `clock`; it has: web"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no process type `clock`; it has: web"),
+        "{}",
+        r.stderr
+    );
     let r = slipway_cmd(&["run", "--image", "/nonexistent/image"]);
     assert!(r.stderr.contains("Run `slipway build"), "{}", r.stderr);
 }
@@ -346,10 +492,19 @@ fn running_an_unknown_process_type_lists_the_ones_there_are() {
 fn a_buildpack_for_another_api_is_refused_with_the_reason() {
     let bps = tempfile::tempdir().unwrap();
     let bp = script_buildpack(bps.path(), "test/old", "", "");
-    std::fs::write(bp.join("buildpack.toml"), "api = \"0.8\"\n[buildpack]\nid = \"test/old\"\nversion = \"1\"\n").unwrap();
+    std::fs::write(
+        bp.join("buildpack.toml"),
+        "api = \"0.8\"\n[buildpack]\nid = \"test/old\"\nversion = \"1\"\n",
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     let r = build(app().path(), &[bp], out.path(), &[]);
-    assert!(r.stderr.contains("declares Buildpack API 0.8; this runner implements 0.10"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("declares Buildpack API 0.8; this runner implements 0.10"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -361,30 +516,69 @@ fn classic_buildpacks_run_in_order_with_export_and_the_last_release() {
     std::fs::write(first.join("export"), "export FROM_EXPORT=exported\n").unwrap();
     let second = bps.path().join("second");
     write_exec(&second.join("bin/detect"), "#!/bin/sh\necho Second\n");
-    write_exec(&second.join("bin/compile"), "#!/bin/sh\necho \"$FROM_EXPORT\" > \"$1/export-seen\"\n");
+    write_exec(
+        &second.join("bin/compile"),
+        "#!/bin/sh\necho \"$FROM_EXPORT\" > \"$1/export-seen\"\n",
+    );
     write_exec(&second.join("bin/release"), "#!/bin/sh\nprintf -- '---\\ndefault_process_types:\\n  web: echo default-web\\n  worker: echo default-worker\\n'\n");
     let app = app();
-    std::fs::write(app.path().join("Procfile"), "worker: echo procfile-worker\n").unwrap();
+    std::fs::write(
+        app.path().join("Procfile"),
+        "worker: echo procfile-worker\n",
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let r = build_ok(app.path(), &[first, second], out.path(), &["--classic", "--env", "GREETING=hi"]);
-    assert!(r.stdout.contains("-----> First app detected") && r.stdout.contains("-----> Second app detected"), "{}", r.stdout);
+    let r = build_ok(
+        app.path(),
+        &[first, second],
+        out.path(),
+        &["--classic", "--env", "GREETING=hi"],
+    );
+    assert!(
+        r.stdout.contains("-----> First app detected")
+            && r.stdout.contains("-----> Second app detected"),
+        "{}",
+        r.stdout
+    );
     let ws = out.path().join("workspace");
-    assert_eq!(read(&ws.join("greeting")), "hi", "ENV_DIR holds one file per config var");
+    assert_eq!(
+        read(&ws.join("greeting")),
+        "hi",
+        "ENV_DIR holds one file per config var"
+    );
     assert_eq!(read(&ws.join("export-seen")).trim(), "exported");
     assert!(out.path().join("cache/classic/first/c").is_file());
-    let meta: toml::Table = toml::from_str(&read(&out.path().join("layers/config/metadata.toml"))).unwrap();
-    let cmds: Vec<_> = meta["processes"].as_array().unwrap().iter().map(|p| p["command"][2].as_str().unwrap().to_string()).collect();
-    assert_eq!(cmds, ["echo default-web", "echo procfile-worker"], "the Procfile overrides bin/release's defaults");
+    let meta: toml::Table =
+        toml::from_str(&read(&out.path().join("layers/config/metadata.toml"))).unwrap();
+    let cmds: Vec<_> = meta["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["command"][2].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        cmds,
+        ["echo default-web", "echo procfile-worker"],
+        "the Procfile overrides bin/release's defaults"
+    );
 }
 
 #[test]
 fn a_classic_buildpack_that_does_not_detect_fails_the_build_like_buildpack_multi() {
     let bps = tempfile::tempdir().unwrap();
     let no = bps.path().join("no");
-    write_exec(&no.join("bin/detect"), "#!/bin/sh\necho 'no package.json' >&2\nexit 1\n");
+    write_exec(
+        &no.join("bin/detect"),
+        "#!/bin/sh\necho 'no package.json' >&2\nexit 1\n",
+    );
     write_exec(&no.join("bin/compile"), "#!/bin/sh\n");
     let out = tempfile::tempdir().unwrap();
     let r = build(app().path(), &[no], out.path(), &["--classic"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("fail: no (buildpack #1 in the list)") && r.stderr.contains("no package.json"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("fail: no (buildpack #1 in the list)")
+            && r.stderr.contains("no package.json"),
+        "{}",
+        r.stderr
+    );
 }

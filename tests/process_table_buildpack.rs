@@ -17,7 +17,8 @@ const SEVEN_AND_RELEASE: [&str; 8] = [
 ];
 
 fn metadata(image: &std::path::Path) -> toml::Table {
-    toml::from_str(&std::fs::read_to_string(image.join("layers/config/metadata.toml")).unwrap()).unwrap()
+    toml::from_str(&std::fs::read_to_string(image.join("layers/config/metadata.toml")).unwrap())
+        .unwrap()
 }
 
 fn process_types(meta: &toml::Table) -> Vec<(String, bool)> {
@@ -25,23 +26,46 @@ fn process_types(meta: &toml::Table) -> Vec<(String, bool)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["type"].as_str().unwrap().to_string(), p["default"].as_bool().unwrap()))
+        .map(|p| {
+            (
+                p["type"].as_str().unwrap().to_string(),
+                p["default"].as_bool().unwrap(),
+            )
+        })
         .collect()
 }
 
 #[test]
 fn a_cnb_build_of_the_reference_app_declares_all_seven_types_and_web_is_the_default() {
     let out = tempfile::tempdir().unwrap();
-    let r = build_ok(&fixture("refapp"), &[packaged("process-table")], out.path(), &[]);
-    assert!(r.stdout.contains("## Slipway process table"), "{}", r.stdout);
+    let r = build_ok(
+        &fixture("refapp"),
+        &[packaged("process-table")],
+        out.path(),
+        &[],
+    );
+    assert!(
+        r.stdout.contains("## Slipway process table"),
+        "{}",
+        r.stdout
+    );
 
     let types = process_types(&metadata(out.path()));
     let names: Vec<_> = types.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, SEVEN_AND_RELEASE, "names are kept exactly, underscores included");
-    let defaults: Vec<_> = types.iter().filter(|(_, d)| *d).map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names, SEVEN_AND_RELEASE,
+        "names are kept exactly, underscores included"
+    );
+    let defaults: Vec<_> = types
+        .iter()
+        .filter(|(_, d)| *d)
+        .map(|(n, _)| n.as_str())
+        .collect();
     assert_eq!(defaults, ["web"]);
 
-    let launch = std::fs::read_to_string(out.path().join("layers/slipway_process-table/launch.toml")).unwrap();
+    let launch =
+        std::fs::read_to_string(out.path().join("layers/slipway_process-table/launch.toml"))
+            .unwrap();
     assert!(launch.contains("type = \"worker_high_memory\""), "{launch}");
     assert!(launch.contains("command = [\"bash\", \"-c\", \"celery -A refapp worker -Q bulk_priority -n worker_priority@%h --loglevel=info\"]"), "{launch}");
 }
@@ -49,14 +73,34 @@ fn a_cnb_build_of_the_reference_app_declares_all_seven_types_and_web_is_the_defa
 #[test]
 fn the_formation_metadata_is_in_a_launch_layer_found_through_an_env_var() {
     let out = tempfile::tempdir().unwrap();
-    build_ok(&fixture("refapp"), &[packaged("process-table")], out.path(), &[]);
-    let layer = out.path().join("layers/slipway_process-table/process-table");
-    let pointer = std::fs::read_to_string(layer.join("env.launch/SLIPWAY_PROCESS_TABLE.override")).unwrap();
-    let table = procfile::render::from_metadata_toml(&std::fs::read_to_string(&pointer).unwrap()).unwrap();
+    build_ok(
+        &fixture("refapp"),
+        &[packaged("process-table")],
+        out.path(),
+        &[],
+    );
+    let layer = out
+        .path()
+        .join("layers/slipway_process-table/process-table");
+    let pointer =
+        std::fs::read_to_string(layer.join("env.launch/SLIPWAY_PROCESS_TABLE.override")).unwrap();
+    let table =
+        procfile::render::from_metadata_toml(&std::fs::read_to_string(&pointer).unwrap()).unwrap();
     assert!(table.get("beat").unwrap().formation.singleton);
-    assert_eq!(table.get("worker_general").unwrap().formation.max, Some(6), "project.toml override applied");
-    assert_eq!(table.consumers_of("bulk_priority"), ["worker_primary", "worker_general", "worker_priority"]);
-    let layer_toml = std::fs::read_to_string(out.path().join("layers/slipway_process-table/process-table.toml")).unwrap();
+    assert_eq!(
+        table.get("worker_general").unwrap().formation.max,
+        Some(6),
+        "project.toml override applied"
+    );
+    assert_eq!(
+        table.consumers_of("bulk_priority"),
+        ["worker_primary", "worker_general", "worker_priority"]
+    );
+    let layer_toml = std::fs::read_to_string(
+        out.path()
+            .join("layers/slipway_process-table/process-table.toml"),
+    )
+    .unwrap();
     assert!(layer_toml.contains("launch = true"), "{layer_toml}");
 }
 
@@ -64,39 +108,84 @@ fn serve_and_stop(image: &std::path::Path) {
     require_python_modules(&["django", "gunicorn", "celery"]);
     let port = free_port();
     let mut child = Command::new(slipway())
-        .args(["run", "web", "--image", &image.display().to_string(), "--port", &port.to_string()])
+        .args([
+            "run",
+            "web",
+            "--image",
+            &image.display().to_string(),
+            "--port",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let body = wait_for_http(&format!("http://127.0.0.1:{port}/heroku-autoscale/heartbeat/v1"), Duration::from_secs(30), &mut child);
-    assert!(body.contains("\"status\": \"ok\"") && body.contains("\"dyno\": \"web.1\""), "{body}");
+    let body = wait_for_http(
+        &format!("http://127.0.0.1:{port}/heroku-autoscale/heartbeat/v1"),
+        Duration::from_secs(30),
+        &mut child,
+    );
+    assert!(
+        body.contains("\"status\": \"ok\"") && body.contains("\"dyno\": \"web.1\""),
+        "{body}"
+    );
     sigterm(&child);
     let status = wait_exit(&mut child, Duration::from_secs(20));
-    assert!(status.success(), "gunicorn shuts down cleanly on SIGTERM, got {status}");
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "nothing is left listening on {port}");
+    assert!(
+        status.success(),
+        "gunicorn shuts down cleanly on SIGTERM, got {status}"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing is left listening on {port}"
+    );
 }
 
 #[test]
 fn slipway_run_web_serves_http_on_port_and_stops_on_sigterm() {
     let out = tempfile::tempdir().unwrap();
-    build_ok(&fixture("refapp"), &[packaged("process-table")], out.path(), &[]);
+    build_ok(
+        &fixture("refapp"),
+        &[packaged("process-table")],
+        out.path(),
+        &[],
+    );
     serve_and_stop(out.path());
 }
 
 #[test]
 fn the_classic_api_builds_the_same_table_and_runs_web() {
     let out = tempfile::tempdir().unwrap();
-    let r = build_ok(&fixture("refapp"), &[packaged("process-table")], out.path(), &["--classic"]);
-    assert!(r.stdout.contains("-----> Slipway process table app detected"), "{}", r.stdout);
-    let mut names: Vec<_> = process_types(&metadata(out.path())).into_iter().map(|(n, _)| n).collect();
+    let r = build_ok(
+        &fixture("refapp"),
+        &[packaged("process-table")],
+        out.path(),
+        &["--classic"],
+    );
+    assert!(
+        r.stdout
+            .contains("-----> Slipway process table app detected"),
+        "{}",
+        r.stdout
+    );
+    let mut names: Vec<_> = process_types(&metadata(out.path()))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     names.sort();
     let mut want: Vec<_> = SEVEN_AND_RELEASE.iter().map(ToString::to_string).collect();
     want.sort();
     assert_eq!(names, want);
-    let profile = std::fs::read_to_string(out.path().join("workspace/.profile.d/slipway-process-table.sh")).unwrap();
+    let profile = std::fs::read_to_string(
+        out.path()
+            .join("workspace/.profile.d/slipway-process-table.sh"),
+    )
+    .unwrap();
     assert!(profile.contains("SLIPWAY_PROCESS_TABLE"), "{profile}");
-    assert!(out.path().join("workspace/.slipway/process-table.toml").is_file());
+    assert!(out
+        .path()
+        .join("workspace/.slipway/process-table.toml")
+        .is_file());
     serve_and_stop(out.path());
 }
 
@@ -104,35 +193,68 @@ fn the_classic_api_builds_the_same_table_and_runs_web() {
 fn the_classic_shims_follow_herokus_buildpack_api() {
     let bp = packaged("process-table");
     let app = tempfile::tempdir().unwrap();
-    let detect = |dir: &std::path::Path| ran(Command::new(bp.join("bin/detect")).arg(dir).env_remove("CNB_PLATFORM_DIR").output().unwrap());
+    let detect = |dir: &std::path::Path| {
+        ran(&Command::new(bp.join("bin/detect"))
+            .arg(dir)
+            .env_remove("CNB_PLATFORM_DIR")
+            .output()
+            .unwrap())
+    };
     let r = detect(app.path());
     assert_eq!(r.code, 1, "an app without process sources is not detected");
-    std::fs::write(app.path().join("Procfile"), "web: ./serve\nworker_import: celery -A x worker -Q user_import\n").unwrap();
+    std::fs::write(
+        app.path().join("Procfile"),
+        "web: ./serve\nworker_import: celery -A x worker -Q user_import\n",
+    )
+    .unwrap();
     let r = detect(app.path());
     assert_eq!((r.code, r.stdout.trim()), (0, "Slipway process table"));
 
-    let release = ran(Command::new(bp.join("bin/release")).arg(app.path()).output().unwrap());
+    let release = ran(&Command::new(bp.join("bin/release"))
+        .arg(app.path())
+        .output()
+        .unwrap());
     assert_eq!(release.code, 0, "{}", release.all());
     assert_eq!(release.stdout, "---\ndefault_process_types:\n  web: ./serve\n  worker_import: celery -A x worker -Q user_import\n");
 
     let (cache, env) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let compile = ran(Command::new(bp.join("bin/compile")).args([app.path(), cache.path(), env.path()]).output().unwrap());
+    let compile = ran(&Command::new(bp.join("bin/compile"))
+        .args([app.path(), cache.path(), env.path()])
+        .output()
+        .unwrap());
     assert_eq!(compile.code, 0, "{}", compile.all());
-    assert!(compile.stdout.contains("worker_import"), "{}", compile.stdout);
+    assert!(
+        compile.stdout.contains("worker_import"),
+        "{}",
+        compile.stdout
+    );
 }
 
 #[test]
 fn a_malformed_procfile_fails_the_build_naming_the_file_and_line() {
     let app = tempfile::tempdir().unwrap();
-    std::fs::write(app.path().join("Procfile"), "web: gunicorn app.wsgi\nworker import: celery -A app worker\nbeat:\n").unwrap();
+    std::fs::write(
+        app.path().join("Procfile"),
+        "web: gunicorn app.wsgi\nworker import: celery -A app worker\nbeat:\n",
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     let r = build(app.path(), &[packaged("process-table")], out.path(), &[]);
     assert_ne!(r.code, 0);
     let text = r.all();
     assert!(text.contains("ERROR: Slipway process table"), "{text}");
-    assert!(text.contains("Procfile:2") && text.contains("contains a space"), "{text}");
-    assert!(text.contains("Procfile:3") && text.contains("empty command"), "{text}");
-    assert!(text.contains("build of slipway/process-table failed"), "{text}");
+    assert!(
+        text.contains("Procfile:2") && text.contains("contains a space"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Procfile:3") && text.contains("empty command"),
+        "{text}"
+    );
+    assert!(
+        text.contains("build of slipway/process-table failed"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -141,9 +263,19 @@ fn a_duplicate_type_builds_with_a_loud_warning_and_the_last_definition() {
     std::fs::write(app.path().join("Procfile"), "web: one\nweb: two\n").unwrap();
     let out = tempfile::tempdir().unwrap();
     let r = build_ok(app.path(), &[packaged("process-table")], out.path(), &[]);
-    assert!(r.stderr.contains("warning: process type `web` is defined twice"), "{}", r.stderr);
-    let launch = std::fs::read_to_string(out.path().join("layers/slipway_process-table/launch.toml")).unwrap();
-    assert!(launch.contains("\"two\"") && !launch.contains("\"one\""), "{launch}");
+    assert!(
+        r.stderr
+            .contains("warning: process type `web` is defined twice"),
+        "{}",
+        r.stderr
+    );
+    let launch =
+        std::fs::read_to_string(out.path().join("layers/slipway_process-table/launch.toml"))
+            .unwrap();
+    assert!(
+        launch.contains("\"two\"") && !launch.contains("\"one\""),
+        "{launch}"
+    );
 }
 
 #[test]
@@ -153,6 +285,14 @@ fn an_app_without_process_sources_fails_detection_with_the_reason() {
     let out = tempfile::tempdir().unwrap();
     let r = build(app.path(), &[packaged("process-table")], out.path(), &[]);
     assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("fail: slipway/process-table@0.1.0"), "{}", r.stderr);
-    assert!(r.stderr.contains("No Procfile, heroku.yml `run:`"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("fail: slipway/process-table@0.1.0"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("No Procfile, heroku.yml `run:`"),
+        "{}",
+        r.stderr
+    );
 }

@@ -4,7 +4,10 @@
 use slipway_e2e::root;
 
 fn buildpack_dirs() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(root().join("buildpacks")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(root().join("buildpacks"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -16,13 +19,28 @@ fn dot_buildpacks_lists_one_url_per_line_and_every_slipway_entry_exists() {
     let mut slipway = Vec::new();
     for line in text.lines() {
         assert!(!line.trim().is_empty() && !line.starts_with('#'), "heroku-buildpack-multi reads every word as a URL: no comments or blank lines: {line:?}");
-        assert_eq!(line.split_whitespace().count(), 1, "one URL per line: {line:?}");
-        if let Some(name) = line.rsplit('/').next().and_then(|f| f.strip_suffix(".tgz")).and_then(|f| f.strip_prefix("slipway-")) {
-            assert!(existing.contains(&name.to_string()), ".buildpacks names slipway-{name}.tgz but buildpacks/{name} does not exist");
+        assert_eq!(
+            line.split_whitespace().count(),
+            1,
+            "one URL per line: {line:?}"
+        );
+        if let Some(name) = line
+            .rsplit('/')
+            .next()
+            .and_then(|f| f.strip_suffix(".tgz"))
+            .and_then(|f| f.strip_prefix("slipway-"))
+        {
+            assert!(
+                existing.contains(&name.to_string()),
+                ".buildpacks names slipway-{name}.tgz but buildpacks/{name} does not exist"
+            );
             slipway.push(name.to_string());
         }
     }
-    assert!(slipway.contains(&"process-table".to_string()), "the example references the process-table buildpack");
+    assert!(
+        slipway.contains(&"process-table".to_string()),
+        "the example references the process-table buildpack"
+    );
 }
 
 #[test]
@@ -30,8 +48,18 @@ fn heroku_yml_runs_the_reference_apps_process_table() {
     let text = std::fs::read_to_string(root().join("heroku.yml")).unwrap();
     let yml = procfile::heroku_yml::parse("heroku.yml", &text);
     assert!(yml.diagnostics.is_empty(), "{:?}", yml.diagnostics);
-    let table = procfile::load(&slipway_e2e::fixture("refapp")).unwrap().table;
-    let want: Vec<(String, String)> = table.processes.iter().filter(|p| p.name != "release").map(|p| (p.name.clone(), p.command.clone())).collect();
-    assert_eq!(yml.run, want, "heroku.yml `run:` matches `slipway processes tests/fixtures/refapp --format heroku-yml`");
+    let table = procfile::load(&slipway_e2e::fixture("refapp"))
+        .unwrap()
+        .table;
+    let want: Vec<(String, String)> = table
+        .processes
+        .iter()
+        .filter(|p| p.name != "release")
+        .map(|p| (p.name.clone(), p.command.clone()))
+        .collect();
+    assert_eq!(
+        yml.run, want,
+        "heroku.yml `run:` matches `slipway processes tests/fixtures/refapp --format heroku-yml`"
+    );
     assert!(yml.release.is_some(), "heroku.yml has a release: section");
 }

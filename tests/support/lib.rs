@@ -7,7 +7,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 pub fn fixture(name: &str) -> PathBuf {
@@ -22,9 +25,19 @@ fn cargo() -> String {
 fn packaged_all() -> &'static Vec<PathBuf> {
     static DIRS: OnceLock<Vec<PathBuf>> = OnceLock::new();
     DIRS.get_or_init(|| {
-        let out = Command::new(root().join("scripts/package")).stderr(Stdio::inherit()).output().expect("run scripts/package");
-        assert!(out.status.success(), "scripts/package failed (see its output above)");
-        String::from_utf8(out.stdout).expect("utf-8 paths").lines().map(PathBuf::from).collect()
+        let out = Command::new(root().join("scripts/package"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/package");
+        assert!(
+            out.status.success(),
+            "scripts/package failed (see its output above)"
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8 paths")
+            .lines()
+            .map(PathBuf::from)
+            .collect()
     })
 }
 
@@ -34,7 +47,12 @@ pub fn packaged(name: &str) -> PathBuf {
     packaged_all()
         .iter()
         .find(|d| d.file_name().is_some_and(|f| f.to_string_lossy() == suffix))
-        .unwrap_or_else(|| panic!("buildpack {name} was not packaged; packaged: {:?}", packaged_all()))
+        .unwrap_or_else(|| {
+            panic!(
+                "buildpack {name} was not packaged; packaged: {:?}",
+                packaged_all()
+            )
+        })
         .clone()
 }
 
@@ -42,11 +60,20 @@ pub fn packaged(name: &str) -> PathBuf {
 pub fn slipway() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let status = Command::new(cargo()).args(["build", "-q", "-p", "slipway", "--bin", "slipway"]).current_dir(root()).status().expect("cargo build");
+        let status = Command::new(cargo())
+            .args(["build", "-q", "-p", "slipway", "--bin", "slipway"])
+            .current_dir(root())
+            .status()
+            .expect("cargo build");
         assert!(status.success(), "building slipway failed");
-        let meta = Command::new(cargo()).args(["metadata", "--format-version", "1", "--no-deps"]).current_dir(root()).output().expect("cargo metadata");
+        let meta = Command::new(cargo())
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .current_dir(root())
+            .output()
+            .expect("cargo metadata");
         let meta: serde_json::Value = serde_json::from_slice(&meta.stdout).expect("metadata json");
-        PathBuf::from(meta["target_directory"].as_str().expect("target_directory")).join("debug/slipway")
+        PathBuf::from(meta["target_directory"].as_str().expect("target_directory"))
+            .join("debug/slipway")
     })
     .clone()
 }
@@ -64,7 +91,7 @@ impl Ran {
     }
 }
 
-pub fn ran(out: Output) -> Ran {
+pub fn ran(out: &Output) -> Ran {
     Ran {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -74,7 +101,11 @@ pub fn ran(out: Output) -> Ran {
 
 /// `slipway <args>`, waited for.
 pub fn slipway_cmd(args: &[&str]) -> Ran {
-    ran(Command::new(slipway()).args(args).stdin(Stdio::null()).output().expect("run slipway"))
+    ran(&Command::new(slipway())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run slipway"))
 }
 
 /// `slipway build APP -b BP... --out OUT [extra]`, asserting success.
@@ -85,7 +116,12 @@ pub fn build_ok(app: &Path, buildpacks: &[PathBuf], out: &Path, extra: &[&str]) 
 }
 
 pub fn build(app: &Path, buildpacks: &[PathBuf], out: &Path, extra: &[&str]) -> Ran {
-    let mut args: Vec<String> = vec!["build".into(), app.display().to_string(), "--out".into(), out.display().to_string()];
+    let mut args: Vec<String> = vec![
+        "build".into(),
+        app.display().to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ];
     for b in buildpacks {
         args.push("--buildpack".into());
         args.push(b.display().to_string());
@@ -96,7 +132,11 @@ pub fn build(app: &Path, buildpacks: &[PathBuf], out: &Path, extra: &[&str]) -> 
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// GET a URL until it answers 200 or the deadline passes.
@@ -109,7 +149,10 @@ pub fn wait_for_http(url: &str, within: Duration, child: &mut Child) -> String {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the process exited ({status}) before answering {url}");
         }
-        assert!(Instant::now() < deadline, "{url} did not answer within {within:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{url} did not answer within {within:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -130,14 +173,26 @@ pub fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatu
 }
 
 pub fn sigterm(child: &Child) {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid")), nix::sys::signal::Signal::SIGTERM).expect("kill");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid")),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("kill");
 }
 
 /// The reference app needs Django, gunicorn and Celery. Missing modules fail
 /// the test loudly with the install command: never a silent skip.
 pub fn require_python_modules(modules: &[&str]) {
-    let script = modules.iter().map(|m| format!("import {m}")).collect::<Vec<_>>().join("; ");
-    let ok = Command::new("python3").args(["-c", &script]).stderr(Stdio::null()).status().is_ok_and(|s| s.success());
+    let script = modules
+        .iter()
+        .map(|m| format!("import {m}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let ok = Command::new("python3")
+        .args(["-c", &script])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
     assert!(
         ok,
         "python3 cannot import {modules:?}: install the fixture's requirements with `pip install -r tests/fixtures/refapp/requirements.txt` (.ci/run does)"
@@ -157,7 +212,13 @@ pub fn script_buildpack(parent: &Path, id: &str, detect: &str, build: &str) -> P
     let dir = parent.join(id.replace('/', "_"));
     std::fs::create_dir_all(&dir).expect("mkdir");
     std::fs::write(dir.join("buildpack.toml"), format!("api = \"0.10\"\n[buildpack]\nid = \"{id}\"\nversion = \"1.0.0\"\n[[targets]]\nos = \"linux\"\n")).expect("write");
-    write_exec(&dir.join("bin/detect"), &format!("#!/usr/bin/env bash\nset -euo pipefail\n{detect}\n"));
-    write_exec(&dir.join("bin/build"), &format!("#!/usr/bin/env bash\nset -euo pipefail\n{build}\n"));
+    write_exec(
+        &dir.join("bin/detect"),
+        &format!("#!/usr/bin/env bash\nset -euo pipefail\n{detect}\n"),
+    );
+    write_exec(
+        &dir.join("bin/build"),
+        &format!("#!/usr/bin/env bash\nset -euo pipefail\n{build}\n"),
+    );
     dir
 }

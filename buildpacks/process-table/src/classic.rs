@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 pub(crate) fn dispatch() -> Option<i32> {
     let args: Vec<PathBuf> = std::env::args_os().map(PathBuf::from).collect();
     let phase = args.first()?.file_name()?.to_str()?.to_string();
-    let cnb = std::env::var_os("CNB_PLATFORM_DIR").is_some() || std::env::var_os("CNB_BUILDPACK_DIR").is_some();
+    let cnb = std::env::var_os("CNB_PLATFORM_DIR").is_some()
+        || std::env::var_os("CNB_BUILDPACK_DIR").is_some();
     match (phase.as_str(), args.len()) {
         ("compile", 4) => Some(compile(&args[1])),
         ("release", 2) => Some(release(&args[1])),
@@ -50,14 +51,23 @@ fn compile(build_dir: &Path) -> i32 {
         .and_then(|()| {
             std::fs::write(
                 profile_d.join("slipway-process-table.sh"),
-                format!("export {}=\"$HOME/.slipway/{TABLE_FILE}\"\n", procfile::TABLE_PATH_ENV),
+                format!(
+                    "export {}=\"$HOME/.slipway/{TABLE_FILE}\"\n",
+                    procfile::TABLE_PATH_ENV
+                ),
             )
         });
     if let Err(e) = written {
-        build_output::error("Slipway process table", &format!("could not write {}: {e}", dir.display()));
+        build_output::error(
+            "Slipway process table",
+            &format!("could not write {}: {e}", dir.display()),
+        );
         return 1;
     }
-    build_output::bullet(&format!("Formation metadata: ${} (.slipway/{TABLE_FILE})", procfile::TABLE_PATH_ENV));
+    build_output::bullet(&format!(
+        "Formation metadata: ${} (.slipway/{TABLE_FILE})",
+        procfile::TABLE_PATH_ENV
+    ));
     0
 }
 

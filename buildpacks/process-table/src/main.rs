@@ -11,7 +11,7 @@ use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::layer::UncachedLayerDefinition;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libcnb::Buildpack;
-use procfile::{render, ProcfileError, ProcessTable};
+use procfile::{render, ProcessTable, ProcfileError};
 use std::path::Path;
 
 /// The file, inside the `process-table` launch layer, that holds the table at runtime.
@@ -52,7 +52,9 @@ impl Buildpack for ProcessTableBuildpack {
         if procfile::has_process_sources(&context.app_dir) {
             DetectResultBuilder::pass().build()
         } else {
-            println!("No Procfile, heroku.yml `run:` or [_.metadata.slipway.celery] in project.toml.");
+            println!(
+                "No Procfile, heroku.yml `run:` or [_.metadata.slipway.celery] in project.toml."
+            );
             DetectResultBuilder::fail().build()
         }
     }
@@ -62,30 +64,50 @@ impl Buildpack for ProcessTableBuildpack {
 
         let layer = context.uncached_layer(
             layer_name!("process-table"),
-            UncachedLayerDefinition { build: false, launch: true },
+            UncachedLayerDefinition {
+                build: false,
+                launch: true,
+            },
         )?;
         let table_path = layer.path().join(TABLE_FILE);
-        std::fs::write(&table_path, render::metadata_toml(&table)).map_err(BuildpackError::Write)?;
+        std::fs::write(&table_path, render::metadata_toml(&table))
+            .map_err(BuildpackError::Write)?;
         layer.write_env(LayerEnv::new().chainable_insert(
             Scope::Launch,
             ModificationBehavior::Override,
             procfile::TABLE_PATH_ENV,
             &table_path,
         ))?;
-        build_output::bullet(&format!("Formation metadata: ${} ({})", procfile::TABLE_PATH_ENV, table_path.display()));
+        build_output::bullet(&format!(
+            "Formation metadata: ${} ({})",
+            procfile::TABLE_PATH_ENV,
+            table_path.display()
+        ));
 
         let mut launch = LaunchBuilder::new();
         for p in render::launch_processes(&table) {
-            let kind = p.kind.parse().map_err(|_| BuildpackError::ProcessType(p.kind.clone()))?;
-            launch.process(ProcessBuilder::new(kind, p.command).default(p.default).build());
+            let kind = p
+                .kind
+                .parse()
+                .map_err(|_| BuildpackError::ProcessType(p.kind.clone()))?;
+            launch.process(
+                ProcessBuilder::new(kind, p.command)
+                    .default(p.default)
+                    .build(),
+            );
         }
         BuildResultBuilder::new().launch(launch.build()).build()
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {
         match error {
-            libcnb::Error::BuildpackError(e) => build_output::error("Slipway process table", &e.to_string()),
-            other => build_output::error("Slipway process table (internal)", &format!("{other}\nPlease report this with the build log.")),
+            libcnb::Error::BuildpackError(e) => {
+                build_output::error("Slipway process table", &e.to_string());
+            }
+            other => build_output::error(
+                "Slipway process table (internal)",
+                &format!("{other}\nPlease report this with the build log."),
+            ),
         }
     }
 }

@@ -68,12 +68,19 @@ pub struct Timer {
 impl Timer {
     pub fn start(what: &str) -> Self {
         bullet(&format!("{what} ..."));
-        Self { what: what.to_string(), start: Instant::now() }
+        Self {
+            what: what.to_string(),
+            start: Instant::now(),
+        }
     }
 
     pub fn done(self) -> Duration {
         let elapsed = self.start.elapsed();
-        sub_bullet(&format!("Done {} ({})", self.what.to_lowercase(), human_duration(elapsed)));
+        sub_bullet(&format!(
+            "Done {} ({})",
+            self.what.to_lowercase(),
+            human_duration(elapsed)
+        ));
         elapsed
     }
 }

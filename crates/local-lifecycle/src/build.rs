@@ -9,6 +9,7 @@ use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
 use crate::plan::{self, DetectPlan};
 use crate::platform;
 use serde::Deserialize;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -37,12 +38,21 @@ pub const DETECT_PASS: i32 = 0;
 pub const DETECT_FAIL: i32 = 100;
 
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
-    let buildpacks = opts.buildpacks.iter().map(|b| BuildpackDir::open(b)).collect::<Result<Vec<_>>>()?;
+    let buildpacks = opts
+        .buildpacks
+        .iter()
+        .map(|b| BuildpackDir::open(b))
+        .collect::<Result<Vec<_>>>()?;
     let app_dir = std::fs::canonicalize(&opts.app_dir).at(&opts.app_dir)?;
     std::fs::create_dir_all(&opts.out).at(&opts.out)?;
     let image = Image::new(&std::fs::canonicalize(&opts.out).at(&opts.out)?);
     let tmp = image.root.join("tmp");
-    for dir in [image.workspace(), image.layers(), image.platform(), tmp.clone()] {
+    for dir in [
+        image.workspace(),
+        image.layers(),
+        image.platform(),
+        tmp.clone(),
+    ] {
         remove(&dir)?;
     }
     if opts.clear_cache {
@@ -80,9 +90,17 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         std::fs::create_dir_all(&layers_dir).at(&layers_dir)?;
         let plan_path = tmp.join("plan").join(bp.escaped_id()).join("plan.toml");
         std::fs::create_dir_all(plan_path.parent().expect("parent")).at(&plan_path)?;
-        std::fs::write(&plan_path, toml::to_string(bp_plan).expect("plan serializes")).at(&plan_path)?;
+        std::fs::write(
+            &plan_path,
+            toml::to_string(bp_plan).expect("plan serializes"),
+        )
+        .at(&plan_path)?;
 
-        let mut env = if bp.clear_env { base_env(&Env::new()) } else { base.clone() };
+        let mut env = if bp.clear_env {
+            base_env(&Env::new())
+        } else {
+            base.clone()
+        };
         for layer in &build_layers {
             env::apply_layer(&mut env, layer, Phase::Build)?;
         }
@@ -91,15 +109,25 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         env.insert("CNB_PLATFORM_DIR".into(), image.platform().into());
         env.insert("CNB_BUILDPACK_DIR".into(), bp.dir.clone().into());
         let status = Command::new(bp.dir.join("bin").join("build"))
-            .args([layers_dir.as_os_str(), image.platform().as_os_str(), plan_path.as_os_str()])
+            .args([
+                layers_dir.as_os_str(),
+                image.platform().as_os_str(),
+                plan_path.as_os_str(),
+            ])
             .current_dir(image.workspace())
             .env_clear()
             .envs(&env)
             .stdin(Stdio::null())
             .status()
-            .map_err(|source| LifecycleError::Spawn { program: format!("{}/bin/build", bp.dir.display()), source })?;
+            .map_err(|source| LifecycleError::Spawn {
+                program: format!("{}/bin/build", bp.dir.display()),
+                source,
+            })?;
         if !status.success() {
-            return Err(LifecycleError::BuildFailed { buildpack: bp.id.clone(), code: crate::exit_code(status) });
+            return Err(LifecycleError::BuildFailed {
+                buildpack: bp.id.clone(),
+                code: crate::exit_code(status),
+            });
         }
         for (name, types) in layer_types(&layers_dir)? {
             if types.build {
@@ -115,15 +143,30 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     }
     let metadata = ImageMetadata {
         api: Api::Cnb,
-        buildpacks: buildpacks.iter().map(|b| ImageBuildpack { id: b.id.clone(), version: b.version.clone(), layers: b.escaped_id() }).collect(),
+        buildpacks: buildpacks
+            .iter()
+            .map(|b| ImageBuildpack {
+                id: b.id.clone(),
+                version: b.version.clone(),
+                layers: b.escaped_id(),
+            })
+            .collect(),
         processes,
     };
     image.write_metadata(&metadata)?;
     remove(&tmp)?;
     for p in &metadata.processes {
-        println!("Adding process type '{}'{}", p.kind, if p.default { " (default)" } else { "" });
+        println!(
+            "Adding process type '{}'{}",
+            p.kind,
+            if p.default { " (default)" } else { "" }
+        );
     }
-    Ok(BuildReport { image: image.root.clone(), metadata, restored })
+    Ok(BuildReport {
+        image: image.root.clone(),
+        metadata,
+        restored,
+    })
 }
 
 /// The environment every phase starts from: the host's, plus the platform's
@@ -135,7 +178,12 @@ fn base_env(platform_env: &Env) -> Env {
     env
 }
 
-fn detect(image: &Image, buildpacks: &[BuildpackDir], tmp: &Path, base: &Env) -> Result<Vec<DetectPlan>> {
+fn detect(
+    image: &Image,
+    buildpacks: &[BuildpackDir],
+    tmp: &Path,
+    base: &Env,
+) -> Result<Vec<DetectPlan>> {
     let mut plans = Vec::new();
     let mut report = String::new();
     let mut all_passed = true;
@@ -154,22 +202,38 @@ fn detect(image: &Image, buildpacks: &[BuildpackDir], tmp: &Path, base: &Env) ->
             .envs(&env)
             .stdin(Stdio::null())
             .output()
-            .map_err(|source| LifecycleError::Spawn { program: format!("{}/bin/detect", bp.dir.display()), source })?;
-        let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            .map_err(|source| LifecycleError::Spawn {
+                program: format!("{}/bin/detect", bp.dir.display()),
+                source,
+            })?;
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         match crate::exit_code(out.status) {
             DETECT_PASS => {
-                report.push_str(&format!("pass: {}@{}\n", bp.id, bp.version));
+                let _ = writeln!(report, "pass: {}@{}", bp.id, bp.version);
                 let text = std::fs::read_to_string(&plan_path).at(&plan_path)?;
-                plans.push(toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: plan_path.clone(), message: e.message().to_string() })?);
+                plans.push(toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+                    file: plan_path.clone(),
+                    message: e.message().to_string(),
+                })?);
             }
             DETECT_FAIL => {
                 all_passed = false;
-                report.push_str(&format!("fail: {}@{}\n", bp.id, bp.version));
+                let _ = writeln!(report, "fail: {}@{}", bp.id, bp.version);
                 for line in output.lines() {
-                    report.push_str(&format!("      {line}\n"));
+                    let _ = writeln!(report, "      {line}");
                 }
             }
-            code => return Err(LifecycleError::DetectError { buildpack: bp.id.clone(), code, output }),
+            code => {
+                return Err(LifecycleError::DetectError {
+                    buildpack: bp.id.clone(),
+                    code,
+                    output,
+                })
+            }
         }
     }
     if !all_passed {
@@ -206,12 +270,21 @@ pub(crate) fn layer_types(layers_dir: &Path) -> Result<Vec<(String, LayerTypes)>
     };
     for e in entries.filter_map(std::result::Result::ok) {
         let path = e.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".toml")) else { continue };
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".toml"))
+        else {
+            continue;
+        };
         if RESERVED_TOML.contains(&name) || !path.is_file() {
             continue;
         }
         let text = std::fs::read_to_string(&path).at(&path)?;
-        let parsed: LayerToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: path.clone(), message: e.message().to_string() })?;
+        let parsed: LayerToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+            file: path.clone(),
+            message: e.message().to_string(),
+        })?;
         out.push((name.to_string(), parsed.types));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -234,17 +307,24 @@ fn restore(image: &Image, bp: &BuildpackDir) -> Result<Vec<String>> {
             continue;
         }
         let toml_path = cache.join(format!("{name}.toml"));
-        let parsed: LayerToml = toml::from_str(&std::fs::read_to_string(&toml_path).at(&toml_path)?).unwrap_or_default();
+        let parsed: LayerToml =
+            toml::from_str(&std::fs::read_to_string(&toml_path).at(&toml_path)?)
+                .unwrap_or_default();
         let mut doc = toml::Table::new();
         doc.insert("metadata".into(), toml::Value::Table(parsed.metadata));
-        std::fs::write(layers.join(format!("{name}.toml")), toml::to_string(&doc).expect("serializes")).at(&layers)?;
+        std::fs::write(
+            layers.join(format!("{name}.toml")),
+            toml::to_string(&doc).expect("serializes"),
+        )
+        .at(&layers)?;
         if cache.join(&name).is_dir() {
             copy_tree(&cache.join(&name), &layers.join(&name), None)?;
         }
         restored.push(format!("{}:{name}", bp.id));
     }
     if cache.join("store.toml").is_file() {
-        std::fs::copy(cache.join("store.toml"), layers.join("store.toml")).at(cache.join("store.toml"))?;
+        std::fs::copy(cache.join("store.toml"), layers.join("store.toml"))
+            .at(cache.join("store.toml"))?;
     }
     Ok(restored)
 }
@@ -282,7 +362,8 @@ fn export(image: &Image, bp: &BuildpackDir) -> Result<()> {
         }
     }
     if layers.join("store.toml").is_file() {
-        std::fs::copy(layers.join("store.toml"), staged.join("store.toml")).at(layers.join("store.toml"))?;
+        std::fs::copy(layers.join("store.toml"), staged.join("store.toml"))
+            .at(layers.join("store.toml"))?;
     }
     remove(&cache)?;
     std::fs::rename(&staged, &cache).at(&cache)?;
@@ -314,14 +395,24 @@ fn merge_launch(processes: &mut Vec<ImageProcess>, launch_toml: &Path, bp_id: &s
     let Ok(text) = std::fs::read_to_string(launch_toml) else {
         return Ok(());
     };
-    let launch: LaunchToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: launch_toml.to_path_buf(), message: e.message().to_string() })?;
+    let launch: LaunchToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+        file: launch_toml.to_path_buf(),
+        message: e.message().to_string(),
+    })?;
     for p in launch.processes {
         if p.default {
             for existing in processes.iter_mut() {
                 existing.default = false;
             }
         }
-        let new = ImageProcess { kind: p.kind, command: p.command, args: p.args, default: p.default, buildpack_id: bp_id.to_string(), working_dir: p.working_dir };
+        let new = ImageProcess {
+            kind: p.kind,
+            command: p.command,
+            args: p.args,
+            default: p.default,
+            buildpack_id: bp_id.to_string(),
+            working_dir: p.working_dir,
+        };
         match processes.iter_mut().find(|e| e.kind == new.kind) {
             Some(existing) => *existing = new,
             None => processes.push(new),

@@ -28,18 +28,31 @@ struct Classic {
 }
 
 fn open(dir: &Path) -> Result<Classic> {
-    let dir = std::fs::canonicalize(dir).map_err(|e| LifecycleError::NotABuildpack { path: dir.to_path_buf(), why: e.to_string() })?;
+    let dir = std::fs::canonicalize(dir).map_err(|e| LifecycleError::NotABuildpack {
+        path: dir.to_path_buf(),
+        why: e.to_string(),
+    })?;
     for bin in ["detect", "compile"] {
         if !dir.join("bin").join(bin).is_file() {
-            return Err(LifecycleError::NotABuildpack { path: dir.clone(), why: format!("a classic buildpack needs bin/{bin}") });
+            return Err(LifecycleError::NotABuildpack {
+                path: dir.clone(),
+                why: format!("a classic buildpack needs bin/{bin}"),
+            });
         }
     }
-    let name = dir.file_name().map_or_else(|| "buildpack".to_string(), |n| n.to_string_lossy().into_owned());
+    let name = dir.file_name().map_or_else(
+        || "buildpack".to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     Ok(Classic { dir, name })
 }
 
 pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
-    let buildpacks = opts.buildpacks.iter().map(|b| open(b)).collect::<Result<Vec<_>>>()?;
+    let buildpacks = opts
+        .buildpacks
+        .iter()
+        .map(|b| open(b))
+        .collect::<Result<Vec<_>>>()?;
     let app_dir = std::fs::canonicalize(&opts.app_dir).at(&opts.app_dir)?;
     std::fs::create_dir_all(&opts.out).at(&opts.out)?;
     let image = Image::new(&std::fs::canonicalize(&opts.out).at(&opts.out)?);
@@ -62,7 +75,10 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
             .envs(&env)
             .stdin(Stdio::null())
             .output()
-            .map_err(|source| LifecycleError::Spawn { program: format!("{}/bin/detect", bp.dir.display()), source })?;
+            .map_err(|source| LifecycleError::Spawn {
+                program: format!("{}/bin/detect", bp.dir.display()),
+                source,
+            })?;
         if !out.status.success() {
             return Err(LifecycleError::NoGroupPassed {
                 report: format!(
@@ -77,19 +93,36 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
         }
         let detected = String::from_utf8_lossy(&out.stdout).trim().to_string();
         println!("=====> Downloaded app package: {}", bp.name);
-        println!("-----> {} app detected", if detected.is_empty() { &bp.name } else { &detected });
+        println!(
+            "-----> {} app detected",
+            if detected.is_empty() {
+                &bp.name
+            } else {
+                &detected
+            }
+        );
         let cache = image.cache().join("classic").join(&bp.name);
         std::fs::create_dir_all(&cache).at(&cache)?;
         let status = Command::new(bp.dir.join("bin/compile"))
-            .args([build_dir.as_os_str(), cache.as_os_str(), env_dir.as_os_str()])
+            .args([
+                build_dir.as_os_str(),
+                cache.as_os_str(),
+                env_dir.as_os_str(),
+            ])
             .current_dir(&build_dir)
             .env_clear()
             .envs(&env)
             .stdin(Stdio::null())
             .status()
-            .map_err(|source| LifecycleError::Spawn { program: format!("{}/bin/compile", bp.dir.display()), source })?;
+            .map_err(|source| LifecycleError::Spawn {
+                program: format!("{}/bin/compile", bp.dir.display()),
+                source,
+            })?;
         if !status.success() {
-            return Err(LifecycleError::CompileFailed { buildpack: bp.name.clone(), code: crate::exit_code(status) });
+            return Err(LifecycleError::CompileFailed {
+                buildpack: bp.name.clone(),
+                code: crate::exit_code(status),
+            });
         }
         if bp.dir.join("export").is_file() {
             env = source_export(&bp.dir.join("export"), &env, &build_dir)?;
@@ -105,12 +138,25 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
                 .envs(&env)
                 .stdin(Stdio::null())
                 .output()
-                .map_err(|source| LifecycleError::Spawn { program: format!("{}/bin/release", last.dir.display()), source })?;
+                .map_err(|source| LifecycleError::Spawn {
+                    program: format!("{}/bin/release", last.dir.display()),
+                    source,
+                })?;
             if !out.status.success() {
-                return Err(LifecycleError::BadRelease { buildpack: last.name.clone(), message: format!("exit code {}: {}", crate::exit_code(out.status), String::from_utf8_lossy(&out.stderr)) });
+                return Err(LifecycleError::BadRelease {
+                    buildpack: last.name.clone(),
+                    message: format!(
+                        "exit code {}: {}",
+                        crate::exit_code(out.status),
+                        String::from_utf8_lossy(&out.stderr)
+                    ),
+                });
             }
             let release: Release = serde_yaml_ng::from_slice::<Option<Release>>(&out.stdout)
-                .map_err(|e| LifecycleError::BadRelease { buildpack: last.name.clone(), message: e.to_string() })?
+                .map_err(|e| LifecycleError::BadRelease {
+                    buildpack: last.name.clone(),
+                    message: e.to_string(),
+                })?
                 .unwrap_or_default();
             defaults = release.default_process_types;
         }
@@ -123,14 +169,22 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
     if let Ok(bytes) = std::fs::read(build_dir.join("Procfile")) {
         let parsed = procfile::parse::parse("Procfile", &bytes);
         if parsed.has_errors() {
-            return Err(LifecycleError::Procfile(procfile::diagnostic::render_all(&parsed.diagnostics)));
+            return Err(LifecycleError::Procfile(procfile::diagnostic::render_all(
+                &parsed.diagnostics,
+            )));
         }
         for e in parsed.entries {
             types.retain(|(n, _)| *n != e.name);
             types.push((e.name, e.command));
         }
     }
-    let default = if types.iter().any(|(n, _)| n == "web") { Some("web".to_string()) } else if types.len() == 1 { Some(types[0].0.clone()) } else { None };
+    let default = if types.iter().any(|(n, _)| n == "web") {
+        Some("web".to_string())
+    } else if types.len() == 1 {
+        Some(types[0].0.clone())
+    } else {
+        None
+    };
     let processes = types
         .into_iter()
         .map(|(kind, command)| ImageProcess {
@@ -144,13 +198,27 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
         .collect();
     let metadata = ImageMetadata {
         api: Api::Classic,
-        buildpacks: buildpacks.iter().map(|b| ImageBuildpack { id: b.name.clone(), version: String::new(), layers: b.name.clone() }).collect(),
+        buildpacks: buildpacks
+            .iter()
+            .map(|b| ImageBuildpack {
+                id: b.name.clone(),
+                version: String::new(),
+                layers: b.name.clone(),
+            })
+            .collect(),
         processes,
     };
     image.write_metadata(&metadata)?;
     let names: Vec<_> = metadata.processes.iter().map(|p| p.kind.as_str()).collect();
-    println!("-----> Discovering process types\n       Procfile declares types -> {}", names.join(", "));
-    Ok(BuildReport { image: image.root.clone(), metadata, restored: Vec::new() })
+    println!(
+        "-----> Discovering process types\n       Procfile declares types -> {}",
+        names.join(", ")
+    );
+    Ok(BuildReport {
+        image: image.root.clone(),
+        metadata,
+        restored: Vec::new(),
+    })
 }
 
 /// heroku-buildpack-multi sources `<buildpack>/export` after each compile.
@@ -164,16 +232,25 @@ fn source_export(export: &Path, env: &Env, cwd: &Path) -> Result<Env> {
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|source| LifecycleError::Spawn { program: format!("bash (sourcing {})", export.display()), source })?;
+        .map_err(|source| LifecycleError::Spawn {
+            program: format!("bash (sourcing {})", export.display()),
+            source,
+        })?;
     if !out.status.success() {
-        return Err(LifecycleError::Spawn { program: export.display().to_string(), source: std::io::Error::other("sourcing the export file failed") });
+        return Err(LifecycleError::Spawn {
+            program: export.display().to_string(),
+            source: std::io::Error::other("sourcing the export file failed"),
+        });
     }
     Ok(out
         .stdout
         .split(|b| *b == 0)
         .filter_map(|kv| {
             let pos = kv.iter().position(|b| *b == b'=')?;
-            Some((OsString::from_vec(kv[..pos].to_vec()), OsString::from_vec(kv[pos + 1..].to_vec())))
+            Some((
+                OsString::from_vec(kv[..pos].to_vec()),
+                OsString::from_vec(kv[pos + 1..].to_vec()),
+            ))
         })
         .filter(|(k, _)| k != "_" && k != "SHLVL" && k != "PWD")
         .collect())

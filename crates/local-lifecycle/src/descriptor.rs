@@ -41,16 +41,31 @@ impl BuildpackDir {
             path: dir.clone(),
             why: format!("cannot read buildpack.toml ({e})"),
         })?;
-        let d: Descriptor = toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: file.clone(), message: e.message().to_string() })?;
+        let d: Descriptor = toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+            file: file.clone(),
+            message: e.message().to_string(),
+        })?;
         if d.api != SUPPORTED_API {
-            return Err(LifecycleError::UnsupportedApi { buildpack: d.buildpack.id, api: d.api });
+            return Err(LifecycleError::UnsupportedApi {
+                buildpack: d.buildpack.id,
+                api: d.api,
+            });
         }
         for bin in ["detect", "build"] {
             if !dir.join("bin").join(bin).is_file() {
-                return Err(LifecycleError::NotABuildpack { path: dir.clone(), why: format!("bin/{bin} is missing") });
+                return Err(LifecycleError::NotABuildpack {
+                    path: dir.clone(),
+                    why: format!("bin/{bin} is missing"),
+                });
             }
         }
-        Ok(Self { id: d.buildpack.id, version: d.buildpack.version, api: d.api, clear_env: d.buildpack.clear_env, dir })
+        Ok(Self {
+            id: d.buildpack.id,
+            version: d.buildpack.version,
+            api: d.api,
+            clear_env: d.buildpack.clear_env,
+            dir,
+        })
     }
 
     /// The directory name the lifecycle uses under the layers dir (`/` becomes `_`).

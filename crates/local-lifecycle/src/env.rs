@@ -36,7 +36,9 @@ pub fn apply_env_dir(env: &mut Env, dir: &Path) -> Result<()> {
     for file in files {
         let name = file.to_string_lossy().into_owned();
         let (var, action) = match name.rsplit_once('.') {
-            Some((var, suffix @ ("override" | "default" | "append" | "prepend" | "delim"))) => (var.to_string(), suffix),
+            Some((var, suffix @ ("override" | "default" | "append" | "prepend" | "delim"))) => {
+                (var.to_string(), suffix)
+            }
             _ => (name.clone(), "override"),
         };
         if action == "delim" {
@@ -56,7 +58,11 @@ pub fn apply_env_dir(env: &mut Env, dir: &Path) -> Result<()> {
                 let delim = std::fs::read(dir.join(format!("{var}.delim"))).unwrap_or_default();
                 let joined = match env.get(&key) {
                     Some(existing) if !existing.is_empty() => {
-                        let (first, second) = if action == "append" { (existing.as_bytes(), value.as_bytes()) } else { (value.as_bytes(), existing.as_bytes()) };
+                        let (first, second) = if action == "append" {
+                            (existing.as_bytes(), value.as_bytes())
+                        } else {
+                            (value.as_bytes(), existing.as_bytes())
+                        };
                         [first, &delim, second].concat()
                     }
                     _ => value.into_vec(),

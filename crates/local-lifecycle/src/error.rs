@@ -19,7 +19,11 @@ pub enum LifecycleError {
     #[error("{file}: {message}\nFix the line, or remove .env if the app does not need it.")]
     DotEnv { file: PathBuf, message: String },
     #[error("detect of {buildpack} failed with exit code {code} (an error, not a \"does not apply\": that is exit code 100)\n{output}")]
-    DetectError { buildpack: String, code: i32, output: String },
+    DetectError {
+        buildpack: String,
+        code: i32,
+        output: String,
+    },
     #[error("no buildpack group passed detection:\n{report}\nEach buildpack above must pass detect for this app, or be left out of --buildpack.")]
     NoGroupPassed { report: String },
     #[error("the build plan cannot be resolved: {0}\nA buildpack requires something no earlier buildpack provides (or provides something nothing requires). Add the providing buildpack before it.")]
@@ -54,6 +58,9 @@ pub(crate) trait IoContext<T> {
 
 impl<T> IoContext<T> for std::io::Result<T> {
     fn at(self, path: impl Into<PathBuf>) -> Result<T> {
-        self.map_err(|source| LifecycleError::Io { path: path.into(), source })
+        self.map_err(|source| LifecycleError::Io {
+            path: path.into(),
+            source,
+        })
     }
 }

@@ -34,7 +34,11 @@ pub struct ImageProcess {
     pub default: bool,
     #[serde(rename = "buildpack-id", default)]
     pub buildpack_id: String,
-    #[serde(rename = "working-dir", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "working-dir",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub working_dir: Option<String>,
 }
 
@@ -53,7 +57,9 @@ pub struct Image {
 
 impl Image {
     pub fn new(root: &Path) -> Self {
-        Self { root: root.to_path_buf() }
+        Self {
+            root: root.to_path_buf(),
+        }
     }
     pub fn workspace(&self) -> PathBuf {
         self.root.join("workspace")
@@ -73,8 +79,13 @@ impl Image {
 
     pub fn read_metadata(&self) -> Result<ImageMetadata> {
         let path = self.metadata_path();
-        let text = std::fs::read_to_string(&path).map_err(|_| LifecycleError::NoImage { image: self.root.clone() })?;
-        toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: path, message: e.message().to_string() })
+        let text = std::fs::read_to_string(&path).map_err(|_| LifecycleError::NoImage {
+            image: self.root.clone(),
+        })?;
+        toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+            file: path,
+            message: e.message().to_string(),
+        })
     }
 
     pub fn write_metadata(&self, m: &ImageMetadata) -> Result<()> {
@@ -86,10 +97,25 @@ impl Image {
 
 impl ImageMetadata {
     pub fn process(&self, wanted: Option<&str>) -> Result<&ImageProcess> {
-        let available = || self.processes.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>().join(", ");
+        let available = || {
+            self.processes
+                .iter()
+                .map(|p| p.kind.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         match wanted {
-            Some(w) => self.processes.iter().find(|p| p.kind == w).ok_or_else(|| LifecycleError::UnknownProcess { wanted: w.to_string(), available: available() }),
-            None => self.processes.iter().find(|p| p.default).ok_or_else(|| LifecycleError::NoDefaultProcess { available: available() }),
+            Some(w) => self.processes.iter().find(|p| p.kind == w).ok_or_else(|| {
+                LifecycleError::UnknownProcess {
+                    wanted: w.to_string(),
+                    available: available(),
+                }
+            }),
+            None => self.processes.iter().find(|p| p.default).ok_or_else(|| {
+                LifecycleError::NoDefaultProcess {
+                    available: available(),
+                }
+            }),
         }
     }
 }

@@ -40,11 +40,23 @@ pub fn prepare(opts: &RunOptions) -> Result<Prepared> {
 
     let mut env = env::host_env();
     let config = crate::platform::user_env(&workspace, &opts.env)?;
-    env.extend(config.into_iter().map(|(k, v)| (OsString::from(k), OsString::from(v))));
-    env.entry("PORT".into()).or_insert_with(|| opts.port.to_string().into());
-    env.entry("DYNO".into()).or_insert_with(|| format!("{}.1", process.kind).into());
+    env.extend(
+        config
+            .into_iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
+    env.entry("PORT".into())
+        .or_insert_with(|| opts.port.to_string().into());
+    env.entry("DYNO".into())
+        .or_insert_with(|| format!("{}.1", process.kind).into());
 
-    let mut command: Vec<String> = process.command.iter().chain(&process.args).chain(&opts.args).cloned().collect();
+    let mut command: Vec<String> = process
+        .command
+        .iter()
+        .chain(&process.args)
+        .chain(&opts.args)
+        .cloned()
+        .collect();
     match metadata.api {
         Api::Cnb => {
             apply_launch_layers(&image, &metadata, &process.kind, &mut env)?;
@@ -54,21 +66,41 @@ pub fn prepare(opts: &RunOptions) -> Result<Prepared> {
             env.insert("HOME".into(), workspace.clone().into());
             // A dyno sources .profile.d/*.sh before running the command.
             let script = r#"for f in "$HOME"/.profile.d/*.sh; do [ -r "$f" ] && . "$f"; done; unset f; exec "$@""#;
-            let mut wrapped = vec!["bash".to_string(), "-c".to_string(), script.to_string(), "slipway-dyno".to_string()];
+            let mut wrapped = vec![
+                "bash".to_string(),
+                "-c".to_string(),
+                script.to_string(),
+                "slipway-dyno".to_string(),
+            ];
             wrapped.append(&mut command);
             command = wrapped;
         }
     }
-    let cwd = process.working_dir.as_ref().map_or_else(|| workspace.clone(), |w| workspace.join(w));
-    let (program, args) = command.split_first().map(|(p, a)| (p.clone(), a.to_vec())).unwrap_or_default();
-    Ok(Prepared { process, program, args, env, cwd })
+    let cwd = process
+        .working_dir
+        .as_ref()
+        .map_or_else(|| workspace.clone(), |w| workspace.join(w));
+    let (program, args) = command
+        .split_first()
+        .map(|(p, a)| (p.clone(), a.to_vec()))
+        .unwrap_or_default();
+    Ok(Prepared {
+        process,
+        program,
+        args,
+        env,
+        cwd,
+    })
 }
 
 /// Start the process and wait for it, forwarding termination signals. Returns its exit code.
 pub fn run(opts: &RunOptions) -> Result<i32> {
     let p = prepare(opts)?;
     let mut cmd = Command::new(&p.program);
-    cmd.args(&p.args).env_clear().envs(&p.env).current_dir(&p.cwd);
+    cmd.args(&p.args)
+        .env_clear()
+        .envs(&p.env)
+        .current_dir(&p.cwd);
     crate::process::run_forwarding_signals(cmd, &p.program)
 }
 
@@ -85,7 +117,12 @@ fn launch_layers(image: &Image, metadata: &ImageMetadata) -> Result<Vec<PathBuf>
     Ok(out)
 }
 
-fn apply_launch_layers(image: &Image, metadata: &ImageMetadata, process: &str, env: &mut Env) -> Result<()> {
+fn apply_launch_layers(
+    image: &Image,
+    metadata: &ImageMetadata,
+    process: &str,
+    env: &mut Env,
+) -> Result<()> {
     for layer in launch_layers(image, metadata)? {
         env::apply_layer(env, &layer, Phase::Launch { process })?;
     }
@@ -94,11 +131,23 @@ fn apply_launch_layers(image: &Image, metadata: &ImageMetadata, process: &str, e
 
 /// exec.d: each executable in `<layer>/exec.d/` and `<layer>/exec.d/<process>/`
 /// writes TOML `NAME = "value"` to file descriptor 3; those values override.
-fn run_exec_d(image: &Image, metadata: &ImageMetadata, process: &str, env: &mut Env, cwd: &Path) -> Result<()> {
+fn run_exec_d(
+    image: &Image,
+    metadata: &ImageMetadata,
+    process: &str,
+    env: &mut Env,
+    cwd: &Path,
+) -> Result<()> {
     for layer in launch_layers(image, metadata)? {
         for dir in [layer.join("exec.d"), layer.join("exec.d").join(process)] {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-            let mut programs: Vec<PathBuf> = entries.filter_map(std::result::Result::ok).map(|e| e.path()).filter(|p| p.is_file()).collect();
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            let mut programs: Vec<PathBuf> = entries
+                .filter_map(std::result::Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect();
             programs.sort();
             for program in programs {
                 // bash gives the program fd 3 = our pipe and sends its stdout to stderr.
@@ -111,12 +160,25 @@ fn run_exec_d(image: &Image, metadata: &ImageMetadata, process: &str, env: &mut 
                     .stdin(Stdio::null())
                     .stderr(Stdio::inherit())
                     .output()
-                    .map_err(|source| LifecycleError::Spawn { program: program.display().to_string(), source })?;
+                    .map_err(|source| LifecycleError::Spawn {
+                        program: program.display().to_string(),
+                        source,
+                    })?;
                 if !out.status.success() {
-                    return Err(LifecycleError::Spawn { program: program.display().to_string(), source: std::io::Error::other(format!("exec.d program exited with {}", crate::exit_code(out.status))) });
+                    return Err(LifecycleError::Spawn {
+                        program: program.display().to_string(),
+                        source: std::io::Error::other(format!(
+                            "exec.d program exited with {}",
+                            crate::exit_code(out.status)
+                        )),
+                    });
                 }
                 let text = String::from_utf8_lossy(&out.stdout);
-                let table: toml::Table = toml::from_str(&text).map_err(|e| LifecycleError::Toml { file: program.clone(), message: e.message().to_string() })?;
+                let table: toml::Table =
+                    toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+                        file: program.clone(),
+                        message: e.message().to_string(),
+                    })?;
                 for (k, v) in table {
                     if let Some(v) = v.as_str() {
                         env.insert(k.into(), v.into());

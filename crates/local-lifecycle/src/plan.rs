@@ -29,7 +29,10 @@ pub struct DetectPlan {
 
 impl DetectPlan {
     fn alternatives(&self) -> Vec<PlanSection> {
-        let mut v = vec![PlanSection { provides: self.provides.clone(), requires: self.requires.clone() }];
+        let mut v = vec![PlanSection {
+            provides: self.provides.clone(),
+            requires: self.requires.clone(),
+        }];
         v.extend(self.or.iter().cloned());
         v
     }
@@ -60,7 +63,8 @@ pub fn resolve(plans: &[DetectPlan]) -> Result<Vec<BuildpackPlan>, String> {
     let mut choice = vec![0usize; options.len()];
     let mut first_problem = None;
     loop {
-        let sections: Vec<&PlanSection> = choice.iter().zip(&options).map(|(c, o)| &o[*c]).collect();
+        let sections: Vec<&PlanSection> =
+            choice.iter().zip(&options).map(|(c, o)| &o[*c]).collect();
         match check(&sections) {
             Ok(plans) => return Ok(plans),
             Err(problem) => {
@@ -87,7 +91,9 @@ fn check(sections: &[&PlanSection]) -> Result<Vec<BuildpackPlan>, String> {
     let mut out = vec![BuildpackPlan::default(); sections.len()];
     for (j, section) in sections.iter().enumerate() {
         for req in &section.requires {
-            let providers: Vec<usize> = (0..=j).filter(|i| sections[*i].provides.iter().any(|p| p.name == req.name)).collect();
+            let providers: Vec<usize> = (0..=j)
+                .filter(|i| sections[*i].provides.iter().any(|p| p.name == req.name))
+                .collect();
             if providers.is_empty() {
                 return Err(format!("`{}` is required by buildpack #{} but provided by no buildpack at or before it", req.name, j + 1));
             }
@@ -99,7 +105,11 @@ fn check(sections: &[&PlanSection]) -> Result<Vec<BuildpackPlan>, String> {
     for (i, section) in sections.iter().enumerate() {
         for p in &section.provides {
             if !(i..sections.len()).any(|j| sections[j].requires.iter().any(|r| r.name == p.name)) {
-                return Err(format!("`{}` is provided by buildpack #{} but required by no buildpack at or after it", p.name, i + 1));
+                return Err(format!(
+                    "`{}` is provided by buildpack #{} but required by no buildpack at or after it",
+                    p.name,
+                    i + 1
+                ));
             }
         }
     }
@@ -116,7 +126,12 @@ mod tests {
 
     #[test]
     fn an_empty_plan_resolves_to_empty_buildpack_plans() {
-        assert_eq!(resolve(&[DetectPlan::default(), DetectPlan::default()]).unwrap().len(), 2);
+        assert_eq!(
+            resolve(&[DetectPlan::default(), DetectPlan::default()])
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -133,7 +148,11 @@ mod tests {
 
     #[test]
     fn a_requirement_nobody_earlier_provides_fails() {
-        let err = resolve(&[plan("[[requires]]\nname = \"x\"\n"), plan("[[provides]]\nname = \"x\"\n")]).unwrap_err();
+        let err = resolve(&[
+            plan("[[requires]]\nname = \"x\"\n"),
+            plan("[[provides]]\nname = \"x\"\n"),
+        ])
+        .unwrap_err();
         assert!(err.contains("`x` is required by buildpack #1"), "{err}");
     }
 

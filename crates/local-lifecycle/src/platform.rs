@@ -13,16 +13,25 @@ pub fn user_env(app_dir: &Path, args: &[String]) -> Result<Vec<(String, String)>
     let mut vars: Vec<(String, String)> = Vec::new();
     let dotenv = app_dir.join(".env");
     if dotenv.is_file() {
-        let iter = dotenvy::from_path_iter(&dotenv).map_err(|e| LifecycleError::DotEnv { file: dotenv.clone(), message: e.to_string() })?;
+        let iter = dotenvy::from_path_iter(&dotenv).map_err(|e| LifecycleError::DotEnv {
+            file: dotenv.clone(),
+            message: e.to_string(),
+        })?;
         for item in iter {
-            let (k, v) = item.map_err(|e| LifecycleError::DotEnv { file: dotenv.clone(), message: e.to_string() })?;
+            let (k, v) = item.map_err(|e| LifecycleError::DotEnv {
+                file: dotenv.clone(),
+                message: e.to_string(),
+            })?;
             vars.push((k, v));
         }
     }
     for arg in args {
         let (k, v) = match arg.split_once('=') {
             Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (arg.clone(), std::env::var(arg).map_err(|_| LifecycleError::BadEnvArg(arg.clone()))?),
+            None => (
+                arg.clone(),
+                std::env::var(arg).map_err(|_| LifecycleError::BadEnvArg(arg.clone()))?,
+            ),
         };
         if k.is_empty() || k.contains('/') {
             return Err(LifecycleError::BadEnvArg(arg.clone()));
@@ -60,7 +69,13 @@ pub fn target_env() -> Env {
     let mut env = Env::new();
     env.insert("CNB_TARGET_OS".into(), "linux".into());
     env.insert("CNB_TARGET_ARCH".into(), arch.into());
-    env.insert("CNB_TARGET_DISTRO_NAME".into(), OsString::from(field("ID").unwrap_or_else(|| "ubuntu".into())));
-    env.insert("CNB_TARGET_DISTRO_VERSION".into(), OsString::from(field("VERSION_ID").unwrap_or_else(|| "24.04".into())));
+    env.insert(
+        "CNB_TARGET_DISTRO_NAME".into(),
+        OsString::from(field("ID").unwrap_or_else(|| "ubuntu".into())),
+    );
+    env.insert(
+        "CNB_TARGET_DISTRO_VERSION".into(),
+        OsString::from(field("VERSION_ID").unwrap_or_else(|| "24.04".into())),
+    );
     env
 }

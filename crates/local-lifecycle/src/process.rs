@@ -11,14 +11,24 @@ use std::process::{Command, ExitStatus};
 
 /// Exit code as a shell reports it: the code, or 128 + the signal that killed it.
 pub fn exit_code(status: ExitStatus) -> i32 {
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 /// Spawn `cmd` in a new process group and wait, forwarding termination signals.
 pub fn run_forwarding_signals(mut cmd: Command, program: &str) -> Result<i32> {
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT]).map_err(|source| LifecycleError::Spawn { program: program.to_string(), source })?;
+    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT]).map_err(|source| {
+        LifecycleError::Spawn {
+            program: program.to_string(),
+            source,
+        }
+    })?;
     cmd.process_group(0);
-    let mut child = cmd.spawn().map_err(|source| LifecycleError::Spawn { program: program.to_string(), source })?;
+    let mut child = cmd.spawn().map_err(|source| LifecycleError::Spawn {
+        program: program.to_string(),
+        source,
+    })?;
     let pgid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
     let handle = signals.handle();
     let forwarder = std::thread::spawn(move || {
@@ -28,7 +38,10 @@ pub fn run_forwarding_signals(mut cmd: Command, program: &str) -> Result<i32> {
             }
         }
     });
-    let status = child.wait().map_err(|source| LifecycleError::Spawn { program: program.to_string(), source })?;
+    let status = child.wait().map_err(|source| LifecycleError::Spawn {
+        program: program.to_string(),
+        source,
+    })?;
     handle.close();
     let _ = forwarder.join();
     Ok(exit_code(status))

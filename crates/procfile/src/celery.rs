@@ -62,14 +62,29 @@ fn analyze_simple(words: &[String]) -> Option<Celery> {
             rest = &rest[1..];
             break;
         }
-        if base.starts_with("python") && rest.get(1).map(String::as_str) == Some("-m") && rest.get(2).map(String::as_str) == Some("celery") {
+        if base.starts_with("python")
+            && rest.get(1).map(String::as_str) == Some("-m")
+            && rest.get(2).map(String::as_str) == Some("celery")
+        {
             rest = &rest[3..];
             break;
         }
-        let is_assignment = first
-            .split_once('=')
-            .is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        if is_assignment || matches!(base, "exec" | "env" | "nice" | "newrelic-admin" | "run-program" | "ddtrace-run" | "bin/start-pgbouncer" | "bin/start-nginx") {
+        let is_assignment = first.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if is_assignment
+            || matches!(
+                base,
+                "exec"
+                    | "env"
+                    | "nice"
+                    | "newrelic-admin"
+                    | "run-program"
+                    | "ddtrace-run"
+                    | "bin/start-pgbouncer"
+                    | "bin/start-nginx"
+            )
+        {
             rest = &rest[1..];
             continue;
         }
@@ -140,7 +155,10 @@ fn analyze_simple(words: &[String]) -> Option<Celery> {
 }
 
 fn split_list(v: &str) -> impl Iterator<Item = String> + '_ {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
 }
 
 #[cfg(test)]
@@ -171,7 +189,9 @@ mod tests {
     fn wrappers_env_prefixes_and_chains_are_seen_through() {
         let c = analyze("REMAP_SIGTERM=SIGQUIT newrelic-admin run-program celery -A app worker --queues bulk_priority").unwrap();
         assert_eq!(c.queues, ["bulk_priority"]);
-        let c = analyze("python manage.py check && exec python -m celery -A app worker -Q feedback").unwrap();
+        let c =
+            analyze("python manage.py check && exec python -m celery -A app worker -Q feedback")
+                .unwrap();
         assert_eq!(c.queues, ["feedback"]);
     }
 

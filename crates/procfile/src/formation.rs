@@ -80,6 +80,7 @@ impl Formation {
         }
     }
 
+    #[must_use]
     pub fn singleton(mut self, note: &str) -> Self {
         self.singleton = true;
         self.quantity = 1;

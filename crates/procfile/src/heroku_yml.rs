@@ -31,8 +31,13 @@ pub fn parse(file: &str, text: &str) -> HerokuYml {
     }
     let Some(map) = doc.as_mapping() else {
         out.diagnostics.push(
-            Diagnostic::error(file, 1, line_text(text, 1), format!("{file} must be a mapping with `build:`, `release:`, `run:` sections"))
-                .help("see https://devcenter.heroku.com/articles/build-docker-images-heroku-yml"),
+            Diagnostic::error(
+                file,
+                1,
+                line_text(text, 1),
+                format!("{file} must be a mapping with `build:`, `release:`, `run:` sections"),
+            )
+            .help("see https://devcenter.heroku.com/articles/build-docker-images-heroku-yml"),
         );
         return out;
     };
@@ -56,8 +61,13 @@ pub fn parse(file: &str, text: &str) -> HerokuYml {
             None => {
                 let line = find_key_line(text, "run");
                 out.diagnostics.push(
-                    Diagnostic::error(file, line, line_text(text, line), "`run:` must map process types to commands")
-                        .help("write `run:` followed by indented `web: <command>` lines"),
+                    Diagnostic::error(
+                        file,
+                        line,
+                        line_text(text, line),
+                        "`run:` must map process types to commands",
+                    )
+                    .help("write `run:` followed by indented `web: <command>` lines"),
                 );
             }
         }
@@ -73,7 +83,10 @@ fn command_of(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Sequence(items) => {
-            let parts: Option<Vec<String>> = items.iter().map(|i| i.as_str().map(str::to_string)).collect();
+            let parts: Option<Vec<String>> = items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect();
             parts.map(|p| p.join(" "))
         }
         Value::Mapping(m) => m.get("command").and_then(command_of),
@@ -92,8 +105,10 @@ fn find_key_line(text: &str, key: &str) -> usize {
     text.lines()
         .position(|l| {
             let t = l.trim_start();
-            t.strip_prefix(key).is_some_and(|r| r.trim_start().starts_with(':'))
-                || t.strip_prefix(&format!("\"{key}\"")).is_some_and(|r| r.trim_start().starts_with(':'))
+            t.strip_prefix(key)
+                .is_some_and(|r| r.trim_start().starts_with(':'))
+                || t.strip_prefix(&format!("\"{key}\""))
+                    .is_some_and(|r| r.trim_start().starts_with(':'))
         })
         .map_or(0, |i| i + 1)
 }
@@ -113,7 +128,10 @@ mod tests {
             y.run,
             vec![
                 ("web".to_string(), "gunicorn app.wsgi".to_string()),
-                ("worker_import".to_string(), "celery -A app worker -Q user_import".to_string())
+                (
+                    "worker_import".to_string(),
+                    "celery -A app worker -Q user_import".to_string()
+                )
             ]
         );
         assert_eq!(y.release.as_deref(), Some("release-phase run"));

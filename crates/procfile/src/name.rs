@@ -44,7 +44,14 @@ mod tests {
 
     #[test]
     fn reference_app_names_are_valid() {
-        for n in ["web", "beat", "worker_high_memory", "worker-import", "v1.web", "Worker2"] {
+        for n in [
+            "web",
+            "beat",
+            "worker_high_memory",
+            "worker-import",
+            "v1.web",
+            "Worker2",
+        ] {
             assert_eq!(check_name(n), Ok(()), "{n}");
         }
     }

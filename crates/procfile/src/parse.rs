@@ -41,15 +41,24 @@ pub fn parse(file: &str, bytes: &[u8]) -> Parsed {
             parsed.diagnostics.push(
                 Diagnostic::error(file, number, &shown, "this line is not valid UTF-8 text")
                     .label("binary data or another encoding")
-                    .help(format!("save {file} as UTF-8 text; it must hold only `<type>: <command>` lines")),
+                    .help(format!(
+                        "save {file} as UTF-8 text; it must hold only `<type>: <command>` lines"
+                    )),
             );
             continue;
         };
         if line.contains('\0') {
             parsed.diagnostics.push(
-                Diagnostic::error(file, number, &line.replace('\0', "\\0"), "this line contains a NUL byte")
-                    .label("NUL bytes cannot be part of a command")
-                    .help(format!("{file} looks like binary data; save it as plain text")),
+                Diagnostic::error(
+                    file,
+                    number,
+                    &line.replace('\0', "\\0"),
+                    "this line contains a NUL byte",
+                )
+                .label("NUL bytes cannot be part of a command")
+                .help(format!(
+                    "{file} looks like binary data; save it as plain text"
+                )),
             );
             continue;
         }
@@ -76,7 +85,9 @@ fn parse_line(file: &str, number: usize, line: &str, parsed: &mut Parsed) {
     match check_name(name) {
         Ok(()) => {}
         Err(problem) => {
-            parsed.diagnostics.push(name_diagnostic(file, number, line, name, &problem));
+            parsed
+                .diagnostics
+                .push(name_diagnostic(file, number, line, name, &problem));
             return;
         }
     }
@@ -89,9 +100,16 @@ fn parse_line(file: &str, number: usize, line: &str, parsed: &mut Parsed) {
     }
     if command.is_empty() {
         parsed.diagnostics.push(
-            Diagnostic::error(file, number, line, format!("process type `{name}` has an empty command"))
-                .label("nothing after `:`")
-                .help(format!("give `{name}` a command, e.g. `{name}: python manage.py ...`, or delete the line")),
+            Diagnostic::error(
+                file,
+                number,
+                line,
+                format!("process type `{name}` has an empty command"),
+            )
+            .label("nothing after `:`")
+            .help(format!(
+                "give `{name}` a command, e.g. `{name}: python manage.py ...`, or delete the line"
+            )),
         );
         return;
     }
@@ -133,16 +151,32 @@ fn parse_line(file: &str, number: usize, line: &str, parsed: &mut Parsed) {
     });
 }
 
-fn name_diagnostic(file: &str, number: usize, line: &str, name: &str, problem: &NameProblem) -> Diagnostic {
+fn name_diagnostic(
+    file: &str,
+    number: usize,
+    line: &str,
+    name: &str,
+    problem: &NameProblem,
+) -> Diagnostic {
     let (message, label) = match problem {
-        NameProblem::Empty => ("the process type before `:` is empty".to_string(), "no process type".to_string()),
+        NameProblem::Empty => (
+            "the process type before `:` is empty".to_string(),
+            "no process type".to_string(),
+        ),
         NameProblem::BadChar(c) => (
             format!("process type `{name}` contains {}", describe_char(*c)),
-            "process types may use only letters, digits, `.`, `_` and `-` (the CNB rule)".to_string(),
+            "process types may use only letters, digits, `.`, `_` and `-` (the CNB rule)"
+                .to_string(),
         ),
         NameProblem::TooLong(n) => (
-            format!("process type `{}…` is {n} characters long", &name[..name.char_indices().nth(20).map_or(name.len(), |(i, _)| i)]),
-            format!("at most {} characters (the Heroku Platform API's limit)", crate::name::MAX_NAME_LEN),
+            format!(
+                "process type `{}…` is {n} characters long",
+                &name[..name.char_indices().nth(20).map_or(name.len(), |(i, _)| i)]
+            ),
+            format!(
+                "at most {} characters (the Heroku Platform API's limit)",
+                crate::name::MAX_NAME_LEN
+            ),
         ),
     };
     Diagnostic::error(file, number, line, message)
@@ -165,13 +199,20 @@ mod tests {
 
     fn ok(text: &str) -> Vec<(String, String)> {
         let p = parse("Procfile", text.as_bytes());
-        assert!(!p.has_errors(), "{}", crate::diagnostic::render_all(&p.diagnostics));
+        assert!(
+            !p.has_errors(),
+            "{}",
+            crate::diagnostic::render_all(&p.diagnostics)
+        );
         p.entries.into_iter().map(|e| (e.name, e.command)).collect()
     }
 
     fn first_error(text: &[u8]) -> Diagnostic {
         let p = parse("Procfile", text);
-        p.diagnostics.into_iter().find(Diagnostic::is_error).expect("an error")
+        p.diagnostics
+            .into_iter()
+            .find(Diagnostic::is_error)
+            .expect("an error")
     }
 
     #[test]
@@ -197,13 +238,19 @@ mod tests {
     fn env_assignment_prefixes_stay_part_of_the_command() {
         assert_eq!(
             ok("worker: REMAP_SIGTERM=SIGQUIT celery -A app worker\n"),
-            vec![("worker".into(), "REMAP_SIGTERM=SIGQUIT celery -A app worker".into())]
+            vec![(
+                "worker".into(),
+                "REMAP_SIGTERM=SIGQUIT celery -A app worker".into()
+            )]
         );
     }
 
     #[test]
     fn only_the_first_colon_separates_type_from_command() {
-        assert_eq!(ok("web: echo a:b:c"), vec![("web".into(), "echo a:b:c".into())]);
+        assert_eq!(
+            ok("web: echo a:b:c"),
+            vec![("web".into(), "echo a:b:c".into())]
+        );
     }
 
     #[test]
@@ -213,7 +260,11 @@ mod tests {
         assert_eq!(p.entries[0].command, "two");
         assert_eq!(p.entries[0].line, 3);
         let w = &p.diagnostics[0];
-        assert!(w.message.contains("defined twice (first on line 1)"), "{}", w.message);
+        assert!(
+            w.message.contains("defined twice (first on line 1)"),
+            "{}",
+            w.message
+        );
         assert_eq!(w.location(), "Procfile:3");
     }
 
@@ -252,7 +303,11 @@ mod tests {
         let mut text = b"web: ".to_vec();
         text.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
         let d = first_error(&text);
-        assert!(d.message.contains("longer than 131072 bytes"), "{}", d.message);
+        assert!(
+            d.message.contains("longer than 131072 bytes"),
+            "{}",
+            d.message
+        );
         assert!(d.render().len() < 2000);
     }
 

@@ -45,7 +45,9 @@ pub struct CeleryConfig {
 
 impl CeleryConfig {
     pub fn wsgi(&self) -> String {
-        self.wsgi.clone().unwrap_or_else(|| format!("{}.wsgi", self.app))
+        self.wsgi
+            .clone()
+            .unwrap_or_else(|| format!("{}.wsgi", self.app))
     }
 }
 
@@ -64,7 +66,11 @@ pub fn parse(file: &str, text: &str) -> Result<SlipwayTables, Diagnostic> {
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -84,14 +90,26 @@ mod tests {
 
     #[test]
     fn a_misspelt_key_names_its_line() {
-        let d = parse("project.toml", "[_.metadata.slipway.formation.web]\nsize = \"basic\"\nmaximum = 3\n").unwrap_err();
+        let d = parse(
+            "project.toml",
+            "[_.metadata.slipway.formation.web]\nsize = \"basic\"\nmaximum = 3\n",
+        )
+        .unwrap_err();
         assert_eq!(d.location(), "project.toml:3");
-        assert!(d.message.contains("unknown field `maximum`"), "{}", d.message);
+        assert!(
+            d.message.contains("unknown field `maximum`"),
+            "{}",
+            d.message
+        );
     }
 
     #[test]
     fn a_toml_syntax_error_names_its_line() {
-        let d = parse("project.toml", "[_]\nschema-version = \"0.2\"\n[_.metadata.slipway.celery\n").unwrap_err();
+        let d = parse(
+            "project.toml",
+            "[_]\nschema-version = \"0.2\"\n[_.metadata.slipway.celery\n",
+        )
+        .unwrap_err();
         assert_eq!(d.line, 3);
     }
 }

@@ -48,7 +48,13 @@ pub const REFERENCE: &[ReferenceType] = &[
     },
     ReferenceType {
         name: "worker_primary",
-        queues: &["default", "bulk", "bulk_priority", "feedback", "user_import"],
+        queues: &[
+            "default",
+            "bulk",
+            "bulk_priority",
+            "feedback",
+            "user_import",
+        ],
         embeds_beat: false,
         size: "standard-1x",
         min: 1,

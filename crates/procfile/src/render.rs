@@ -34,7 +34,10 @@ pub fn launch_toml(table: &ProcessTable) -> String {
     struct Launch {
         processes: Vec<LaunchProcess>,
     }
-    toml::to_string(&Launch { processes: launch_processes(table) }).expect("launch.toml serializes")
+    toml::to_string(&Launch {
+        processes: launch_processes(table),
+    })
+    .expect("launch.toml serializes")
 }
 
 /// Classic `bin/release` output: YAML with `default_process_types`.
@@ -44,10 +47,17 @@ pub fn classic_release_yaml(table: &ProcessTable) -> String {
         default_process_types: serde_yaml_ng::Mapping,
     }
     // Table order, not alphabetical: the YAML reads like the Procfile.
-    let types = table.processes.iter().map(|p| (p.name.clone().into(), p.command.clone().into())).collect();
+    let types = table
+        .processes
+        .iter()
+        .map(|p| (p.name.clone().into(), p.command.clone().into()))
+        .collect();
     format!(
         "---\n{}",
-        serde_yaml_ng::to_string(&Release { default_process_types: types }).expect("release YAML serializes")
+        serde_yaml_ng::to_string(&Release {
+            default_process_types: types
+        })
+        .expect("release YAML serializes")
     )
 }
 
@@ -55,7 +65,11 @@ pub fn classic_release_yaml(table: &ProcessTable) -> String {
 pub fn heroku_yml_run(table: &ProcessTable) -> String {
     let mut out = String::new();
     if let Some(release) = table.get("release") {
-        let _ = writeln!(out, "release:\n  image: web\n  command:\n    - {}", yaml_scalar(&release.command));
+        let _ = writeln!(
+            out,
+            "release:\n  image: web\n  command:\n    - {}",
+            yaml_scalar(&release.command)
+        );
     }
     out.push_str("run:\n");
     for p in table.processes.iter().filter(|p| p.name != "release") {
@@ -65,7 +79,10 @@ pub fn heroku_yml_run(table: &ProcessTable) -> String {
 }
 
 fn yaml_scalar(s: &str) -> String {
-    serde_yaml_ng::to_string(s).expect("string serializes").trim_end().to_string()
+    serde_yaml_ng::to_string(s)
+        .expect("string serializes")
+        .trim_end()
+        .to_string()
 }
 
 /// An app.json-style `formation` section.
@@ -97,11 +114,20 @@ pub fn from_metadata_toml(text: &str) -> Result<ProcessTable, toml::de::Error> {
 
 /// The table for humans, one type per line, in Heroku's build-output style.
 pub fn human_table(table: &ProcessTable) -> String {
-    let width = table.processes.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    let width = table
+        .processes
+        .iter()
+        .map(|p| p.name.len())
+        .max()
+        .unwrap_or(0);
     let default = table.default_process();
     let mut out = String::new();
     for p in &table.processes {
-        let marker = if Some(p.name.as_str()) == default { " (default)" } else { "" };
+        let marker = if Some(p.name.as_str()) == default {
+            " (default)"
+        } else {
+            ""
+        };
         let queues = p
             .celery
             .as_ref()

@@ -15,7 +15,9 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Origin {
-    Procfile { line: usize },
+    Procfile {
+        line: usize,
+    },
     HerokuYml,
     /// Generated from `[_.metadata.slipway.celery]` (the reference layout).
     Reference,
@@ -73,7 +75,11 @@ impl ProcessTable {
     pub fn consumers_of(&self, queue: &str) -> Vec<&str> {
         self.processes
             .iter()
-            .filter(|p| p.celery.as_ref().is_some_and(|c| c.queues.iter().any(|q| q == queue)))
+            .filter(|p| {
+                p.celery
+                    .as_ref()
+                    .is_some_and(|c| c.queues.iter().any(|q| q == queue))
+            })
             .map(|p| p.name.as_str())
             .collect()
     }
@@ -118,7 +124,8 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
     let mut loaded = Loaded::default();
     let mut errors = Vec::new();
 
-    let project_text = read(app_dir, "project.toml")?.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let project_text =
+        read(app_dir, "project.toml")?.map(|b| String::from_utf8_lossy(&b).into_owned());
     let tables = match &project_text {
         Some(text) => {
             loaded.sources.push("project.toml".into());
@@ -134,7 +141,8 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
     };
 
     let procfile = read(app_dir, "Procfile")?.map(|bytes| parse::parse("Procfile", &bytes));
-    let yml = read(app_dir, "heroku.yml")?.map(|bytes| heroku_yml::parse("heroku.yml", &String::from_utf8_lossy(&bytes)));
+    let yml = read(app_dir, "heroku.yml")?
+        .map(|bytes| heroku_yml::parse("heroku.yml", &String::from_utf8_lossy(&bytes)));
 
     let mut processes: Vec<Process> = Vec::new();
     if let Some(celery_config) = &tables.celery {
@@ -155,19 +163,35 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
         (Some(p), yml) => {
             loaded.sources.push("Procfile".into());
             split_diagnostics(&p.diagnostics, &mut errors, &mut loaded.warnings);
-            if let Some(y) = yml.as_ref().filter(|y| !y.run.is_empty() && y.diagnostics.is_empty()) {
+            if let Some(y) = yml
+                .as_ref()
+                .filter(|y| !y.run.is_empty() && y.diagnostics.is_empty())
+            {
                 if let Some(w) = disagreement(p, y) {
                     loaded.warnings.push(w);
                 }
             }
-            p.entries.iter().map(|e| (e.name.clone(), e.command.clone(), Origin::Procfile { line: e.line })).collect()
+            p.entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.name.clone(),
+                        e.command.clone(),
+                        Origin::Procfile { line: e.line },
+                    )
+                })
+                .collect()
         }
         (None, Some(y)) => {
             if !y.run.is_empty() || !y.diagnostics.is_empty() {
                 loaded.sources.push("heroku.yml".into());
             }
             split_diagnostics(&y.diagnostics, &mut errors, &mut loaded.warnings);
-            let mut v: Vec<_> = y.run.iter().map(|(n, c)| (n.clone(), c.clone(), Origin::HerokuYml)).collect();
+            let mut v: Vec<_> = y
+                .run
+                .iter()
+                .map(|(n, c)| (n.clone(), c.clone(), Origin::HerokuYml))
+                .collect();
             if let Some(release) = &y.release {
                 if !y.run.iter().any(|(n, _)| n == "release") {
                     v.push(("release".to_string(), release.clone(), Origin::HerokuYml));
@@ -180,7 +204,17 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
 
     for (name, command, origin) in explicit {
         if crate::name::check_name(&name).is_err() {
-            errors.push(Diagnostic::error("heroku.yml", 0, "", format!("process type `{name}` in heroku.yml `run:` is not a valid process type")).help("process types may use only letters, digits, `.`, `_` and `-`"));
+            errors.push(
+                Diagnostic::error(
+                    "heroku.yml",
+                    0,
+                    "",
+                    format!(
+                        "process type `{name}` in heroku.yml `run:` is not a valid process type"
+                    ),
+                )
+                .help("process types may use only letters, digits, `.`, `_` and `-`"),
+            );
             continue;
         }
         let process = Process {
@@ -228,7 +262,9 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
 
     if !errors.is_empty() {
         errors.extend(loaded.warnings);
-        return Err(ProcfileError::Invalid { diagnostics: errors });
+        return Err(ProcfileError::Invalid {
+            diagnostics: errors,
+        });
     }
     loaded.table = ProcessTable { processes };
     Ok(loaded)
@@ -244,10 +280,18 @@ fn table_line<'a>(text: &'a str, name: &str) -> (usize, &'a str) {
 }
 
 fn names(processes: &[Process]) -> String {
-    processes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+    processes
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-fn split_diagnostics(all: &[Diagnostic], errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) {
+fn split_diagnostics(
+    all: &[Diagnostic],
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
+) {
     for d in all {
         if d.is_error() {
             errors.push(d.clone());
@@ -273,15 +317,28 @@ fn apply_scheduler_rule(p: &mut Process) {
     }
 }
 
-fn apply_config(p: &mut Process, c: &FormationConfig, errors: &mut Vec<Diagnostic>, warnings: &mut Vec<Diagnostic>) {
+fn apply_config(
+    p: &mut Process,
+    c: &FormationConfig,
+    errors: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
+) {
     let table = format!("[_.metadata.slipway.formation.{}]", p.name);
     let f = &mut p.formation;
     f.origin = FormationOrigin::ProjectToml;
     if let Some(size) = &c.size {
         if !is_known_size(size) {
             warnings.push(
-                Diagnostic::warning("project.toml", 0, "", format!("{table} size `{size}` is not a dyno size Slipway knows"))
-                    .help(format!("known sizes: {}; the platform will refuse an unknown size when scaling", crate::formation::KNOWN_SIZES.join(", "))),
+                Diagnostic::warning(
+                    "project.toml",
+                    0,
+                    "",
+                    format!("{table} size `{size}` is not a dyno size Slipway knows"),
+                )
+                .help(format!(
+                    "known sizes: {}; the platform will refuse an unknown size when scaling",
+                    crate::formation::KNOWN_SIZES.join(", ")
+                )),
             );
         }
         f.size = size.to_ascii_lowercase();
@@ -295,11 +352,16 @@ fn apply_config(p: &mut Process, c: &FormationConfig, errors: &mut Vec<Diagnosti
             f.singleton = false;
             f.max = None;
         }
-        Some(true) if !f.singleton => *f = f.clone().singleton("declared singleton in project.toml"),
+        Some(true) if !f.singleton => {
+            *f = f.clone().singleton("declared singleton in project.toml");
+        }
         _ => {}
     }
     if f.singleton {
-        if c.min.is_some_and(|m| m != 1) || c.max.is_some_and(|m| m != 1) || c.quantity.is_some_and(|q| q != 1) {
+        if c.min.is_some_and(|m| m != 1)
+            || c.max.is_some_and(|m| m != 1)
+            || c.quantity.is_some_and(|q| q != 1)
+        {
             errors.push(
                 Diagnostic::error("project.toml", 0, "", format!("{table} asks for other than exactly one dyno of singleton type `{}`", p.name))
                     .help("a singleton runs as exactly one dyno; remove min/max/quantity, or set `singleton = false` if running several is safe"),
@@ -317,8 +379,13 @@ fn apply_config(p: &mut Process, c: &FormationConfig, errors: &mut Vec<Diagnosti
     if let Some(max) = f.max {
         if f.min > max {
             errors.push(
-                Diagnostic::error("project.toml", 0, "", format!("{table} has min = {} above max = {max}", f.min))
-                    .help("make min less than or equal to max"),
+                Diagnostic::error(
+                    "project.toml",
+                    0,
+                    "",
+                    format!("{table} has min = {} above max = {max}", f.min),
+                )
+                .help("make min less than or equal to max"),
             );
         } else {
             f.quantity = f.quantity.clamp(f.min, max);
@@ -331,7 +398,10 @@ fn disagreement(p: &parse::Parsed, y: &heroku_yml::HerokuYml) -> Option<Diagnost
     for e in &p.entries {
         match y.run.iter().find(|(n, _)| *n == e.name) {
             None => differences.push(format!("`{}` is only in Procfile", e.name)),
-            Some((_, c)) if *c != e.command => differences.push(format!("`{}` differs: Procfile `{}`, heroku.yml `{c}`", e.name, e.command)),
+            Some((_, c)) if *c != e.command => differences.push(format!(
+                "`{}` differs: Procfile `{}`, heroku.yml `{c}`",
+                e.name, e.command
+            )),
             _ => {}
         }
     }

@@ -13,7 +13,8 @@ fn app(files: &[(&str, &str)]) -> TempDir {
     dir
 }
 
-const CELERY_PROJECT: &str = "[_]\nschema-version = \"0.2\"\n\n[_.metadata.slipway.celery]\napp = \"refapp\"\n";
+const CELERY_PROJECT: &str =
+    "[_]\nschema-version = \"0.2\"\n\n[_.metadata.slipway.celery]\napp = \"refapp\"\n";
 
 const SEVEN: [&str; 7] = [
     "web",
@@ -32,7 +33,10 @@ fn a_celery_declaration_generates_the_seven_reference_types() {
     let names: Vec<_> = table.processes.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, SEVEN);
     assert_eq!(table.default_process(), Some("web"));
-    assert!(table.processes.iter().all(|p| p.origin == Origin::Reference));
+    assert!(table
+        .processes
+        .iter()
+        .all(|p| p.origin == Origin::Reference));
 
     let beat = table.get("beat").unwrap();
     assert!(beat.formation.singleton && beat.formation.max == Some(1));
@@ -42,7 +46,10 @@ fn a_celery_declaration_generates_the_seven_reference_types() {
     let primary = table.get("worker_primary").unwrap();
     assert_eq!((primary.formation.min, primary.formation.max), (1, Some(1)));
     let priority = table.get("worker_priority").unwrap();
-    assert_eq!(priority.formation.min, 0, "0 is a valid minimum for workers");
+    assert_eq!(
+        priority.formation.min, 0,
+        "0 is a valid minimum for workers"
+    );
     assert_eq!(priority.celery.as_ref().unwrap().queues, ["bulk_priority"]);
 }
 
@@ -50,11 +57,27 @@ fn a_celery_declaration_generates_the_seven_reference_types() {
 fn every_reference_queue_has_a_consumer_and_imports_go_to_the_import_types() {
     let dir = app(&[("project.toml", CELERY_PROJECT)]);
     let table = load(dir.path()).unwrap().table;
-    for q in ["default", "bulk", "bulk_priority", "user_import", "high_memory", "feedback"] {
-        assert!(!table.consumers_of(q).is_empty(), "queue {q} has no consumer");
+    for q in [
+        "default",
+        "bulk",
+        "bulk_priority",
+        "user_import",
+        "high_memory",
+        "feedback",
+    ] {
+        assert!(
+            !table.consumers_of(q).is_empty(),
+            "queue {q} has no consumer"
+        );
     }
-    assert_eq!(table.consumers_of("user_import"), ["beat", "worker_primary", "worker_import"]);
-    assert_eq!(table.consumers_of("high_memory"), ["beat", "worker_high_memory"]);
+    assert_eq!(
+        table.consumers_of("user_import"),
+        ["beat", "worker_primary", "worker_import"]
+    );
+    assert_eq!(
+        table.consumers_of("high_memory"),
+        ["beat", "worker_high_memory"]
+    );
 }
 
 #[test]
@@ -69,9 +92,19 @@ fn explicit_procfile_lines_win_over_generated_ones() {
     assert_eq!(web.command, "python manage.py runserver 0.0.0.0:$PORT");
     assert_eq!(web.origin, Origin::Procfile { line: 1 });
     let import = table.get("worker_import").unwrap();
-    assert_eq!(import.celery.as_ref().unwrap().queues, ["user_import", "geocode"]);
-    assert_eq!(import.formation.origin, FormationOrigin::Reference, "formation recommendation is kept");
-    assert_eq!(table.get("worker_general").unwrap().origin, Origin::Reference);
+    assert_eq!(
+        import.celery.as_ref().unwrap().queues,
+        ["user_import", "geocode"]
+    );
+    assert_eq!(
+        import.formation.origin,
+        FormationOrigin::Reference,
+        "formation recommendation is kept"
+    );
+    assert_eq!(
+        table.get("worker_general").unwrap().origin,
+        Origin::Reference
+    );
 }
 
 #[test]
@@ -99,7 +132,11 @@ fn project_toml_formation_sets_size_and_bounds_and_may_release_a_singleton() {
     assert_eq!(worker.formation.size, "performance-m");
     assert_eq!(worker.formation.bounds_text(), "0..=5");
     assert!(!loaded.table.get("beat").unwrap().formation.singleton);
-    let w = loaded.warnings.iter().find(|w| w.message.contains("singleton = false")).unwrap();
+    let w = loaded
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("singleton = false"))
+        .unwrap();
     assert_eq!(w.location(), "project.toml:5");
 }
 
@@ -109,8 +146,14 @@ fn contradictory_formation_is_an_error_naming_the_table_line() {
         ("Procfile", "beat: celery -A x beat\nworker: w\n"),
         ("project.toml", "[_]\nschema-version = \"0.2\"\n[_.metadata.slipway.formation.beat]\nmax = 3\n[_.metadata.slipway.formation.worker]\nmin = 4\nmax = 2\n"),
     ]);
-    let Err(ProcfileError::Invalid { diagnostics }) = load(dir.path()) else { panic!("expected an error") };
-    let locations: Vec<_> = diagnostics.iter().filter(|d| d.is_error()).map(procfile::Diagnostic::location).collect();
+    let Err(ProcfileError::Invalid { diagnostics }) = load(dir.path()) else {
+        panic!("expected an error")
+    };
+    let locations: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(procfile::Diagnostic::location)
+        .collect();
     assert_eq!(locations, ["project.toml:3", "project.toml:5"]);
     let text = ProcfileError::Invalid { diagnostics }.to_string();
     assert!(text.contains("min = 4 above max = 2"), "{text}");
@@ -127,7 +170,10 @@ fn heroku_yml_run_is_used_when_there_is_no_procfile() {
 
 #[test]
 fn procfile_and_heroku_yml_that_disagree_are_reported_and_the_procfile_is_used() {
-    let dir = app(&[("Procfile", "web: a\nworker: b\n"), ("heroku.yml", "run:\n  web: a2\n  clock: c\n")]);
+    let dir = app(&[
+        ("Procfile", "web: a\nworker: b\n"),
+        ("heroku.yml", "run:\n  web: a2\n  clock: c\n"),
+    ]);
     let loaded = load(dir.path()).unwrap();
     assert_eq!(loaded.table.get("web").unwrap().command, "a");
     let w = &loaded.warnings[0];
@@ -140,24 +186,42 @@ fn procfile_and_heroku_yml_that_disagree_are_reported_and_the_procfile_is_used()
 fn errors_from_every_file_are_reported_together() {
     let dir = app(&[("Procfile", "web a\nok: b\nbad name: c\n")]);
     let err = load(dir.path()).unwrap_err().to_string();
-    assert!(err.contains("Procfile:1") && err.contains("Procfile:3"), "{err}");
+    assert!(
+        err.contains("Procfile:1") && err.contains("Procfile:3"),
+        "{err}"
+    );
 }
 
 #[test]
 fn renderers_keep_underscored_names_and_the_default() {
-    let dir = app(&[("project.toml", CELERY_PROJECT), ("Procfile", "release: release-phase run\n")]);
+    let dir = app(&[
+        ("project.toml", CELERY_PROJECT),
+        ("Procfile", "release: release-phase run\n"),
+    ]);
     let table = load(dir.path()).unwrap().table;
     let launch = render::launch_toml(&table);
     assert!(launch.contains("type = \"worker_high_memory\""), "{launch}");
     assert_eq!(launch.matches("default = true").count(), 1);
     let release = render::classic_release_yaml(&table);
-    assert!(release.starts_with("---\ndefault_process_types:\n"), "{release}");
-    assert!(release.contains("worker_priority: celery -A refapp worker -Q bulk_priority"), "{release}");
+    assert!(
+        release.starts_with("---\ndefault_process_types:\n"),
+        "{release}"
+    );
+    assert!(
+        release.contains("worker_priority: celery -A refapp worker -Q bulk_priority"),
+        "{release}"
+    );
     let yml = render::heroku_yml_run(&table);
-    assert!(yml.contains("release:\n  image: web\n  command:\n    - release-phase run"), "{yml}");
+    assert!(
+        yml.contains("release:\n  image: web\n  command:\n    - release-phase run"),
+        "{yml}"
+    );
     let formation = render::app_json_formation(&table);
     assert_eq!(formation["formation"]["beat"]["quantity"], 1);
-    assert_eq!(formation["formation"]["worker_high_memory"]["size"], "standard-2x");
+    assert_eq!(
+        formation["formation"]["worker_high_memory"]["size"],
+        "standard-2x"
+    );
     assert!(formation["formation"].get("release").is_none());
     let back = render::from_metadata_toml(&render::metadata_toml(&table)).unwrap();
     assert_eq!(back, table);
@@ -166,7 +230,10 @@ fn renderers_keep_underscored_names_and_the_default() {
 #[test]
 fn a_single_non_web_type_is_the_default_but_release_never_is() {
     let dir = app(&[("Procfile", "worker: w\n")]);
-    assert_eq!(load(dir.path()).unwrap().table.default_process(), Some("worker"));
+    assert_eq!(
+        load(dir.path()).unwrap().table.default_process(),
+        Some("worker")
+    );
     let dir = app(&[("Procfile", "release: r\n")]);
     assert_eq!(load(dir.path()).unwrap().table.default_process(), None);
 }

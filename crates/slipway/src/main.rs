@@ -8,7 +8,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "slipway", version, about = "Build Heroku-style apps with buildpacks and run them locally, without Docker")]
+#[command(
+    name = "slipway",
+    version,
+    about = "Build Heroku-style apps with buildpacks and run them locally, without Docker"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -71,14 +75,49 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<i32, String> {
     match cli.command {
-        Cmd::Build { app_dir, buildpacks, out, env, classic, clear_cache } => {
+        Cmd::Build {
+            app_dir,
+            buildpacks,
+            out,
+            env,
+            classic,
+            clear_cache,
+        } => {
             let started = Instant::now();
-            let opts = BuildOptions { app_dir, buildpacks, out, env, clear_cache };
-            let report = if classic { local_lifecycle::build_classic(&opts) } else { local_lifecycle::build(&opts) }.map_err(|e| e.to_string())?;
-            println!("Built {} in {:.2}s", report.image.display(), started.elapsed().as_secs_f64());
+            let opts = BuildOptions {
+                app_dir,
+                buildpacks,
+                out,
+                env,
+                clear_cache,
+            };
+            let report = if classic {
+                local_lifecycle::build_classic(&opts)
+            } else {
+                local_lifecycle::build(&opts)
+            }
+            .map_err(|e| e.to_string())?;
+            println!(
+                "Built {} in {:.2}s",
+                report.image.display(),
+                started.elapsed().as_secs_f64()
+            );
             Ok(0)
         }
-        Cmd::Run { process, image, port, env, args } => local_lifecycle::run(&RunOptions { image, process, port, env, args }).map_err(|e| e.to_string()),
+        Cmd::Run {
+            process,
+            image,
+            port,
+            env,
+            args,
+        } => local_lifecycle::run(&RunOptions {
+            image,
+            process,
+            port,
+            env,
+            args,
+        })
+        .map_err(|e| e.to_string()),
         Cmd::Processes { app_dir, format } => {
             let loaded = procfile::load(&app_dir).map_err(|e| e.to_string())?;
             for w in &loaded.warnings {
