@@ -26,6 +26,8 @@ pub struct Diagnostic {
     pub message: String,
     /// Short label under the offending part of the line.
     pub label: String,
+    /// The offending part, as a byte range of `source_line`; the whole line when None.
+    pub span: Option<std::ops::Range<usize>>,
     /// What to do about it.
     pub help: String,
 }
@@ -57,6 +59,7 @@ impl Diagnostic {
             source_line: shorten(source_line),
             message: message.into(),
             label: String::new(),
+            span: None,
             help: String::new(),
         }
     }
@@ -64,6 +67,15 @@ impl Diagnostic {
     #[must_use]
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
+        self
+    }
+
+    /// Point at `part` of the line (its first occurrence) instead of the whole line.
+    #[must_use]
+    pub fn pointing_at(mut self, part: &str) -> Self {
+        if let Some(start) = self.source_line.find(part).filter(|_| !part.is_empty()) {
+            self.span = Some(start..start + part.len());
+        }
         self
     }
 
@@ -94,18 +106,18 @@ impl Diagnostic {
         let origin = self.file.clone();
         let mut message = level.title(&self.message);
         if self.line > 0 {
-            let span_end = self.source_line.len().max(1);
             let source = if self.source_line.is_empty() {
                 " "
             } else {
                 self.source_line.as_str()
             };
+            let span = self.span.clone().unwrap_or(0..source.len());
             message = message.snippet(
                 Snippet::source(source)
                     .line_start(self.line)
                     .origin(&origin)
                     .fold(false)
-                    .annotation(level.span(0..span_end.min(source.len())).label(&self.label)),
+                    .annotation(level.span(span).label(&self.label)),
             );
         }
         let help = format!("{} (in {})", self.help, self.location());

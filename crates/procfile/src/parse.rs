@@ -94,6 +94,7 @@ fn parse_line(file: &str, number: usize, line: &str, parsed: &mut Parsed) {
     if name.contains('.') {
         parsed.diagnostics.push(
             Diagnostic::warning(file, number, line, format!("process type `{name}` contains `.`"))
+                .pointing_at(name)
                 .label("allowed by CNB, but not by the Heroku Platform API")
                 .help("Heroku formation types match `^[-\\w]{1,128}$`: this type can run, but cannot be scaled through the API or by the autoscaler; prefer `_` or `-`"),
         );
@@ -180,6 +181,7 @@ fn name_diagnostic(
         ),
     };
     Diagnostic::error(file, number, line, message)
+        .pointing_at(name)
         .label(label)
         .help("rename the process type, e.g. `worker_import` instead of `worker import`")
 }

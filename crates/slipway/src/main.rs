@@ -67,7 +67,12 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Err(message) => {
-            eprintln!("slipway: error: {message}");
+            // Rendered diagnostics already start with their severity.
+            if message.starts_with("error") {
+                eprintln!("{message}");
+            } else {
+                eprintln!("slipway: error: {message}");
+            }
             ExitCode::FAILURE
         }
     }
