@@ -1,0 +1,381 @@
+//! The release plan: what runs on every release, in order.
+//!
+//! 1. `[[com.heroku.phase.release]]` entries of `project.toml` (`command`,
+//!    `args`): heroku/buildpacks-release-phase's format, so apps switch unchanged;
+//! 2. commands other buildpacks asked for through the build plan
+//!    (`requires "release-phase"`), stored at build time in the file named by
+//!    `$SLIPWAY_RELEASE_COMMANDS`;
+//! 3. the migration: `[_.metadata.slipway.release] migrate`, or, when nothing
+//!    is configured, auto-detected (Django `manage.py`, Rails `bin/rails`).
+//!
+//! The formats are specified in `SPEC.md` beside this crate.
+
+use crate::error::ReleaseError;
+use serde::Deserialize;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+/// Env var naming the build-plan commands file (set by the release-phase buildpack).
+pub const COMMANDS_ENV: &str = "SLIPWAY_RELEASE_COMMANDS";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepSource {
+    /// `[[com.heroku.phase.release]]` entry number (1-based).
+    ProjectToml(usize),
+    /// A buildpack's build-plan requirement.
+    BuildPlan(String),
+    /// The migration, configured or detected.
+    Migration(&'static str),
+}
+
+impl fmt::Display for StepSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepSource::ProjectToml(n) => write!(f, "project.toml [[com.heroku.phase.release]] #{n}"),
+            StepSource::BuildPlan(bp) => write!(f, "requested by {bp}"),
+            StepSource::Migration(why) => write!(f, "{why}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub argv: Vec<String>,
+    pub source: StepSource,
+}
+
+impl Step {
+    pub fn display(&self) -> String {
+        match self.argv.as_slice() {
+            [bash, c, script] if bash == "bash" && c == "-c" => script.clone(),
+            argv => argv.join(" "),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Advisory lock name (hashed to the key); app name by default.
+    pub lock_name: String,
+    pub lock_timeout: Duration,
+    pub step_timeout: Duration,
+    pub database_wait: Duration,
+    /// Between SIGTERM and SIGKILL when a step is stopped.
+    pub grace: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    pub settings: Settings,
+    /// Warnings found while loading (printed by `run` and `check`).
+    pub warnings: Vec<String>,
+}
+
+/// The platform's release-phase limit: one hour, not extendable.
+pub const PLATFORM_LIMIT: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Default, Deserialize)]
+struct Descriptor {
+    #[serde(rename = "_", default)]
+    underscore: Underscore,
+    #[serde(default)]
+    com: Com,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Com {
+    #[serde(default)]
+    heroku: Heroku,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Heroku {
+    #[serde(default)]
+    phase: Phase,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Phase {
+    #[serde(default)]
+    release: Vec<CommandEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandEntry {
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Only in the build-plan commands file: which buildpack asked.
+    #[serde(default)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Underscore {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    metadata: Metadata,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    slipway: Slipway,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Slipway {
+    #[serde(default)]
+    release: ReleaseTable,
+}
+
+/// `[_.metadata.slipway.release]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct ReleaseTable {
+    migrate: Option<Migrate>,
+    lock_key: Option<String>,
+    lock_timeout: Option<u64>,
+    step_timeout: Option<u64>,
+    database_wait: Option<u64>,
+    grace: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Migrate {
+    Enabled(bool),
+    Command(String),
+}
+
+/// The build-plan commands file.
+#[derive(Debug, Default, Deserialize)]
+struct CommandsFile {
+    #[serde(default)]
+    release: Vec<CommandEntry>,
+}
+
+fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ReleaseError {
+    let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    ReleaseError::Config {
+        location: if line > 0 { format!("{file}:{line}") } else { file.to_string() },
+        message: e.message().trim().to_string(),
+        help: "fix the value; the tables are described in crates/release-phase/SPEC.md".to_string(),
+    }
+}
+
+/// Load the plan for the app in `app_dir`. `env` gives `HEROKU_APP_NAME` and
+/// `SLIPWAY_RELEASE_COMMANDS`.
+pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, ReleaseError> {
+    let path = app_dir.join("project.toml");
+    let descriptor = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str::<Descriptor>(&text).map_err(|e| toml_error("project.toml", &text, &e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Descriptor::default(),
+        Err(e) => return Err(ReleaseError::Io { what: path.display().to_string(), source: e }),
+    };
+    let table = &descriptor.underscore.metadata.slipway.release;
+    let mut steps = Vec::new();
+    let mut warnings = Vec::new();
+
+    for (i, entry) in descriptor.com.heroku.phase.release.iter().enumerate() {
+        steps.push(step_from(entry, StepSource::ProjectToml(i + 1), "project.toml")?);
+    }
+    if let Some(file) = env(COMMANDS_ENV).filter(|f| !f.is_empty()) {
+        let text = std::fs::read_to_string(&file).map_err(|e| ReleaseError::Io { what: file.clone(), source: e })?;
+        let commands: CommandsFile = toml::from_str(&text).map_err(|e| toml_error(&file, &text, &e))?;
+        for entry in &commands.release {
+            let source = StepSource::BuildPlan(entry.source.clone().unwrap_or_else(|| "a buildpack".to_string()));
+            steps.push(step_from(entry, source, &file)?);
+        }
+    }
+    let user_steps = !descriptor.com.heroku.phase.release.is_empty();
+    match &table.migrate {
+        Some(Migrate::Enabled(false)) => {}
+        Some(Migrate::Command(cmd)) if cmd.trim().is_empty() => {
+            return Err(ReleaseError::Config {
+                location: "project.toml [_.metadata.slipway.release]".into(),
+                message: "`migrate` is an empty command".into(),
+                help: "set `migrate = \"<command>\"`, `migrate = false` to run none, or remove it to auto-detect".into(),
+            });
+        }
+        Some(Migrate::Command(cmd)) => steps.push(Step {
+            argv: vec!["bash".into(), "-c".into(), cmd.clone()],
+            source: StepSource::Migration("migration from project.toml"),
+        }),
+        Some(Migrate::Enabled(true)) | None => {
+            let explicit = matches!(table.migrate, Some(Migrate::Enabled(true)));
+            if !user_steps || explicit {
+                if let Some(step) = detect_migration(app_dir) {
+                    steps.push(step);
+                } else if explicit {
+                    warnings.push("`migrate = true` but no Django manage.py or Rails bin/rails was found: no migration runs".to_string());
+                }
+            }
+        }
+    }
+
+    let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
+    let settings = Settings {
+        lock_name: table
+            .lock_key
+            .clone()
+            .or_else(|| env("HEROKU_APP_NAME").filter(|s| !s.is_empty()))
+            .or_else(|| descriptor.underscore.id.clone())
+            .unwrap_or_else(|| "default".to_string()),
+        lock_timeout: secs(table.lock_timeout, 600),
+        step_timeout: secs(table.step_timeout, 55 * 60),
+        database_wait: secs(table.database_wait, 60),
+        grace: secs(table.grace, 25),
+    };
+    if settings.step_timeout.is_zero() {
+        return Err(ReleaseError::Config {
+            location: "project.toml [_.metadata.slipway.release]".into(),
+            message: "`step-timeout = 0` would stop every step at once".into(),
+            help: "give the step time in seconds (default 3300, 55 minutes)".into(),
+        });
+    }
+    if settings.step_timeout >= PLATFORM_LIMIT {
+        warnings.push(format!(
+            "step-timeout = {}s is not below the platform's 1-hour release limit: the platform will kill the release before release-phase can stop it cleanly",
+            settings.step_timeout.as_secs()
+        ));
+    }
+    Ok(Plan { steps, settings, warnings })
+}
+
+fn step_from(entry: &CommandEntry, source: StepSource, file: &str) -> Result<Step, ReleaseError> {
+    if entry.command.trim().is_empty() {
+        return Err(ReleaseError::Config {
+            location: format!("{file} ({source})"),
+            message: "a release command has an empty `command`".into(),
+            help: "set `command` to the program to run, e.g. command = \"bash\", args = [\"-c\", \"./release.sh\"]".into(),
+        });
+    }
+    let mut argv = vec![entry.command.clone()];
+    argv.extend(entry.args.iter().cloned());
+    Ok(Step { argv, source })
+}
+
+/// Django (`manage.py` in the app root) or Rails (`bin/rails`).
+pub fn detect_migration(app_dir: &Path) -> Option<Step> {
+    if app_dir.join("manage.py").is_file() {
+        return Some(Step {
+            argv: vec!["python".into(), "manage.py".into(), "migrate".into(), "--noinput".into()],
+            source: StepSource::Migration("auto-detected Django (manage.py)"),
+        });
+    }
+    if app_dir.join("bin/rails").is_file() {
+        return Some(Step { argv: vec!["bin/rails".into(), "db:migrate".into()], source: StepSource::Migration("auto-detected Rails (bin/rails)") });
+    }
+    None
+}
+
+/// Print the plan (used by `check` and at the start of `run`).
+pub fn describe(plan: &Plan) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    if plan.steps.is_empty() {
+        out.push_str("       (no steps: nothing to run on release)\n");
+    }
+    for (i, step) in plan.steps.iter().enumerate() {
+        let _ = writeln!(out, "       {}. {}  ({})", i + 1, step.display(), step.source);
+    }
+    let s = &plan.settings;
+    let _ = writeln!(
+        out,
+        "       lock \"{}\" (wait up to {}s), step timeout {}s, database wait {}s, grace {}s",
+        s.lock_name,
+        s.lock_timeout.as_secs(),
+        s.step_timeout.as_secs(),
+        s.database_wait.as_secs(),
+        s.grace.as_secs()
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (n, t) in files {
+            let p = d.path().join(n);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, t).unwrap();
+        }
+        d
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn a_django_app_with_nothing_configured_migrates() {
+        let d = app(&[("manage.py", "")]);
+        let plan = load(d.path(), &no_env).unwrap();
+        assert_eq!(plan.steps.len(), 1);
+        assert_eq!(plan.steps[0].argv, ["python", "manage.py", "migrate", "--noinput"]);
+        assert_eq!(plan.settings.step_timeout, Duration::from_secs(3300));
+        assert_eq!(plan.settings.lock_name, "default");
+    }
+
+    #[test]
+    fn heroku_release_phase_entries_replace_auto_detection_and_run_in_order() {
+        let d = app(&[
+            ("manage.py", ""),
+            ("project.toml", "[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = [\"-c\", \"./a.sh\"]\n[[com.heroku.phase.release]]\ncommand = \"python\"\nargs = [\"manage.py\", \"migrate\"]\n"),
+        ]);
+        let plan = load(d.path(), &no_env).unwrap();
+        let shown: Vec<_> = plan.steps.iter().map(Step::display).collect();
+        assert_eq!(shown, ["./a.sh", "python manage.py migrate"]);
+    }
+
+    #[test]
+    fn build_plan_commands_come_after_project_toml_and_before_the_migration() {
+        let d = app(&[("bin/rails", ""), ("cmds.toml", "[[release]]\ncommand = \"deploy-assets\"\nsource = \"slipway/static-assets\"\n")]);
+        let file = d.path().join("cmds.toml").display().to_string();
+        let plan = load(d.path(), &|k| (k == COMMANDS_ENV).then(|| file.clone())).unwrap();
+        assert_eq!(plan.steps[0].argv, ["deploy-assets"]);
+        assert_eq!(plan.steps[0].source.to_string(), "requested by slipway/static-assets");
+        assert_eq!(plan.steps[1].argv, ["bin/rails", "db:migrate"]);
+    }
+
+    #[test]
+    fn slipway_settings_configure_migration_lock_and_timeouts() {
+        let d = app(&[
+            ("manage.py", ""),
+            ("project.toml", "[_]\nid = \"refapp\"\n[_.metadata.slipway.release]\nmigrate = \"python manage.py migrate --noinput --database primary\"\nstep-timeout = 600\nlock-timeout = 30\n"),
+        ]);
+        let plan = load(d.path(), &no_env).unwrap();
+        assert_eq!(plan.steps[0].display(), "python manage.py migrate --noinput --database primary");
+        assert_eq!(plan.settings.lock_name, "refapp");
+        assert_eq!(plan.settings.step_timeout, Duration::from_secs(600));
+        let plan = load(d.path(), &|k| (k == "HEROKU_APP_NAME").then(|| "my-app".to_string())).unwrap();
+        assert_eq!(plan.settings.lock_name, "my-app", "the app name (dyno metadata) comes before the project id");
+    }
+
+    #[test]
+    fn migrate_false_runs_no_migration_and_the_app_name_names_the_lock() {
+        let d = app(&[("manage.py", ""), ("project.toml", "[_.metadata.slipway.release]\nmigrate = false\n")]);
+        let plan = load(d.path(), &|k| (k == "HEROKU_APP_NAME").then(|| "my-app".to_string())).unwrap();
+        assert!(plan.steps.is_empty());
+        assert_eq!(plan.settings.lock_name, "my-app");
+    }
+
+    #[test]
+    fn config_errors_name_the_file_and_line() {
+        let d = app(&[("project.toml", "[_.metadata.slipway.release]\nmigrate = true\nstep-timeot = 5\n")]);
+        let e = load(d.path(), &no_env).unwrap_err().to_string();
+        assert!(e.contains("project.toml:3") && e.contains("unknown field `step-timeot`"), "{e}");
+        let d = app(&[("project.toml", "[[com.heroku.phase.release]]\ncommand = \"\"\n")]);
+        assert!(load(d.path(), &no_env).unwrap_err().to_string().contains("empty `command`"));
+        let d = app(&[("project.toml", "[_.metadata.slipway.release]\nstep-timeout = 4000\n"), ("manage.py", "")]);
+        assert!(load(d.path(), &no_env).unwrap().warnings[0].contains("1-hour release limit"));
+    }
+}

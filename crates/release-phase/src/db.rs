@@ -1,0 +1,214 @@
+//! PostgreSQL: wait for the database, hold a session-level advisory lock for
+//! the release. The lock is the server's: it is released when we unlock, and
+//! also when our connection ends for any reason (crash, SIGKILL), so a killed
+//! release can never leave it held.
+
+use crate::error::ReleaseError;
+use crate::signals::Stop;
+use postgres::config::{Host, SslMode};
+use postgres::{Client, Config, NoTls};
+use sha2::{Digest, Sha256};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Parse DATABASE_URL; returns the config and a printable target with no password.
+pub fn parse_url(url: &str) -> Result<(Config, String), ReleaseError> {
+    let mut config = Config::from_str(url).map_err(|e| ReleaseError::BadDatabaseUrl(e.to_string()))?;
+    config.application_name("release-phase");
+    config.connect_timeout(Duration::from_secs(5));
+    config.keepalives(true);
+    let host = config.get_hosts().first().map_or_else(
+        || "localhost".to_string(),
+        |h| match h {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        },
+    );
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let target = format!(
+        "{host}:{port}/{} as {}",
+        config.get_dbname().unwrap_or("(default)"),
+        config.get_user().unwrap_or("(default user)")
+    );
+    Ok((config, target))
+}
+
+/// libpq's `prefer`/`require` encrypt without verifying the certificate
+/// (Heroku Postgres relies on this), so the connector does the same.
+fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default TLS versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+        .with_no_client_auth();
+    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+}
+
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+fn connect(config: &Config) -> Result<Client, postgres::Error> {
+    if config.get_ssl_mode() == SslMode::Disable {
+        config.connect(NoTls)
+    } else {
+        config.connect(tls())
+    }
+}
+
+/// Connect, retrying with exponential backoff (0.25s doubling to 5s) until `wait` has passed.
+pub fn wait_for(config: &Config, target: &str, wait: Duration, stop: &Stop, log: &mut dyn FnMut(&str)) -> Result<Client, ReleaseError> {
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(250);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        match connect(config) {
+            Ok(client) => return Ok(client),
+            Err(e) => {
+                let error = describe_pg_error(&e);
+                let waited = started.elapsed();
+                if waited + delay > wait {
+                    return Err(ReleaseError::DatabaseUnreachable { target: target.to_string(), waited, last_error: error });
+                }
+                if attempts == 1 || attempts % 5 == 0 {
+                    log(&format!("database not ready ({error}); retrying for up to {}s", wait.saturating_sub(waited).as_secs()));
+                }
+                if stop.sleep(delay) {
+                    return Err(ReleaseError::Signalled(stop.signal()));
+                }
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// The full cause chain of a postgres error in one line (its Display alone says only "error connecting to server").
+pub fn describe_pg_error(e: &postgres::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// The 64-bit advisory lock key of a lock name: the first 8 bytes of sha256("slipway-release:" + name).
+pub fn lock_key(name: &str) -> i64 {
+    let digest = Sha256::digest(format!("slipway-release:{name}").as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// Take the lock, polling `pg_try_advisory_lock` so the wait is bounded and interruptible.
+pub fn acquire(client: &mut Client, name: &str, timeout: Duration, stop: &Stop, log: &mut dyn FnMut(&str)) -> Result<(), ReleaseError> {
+    let key = lock_key(name);
+    let started = Instant::now();
+    let mut told = false;
+    loop {
+        let row = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .map_err(|e| ReleaseError::Database { doing: "taking the release lock".into(), message: describe_pg_error(&e) })?;
+        if row.get::<_, bool>(0) {
+            return Ok(());
+        }
+        let holder = holder(client, key);
+        if started.elapsed() >= timeout {
+            return Err(ReleaseError::LockTimeout { name: name.to_string(), holder, waited: started.elapsed() });
+        }
+        if !told {
+            log(&format!("waiting for the release lock \"{name}\", held by {holder}"));
+            told = true;
+        }
+        if stop.sleep(Duration::from_millis(200)) {
+            return Err(ReleaseError::Signalled(stop.signal()));
+        }
+    }
+}
+
+/// Who holds the lock: backend pid, application name, since when.
+fn holder(client: &mut Client, key: i64) -> String {
+    #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+    let (classid, objid) = ((key >> 32) as u32, key as u32);
+    client
+        .query_opt(
+            "SELECT a.pid, a.application_name, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
+            &[&classid, &objid],
+        )
+        .ok()
+        .flatten()
+        .map_or_else(
+            || "another session".to_string(),
+            |r| format!("backend pid {} ({}), connected since {}", r.get::<_, i32>(0), r.get::<_, String>(1), r.get::<_, String>(2)),
+        )
+}
+
+pub fn release(client: &mut Client, name: &str) -> Result<(), ReleaseError> {
+    client
+        .query_one("SELECT pg_advisory_unlock($1)", &[&lock_key(name)])
+        .map(|_| ())
+        .map_err(|e| ReleaseError::Database { doing: "releasing the release lock".into(), message: describe_pg_error(&e) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_keys_are_stable_and_differ_by_name() {
+        assert_eq!(lock_key("refapp"), lock_key("refapp"));
+        assert_ne!(lock_key("refapp"), lock_key("other"));
+    }
+
+    #[test]
+    fn the_printable_target_has_no_password() {
+        let (_, target) = parse_url("postgres://alice:s3cret@db.example.com:6543/app?sslmode=require").unwrap();
+        assert_eq!(target, "db.example.com:6543/app as alice");
+    }
+
+    #[test]
+    fn a_bad_url_error_does_not_echo_the_url() {
+        let e = parse_url("postgres://alice:s3cret@db:notaport/app").unwrap_err().to_string();
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+}

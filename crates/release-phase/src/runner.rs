@@ -1,0 +1,111 @@
+//! Running one step: its own process group, output streamed line by line
+//! through the redactor, a timeout, and SIGTERM/SIGINT forwarded to the
+//! group with a grace period before SIGKILL.
+
+use crate::config::Step;
+use crate::error::ReleaseError;
+use crate::redact::Redactor;
+use crate::signals::Stop;
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The step exited by itself with this code (128+N if a signal N killed it).
+    Exited(i32),
+    /// Stopped after running longer than the timeout.
+    TimedOut,
+    /// Stopped because release-phase received this signal.
+    Interrupted(i32),
+}
+
+pub struct Limits {
+    pub timeout: Duration,
+    pub grace: Duration,
+}
+
+fn code(status: ExitStatus) -> i32 {
+    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+fn pump<R: Read + Send + 'static>(from: R, stderr: bool, redactor: Redactor, done: mpsc::Sender<()>) {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(from);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let text = String::from_utf8_lossy(&line);
+            let clean = redactor.redact(&text);
+            if stderr {
+                let mut e = std::io::stderr().lock();
+                let _ = e.write_all(clean.as_bytes());
+                let _ = e.flush();
+            } else {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(clean.as_bytes());
+                let _ = o.flush();
+            }
+            line.clear();
+        }
+        let _ = done.send(());
+    });
+}
+
+pub fn run_step(step: &Step, cwd: &Path, limits: &Limits, stop: &Stop, redactor: &Redactor) -> Result<Outcome, ReleaseError> {
+    let mut child = Command::new(&step.argv[0])
+        .args(&step.argv[1..])
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|source| ReleaseError::Spawn { step: redactor.redact(&step.display()).into_owned(), source })?;
+    let pgid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
+    let (pumped_tx, pumped_rx) = mpsc::channel();
+    pump(child.stdout.take().expect("piped"), false, redactor.clone(), pumped_tx.clone());
+    pump(child.stderr.take().expect("piped"), true, redactor.clone(), pumped_tx);
+
+    let (exit_tx, exit_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exit_tx.send(child.wait().map(code));
+    });
+    let wait = |within: Duration| -> Option<i32> {
+        match exit_rx.recv_timeout(within) {
+            Ok(Ok(c)) => Some(c),
+            Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => Some(-1),
+            Err(mpsc::RecvTimeoutError::Timeout) => None,
+        }
+    };
+    let deadline = Instant::now() + limits.timeout;
+    let outcome = loop {
+        if let Some(c) = wait(Duration::from_millis(20).min(deadline.saturating_duration_since(Instant::now()))) {
+            break Outcome::Exited(c);
+        }
+        let (signal, outcome) = if stop.stopped() {
+            let sig = stop.signal();
+            (Signal::try_from(sig).unwrap_or(Signal::SIGTERM), Outcome::Interrupted(sig))
+        } else if Instant::now() >= deadline {
+            (Signal::SIGTERM, Outcome::TimedOut)
+        } else {
+            continue;
+        };
+        let _ = killpg(pgid, signal);
+        if wait(limits.grace).is_none() {
+            let _ = killpg(pgid, Signal::SIGKILL);
+            wait(Duration::from_secs(5));
+        }
+        break outcome;
+    };
+    // Let the output threads drain what the step wrote (bounded: a daemonised
+    // grandchild may keep a pipe open).
+    for _ in 0..2 {
+        let _ = pumped_rx.recv_timeout(Duration::from_secs(2));
+    }
+    Ok(outcome)
+}
