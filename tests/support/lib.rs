@@ -78,6 +78,96 @@ pub fn slipway() -> PathBuf {
     .clone()
 }
 
+/// The `release-phase` binary of this checkout (the buildpack crate's additional binary), built once.
+pub fn release_phase() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let status = Command::new(cargo())
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "release-phase-buildpack",
+                "--bin",
+                "release-phase",
+            ])
+            .current_dir(root())
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building release-phase failed");
+        slipway()
+            .parent()
+            .expect("target/debug")
+            .join("release-phase")
+    })
+    .clone()
+}
+
+/// The local PostgreSQL the tests use (trust auth). Absent, the test fails
+/// with the command that starts it: tests never skip silently.
+pub const PG_ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+
+pub fn require_postgres() -> postgres::Client {
+    postgres::Client::connect(PG_ADMIN, postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is not reachable at 127.0.0.1:5432 ({e}); start it with \
+             `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` (.ci/run does)"
+        )
+    })
+}
+
+/// A database of its own for one test, dropped afterwards.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    pub fn new(tag: &str) -> Self {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "slipway_{tag}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        require_postgres()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create database");
+        Self { name }
+    }
+
+    /// A URL with a password (trust auth ignores it), so tests can check it never leaks.
+    pub fn url(&self) -> String {
+        format!(
+            "postgres://postgres:{}@127.0.0.1:5432/{}?sslmode=disable",
+            SECRET_PASSWORD, self.name
+        )
+    }
+
+    pub fn client(&self) -> postgres::Client {
+        postgres::Client::connect(
+            &format!(
+                "host=127.0.0.1 port=5432 user=postgres dbname={}",
+                self.name
+            ),
+            postgres::NoTls,
+        )
+        .expect("connect")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(PG_ADMIN, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+pub const SECRET_PASSWORD: &str = "Sup3r-s3cret-pw";
+
 /// A finished command's exit code and output as text.
 pub struct Ran {
     pub code: i32,

@@ -32,7 +32,9 @@ pub enum StepSource {
 impl fmt::Display for StepSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StepSource::ProjectToml(n) => write!(f, "project.toml [[com.heroku.phase.release]] #{n}"),
+            StepSource::ProjectToml(n) => {
+                write!(f, "project.toml [[com.heroku.phase.release]] #{n}")
+            }
             StepSource::BuildPlan(bp) => write!(f, "requested by {bp}"),
             StepSource::Migration(why) => write!(f, "{why}"),
         }
@@ -74,7 +76,7 @@ pub struct Plan {
 }
 
 /// The platform's release-phase limit: one hour, not extendable.
-pub const PLATFORM_LIMIT: Duration = Duration::from_secs(3600);
+pub const PLATFORM_LIMIT: Duration = Duration::from_hours(1);
 
 #[derive(Debug, Default, Deserialize)]
 struct Descriptor {
@@ -160,9 +162,15 @@ struct CommandsFile {
 }
 
 fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ReleaseError {
-    let line = e.span().map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    let line = e.span().map_or(0, |s| {
+        text[..s.start.min(text.len())].matches('\n').count() + 1
+    });
     ReleaseError::Config {
-        location: if line > 0 { format!("{file}:{line}") } else { file.to_string() },
+        location: if line > 0 {
+            format!("{file}:{line}")
+        } else {
+            file.to_string()
+        },
         message: e.message().trim().to_string(),
         help: "fix the value; the tables are described in crates/release-phase/SPEC.md".to_string(),
     }
@@ -173,22 +181,41 @@ fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ReleaseError {
 pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, ReleaseError> {
     let path = app_dir.join("project.toml");
     let descriptor = match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str::<Descriptor>(&text).map_err(|e| toml_error("project.toml", &text, &e))?,
+        Ok(text) => toml::from_str::<Descriptor>(&text)
+            .map_err(|e| toml_error("project.toml", &text, &e))?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Descriptor::default(),
-        Err(e) => return Err(ReleaseError::Io { what: path.display().to_string(), source: e }),
+        Err(e) => {
+            return Err(ReleaseError::Io {
+                what: path.display().to_string(),
+                source: e,
+            })
+        }
     };
     let table = &descriptor.underscore.metadata.slipway.release;
     let mut steps = Vec::new();
     let mut warnings = Vec::new();
 
     for (i, entry) in descriptor.com.heroku.phase.release.iter().enumerate() {
-        steps.push(step_from(entry, StepSource::ProjectToml(i + 1), "project.toml")?);
+        steps.push(step_from(
+            entry,
+            StepSource::ProjectToml(i + 1),
+            "project.toml",
+        )?);
     }
     if let Some(file) = env(COMMANDS_ENV).filter(|f| !f.is_empty()) {
-        let text = std::fs::read_to_string(&file).map_err(|e| ReleaseError::Io { what: file.clone(), source: e })?;
-        let commands: CommandsFile = toml::from_str(&text).map_err(|e| toml_error(&file, &text, &e))?;
+        let text = std::fs::read_to_string(&file).map_err(|e| ReleaseError::Io {
+            what: file.clone(),
+            source: e,
+        })?;
+        let commands: CommandsFile =
+            toml::from_str(&text).map_err(|e| toml_error(&file, &text, &e))?;
         for entry in &commands.release {
-            let source = StepSource::BuildPlan(entry.source.clone().unwrap_or_else(|| "a buildpack".to_string()));
+            let source = StepSource::BuildPlan(
+                entry
+                    .source
+                    .clone()
+                    .unwrap_or_else(|| "a buildpack".to_string()),
+            );
             steps.push(step_from(entry, source, &file)?);
         }
     }
@@ -244,7 +271,11 @@ pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan
             settings.step_timeout.as_secs()
         ));
     }
-    Ok(Plan { steps, settings, warnings })
+    Ok(Plan {
+        steps,
+        settings,
+        warnings,
+    })
 }
 
 fn step_from(entry: &CommandEntry, source: StepSource, file: &str) -> Result<Step, ReleaseError> {
@@ -264,30 +295,38 @@ fn step_from(entry: &CommandEntry, source: StepSource, file: &str) -> Result<Ste
 pub fn detect_migration(app_dir: &Path) -> Option<Step> {
     if app_dir.join("manage.py").is_file() {
         return Some(Step {
-            argv: vec!["python".into(), "manage.py".into(), "migrate".into(), "--noinput".into()],
+            argv: vec![
+                "python".into(),
+                "manage.py".into(),
+                "migrate".into(),
+                "--noinput".into(),
+            ],
             source: StepSource::Migration("auto-detected Django (manage.py)"),
         });
     }
     if app_dir.join("bin/rails").is_file() {
-        return Some(Step { argv: vec!["bin/rails".into(), "db:migrate".into()], source: StepSource::Migration("auto-detected Rails (bin/rails)") });
+        return Some(Step {
+            argv: vec!["bin/rails".into(), "db:migrate".into()],
+            source: StepSource::Migration("auto-detected Rails (bin/rails)"),
+        });
     }
     None
 }
 
-/// Print the plan (used by `check` and at the start of `run`).
+/// The plan as lines of text (used by `check`, `run` and the buildpack).
 pub fn describe(plan: &Plan) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     if plan.steps.is_empty() {
-        out.push_str("       (no steps: nothing to run on release)\n");
+        out.push_str("(no steps: nothing to run on release)\n");
     }
     for (i, step) in plan.steps.iter().enumerate() {
-        let _ = writeln!(out, "       {}. {}  ({})", i + 1, step.display(), step.source);
+        let _ = writeln!(out, "{}. {}  ({})", i + 1, step.display(), step.source);
     }
     let s = &plan.settings;
     let _ = writeln!(
         out,
-        "       lock \"{}\" (wait up to {}s), step timeout {}s, database wait {}s, grace {}s",
+        "lock \"{}\" (wait up to {}s), step timeout {}s, database wait {}s, grace {}s",
         s.lock_name,
         s.lock_timeout.as_secs(),
         s.step_timeout.as_secs(),
@@ -320,8 +359,11 @@ mod tests {
         let d = app(&[("manage.py", "")]);
         let plan = load(d.path(), &no_env).unwrap();
         assert_eq!(plan.steps.len(), 1);
-        assert_eq!(plan.steps[0].argv, ["python", "manage.py", "migrate", "--noinput"]);
-        assert_eq!(plan.settings.step_timeout, Duration::from_secs(3300));
+        assert_eq!(
+            plan.steps[0].argv,
+            ["python", "manage.py", "migrate", "--noinput"]
+        );
+        assert_eq!(plan.settings.step_timeout, Duration::from_mins(55));
         assert_eq!(plan.settings.lock_name, "default");
     }
 
@@ -338,11 +380,20 @@ mod tests {
 
     #[test]
     fn build_plan_commands_come_after_project_toml_and_before_the_migration() {
-        let d = app(&[("bin/rails", ""), ("cmds.toml", "[[release]]\ncommand = \"deploy-assets\"\nsource = \"slipway/static-assets\"\n")]);
+        let d = app(&[
+            ("bin/rails", ""),
+            (
+                "cmds.toml",
+                "[[release]]\ncommand = \"deploy-assets\"\nsource = \"slipway/static-assets\"\n",
+            ),
+        ]);
         let file = d.path().join("cmds.toml").display().to_string();
         let plan = load(d.path(), &|k| (k == COMMANDS_ENV).then(|| file.clone())).unwrap();
         assert_eq!(plan.steps[0].argv, ["deploy-assets"]);
-        assert_eq!(plan.steps[0].source.to_string(), "requested by slipway/static-assets");
+        assert_eq!(
+            plan.steps[0].source.to_string(),
+            "requested by slipway/static-assets"
+        );
         assert_eq!(plan.steps[1].argv, ["bin/rails", "db:migrate"]);
     }
 
@@ -353,29 +404,65 @@ mod tests {
             ("project.toml", "[_]\nid = \"refapp\"\n[_.metadata.slipway.release]\nmigrate = \"python manage.py migrate --noinput --database primary\"\nstep-timeout = 600\nlock-timeout = 30\n"),
         ]);
         let plan = load(d.path(), &no_env).unwrap();
-        assert_eq!(plan.steps[0].display(), "python manage.py migrate --noinput --database primary");
+        assert_eq!(
+            plan.steps[0].display(),
+            "python manage.py migrate --noinput --database primary"
+        );
         assert_eq!(plan.settings.lock_name, "refapp");
-        assert_eq!(plan.settings.step_timeout, Duration::from_secs(600));
-        let plan = load(d.path(), &|k| (k == "HEROKU_APP_NAME").then(|| "my-app".to_string())).unwrap();
-        assert_eq!(plan.settings.lock_name, "my-app", "the app name (dyno metadata) comes before the project id");
+        assert_eq!(plan.settings.step_timeout, Duration::from_mins(10));
+        let plan = load(d.path(), &|k| {
+            (k == "HEROKU_APP_NAME").then(|| "my-app".to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            plan.settings.lock_name, "my-app",
+            "the app name (dyno metadata) comes before the project id"
+        );
     }
 
     #[test]
     fn migrate_false_runs_no_migration_and_the_app_name_names_the_lock() {
-        let d = app(&[("manage.py", ""), ("project.toml", "[_.metadata.slipway.release]\nmigrate = false\n")]);
-        let plan = load(d.path(), &|k| (k == "HEROKU_APP_NAME").then(|| "my-app".to_string())).unwrap();
+        let d = app(&[
+            ("manage.py", ""),
+            (
+                "project.toml",
+                "[_.metadata.slipway.release]\nmigrate = false\n",
+            ),
+        ]);
+        let plan = load(d.path(), &|k| {
+            (k == "HEROKU_APP_NAME").then(|| "my-app".to_string())
+        })
+        .unwrap();
         assert!(plan.steps.is_empty());
         assert_eq!(plan.settings.lock_name, "my-app");
     }
 
     #[test]
     fn config_errors_name_the_file_and_line() {
-        let d = app(&[("project.toml", "[_.metadata.slipway.release]\nmigrate = true\nstep-timeot = 5\n")]);
+        let d = app(&[(
+            "project.toml",
+            "[_.metadata.slipway.release]\nmigrate = true\nstep-timeot = 5\n",
+        )]);
         let e = load(d.path(), &no_env).unwrap_err().to_string();
-        assert!(e.contains("project.toml:3") && e.contains("unknown field `step-timeot`"), "{e}");
-        let d = app(&[("project.toml", "[[com.heroku.phase.release]]\ncommand = \"\"\n")]);
-        assert!(load(d.path(), &no_env).unwrap_err().to_string().contains("empty `command`"));
-        let d = app(&[("project.toml", "[_.metadata.slipway.release]\nstep-timeout = 4000\n"), ("manage.py", "")]);
+        assert!(
+            e.contains("project.toml:3") && e.contains("unknown field `step-timeot`"),
+            "{e}"
+        );
+        let d = app(&[(
+            "project.toml",
+            "[[com.heroku.phase.release]]\ncommand = \"\"\n",
+        )]);
+        assert!(load(d.path(), &no_env)
+            .unwrap_err()
+            .to_string()
+            .contains("empty `command`"));
+        let d = app(&[
+            (
+                "project.toml",
+                "[_.metadata.slipway.release]\nstep-timeout = 4000\n",
+            ),
+            ("manage.py", ""),
+        ]);
         assert!(load(d.path(), &no_env).unwrap().warnings[0].contains("1-hour release limit"));
     }
 }

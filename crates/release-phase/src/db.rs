@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 /// Parse DATABASE_URL; returns the config and a printable target with no password.
 pub fn parse_url(url: &str) -> Result<(Config, String), ReleaseError> {
-    let mut config = Config::from_str(url).map_err(|e| ReleaseError::BadDatabaseUrl(e.to_string()))?;
+    let mut config =
+        Config::from_str(url).map_err(|e| ReleaseError::BadDatabaseUrl(e.to_string()))?;
     config.application_name("release-phase");
     config.connect_timeout(Duration::from_secs(5));
     config.keepalives(true);
@@ -67,7 +68,12 @@ impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -75,7 +81,12 @@ impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
@@ -91,7 +102,13 @@ fn connect(config: &Config) -> Result<Client, postgres::Error> {
 }
 
 /// Connect, retrying with exponential backoff (0.25s doubling to 5s) until `wait` has passed.
-pub fn wait_for(config: &Config, target: &str, wait: Duration, stop: &Stop, log: &mut dyn FnMut(&str)) -> Result<Client, ReleaseError> {
+pub fn wait_for(
+    config: &Config,
+    target: &str,
+    wait: Duration,
+    stop: &Stop,
+    log: &mut dyn FnMut(&str),
+) -> Result<Client, ReleaseError> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(250);
     let mut attempts = 0;
@@ -103,10 +120,17 @@ pub fn wait_for(config: &Config, target: &str, wait: Duration, stop: &Stop, log:
                 let error = describe_pg_error(&e);
                 let waited = started.elapsed();
                 if waited + delay > wait {
-                    return Err(ReleaseError::DatabaseUnreachable { target: target.to_string(), waited, last_error: error });
+                    return Err(ReleaseError::DatabaseUnreachable {
+                        target: target.to_string(),
+                        waited,
+                        last_error: error,
+                    });
                 }
                 if attempts == 1 || attempts % 5 == 0 {
-                    log(&format!("database not ready ({error}); retrying for up to {}s", wait.saturating_sub(waited).as_secs()));
+                    log(&format!(
+                        "database not ready ({error}); retrying for up to {}s",
+                        wait.saturating_sub(waited).as_secs()
+                    ));
                 }
                 if stop.sleep(delay) {
                     return Err(ReleaseError::Signalled(stop.signal()));
@@ -139,23 +163,38 @@ pub fn lock_key(name: &str) -> i64 {
 }
 
 /// Take the lock, polling `pg_try_advisory_lock` so the wait is bounded and interruptible.
-pub fn acquire(client: &mut Client, name: &str, timeout: Duration, stop: &Stop, log: &mut dyn FnMut(&str)) -> Result<(), ReleaseError> {
+pub fn acquire(
+    client: &mut Client,
+    name: &str,
+    timeout: Duration,
+    stop: &Stop,
+    log: &mut dyn FnMut(&str),
+) -> Result<(), ReleaseError> {
     let key = lock_key(name);
     let started = Instant::now();
     let mut told = false;
     loop {
         let row = client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-            .map_err(|e| ReleaseError::Database { doing: "taking the release lock".into(), message: describe_pg_error(&e) })?;
+            .map_err(|e| ReleaseError::Database {
+                doing: "taking the release lock".into(),
+                message: describe_pg_error(&e),
+            })?;
         if row.get::<_, bool>(0) {
             return Ok(());
         }
         let holder = holder(client, key);
         if started.elapsed() >= timeout {
-            return Err(ReleaseError::LockTimeout { name: name.to_string(), holder, waited: started.elapsed() });
+            return Err(ReleaseError::LockTimeout {
+                name: name.to_string(),
+                holder,
+                waited: started.elapsed(),
+            });
         }
         if !told {
-            log(&format!("waiting for the release lock \"{name}\", held by {holder}"));
+            log(&format!(
+                "waiting for the release lock \"{name}\", held by {holder}"
+            ));
             told = true;
         }
         if stop.sleep(Duration::from_millis(200)) {
@@ -187,7 +226,10 @@ pub fn release(client: &mut Client, name: &str) -> Result<(), ReleaseError> {
     client
         .query_one("SELECT pg_advisory_unlock($1)", &[&lock_key(name)])
         .map(|_| ())
-        .map_err(|e| ReleaseError::Database { doing: "releasing the release lock".into(), message: describe_pg_error(&e) })
+        .map_err(|e| ReleaseError::Database {
+            doing: "releasing the release lock".into(),
+            message: describe_pg_error(&e),
+        })
 }
 
 #[cfg(test)]
@@ -202,13 +244,16 @@ mod tests {
 
     #[test]
     fn the_printable_target_has_no_password() {
-        let (_, target) = parse_url("postgres://alice:s3cret@db.example.com:6543/app?sslmode=require").unwrap();
+        let (_, target) =
+            parse_url("postgres://alice:s3cret@db.example.com:6543/app?sslmode=require").unwrap();
         assert_eq!(target, "db.example.com:6543/app as alice");
     }
 
     #[test]
     fn a_bad_url_error_does_not_echo_the_url() {
-        let e = parse_url("postgres://alice:s3cret@db:notaport/app").unwrap_err().to_string();
+        let e = parse_url("postgres://alice:s3cret@db:notaport/app")
+            .unwrap_err()
+            .to_string();
         assert!(!e.contains("s3cret"), "{e}");
     }
 }

@@ -15,7 +15,11 @@ pub mod exit {
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
     #[error("{location}: {message}\nhelp: {help}")]
-    Config { location: String, message: String, help: String },
+    Config {
+        location: String,
+        message: String,
+        help: String,
+    },
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -25,9 +29,17 @@ pub enum ReleaseError {
     #[error("DATABASE_URL is not a PostgreSQL URL release-phase understands: {0}\nhelp: use postgres://user:password@host:5432/dbname (Heroku Postgres sets this for you)")]
     BadDatabaseUrl(String),
     #[error("the database at {target} did not accept a connection within {}s: {last_error}\nhelp: check that the database is running and that DATABASE_URL points at it; raise [_.metadata.slipway.release] database-wait if it starts slowly", waited.as_secs())]
-    DatabaseUnreachable { target: String, waited: Duration, last_error: String },
+    DatabaseUnreachable {
+        target: String,
+        waited: Duration,
+        last_error: String,
+    },
     #[error("another release holds the release lock \"{name}\" (held by {holder}); gave up after {}s\nhelp: wait for that release (heroku releases:output) and retry (heroku releases:retry), or raise [_.metadata.slipway.release] lock-timeout", waited.as_secs())]
-    LockTimeout { name: String, holder: String, waited: Duration },
+    LockTimeout {
+        name: String,
+        holder: String,
+        waited: Duration,
+    },
     #[error("database error while {doing}: {message}")]
     Database { doing: String, message: String },
     #[error("could not start step `{step}`: {source}\nhelp: check that the program exists in the app image and is executable")]

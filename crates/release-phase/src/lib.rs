@@ -6,6 +6,7 @@
 //! output, and exits non-zero when anything fails, which makes the platform
 //! refuse the release. Formats and exit codes: `SPEC.md` beside this crate.
 
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
@@ -49,15 +50,24 @@ fn seconds(d: std::time::Duration) -> String {
 /// `release-phase check`: load and print the plan. Ok(0) when valid.
 pub fn check(app_dir: &Path) -> Result<i32, ReleaseError> {
     let redactor = Redactor::from_process_env();
-    let log = Log { redactor: &redactor };
+    let log = Log {
+        redactor: &redactor,
+    };
     let plan = config::load(app_dir, &|k| std::env::var(k).ok())?;
-    log.header(&format!("Release plan ({} step{})", plan.steps.len(), if plan.steps.len() == 1 { "" } else { "s" }));
-    print!("{}", redactor.redact(&config::describe(&plan)));
+    log.header(&format!(
+        "Release plan ({} step{})",
+        plan.steps.len(),
+        if plan.steps.len() == 1 { "" } else { "s" }
+    ));
+    log.info(&config::describe(&plan));
     for w in &plan.warnings {
         log.warn(w);
     }
     match std::env::var("DATABASE_URL") {
-        Ok(url) if is_postgres(&url) => log.info(&format!("database: {} (release lock on)", db::parse_url(&url)?.1)),
+        Ok(url) if is_postgres(&url) => log.info(&format!(
+            "database: {} (release lock on)",
+            db::parse_url(&url)?.1
+        )),
         Ok(_) => log.info("database: not PostgreSQL (no release lock)"),
         Err(_) => log.info("database: DATABASE_URL not set (no wait, no release lock)"),
     }
@@ -71,7 +81,9 @@ fn is_postgres(url: &str) -> bool {
 /// `release-phase run`: the exit code to leave with.
 pub fn run(app_dir: &Path) -> i32 {
     let redactor = Redactor::from_process_env();
-    let log = Log { redactor: &redactor };
+    let log = Log {
+        redactor: &redactor,
+    };
     match run_inner(app_dir, &log) {
         Ok(code) => code,
         Err(e) => {
@@ -86,10 +98,17 @@ pub fn run(app_dir: &Path) -> i32 {
 
 fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
     let started = Instant::now();
-    let stop = Stop::install().map_err(|e| ReleaseError::Io { what: "installing signal handlers".into(), source: e })?;
+    let stop = Stop::install().map_err(|e| ReleaseError::Io {
+        what: "installing signal handlers".into(),
+        source: e,
+    })?;
     let plan: Plan = config::load(app_dir, &|k| std::env::var(k).ok())?;
-    log.header(&format!("Release phase: {} step{}", plan.steps.len(), if plan.steps.len() == 1 { "" } else { "s" }));
-    print!("{}", log.redactor.redact(&config::describe(&plan)));
+    log.header(&format!(
+        "Release phase: {} step{}",
+        plan.steps.len(),
+        if plan.steps.len() == 1 { "" } else { "s" }
+    ));
+    log.info(&config::describe(&plan));
     for w in &plan.warnings {
         log.warn(w);
     }
@@ -104,22 +123,46 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
             let (config, target) = db::parse_url(&url)?;
             log.header(&format!("Waiting for the database at {target}"));
             let t = Instant::now();
-            let mut client = db::wait_for(&config, &target, plan.settings.database_wait, &stop, &mut |m| log.info(m))?;
+            let mut client = db::wait_for(
+                &config,
+                &target,
+                plan.settings.database_wait,
+                &stop,
+                &mut |m| log.info(m),
+            )?;
             log.info(&format!("connected in {}", seconds(t.elapsed())));
             let t = Instant::now();
-            db::acquire(&mut client, &plan.settings.lock_name, plan.settings.lock_timeout, &stop, &mut |m| log.info(m))?;
-            log.header(&format!("Holding the release lock \"{}\" (acquired in {})", plan.settings.lock_name, seconds(t.elapsed())));
+            db::acquire(
+                &mut client,
+                &plan.settings.lock_name,
+                plan.settings.lock_timeout,
+                &stop,
+                &mut |m| log.info(m),
+            )?;
+            log.header(&format!(
+                "Holding the release lock \"{}\" (acquired in {})",
+                plan.settings.lock_name,
+                seconds(t.elapsed())
+            ));
             lock = Some(client);
         }
         Ok(_) => log.info("DATABASE_URL is not PostgreSQL: running without the release lock"),
         Err(_) => log.info("DATABASE_URL is not set: running without the release lock"),
     }
 
-    let limits = Limits { timeout: plan.settings.step_timeout, grace: plan.settings.grace };
+    let limits = Limits {
+        timeout: plan.settings.step_timeout,
+        grace: plan.settings.grace,
+    };
     let total = plan.steps.len();
     let mut result = 0;
     for (i, step) in plan.steps.iter().enumerate() {
-        log.header(&format!("[{}/{total}] {}  ({})", i + 1, step.display(), step.source));
+        log.header(&format!(
+            "[{}/{total}] {}  ({})",
+            i + 1,
+            step.display(),
+            step.source
+        ));
         let t = Instant::now();
         let outcome = runner::run_step(step, app_dir, &limits, &stop, log.redactor)?;
         let took = seconds(t.elapsed());
@@ -137,8 +180,15 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
                 exit::TIMEOUT
             }
             Outcome::Interrupted(sig) => {
-                log.warn(&format!("release-phase received signal {sig} during step {}; the step was stopped", i + 1));
-                if sig == nix::libc::SIGINT { exit::INTERRUPTED } else { exit::TERMINATED }
+                log.warn(&format!(
+                    "release-phase received signal {sig} during step {}; the step was stopped",
+                    i + 1
+                ));
+                if sig == nix::libc::SIGINT {
+                    exit::INTERRUPTED
+                } else {
+                    exit::TERMINATED
+                }
             }
         };
         break;
@@ -151,7 +201,10 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
         }
     }
     if result == 0 {
-        log.header(&format!("Release phase done in {}", seconds(started.elapsed())));
+        log.header(&format!(
+            "Release phase done in {}",
+            seconds(started.elapsed())
+        ));
     }
     Ok(result)
 }

@@ -17,7 +17,9 @@ pub struct Redactor {
 
 fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PASS"].iter().any(|s| upper.ends_with(s))
+    ["_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PASS"]
+        .iter()
+        .any(|s| upper.ends_with(s))
         || ["SECRET_KEY", "PASSWORD", "TOKEN", "API_KEY"].contains(&upper.as_str())
 }
 
@@ -41,7 +43,10 @@ impl Redactor {
     }
 
     pub fn from_process_env() -> Self {
-        Self::from_env(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))))
+        Self::from_env(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
@@ -65,7 +70,10 @@ pub fn url_password(text: &str) -> Option<&str> {
     if userinfo.contains('/') {
         return None;
     }
-    userinfo.split_once(':').map(|(_, p)| p).filter(|p| !p.is_empty())
+    userinfo
+        .split_once(':')
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty())
 }
 
 /// Mask every `://user:password@` in free text. None when there is none.
@@ -76,7 +84,9 @@ fn mask_url_passwords(text: &str) -> Option<String> {
     while let Some(i) = rest.find("://") {
         let (head, tail) = rest.split_at(i + 3);
         out.push_str(head);
-        let end = tail.find(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'').unwrap_or(tail.len());
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
         let authority = &tail[..end];
         match (authority.rfind('@'), authority.find(':')) {
             (Some(at), Some(colon)) if colon < at && at > colon + 1 => {
@@ -98,7 +108,10 @@ mod tests {
     use super::*;
 
     fn r(vars: &[(&str, &str)]) -> Redactor {
-        Redactor::from_env(vars.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())))
+        Redactor::from_env(
+            vars.iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string())),
+        )
     }
 
     #[test]
@@ -111,18 +124,33 @@ mod tests {
         ]);
         let text = "connect postgres://u:hunter22@db.example:5432/app key=abcd-1234-efgh tok ghp_x1y2z3 port 5000 pw hunter22";
         let out = red.redact(text);
-        assert!(!out.contains("hunter22") && !out.contains("abcd-1234-efgh") && !out.contains("ghp_x1y2z3"), "{out}");
-        assert!(out.contains("db.example:5432") && out.contains("port 5000"), "{out}");
+        assert!(
+            !out.contains("hunter22")
+                && !out.contains("abcd-1234-efgh")
+                && !out.contains("ghp_x1y2z3"),
+            "{out}"
+        );
+        assert!(
+            out.contains("db.example:5432") && out.contains("port 5000"),
+            "{out}"
+        );
     }
 
     #[test]
     fn urls_with_passwords_are_masked_even_when_not_in_the_env() {
-        let out = Redactor::default().redact("broker amqp://guest:s3cr3t@rabbit:5672// and https://example.com/a:b@c");
-        assert_eq!(out, "broker amqp://guest:[REDACTED]@rabbit:5672// and https://example.com/a:b@c");
+        let out = Redactor::default()
+            .redact("broker amqp://guest:s3cr3t@rabbit:5672// and https://example.com/a:b@c");
+        assert_eq!(
+            out,
+            "broker amqp://guest:[REDACTED]@rabbit:5672// and https://example.com/a:b@c"
+        );
     }
 
     #[test]
     fn text_without_secrets_is_not_copied() {
-        assert!(matches!(Redactor::default().redact("plain line"), Cow::Borrowed(_)));
+        assert!(matches!(
+            Redactor::default().redact("plain line"),
+            Cow::Borrowed(_)
+        ));
     }
 }

@@ -31,10 +31,17 @@ pub struct Limits {
 }
 
 fn code(status: ExitStatus) -> i32 {
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
-fn pump<R: Read + Send + 'static>(from: R, stderr: bool, redactor: Redactor, done: mpsc::Sender<()>) {
+fn pump<R: Read + Send + 'static>(
+    from: R,
+    stderr: bool,
+    redactor: Redactor,
+    done: mpsc::Sender<()>,
+) {
     std::thread::spawn(move || {
         let mut reader = BufReader::new(from);
         let mut line = Vec::new();
@@ -56,20 +63,39 @@ fn pump<R: Read + Send + 'static>(from: R, stderr: bool, redactor: Redactor, don
     });
 }
 
-pub fn run_step(step: &Step, cwd: &Path, limits: &Limits, stop: &Stop, redactor: &Redactor) -> Result<Outcome, ReleaseError> {
-    let mut child = Command::new(&step.argv[0])
-        .args(&step.argv[1..])
+pub fn run_step(
+    to_run: &Step,
+    cwd: &Path,
+    limits: &Limits,
+    stop: &Stop,
+    redactor: &Redactor,
+) -> Result<Outcome, ReleaseError> {
+    let mut child = Command::new(&to_run.argv[0])
+        .args(&to_run.argv[1..])
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .map_err(|source| ReleaseError::Spawn { step: redactor.redact(&step.display()).into_owned(), source })?;
+        .map_err(|source| ReleaseError::Spawn {
+            step: redactor.redact(&to_run.display()).into_owned(),
+            source,
+        })?;
     let pgid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
     let (pumped_tx, pumped_rx) = mpsc::channel();
-    pump(child.stdout.take().expect("piped"), false, redactor.clone(), pumped_tx.clone());
-    pump(child.stderr.take().expect("piped"), true, redactor.clone(), pumped_tx);
+    pump(
+        child.stdout.take().expect("piped"),
+        false,
+        redactor.clone(),
+        pumped_tx.clone(),
+    );
+    pump(
+        child.stderr.take().expect("piped"),
+        true,
+        redactor.clone(),
+        pumped_tx,
+    );
 
     let (exit_tx, exit_rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -84,12 +110,17 @@ pub fn run_step(step: &Step, cwd: &Path, limits: &Limits, stop: &Stop, redactor:
     };
     let deadline = Instant::now() + limits.timeout;
     let outcome = loop {
-        if let Some(c) = wait(Duration::from_millis(20).min(deadline.saturating_duration_since(Instant::now()))) {
+        if let Some(c) =
+            wait(Duration::from_millis(20).min(deadline.saturating_duration_since(Instant::now())))
+        {
             break Outcome::Exited(c);
         }
         let (signal, outcome) = if stop.stopped() {
             let sig = stop.signal();
-            (Signal::try_from(sig).unwrap_or(Signal::SIGTERM), Outcome::Interrupted(sig))
+            (
+                Signal::try_from(sig).unwrap_or(Signal::SIGTERM),
+                Outcome::Interrupted(sig),
+            )
         } else if Instant::now() >= deadline {
             (Signal::SIGTERM, Outcome::TimedOut)
         } else {

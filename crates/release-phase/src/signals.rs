@@ -16,7 +16,11 @@ impl Stop {
     pub fn install() -> std::io::Result<Self> {
         let signal = Arc::new(AtomicUsize::new(0));
         for sig in [SIGTERM, SIGINT] {
-            signal_hook::flag::register_usize(sig, Arc::clone(&signal), usize::try_from(sig).expect("positive"))?;
+            signal_hook::flag::register_usize(
+                sig,
+                Arc::clone(&signal),
+                usize::try_from(sig).expect("positive"),
+            )?;
         }
         Ok(Self { signal })
     }

@@ -1,12 +1,16 @@
-//! `release-phase`: run on every release (Procfile `release:`, the CNB
-//! `release` process, heroku.yml `release:`).
+//! The command line, shared by this crate's binary and the copy the
+//! release-phase buildpack ships.
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "release-phase", version, about = "Run the release plan (migrations and release commands) safely")]
+#[command(
+    name = "release-phase",
+    version,
+    about = "Run the release plan (migrations and release commands) safely"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -23,14 +27,17 @@ enum Cmd {
     Check,
 }
 
-fn main() -> ExitCode {
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Cmd::Run => release_phase::run(&cli.app_dir),
-        Cmd::Check => release_phase::check(&cli.app_dir).unwrap_or_else(|e| {
-            let redactor = release_phase::redact::Redactor::from_process_env();
-            eprintln!(" !     {}", redactor.redact(&e.to_string()).replace('\n', "\n !     "));
-            release_phase::error::exit::ERROR
+        Cmd::Run => crate::run(&cli.app_dir),
+        Cmd::Check => crate::check(&cli.app_dir).unwrap_or_else(|e| {
+            let redactor = crate::redact::Redactor::from_process_env();
+            eprintln!(
+                " !     {}",
+                redactor.redact(&e.to_string()).replace('\n', "\n !     ")
+            );
+            crate::error::exit::ERROR
         }),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

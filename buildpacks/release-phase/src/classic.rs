@@ -1,0 +1,82 @@
+//! Classic API over the same binary (see buildpacks/process-table/src/classic.rs):
+//! compile copies `release-phase` into the app and puts it on PATH through
+//! `.profile.d`; release prints the process table plus `release: release-phase run`.
+
+use crate::{check_and_report, has_release_work, procfile_release, RELEASE_COMMAND};
+use std::path::{Path, PathBuf};
+
+pub(crate) fn dispatch() -> Option<i32> {
+    let args: Vec<PathBuf> = std::env::args_os().map(PathBuf::from).collect();
+    let phase = args.first()?.file_name()?.to_str()?.to_string();
+    let cnb = std::env::var_os("CNB_PLATFORM_DIR").is_some()
+        || std::env::var_os("CNB_BUILDPACK_DIR").is_some();
+    match (phase.as_str(), args.len()) {
+        ("compile", 4) => Some(compile(&args[1])),
+        ("release", 2) => Some(release(&args[1])),
+        ("detect", 2) if !cnb => Some(if has_release_work(&args[1]) {
+            println!("Slipway release phase");
+            0
+        } else {
+            1
+        }),
+        ("compile" | "release", _) => {
+            eprintln!("usage: bin/compile BUILD_DIR CACHE_DIR ENV_DIR | bin/release BUILD_DIR");
+            Some(2)
+        }
+        _ => None,
+    }
+}
+
+fn compile(build_dir: &Path) -> i32 {
+    if let Err(e) = check_and_report(build_dir) {
+        build_output::error("Slipway release phase", &e.to_string());
+        return 1;
+    }
+    // The buildpack's own binary lives beside bin/: <buildpack>/.libcnb-cargo/additional-bin/release-phase.
+    let me = std::env::current_exe().ok();
+    let source = me
+        .as_deref()
+        .and_then(Path::parent)
+        .and_then(Path::parent)
+        .map(|bp| bp.join(".libcnb-cargo/additional-bin/release-phase"));
+    let bin = build_dir.join(".slipway/bin");
+    let installed = source
+        .ok_or_else(|| std::io::Error::other("cannot locate the buildpack directory"))
+        .and_then(|src| {
+            std::fs::create_dir_all(&bin)?;
+            std::fs::copy(src, bin.join("release-phase"))?;
+            std::fs::create_dir_all(build_dir.join(".profile.d"))?;
+            std::fs::write(
+                build_dir.join(".profile.d/slipway-release-phase.sh"),
+                "export PATH=\"$HOME/.slipway/bin:$PATH\"\n",
+            )
+        });
+    if let Err(e) = installed {
+        build_output::error(
+            "Slipway release phase",
+            &format!("could not install the release-phase binary: {e}"),
+        );
+        return 1;
+    }
+    build_output::bullet("Installed release-phase on PATH (.slipway/bin, via .profile.d)");
+    0
+}
+
+/// heroku-buildpack-multi keeps only the last buildpack's bin/release: print
+/// the whole process table (if the app declares one) plus `release`.
+fn release(build_dir: &Path) -> i32 {
+    let mut table = procfile::load(build_dir)
+        .map(|l| l.table)
+        .unwrap_or_default();
+    if procfile_release(build_dir).is_none() && table.get("release").is_none() {
+        table.processes.push(procfile::Process {
+            name: "release".into(),
+            command: RELEASE_COMMAND.into(),
+            origin: procfile::Origin::Procfile { line: 0 },
+            formation: procfile::Formation::platform_default("release"),
+            celery: None,
+        });
+    }
+    print!("{}", procfile::render::classic_release_yaml(&table));
+    0
+}

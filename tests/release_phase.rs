@@ -1,0 +1,426 @@
+//! `release-phase` on every release: real migrations, real PostgreSQL, real signals.
+
+use slipway_e2e::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn app_with(project_toml: &str, extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("project.toml"), project_toml).unwrap();
+    for (name, text) in extra {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+fn release_phase_in(app: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(release_phase());
+    cmd.args(args)
+        .arg("--app-dir")
+        .arg(app)
+        .env_remove("DATABASE_URL")
+        .env_remove("HEROKU_APP_NAME")
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run_release(app: &Path, env: &[(&str, &str)]) -> Ran {
+    ran(&release_phase_in(app, &["run"], env).output().unwrap())
+}
+
+fn refapp_image(extra: &[&str]) -> tempfile::TempDir {
+    require_python_modules(&["django", "psycopg"]);
+    let out = tempfile::tempdir().unwrap();
+    build_ok(
+        &fixture("refapp"),
+        &[packaged("process-table"), packaged("release-phase")],
+        out.path(),
+        extra,
+    );
+    out
+}
+
+#[test]
+fn the_reference_app_migrates_sqlite_through_slipway_build_and_run_release() {
+    let image = refapp_image(&[]);
+    let r = slipway_cmd(&[
+        "run",
+        "release",
+        "--image",
+        &image.path().display().to_string(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains(
+            "[1/1] python manage.py migrate --noinput  (auto-detected Django (manage.py))"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Applying contenttypes.0001_initial... OK"),
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .stdout
+        .contains("DATABASE_URL is not set: running without the release lock"));
+    let db = image.path().join("workspace/db.sqlite3");
+    let out = ran(&Command::new("python3").args(["-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from django_migrations').fetchone()[0])"]).arg(&db).output().unwrap());
+    assert_eq!(out.stdout.trim(), "2", "{}", out.all());
+}
+
+#[test]
+fn the_release_phase_buildpack_puts_the_binary_on_path_and_the_classic_shims_do_too() {
+    let image = refapp_image(&[]);
+    let bin = image
+        .path()
+        .join("layers/slipway_release-phase/release-phase/bin/release-phase");
+    assert!(bin.is_file(), "installed into a launch layer");
+    let classic = tempfile::tempdir().unwrap();
+    let r = build_ok(
+        &fixture("refapp"),
+        &[packaged("process-table"), packaged("release-phase")],
+        classic.path(),
+        &["--classic"],
+    );
+    assert!(
+        r.stdout
+            .contains("Installed release-phase on PATH (.slipway/bin, via .profile.d)"),
+        "{}",
+        r.stdout
+    );
+    let r = slipway_cmd(&[
+        "run",
+        "release",
+        "--image",
+        &classic.path().display().to_string(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("Release phase done"), "{}", r.stdout);
+}
+
+#[test]
+fn the_reference_app_migrates_real_postgres_under_the_lock() {
+    let db = TestDb::new("django");
+    let image = refapp_image(&[]);
+    let url = db.url();
+    let r = slipway_cmd(&[
+        "run",
+        "release",
+        "--image",
+        &image.path().display().to_string(),
+        "--env",
+        &format!("DATABASE_URL={url}"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains(&format!(
+            "Waiting for the database at 127.0.0.1:5432/{} as postgres",
+            db.name
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("Holding the release lock \"refapp\""),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.all().contains(SECRET_PASSWORD),
+        "the password never appears:\n{}",
+        r.all()
+    );
+    let n: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM django_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 2);
+}
+
+/// A step that records when it held the lock: start, a pause, end.
+const RECORD_WINDOW: &str = r#"
+import os, sys, time, psycopg
+with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as c:
+    c.execute("CREATE TABLE IF NOT EXISTS windows (run text, started timestamptz, ended timestamptz)")
+    c.execute("INSERT INTO windows VALUES (%s, clock_timestamp(), NULL)", (sys.argv[1],))
+    time.sleep(float(sys.argv[2]))
+    c.execute("UPDATE windows SET ended = clock_timestamp() WHERE run = %s", (sys.argv[1],))
+"#;
+
+fn window_app(seconds: &str) -> tempfile::TempDir {
+    app_with(
+        &format!("[_]\nid = \"lockapp\"\n[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = [\"-c\", \"python3 record.py $RUN {seconds}\"]\n"),
+        &[("record.py", RECORD_WINDOW)],
+    )
+}
+
+#[test]
+fn two_concurrent_releases_never_run_their_steps_at_the_same_time() {
+    require_python_modules(&["psycopg"]);
+    let db = TestDb::new("concurrent");
+    let app = window_app("1.0");
+    let url = db.url();
+    let spawn = |run: &str| {
+        release_phase_in(
+            app.path(),
+            &["run"],
+            &[("DATABASE_URL", &url), ("RUN", run)],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let (a, b) = (spawn("a"), spawn("b"));
+    let (a, b) = (
+        ran(&a.wait_with_output().unwrap()),
+        ran(&b.wait_with_output().unwrap()),
+    );
+    assert_eq!((a.code, b.code), (0, 0), "{}\n{}", a.all(), b.all());
+    assert!(
+        a.stdout.contains("waiting for the release lock")
+            || b.stdout.contains("waiting for the release lock"),
+        "one waited:\n{}\n{}",
+        a.stdout,
+        b.stdout
+    );
+    let rows = db
+        .client()
+        .query(
+            "SELECT run, started, ended FROM windows ORDER BY started",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    let first_end: std::time::SystemTime = rows[0].get(2);
+    let second_start: std::time::SystemTime = rows[1].get(1);
+    assert!(
+        first_end <= second_start,
+        "the second release started its step before the first ended"
+    );
+}
+
+fn wait_for_row(db: &TestDb) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let started = db
+            .client()
+            .query_opt(
+                "SELECT 1 FROM information_schema.tables WHERE table_name = 'windows'",
+                &[],
+            )
+            .unwrap()
+            .is_some()
+            && db
+                .client()
+                .query_one("SELECT count(*) FROM windows", &[])
+                .unwrap()
+                .get::<_, i64>(0)
+                > 0;
+        if started {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the step never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_release_killed_mid_step_leaves_no_lock_behind() {
+    require_python_modules(&["psycopg"]);
+    let db = TestDb::new("killed");
+    let app = window_app("60");
+    let url = db.url();
+    let mut victim = release_phase_in(
+        app.path(),
+        &["run"],
+        &[("DATABASE_URL", &url), ("RUN", "killed")],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_for_row(&db);
+    victim.kill().unwrap(); // SIGKILL: no chance to unlock; the server must release it.
+    victim.wait().unwrap();
+    let _ = Command::new("pkill")
+        .args(["-KILL", "-f", "record.py killed"])
+        .status();
+
+    let quick = app_with("[_]\nid = \"lockapp\"\n[_.metadata.slipway.release]\nlock-timeout = 10\n[[com.heroku.phase.release]]\ncommand = \"true\"\n", &[]);
+    let r = run_release(quick.path(), &[("DATABASE_URL", &url)]);
+    assert_eq!(r.code, 0, "the next release proceeds:\n{}", r.all());
+}
+
+#[test]
+fn sigterm_stops_the_step_releases_the_lock_and_exits_143() {
+    require_python_modules(&["psycopg"]);
+    let db = TestDb::new("sigterm");
+    let app = window_app("60");
+    let url = db.url();
+    let mut child = release_phase_in(
+        app.path(),
+        &["run"],
+        &[("DATABASE_URL", &url), ("RUN", "termed")],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for_row(&db);
+    sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(143));
+    let out = ran(&child.wait_with_output().unwrap());
+    assert!(
+        out.stdout.contains("released the release lock"),
+        "{}",
+        out.all()
+    );
+    let ended: Option<std::time::SystemTime> = db
+        .client()
+        .query_one("SELECT ended FROM windows", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        ended.is_none(),
+        "the step was stopped, not allowed to finish"
+    );
+    let locks: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(locks, 0);
+}
+
+#[test]
+fn a_database_that_is_down_is_waited_for_then_named_without_its_password() {
+    let app = app_with("[_.metadata.slipway.release]\ndatabase-wait = 2\n[[com.heroku.phase.release]]\ncommand = \"true\"\n", &[]);
+    let url = format!("postgres://alice:{SECRET_PASSWORD}@127.0.0.1:1/appdb");
+    let r = run_release(app.path(), &[("DATABASE_URL", &url)]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr.contains(
+            "the database at 127.0.0.1:1/appdb as alice did not accept a connection within"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("database not ready"),
+        "it retried: {}",
+        r.stdout
+    );
+    assert!(!r.all().contains(SECRET_PASSWORD), "{}", r.all());
+}
+
+#[test]
+fn a_failing_migration_exits_with_its_code_and_output_and_stops_the_plan() {
+    let app = app_with(
+        "[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = [\"-c\", \"echo migrating; echo 'django.db.utils.ProgrammingError: boom' >&2; exit 3\"]\n[[com.heroku.phase.release]]\ncommand = \"touch\"\nargs = [\"second-ran\"]\n",
+        &[],
+    );
+    let r = run_release(app.path(), &[]);
+    assert_eq!(r.code, 3);
+    assert!(
+        r.stdout.contains("migrating") && r.stderr.contains("ProgrammingError: boom"),
+        "{}",
+        r.all()
+    );
+    assert!(
+        r.stderr.contains("step 1 failed with exit code 3"),
+        "{}",
+        r.stderr
+    );
+    assert!(!app.path().join("second-ran").exists());
+}
+
+#[test]
+fn a_step_over_its_timeout_is_stopped_and_exits_124() {
+    let app = app_with("[_.metadata.slipway.release]\nstep-timeout = 1\ngrace = 1\n[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = [\"-c\", \"trap '' TERM; sleep 30\"]\n", &[]);
+    let r = run_release(app.path(), &[]);
+    assert_eq!(r.code, 124, "{}", r.all());
+    assert!(
+        r.stderr.contains("ran longer than its 1s timeout"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn secrets_in_step_output_and_messages_are_redacted() {
+    let app = app_with("[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = [\"-c\", \"echo key=$STRIPE_API_KEY url=$REDIS_URL; exit 2\"]\n", &[]);
+    let r = run_release(
+        app.path(),
+        &[
+            ("STRIPE_API_KEY", "sk_live_abcdef123456"),
+            (
+                "REDIS_URL",
+                &format!("redis://h:{SECRET_PASSWORD}@127.0.0.1:6379"),
+            ),
+        ],
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stdout
+            .contains("key=[REDACTED] url=redis://h:[REDACTED]@127.0.0.1:6379"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.all().contains("sk_live_abcdef123456") && !r.all().contains(SECRET_PASSWORD));
+}
+
+#[test]
+fn check_prints_the_plan_and_catches_config_errors_with_their_line() {
+    let app = app_with("[_]\nid = \"x\"\n", &[("manage.py", "")]);
+    let r = ran(&release_phase_in(app.path(), &["check"], &[])
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains("1. python manage.py migrate --noinput"),
+        "{}",
+        r.stdout
+    );
+    let bad = app_with(
+        "[_.metadata.slipway.release]\nstep-timeout = \"soon\"\n",
+        &[],
+    );
+    let r = ran(&release_phase_in(bad.path(), &["check"], &[])
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("project.toml:2"), "{}", r.stderr);
+}
+
+#[test]
+fn a_broken_release_config_fails_the_build_not_the_release() {
+    let app = app_with(
+        "[_.metadata.slipway.release]\nmigrate = \"\"\n",
+        &[("manage.py", "")],
+    );
+    let out = tempfile::tempdir().unwrap();
+    let r = build(app.path(), &[packaged("release-phase")], out.path(), &[]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("ERROR: Slipway release phase")
+            && r.stderr.contains("`migrate` is an empty command"),
+        "{}",
+        r.stderr
+    );
+}
