@@ -166,7 +166,7 @@ fn window_app(seconds: &str) -> tempfile::TempDir {
 fn two_concurrent_releases_never_run_their_steps_at_the_same_time() {
     require_python_modules(&["psycopg"]);
     let db = TestDb::new("concurrent");
-    let app = window_app("1.0");
+    let app = window_app("1.5");
     let url = db.url();
     let spawn = |run: &str| {
         release_phase_in(
@@ -179,17 +179,18 @@ fn two_concurrent_releases_never_run_their_steps_at_the_same_time() {
         .spawn()
         .unwrap()
     };
-    let (a, b) = (spawn("a"), spawn("b"));
+    let a = spawn("a");
+    wait_for_row(&db); // a holds the lock and is inside its step
+    let b = spawn("b");
     let (a, b) = (
         ran(&a.wait_with_output().unwrap()),
         ran(&b.wait_with_output().unwrap()),
     );
     assert_eq!((a.code, b.code), (0, 0), "{}\n{}", a.all(), b.all());
     assert!(
-        a.stdout.contains("waiting for the release lock")
-            || b.stdout.contains("waiting for the release lock"),
-        "one waited:\n{}\n{}",
-        a.stdout,
+        b.stdout
+            .contains("waiting for the release lock \"lockapp\", held by backend pid"),
+        "b waited for a:\n{}",
         b.stdout
     );
     let rows = db
@@ -199,12 +200,13 @@ fn two_concurrent_releases_never_run_their_steps_at_the_same_time() {
             &[],
         )
         .unwrap();
-    assert_eq!(rows.len(), 2);
+    let runs: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(runs, ["a", "b"]);
     let first_end: std::time::SystemTime = rows[0].get(2);
     let second_start: std::time::SystemTime = rows[1].get(1);
     assert!(
         first_end <= second_start,
-        "the second release started its step before the first ended"
+        "b started its step before a's ended"
     );
 }
 

@@ -6,33 +6,16 @@
 
 use crate::{load_and_report, TABLE_FILE};
 use procfile::render;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Runs the classic phase named by argv[0], or returns None for the CNB API.
 pub(crate) fn dispatch() -> Option<i32> {
-    let args: Vec<PathBuf> = std::env::args_os().map(PathBuf::from).collect();
-    let phase = args.first()?.file_name()?.to_str()?.to_string();
-    let cnb = std::env::var_os("CNB_PLATFORM_DIR").is_some()
-        || std::env::var_os("CNB_BUILDPACK_DIR").is_some();
-    match (phase.as_str(), args.len()) {
-        ("compile", 4) => Some(compile(&args[1])),
-        ("release", 2) => Some(release(&args[1])),
-        ("detect", 2) if !cnb => Some(detect(&args[1])),
-        ("compile" | "release", _) => {
-            eprintln!("usage: bin/compile BUILD_DIR CACHE_DIR ENV_DIR | bin/release BUILD_DIR");
-            Some(2)
-        }
-        _ => None,
-    }
-}
-
-fn detect(build_dir: &Path) -> i32 {
-    if procfile::has_process_sources(build_dir) {
-        println!("Slipway process table");
-        0
-    } else {
-        1
-    }
+    classic_api::dispatch(&classic_api::Classic {
+        name: "Slipway process table",
+        detect: &procfile::has_process_sources,
+        compile: &|build_dir, _cache, _env| compile(build_dir),
+        release: &release,
+    })
 }
 
 fn compile(build_dir: &Path) -> i32 {

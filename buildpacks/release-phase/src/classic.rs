@@ -3,28 +3,15 @@
 //! `.profile.d`; release prints the process table plus `release: release-phase run`.
 
 use crate::{check_and_report, has_release_work, procfile_release, RELEASE_COMMAND};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub(crate) fn dispatch() -> Option<i32> {
-    let args: Vec<PathBuf> = std::env::args_os().map(PathBuf::from).collect();
-    let phase = args.first()?.file_name()?.to_str()?.to_string();
-    let cnb = std::env::var_os("CNB_PLATFORM_DIR").is_some()
-        || std::env::var_os("CNB_BUILDPACK_DIR").is_some();
-    match (phase.as_str(), args.len()) {
-        ("compile", 4) => Some(compile(&args[1])),
-        ("release", 2) => Some(release(&args[1])),
-        ("detect", 2) if !cnb => Some(if has_release_work(&args[1]) {
-            println!("Slipway release phase");
-            0
-        } else {
-            1
-        }),
-        ("compile" | "release", _) => {
-            eprintln!("usage: bin/compile BUILD_DIR CACHE_DIR ENV_DIR | bin/release BUILD_DIR");
-            Some(2)
-        }
-        _ => None,
-    }
+    classic_api::dispatch(&classic_api::Classic {
+        name: "Slipway release phase",
+        detect: &has_release_work,
+        compile: &|build_dir, _cache, _env| compile(build_dir),
+        release: &release,
+    })
 }
 
 fn compile(build_dir: &Path) -> i32 {

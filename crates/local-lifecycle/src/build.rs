@@ -8,10 +8,10 @@ use crate::fsutil::{copy_tree, remove};
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
 use crate::plan::{self, DetectPlan};
 use crate::platform;
+use crate::process;
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -43,24 +43,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         .iter()
         .map(|b| BuildpackDir::open(b))
         .collect::<Result<Vec<_>>>()?;
-    let app_dir = std::fs::canonicalize(&opts.app_dir).at(&opts.app_dir)?;
-    std::fs::create_dir_all(&opts.out).at(&opts.out)?;
-    let image = Image::new(&std::fs::canonicalize(&opts.out).at(&opts.out)?);
-    let tmp = image.root.join("tmp");
-    for dir in [
-        image.workspace(),
-        image.layers(),
-        image.platform(),
-        tmp.clone(),
-    ] {
-        remove(&dir)?;
-    }
-    if opts.clear_cache {
-        remove(&image.cache())?;
-    }
-    copy_tree(&app_dir, &image.workspace(), Some(&image.root))?;
-    let user_env = platform::user_env(&app_dir, &opts.env)?;
-    platform::write_platform_dir(&image.platform(), &user_env)?;
+    let (image, _app_dir) = platform::prepare_image(opts)?;
+    let tmp = image.tmp();
     let platform_env = env::read_platform_env(&image.platform())?;
 
     let base = base_env(&platform_env);
@@ -108,21 +92,16 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         env.insert("CNB_BP_PLAN_PATH".into(), plan_path.clone().into());
         env.insert("CNB_PLATFORM_DIR".into(), image.platform().into());
         env.insert("CNB_BUILDPACK_DIR".into(), bp.dir.clone().into());
-        let status = Command::new(bp.dir.join("bin").join("build"))
-            .args([
+        let status = process::status(process::phase(
+            &bp.dir.join("bin").join("build"),
+            &[
                 layers_dir.as_os_str(),
                 image.platform().as_os_str(),
                 plan_path.as_os_str(),
-            ])
-            .current_dir(image.workspace())
-            .env_clear()
-            .envs(&env)
-            .stdin(Stdio::null())
-            .status()
-            .map_err(|source| LifecycleError::Spawn {
-                program: format!("{}/bin/build", bp.dir.display()),
-                source,
-            })?;
+            ],
+            &image.workspace(),
+            &env,
+        ))?;
         if !status.success() {
             return Err(LifecycleError::BuildFailed {
                 buildpack: bp.id.clone(),
@@ -195,17 +174,12 @@ fn detect(
         env.insert("CNB_BUILDPACK_DIR".into(), bp.dir.clone().into());
         env.insert("CNB_PLATFORM_DIR".into(), image.platform().into());
         env.insert("CNB_BUILD_PLAN_PATH".into(), plan_path.clone().into());
-        let out = Command::new(bp.dir.join("bin").join("detect"))
-            .args([image.platform().as_os_str(), plan_path.as_os_str()])
-            .current_dir(image.workspace())
-            .env_clear()
-            .envs(&env)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| LifecycleError::Spawn {
-                program: format!("{}/bin/detect", bp.dir.display()),
-                source,
-            })?;
+        let out = process::output(process::phase(
+            &bp.dir.join("bin").join("detect"),
+            &[image.platform().as_os_str(), plan_path.as_os_str()],
+            &image.workspace(),
+            &env,
+        ))?;
         let output = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),

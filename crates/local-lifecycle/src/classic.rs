@@ -7,9 +7,9 @@
 use crate::build::{BuildOptions, BuildReport};
 use crate::env::{self, Env};
 use crate::error::{IoContext, LifecycleError, Result};
-use crate::fsutil::{copy_tree, remove};
-use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
+use crate::image::{Api, ImageBuildpack, ImageMetadata, ImageProcess};
 use crate::platform;
+use crate::process;
 use serde::Deserialize;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
@@ -53,32 +53,18 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
         .iter()
         .map(|b| open(b))
         .collect::<Result<Vec<_>>>()?;
-    let app_dir = std::fs::canonicalize(&opts.app_dir).at(&opts.app_dir)?;
-    std::fs::create_dir_all(&opts.out).at(&opts.out)?;
-    let image = Image::new(&std::fs::canonicalize(&opts.out).at(&opts.out)?);
-    for dir in [image.workspace(), image.layers(), image.platform()] {
-        remove(&dir)?;
-    }
-    if opts.clear_cache {
-        remove(&image.cache())?;
-    }
+    let (image, _app_dir) = platform::prepare_image(opts)?;
     let build_dir = image.workspace();
-    copy_tree(&app_dir, &build_dir, Some(&image.root))?;
     let env_dir = image.platform().join("env");
-    platform::write_platform_dir(&image.platform(), &platform::user_env(&app_dir, &opts.env)?)?;
 
     let mut env = env::host_env();
     for (i, bp) in buildpacks.iter().enumerate() {
-        let out = Command::new(bp.dir.join("bin/detect"))
-            .arg(&build_dir)
-            .env_clear()
-            .envs(&env)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| LifecycleError::Spawn {
-                program: format!("{}/bin/detect", bp.dir.display()),
-                source,
-            })?;
+        let out = process::output(process::phase(
+            &bp.dir.join("bin/detect"),
+            &[build_dir.as_os_str()],
+            &build_dir,
+            &env,
+        ))?;
         if !out.status.success() {
             return Err(LifecycleError::NoGroupPassed {
                 report: format!(
@@ -103,21 +89,16 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
         );
         let cache = image.cache().join("classic").join(&bp.name);
         std::fs::create_dir_all(&cache).at(&cache)?;
-        let status = Command::new(bp.dir.join("bin/compile"))
-            .args([
+        let status = process::status(process::phase(
+            &bp.dir.join("bin/compile"),
+            &[
                 build_dir.as_os_str(),
                 cache.as_os_str(),
                 env_dir.as_os_str(),
-            ])
-            .current_dir(&build_dir)
-            .env_clear()
-            .envs(&env)
-            .stdin(Stdio::null())
-            .status()
-            .map_err(|source| LifecycleError::Spawn {
-                program: format!("{}/bin/compile", bp.dir.display()),
-                source,
-            })?;
+            ],
+            &build_dir,
+            &env,
+        ))?;
         if !status.success() {
             return Err(LifecycleError::CompileFailed {
                 buildpack: bp.name.clone(),
@@ -132,16 +113,12 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
     let mut defaults = serde_yaml_ng::Mapping::new();
     if let Some(last) = buildpacks.last() {
         if last.dir.join("bin/release").is_file() {
-            let out = Command::new(last.dir.join("bin/release"))
-                .arg(&build_dir)
-                .env_clear()
-                .envs(&env)
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|source| LifecycleError::Spawn {
-                    program: format!("{}/bin/release", last.dir.display()),
-                    source,
-                })?;
+            let out = process::output(process::phase(
+                &last.dir.join("bin/release"),
+                &[build_dir.as_os_str()],
+                &build_dir,
+                &env,
+            ))?;
             if !out.status.success() {
                 return Err(LifecycleError::BadRelease {
                     buildpack: last.name.clone(),

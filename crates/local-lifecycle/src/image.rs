@@ -70,6 +70,10 @@ impl Image {
     pub fn platform(&self) -> PathBuf {
         self.root.join("platform")
     }
+    /// Scratch space of a build (plans), removed at its end.
+    pub fn tmp(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
     pub fn cache(&self) -> PathBuf {
         self.root.join("cache")
     }

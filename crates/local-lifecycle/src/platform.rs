@@ -1,10 +1,13 @@
 //! The platform side of a build: the platform dir (`env/` from `.env` and
 //! `--env`), target variables, output directory preparation.
 
+use crate::build::BuildOptions;
 use crate::env::Env;
 use crate::error::{IoContext, LifecycleError, Result};
+use crate::fsutil::{copy_tree, remove};
+use crate::image::Image;
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// User-provided build env: the app's `.env` (foreman format), then `--env`
 /// arguments (which win). `--env KEY` with no `=` passes KEY from this
@@ -78,4 +81,28 @@ pub fn target_env() -> Env {
         OsString::from(field("VERSION_ID").unwrap_or_else(|| "24.04".into())),
     );
     env
+}
+
+/// Lay out a fresh image directory for a build: the cache is kept (unless
+/// `clear_cache`), everything else is replaced; the app is copied into
+/// `workspace/` and the user env written to `platform/env/`.
+/// Returns the image and the canonical app dir.
+pub fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf)> {
+    let app_dir = std::fs::canonicalize(&opts.app_dir).at(&opts.app_dir)?;
+    std::fs::create_dir_all(&opts.out).at(&opts.out)?;
+    let image = Image::new(&std::fs::canonicalize(&opts.out).at(&opts.out)?);
+    for dir in [
+        image.workspace(),
+        image.layers(),
+        image.platform(),
+        image.tmp(),
+    ] {
+        remove(&dir)?;
+    }
+    if opts.clear_cache {
+        remove(&image.cache())?;
+    }
+    copy_tree(&app_dir, &image.workspace(), Some(&image.root))?;
+    write_platform_dir(&image.platform(), &user_env(&app_dir, &opts.env)?)?;
+    Ok((image, app_dir))
 }

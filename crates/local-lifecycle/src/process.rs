@@ -1,13 +1,16 @@
 //! Running a child the way a dyno's init does: in its own process group,
 //! with SIGTERM/SIGINT/SIGHUP/SIGQUIT forwarded to the whole group.
 
+use crate::env::Env;
 use crate::error::{LifecycleError, Result};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
+use std::ffi::OsStr;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Output, Stdio};
 
 /// Exit code as a shell reports it: the code, or 128 + the signal that killed it.
 pub fn exit_code(status: ExitStatus) -> i32 {
@@ -45,4 +48,29 @@ pub fn run_forwarding_signals(mut cmd: Command, program: &str) -> Result<i32> {
     handle.close();
     let _ = forwarder.join();
     Ok(exit_code(status))
+}
+
+/// A buildpack phase executable: exactly `env`, in `cwd`, stdin closed.
+pub(crate) fn phase(program: &Path, args: &[&OsStr], cwd: &Path, env: &Env) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(cwd)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Run with output streamed to ours.
+pub(crate) fn status(mut cmd: Command) -> Result<ExitStatus> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    cmd.status()
+        .map_err(|source| LifecycleError::Spawn { program, source })
+}
+
+/// Run with output captured.
+pub(crate) fn output(mut cmd: Command) -> Result<Output> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    cmd.output()
+        .map_err(|source| LifecycleError::Spawn { program, source })
 }

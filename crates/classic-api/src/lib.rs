@@ -1,0 +1,105 @@
+//! One artifact, two buildpack APIs. A packaged Slipway buildpack has
+//! `bin/build` (the binary) with `bin/detect`, `bin/compile` and
+//! `bin/release` linking to it (scripts/package adds the last two). The
+//! binary tells the phases apart by the name it was called by:
+//!
+//! | called as | arguments | API |
+//! |---|---|---|
+//! | `compile` | `BUILD_DIR CACHE_DIR ENV_DIR` | classic |
+//! | `release` | `BUILD_DIR` | classic |
+//! | `detect` | `BUILD_DIR`, no `CNB_*` env | classic |
+//! | `detect` | `PLATFORM_DIR PLAN_PATH` with `CNB_*` env | CNB (libcnb) |
+//! | `build` | `LAYERS PLATFORM PLAN` | CNB (libcnb) |
+//!
+//! heroku-buildpack-multi (`.buildpacks`) runs only classic buildpacks.
+
+use std::path::{Path, PathBuf};
+
+/// A buildpack's classic phases.
+pub struct Classic<'a> {
+    /// What `bin/detect` prints when it passes (heroku shows "-----> <name> app detected").
+    pub name: &'a str,
+    pub detect: &'a dyn Fn(&Path) -> bool,
+    /// `(build_dir, cache_dir, env_dir)`: the exit code.
+    pub compile: &'a dyn Fn(&Path, &Path, &Path) -> i32,
+    /// Prints the release YAML; the exit code.
+    pub release: &'a dyn Fn(&Path) -> i32,
+}
+
+/// Run the classic phase this process was called as, or None for the CNB API.
+pub fn dispatch(classic: &Classic<'_>) -> Option<i32> {
+    let args: Vec<PathBuf> = std::env::args_os().map(PathBuf::from).collect();
+    let cnb = std::env::var_os("CNB_PLATFORM_DIR").is_some()
+        || std::env::var_os("CNB_BUILDPACK_DIR").is_some();
+    route(&args, cnb, classic)
+}
+
+fn route(args: &[PathBuf], cnb: bool, classic: &Classic<'_>) -> Option<i32> {
+    let phase = args.first()?.file_name()?.to_str()?;
+    match (phase, args.len()) {
+        ("compile", 4) => Some((classic.compile)(&args[1], &args[2], &args[3])),
+        ("release", 2) => Some((classic.release)(&args[1])),
+        ("detect", 2) if !cnb => Some(if (classic.detect)(&args[1]) {
+            println!("{}", classic.name);
+            0
+        } else {
+            1
+        }),
+        ("compile" | "release", _) => {
+            eprintln!("usage: bin/compile BUILD_DIR CACHE_DIR ENV_DIR | bin/release BUILD_DIR");
+            Some(2)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(v: &[&str]) -> Vec<PathBuf> {
+        v.iter().map(PathBuf::from).collect()
+    }
+
+    const C: Classic<'static> = Classic {
+        name: "Test",
+        detect: &|p| p.ends_with("yes"),
+        compile: &|_, _, _| 7,
+        release: &|_| 9,
+    };
+
+    #[test]
+    fn classic_phases_are_routed_by_name_and_arity() {
+        assert_eq!(
+            route(&paths(&["/bp/bin/compile", "b", "c", "e"]), false, &C),
+            Some(7)
+        );
+        assert_eq!(route(&paths(&["bin/release", "b"]), false, &C), Some(9));
+        assert_eq!(
+            route(&paths(&["bin/detect", "/app/yes"]), false, &C),
+            Some(0)
+        );
+        assert_eq!(
+            route(&paths(&["bin/detect", "/app/no"]), false, &C),
+            Some(1)
+        );
+        assert_eq!(route(&paths(&["bin/compile", "b"]), false, &C), Some(2));
+    }
+
+    #[test]
+    fn cnb_calls_are_left_to_libcnb() {
+        assert_eq!(
+            route(&paths(&["bin/detect", "/platform", "/plan"]), true, &C),
+            None
+        );
+        assert_eq!(
+            route(&paths(&["bin/detect", "/app"]), true, &C),
+            None,
+            "CNB env wins over arity"
+        );
+        assert_eq!(
+            route(&paths(&["bin/build", "l", "p", "b"]), false, &C),
+            None
+        );
+    }
+}
