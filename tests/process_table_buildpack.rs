@@ -296,3 +296,32 @@ fn an_app_without_process_sources_fails_detection_with_the_reason() {
         r.stderr
     );
 }
+
+#[test]
+fn binary_garbage_and_a_ten_megabyte_line_fail_cleanly_in_the_packaged_buildpack() {
+    let mut huge = b"web: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
+    for (contents, expect) in [
+        (
+            b"web: ok\n\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec(),
+            "Procfile:2",
+        ),
+        (huge, "longer than 131072 bytes"),
+    ] {
+        let app = tempfile::tempdir().unwrap();
+        std::fs::write(app.path().join("Procfile"), &contents).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let r = build(app.path(), &[packaged("process-table")], out.path(), &[]);
+        assert_eq!(r.code, 1, "{}", r.all());
+        assert!(
+            r.stderr.contains(expect) && r.stderr.contains("ERROR: Slipway process table"),
+            "{}",
+            &r.stderr[..r.stderr.len().min(3000)]
+        );
+        assert!(!r.all().contains("panicked"), "no panic");
+        assert!(
+            r.all().len() < 10_000,
+            "the error does not echo the 10 MB line"
+        );
+    }
+}

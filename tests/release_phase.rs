@@ -426,3 +426,108 @@ fn a_broken_release_config_fails_the_build_not_the_release() {
         r.stderr
     );
 }
+
+#[test]
+fn release_commands_requested_through_the_build_plan_run_before_the_migration() {
+    let bps = tempfile::tempdir().unwrap();
+    let requirer = script_buildpack(
+        bps.path(),
+        "test/assets-deploy",
+        r#"cat > "$CNB_BUILD_PLAN_PATH" <<'T'
+[[requires]]
+name = "release-phase"
+[requires.metadata]
+source = "test/assets-deploy"
+release = [{ command = "bash", args = ["-c", "echo deploying assets with $ASSET_BUCKET"] }]
+T"#,
+        "",
+    );
+    let app = app_with(
+        "[_]\nid = \"planapp\"\n",
+        &[("manage.py", "print('migrated')\n")],
+    );
+    let out = tempfile::tempdir().unwrap();
+    let r = build_ok(
+        app.path(),
+        &[packaged("release-phase"), requirer],
+        out.path(),
+        &[],
+    );
+    assert!(
+        r.stdout
+            .contains("1 release command(s) requested by other buildpacks"),
+        "{}",
+        r.stdout
+    );
+    let r = slipway_cmd(&[
+        "run",
+        "release",
+        "--image",
+        &out.path().display().to_string(),
+        "--env",
+        "ASSET_BUCKET=s3://bucket",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout.contains(
+            "[1/2] echo deploying assets with $ASSET_BUCKET  (requested by test/assets-deploy)"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("deploying assets with s3://bucket"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("[2/2] python manage.py migrate --noinput"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_release_lock_held_too_long_fails_the_release_naming_the_holder() {
+    let db = TestDb::new("held");
+    let mut holder = db.client();
+    holder
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&release_phase::db::lock_key("heldapp")],
+        )
+        .unwrap();
+    let app = app_with("[_]\nid = \"heldapp\"\n[_.metadata.slipway.release]\nlock-timeout = 1\n[[com.heroku.phase.release]]\ncommand = \"touch\"\nargs = [\"ran\"]\n", &[]);
+    let r = run_release(app.path(), &[("DATABASE_URL", &db.url())]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("another release holds the release lock \"heldapp\" (held by backend pid"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !app.path().join("ran").exists(),
+        "no step runs without the lock"
+    );
+    drop(holder);
+}
+
+#[test]
+fn the_classic_release_output_adds_release_phase_to_the_process_table() {
+    let bp = packaged("release-phase");
+    let app = app_with(
+        "",
+        &[("manage.py", ""), ("Procfile", "web: gunicorn app.wsgi\n")],
+    );
+    let r = ran(&Command::new(bp.join("bin/release"))
+        .arg(app.path())
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        r.stdout,
+        "---\ndefault_process_types:\n  web: gunicorn app.wsgi\n  release: release-phase run\n"
+    );
+}
