@@ -1,0 +1,240 @@
+//! The slug as the platform stores it: a gzip'd tar with the app under
+//! `./app`, written deterministically (sorted entries, owner 0:0, a fixed
+//! mtime, modes and symlinks kept) and streamed: no file is ever held in
+//! memory whole, and measuring writes nothing at all.
+
+use crate::error::SlugError;
+use crate::pargz::{Counter, GzOptions, GzStats, ParGz};
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
+
+/// 1980-01-01T00:00:00Z, the reproducible-builds convention CNB images use too.
+pub const FIXED_MTIME: u64 = 315_532_800;
+
+/// A directory and where it goes in the slug (`./app`, or `./layers/<bp>/<layer>`).
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub dir: PathBuf,
+    pub prefix: String,
+}
+
+impl Source {
+    pub fn app(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            prefix: "./app".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlugStats {
+    pub files: u64,
+    pub dirs: u64,
+    pub links: u64,
+    /// Bytes of regular files (what `du --apparent-size` would say).
+    pub file_bytes: u64,
+    pub gz: GzStats,
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SlugError + '_ {
+    move |source| SlugError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode & 0o7777);
+    h.set_size(size);
+    h.set_mtime(FIXED_MTIME);
+    h.set_uid(0);
+    h.set_gid(0);
+    let _ = h.set_username("");
+    let _ = h.set_groupname("");
+    h
+}
+
+/// GNU long-name ('L') or long-link ('K') record for a value over 100 bytes,
+/// then the value in the header field (truncated, as GNU tar does).
+fn append_raw<W: Write>(
+    builder: &mut tar::Builder<W>,
+    mut h: tar::Header,
+    name: &[u8],
+    link: Option<&[u8]>,
+    data: impl io::Read,
+) -> io::Result<()> {
+    for (kind, value) in [
+        (tar::EntryType::GNULongName, Some(name)),
+        (tar::EntryType::GNULongLink, link),
+    ] {
+        let Some(value) = value.filter(|v| v.len() > 100) else {
+            continue;
+        };
+        let mut long = header(kind, 0o644, value.len() as u64 + 1);
+        long.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+        long.set_cksum();
+        builder.append(&long, [value, b"\0"].concat().as_slice())?;
+    }
+    let field = &mut h.as_old_mut().name;
+    let n = name.len().min(100);
+    field[..n].copy_from_slice(&name[..n]);
+    if let Some(link) = link {
+        let field = &mut h.as_old_mut().linkname;
+        let n = link.len().min(100);
+        field[..n].copy_from_slice(&link[..n]);
+    }
+    h.set_cksum();
+    builder.append(&h, data)
+}
+
+/// Write the tar stream of `sources` into `out`.
+pub fn write_tar<W: Write>(sources: &[Source], out: W) -> Result<(W, SlugStats), SlugError> {
+    let mut stats = SlugStats::default();
+    let mut builder = tar::Builder::new(out);
+    for source in sources {
+        for entry in WalkDir::new(&source.dir)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e)
+                    if e.io_error()
+                        .is_some_and(|io| io.kind() == io::ErrorKind::NotFound) =>
+                {
+                    continue
+                }
+                Err(e) => {
+                    let path = e
+                        .path()
+                        .map_or_else(|| source.dir.clone(), Path::to_path_buf);
+                    return Err(SlugError::Io {
+                        path,
+                        source: e
+                            .into_io_error()
+                            .unwrap_or_else(|| io::Error::other("filesystem loop")),
+                    });
+                }
+            };
+            let rel = entry
+                .path()
+                .strip_prefix(&source.dir)
+                .expect("under the source");
+            // Raw bytes, `./` kept: the tar crate's path setters would drop it.
+            let mut name = source.prefix.as_bytes().to_vec();
+            if !rel.as_os_str().is_empty() {
+                name.push(b'/');
+                name.extend_from_slice(rel.as_os_str().as_encoded_bytes());
+            }
+            let meta = match entry.path().symlink_metadata() {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_at(entry.path())(e)),
+            };
+            let mode = meta.permissions().mode();
+            let ft = meta.file_type();
+            if ft.is_dir() {
+                name.push(b'/');
+                append_raw(
+                    &mut builder,
+                    header(tar::EntryType::Directory, mode, 0),
+                    &name,
+                    None,
+                    io::empty(),
+                )
+                .map_err(io_at(entry.path()))?;
+                stats.dirs += 1;
+            } else if ft.is_symlink() {
+                let target = std::fs::read_link(entry.path()).map_err(io_at(entry.path()))?;
+                let target = target.as_os_str().as_encoded_bytes();
+                append_raw(
+                    &mut builder,
+                    header(tar::EntryType::Symlink, mode, 0),
+                    &name,
+                    Some(target),
+                    io::empty(),
+                )
+                .map_err(io_at(entry.path()))?;
+                stats.links += 1;
+            } else if ft.is_file() {
+                let file = match File::open(entry.path()) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_at(entry.path())(e)),
+                };
+                append_raw(
+                    &mut builder,
+                    header(tar::EntryType::Regular, mode, meta.len()),
+                    &name,
+                    None,
+                    io::Read::take(file, meta.len()),
+                )
+                .map_err(io_at(entry.path()))?;
+                stats.files += 1;
+                stats.file_bytes += meta.len();
+            }
+            // Sockets, FIFOs and devices have no place in a slug: skipped.
+        }
+    }
+    let out = builder
+        .into_inner()
+        .map_err(io_at(Path::new("(tar stream)")))?;
+    Ok((out, stats))
+}
+
+fn gz_error(e: io::Error) -> SlugError {
+    SlugError::Io {
+        path: PathBuf::from("(compression)"),
+        source: e,
+    }
+}
+
+/// The exact compressed size of the slug, computed without writing it.
+pub fn measure(sources: &[Source], opts: GzOptions) -> Result<SlugStats, SlugError> {
+    let gz = ParGz::new(Counter, opts).map_err(gz_error)?;
+    let (gz, mut stats) = write_tar(sources, gz)?;
+    stats.gz = gz.finish().map_err(gz_error)?.1;
+    Ok(stats)
+}
+
+/// Write the slug to `dest`: to a temporary file beside it, renamed into
+/// place only when complete, so a failure (unreadable file, full disk) never
+/// leaves a partial slug behind.
+pub fn pack(sources: &[Source], dest: &Path, opts: GzOptions) -> Result<SlugStats, SlugError> {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = partial_path(dir, dest);
+    let result = (|| {
+        let file = File::create(&tmp).map_err(io_at(&tmp))?;
+        let gz =
+            ParGz::new(io::BufWriter::with_capacity(1 << 20, file), opts).map_err(io_at(&tmp))?;
+        let (gz, mut stats) = write_tar(sources, gz)?;
+        let (writer, gz_stats) = gz.finish().map_err(io_at(&tmp))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| io_at(&tmp)(e.into_error()))?;
+        file.sync_all().map_err(io_at(&tmp))?;
+        stats.gz = gz_stats;
+        std::fs::rename(&tmp, dest).map_err(io_at(dest))?;
+        Ok(stats)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn partial_path(dir: &Path, dest: &Path) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map_or_else(|| "slug.tgz".into(), |n| n.to_string_lossy().into_owned());
+    dir.join(format!(".{name}.partial-{}", std::process::id()))
+}

@@ -1,0 +1,182 @@
+//! The slug: a deterministic gzip'd tar with the app under ./app.
+
+use slug::{measure, pack, GzOptions, Source};
+use std::io::Read;
+use std::os::unix::fs::{symlink, PermissionsExt};
+
+fn app() -> tempfile::TempDir {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(app.path().join("bin")).unwrap();
+    std::fs::write(app.path().join("bin/start"), "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(
+        app.path().join("bin/start"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    std::fs::write(app.path().join("manage.py"), "x".repeat(300_000)).unwrap();
+    symlink("bin/start", app.path().join("start-link")).unwrap();
+    std::fs::create_dir_all(app.path().join("ünïcode dir")).unwrap();
+    std::fs::write(app.path().join("ünïcode dir/a\nb.txt"), "newline name").unwrap();
+    app
+}
+
+fn entries(tgz: &[u8]) -> Vec<(String, u32, String)> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(tgz));
+    archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let h = e.header();
+            assert_eq!(
+                (h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()),
+                (0, 0, slug::pack::FIXED_MTIME)
+            );
+            let link = e
+                .link_name()
+                .unwrap()
+                .map(|l| l.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (
+                e.path().unwrap().to_string_lossy().into_owned(),
+                h.mode().unwrap(),
+                link,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_slug_has_the_app_under_dot_app_with_modes_and_symlinks() {
+    let app = app();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("slug.tgz");
+    let stats = pack(&[Source::app(app.path())], &dest, GzOptions::default()).unwrap();
+    let bytes = std::fs::read(&dest).unwrap();
+    assert_eq!(stats.gz.compressed, bytes.len() as u64);
+    let e = entries(&bytes);
+    let names: Vec<&str> = e.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "./app/",
+            "./app/bin/",
+            "./app/bin/start",
+            "./app/manage.py",
+            "./app/start-link",
+            "./app/ünïcode dir/",
+            "./app/ünïcode dir/a\nb.txt"
+        ]
+    );
+    assert_eq!(e[2].1, 0o755);
+    assert_eq!(e[4].2, "bin/start", "symlinks are kept as links");
+    assert_eq!((stats.files, stats.links), (3, 1));
+    let mut contents = String::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    let mut start = archive.entries().unwrap().nth(2).unwrap().unwrap();
+    start.read_to_string(&mut contents).unwrap();
+    assert_eq!(contents, "#!/bin/sh\necho hi\n");
+}
+
+#[test]
+fn packing_is_deterministic_and_measure_equals_the_packed_size() {
+    let app = app();
+    let out = tempfile::tempdir().unwrap();
+    let (a, b) = (out.path().join("a.tgz"), out.path().join("b.tgz"));
+    pack(&[Source::app(app.path())], &a, GzOptions::default()).unwrap();
+    filetime_touch(app.path());
+    pack(
+        &[Source::app(app.path())],
+        &b,
+        GzOptions {
+            threads: 1,
+            ..GzOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "same tree, same bytes, whatever the mtimes or thread count"
+    );
+    let measured = measure(&[Source::app(app.path())], GzOptions::default()).unwrap();
+    assert_eq!(measured.gz.compressed, std::fs::metadata(&a).unwrap().len());
+}
+
+fn filetime_touch(dir: &std::path::Path) {
+    std::process::Command::new("touch")
+        .args(["-d", "2001-02-03"])
+        .arg(dir.join("manage.py"))
+        .status()
+        .unwrap();
+}
+
+#[test]
+fn a_failed_pack_leaves_no_partial_slug() {
+    let app = app();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("slug.tgz");
+    // A destination whose directory does not exist fails at once; a directory where
+    // the file should go fails at the final rename, after the whole slug was written.
+    std::fs::create_dir(&dest).unwrap();
+    let err = pack(&[Source::app(app.path())], &dest, GzOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("slug.tgz"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left,
+        [std::ffi::OsString::from("slug.tgz")],
+        "no .partial file left behind"
+    );
+}
+
+#[test]
+fn names_and_link_targets_longer_than_100_bytes_survive() {
+    let app = tempfile::tempdir().unwrap();
+    let deep = app.path().join("d".repeat(90)).join("e".repeat(90));
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("f".repeat(120)), "long").unwrap();
+    symlink("t".repeat(150), app.path().join("l")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    pack(
+        &[Source::app(app.path())],
+        &dir.path().join("s.tgz"),
+        GzOptions::default(),
+    )
+    .unwrap();
+    let e = entries(&std::fs::read(dir.path().join("s.tgz")).unwrap());
+    let want = format!(
+        "./app/{}/{}/{}",
+        "d".repeat(90),
+        "e".repeat(90),
+        "f".repeat(120)
+    );
+    assert!(e.iter().any(|(n, _, _)| *n == want), "{e:?}");
+    assert!(e
+        .iter()
+        .any(|(n, _, l)| n == "./app/l" && *l == "t".repeat(150)));
+}
+
+#[test]
+fn extra_sources_go_under_their_prefix() {
+    let app = app();
+    let layer = tempfile::tempdir().unwrap();
+    std::fs::write(layer.path().join("python"), "bin").unwrap();
+    let sources = [
+        Source::app(app.path()),
+        Source {
+            dir: layer.path().to_path_buf(),
+            prefix: "./layers/heroku_python/python".into(),
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    pack(&sources, &dir.path().join("s.tgz"), GzOptions::default()).unwrap();
+    let e = entries(&std::fs::read(dir.path().join("s.tgz")).unwrap());
+    assert!(
+        e.iter()
+            .any(|(n, _, _)| n == "./layers/heroku_python/python/python"),
+        "{e:?}"
+    );
+}
