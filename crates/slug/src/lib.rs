@@ -1,12 +1,18 @@
-//! Slug hygiene. `ignore`: apply `.slugignore` with Heroku's semantics,
-//! never touching anything outside the app. Formats: `SPEC.md` beside this crate.
+//! Slug hygiene: apply `.slugignore` with Heroku's semantics, never touching
+//! anything outside the app (`ignore_file`); measure the exact compressed
+//! slug size without writing it and pack deterministic slugs (`pack`, with
+//! pigz-style parallel gzip in `pargz`); judge it against the limits
+//! (`limits`) and say what to cut (`report`). Formats: `SPEC.md` beside this crate.
 
 pub mod error;
 pub mod ignore_file;
+pub mod limits;
 pub mod pack;
 pub mod pargz;
+pub mod report;
 
 pub use error::SlugError;
 pub use ignore_file::{apply, Removal, SlugIgnore};
-pub use pack::{measure, pack, SlugStats, Source};
+pub use pack::{measure, measure_tracked, pack, SlugStats, Source};
 pub use pargz::GzOptions;
+pub use report::{Report, SizeTracker};

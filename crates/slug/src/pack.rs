@@ -30,7 +30,7 @@ impl Source {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlugStats {
     pub files: u64,
     pub dirs: u64,
@@ -93,10 +93,47 @@ fn append_raw<W: Write>(
     builder.append(&h, data)
 }
 
+/// Counts the bytes of the tar stream, so entries know where they are.
+struct Offset<W> {
+    inner: W,
+    at: u64,
+}
+
+impl<W: Write> Write for Offset<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(data)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Told where each entry lands in the tar stream (for the size report).
+pub trait Tracker {
+    /// `name` is the path in the slug (`./app/...`), `[start, end)` its bytes
+    /// in the tar stream (headers included), `size` its file size (0 for others).
+    fn entry(&mut self, name: &[u8], start: u64, end: u64, size: u64);
+}
+
+impl Tracker for () {
+    fn entry(&mut self, _: &[u8], _: u64, _: u64, _: u64) {}
+}
+
 /// Write the tar stream of `sources` into `out`.
 pub fn write_tar<W: Write>(sources: &[Source], out: W) -> Result<(W, SlugStats), SlugError> {
+    write_tar_tracked(sources, out, &mut ())
+}
+
+/// [`write_tar`], telling `tracker` where every entry went.
+pub fn write_tar_tracked<W: Write>(
+    sources: &[Source],
+    out: W,
+    tracker: &mut dyn Tracker,
+) -> Result<(W, SlugStats), SlugError> {
     let mut stats = SlugStats::default();
-    let mut builder = tar::Builder::new(out);
+    let mut builder = tar::Builder::new(Offset { inner: out, at: 0 });
     for source in sources {
         for entry in WalkDir::new(&source.dir)
             .follow_links(false)
@@ -139,6 +176,7 @@ pub fn write_tar<W: Write>(sources: &[Source], out: W) -> Result<(W, SlugStats),
             };
             let mode = meta.permissions().mode();
             let ft = meta.file_type();
+            let start = builder.get_ref().at;
             if ft.is_dir() {
                 name.push(b'/');
                 append_raw(
@@ -179,13 +217,17 @@ pub fn write_tar<W: Write>(sources: &[Source], out: W) -> Result<(W, SlugStats),
                 stats.files += 1;
                 stats.file_bytes += meta.len();
             }
+            let end = builder.get_ref().at;
+            if end > start {
+                tracker.entry(&name, start, end, if ft.is_file() { meta.len() } else { 0 });
+            }
             // Sockets, FIFOs and devices have no place in a slug: skipped.
         }
     }
     let out = builder
         .into_inner()
         .map_err(io_at(Path::new("(tar stream)")))?;
-    Ok((out, stats))
+    Ok((out.inner, stats))
 }
 
 fn gz_error(e: io::Error) -> SlugError {
@@ -197,8 +239,17 @@ fn gz_error(e: io::Error) -> SlugError {
 
 /// The exact compressed size of the slug, computed without writing it.
 pub fn measure(sources: &[Source], opts: GzOptions) -> Result<SlugStats, SlugError> {
+    measure_tracked(sources, opts, &mut ())
+}
+
+/// [`measure`], telling `tracker` where every entry went.
+pub fn measure_tracked(
+    sources: &[Source],
+    opts: GzOptions,
+    tracker: &mut dyn Tracker,
+) -> Result<SlugStats, SlugError> {
     let gz = ParGz::new(Counter, opts).map_err(gz_error)?;
-    let (gz, mut stats) = write_tar(sources, gz)?;
+    let (gz, mut stats) = write_tar_tracked(sources, gz, tracker)?;
     stats.gz = gz.finish().map_err(gz_error)?.1;
     Ok(stats)
 }

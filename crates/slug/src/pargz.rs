@@ -32,10 +32,12 @@ impl Default for GzOptions {
 }
 
 /// What was written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GzStats {
     pub uncompressed: u64,
     pub compressed: u64,
+    /// Deflated size of each input block, in order (every block but the last is `block_size` long).
+    pub block_deflated: Vec<u64>,
 }
 
 struct Job {
@@ -174,6 +176,7 @@ fn collect<W: Write>(mut sink: W, done: &Receiver<io::Result<Done>>) -> io::Resu
     let mut stats = GzStats {
         uncompressed: 0,
         compressed: 10,
+        block_deflated: Vec::new(),
     };
     for result in done {
         let d = result?;
@@ -183,6 +186,7 @@ fn collect<W: Write>(mut sink: W, done: &Receiver<io::Result<Done>>) -> io::Resu
             crc.combine(&d.crc);
             stats.uncompressed += d.len as u64;
             stats.compressed += d.deflated.len() as u64;
+            stats.block_deflated.push(d.deflated.len() as u64);
             next += 1;
         }
     }

@@ -1,0 +1,177 @@
+//! Slug size limits. Heroku warns above 300 MB (soft limit) and refuses above
+//! its hard limit, 1 GB by default since 2026 (it was 500 MB): both are
+//! configurable, because refusing what the platform accepts is a bug.
+//! Sizes are compressed sizes, in MiB as Heroku prints them (`346.4M`).
+
+use serde::Deserialize;
+
+pub const MIB: u64 = 1024 * 1024;
+pub const DEFAULT_SOFT: u64 = 300 * MIB;
+pub const DEFAULT_HARD: u64 = 1024 * MIB;
+pub const LIMIT_ENV: &str = "SLUG_SIZE_LIMIT";
+pub const SOFT_LIMIT_ENV: &str = "SLUG_SIZE_SOFT_LIMIT";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub soft: u64,
+    pub hard: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            soft: DEFAULT_SOFT,
+            hard: DEFAULT_HARD,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    OverSoft,
+    OverHard,
+}
+
+impl Limits {
+    pub fn judge(&self, compressed: u64) -> Verdict {
+        if compressed > self.hard {
+            Verdict::OverHard
+        } else if compressed > self.soft {
+            Verdict::OverSoft
+        } else {
+            Verdict::Ok
+        }
+    }
+
+    /// project.toml `[_.metadata.slipway.slug] size-limit` / `soft-limit`, then
+    /// the env vars (which win).
+    pub fn load(
+        project_toml: Option<&str>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, String> {
+        #[derive(Deserialize, Default)]
+        struct D {
+            #[serde(rename = "_", default)]
+            u: U,
+        }
+        #[derive(Deserialize, Default)]
+        struct U {
+            #[serde(default)]
+            metadata: M,
+        }
+        #[derive(Deserialize, Default)]
+        struct M {
+            #[serde(default)]
+            slipway: S,
+        }
+        #[derive(Deserialize, Default)]
+        struct S {
+            #[serde(default)]
+            slug: T,
+        }
+        #[derive(Deserialize, Default)]
+        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+        struct T {
+            size_limit: Option<String>,
+            soft_limit: Option<String>,
+        }
+        let mut limits = Self::default();
+        if let Some(text) = project_toml {
+            let d: D = toml::from_str(text).map_err(|e| {
+                let line = e.span().map_or(0, |s| {
+                    text[..s.start.min(text.len())].matches('\n').count() + 1
+                });
+                format!("project.toml:{line}: {}", e.message().trim())
+            })?;
+            if let Some(v) = d.u.metadata.slipway.slug.size_limit {
+                limits.hard = parse_size(&v).map_err(|e| {
+                    format!("project.toml [_.metadata.slipway.slug] size-limit: {e}")
+                })?;
+            }
+            if let Some(v) = d.u.metadata.slipway.slug.soft_limit {
+                limits.soft = parse_size(&v).map_err(|e| {
+                    format!("project.toml [_.metadata.slipway.slug] soft-limit: {e}")
+                })?;
+            }
+        }
+        if let Some(v) = env(LIMIT_ENV).filter(|v| !v.is_empty()) {
+            limits.hard = parse_size(&v).map_err(|e| format!("{LIMIT_ENV}: {e}"))?;
+        }
+        if let Some(v) = env(SOFT_LIMIT_ENV).filter(|v| !v.is_empty()) {
+            limits.soft = parse_size(&v).map_err(|e| format!("{SOFT_LIMIT_ENV}: {e}"))?;
+        }
+        Ok(limits)
+    }
+}
+
+/// `500M`, `1G`, `1024MB`, `300 MiB`, or plain bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; use e.g. 500M or 1G"))?;
+    let mult = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1024,
+        "M" | "MB" | "MIB" => MIB,
+        "G" | "GB" | "GIB" => 1024 * MIB,
+        other => return Err(format!("unknown unit `{other}` in `{text}`; use K, M or G")),
+    };
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    Ok((n * mult as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_herokus_300m_soft_and_1g_hard() {
+        let l = Limits::load(None, &|_| None).unwrap();
+        assert_eq!((l.soft, l.hard), (300 * MIB, 1024 * MIB));
+        assert_eq!(l.judge(300 * MIB), Verdict::Ok);
+        assert_eq!(l.judge(300 * MIB + 1), Verdict::OverSoft);
+        assert_eq!(l.judge(1024 * MIB + 1), Verdict::OverHard);
+    }
+
+    #[test]
+    fn the_env_wins_over_project_toml() {
+        let toml = "[_.metadata.slipway.slug]\nsize-limit = \"500M\"\n";
+        assert_eq!(Limits::load(Some(toml), &|_| None).unwrap().hard, 500 * MIB);
+        assert_eq!(
+            Limits::load(Some(toml), &|k| (k == LIMIT_ENV).then(|| "2G".into()))
+                .unwrap()
+                .hard,
+            2048 * MIB
+        );
+        assert!(
+            Limits::load(Some("[_.metadata.slipway.slug]\nsize-limt = 1\n"), &|_| {
+                None
+            })
+            .unwrap_err()
+            .starts_with("project.toml:2")
+        );
+        assert!(
+            Limits::load(None, &|k| (k == LIMIT_ENV).then(|| "lots".into()))
+                .unwrap_err()
+                .contains("SLUG_SIZE_LIMIT")
+        );
+    }
+
+    #[test]
+    fn sizes_parse_in_herokus_units() {
+        assert_eq!(parse_size("1.5G").unwrap(), 1536 * MIB);
+        assert_eq!(parse_size("300 MB").unwrap(), 300 * MIB);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("10T").is_err());
+    }
+}

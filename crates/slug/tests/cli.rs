@@ -1,0 +1,155 @@
+//! The `slug` command as scripts and buildpacks use it.
+
+use std::process::Command;
+
+fn slug(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_slug"));
+    cmd.args(args)
+        .env_remove("SLUG_SIZE_LIMIT")
+        .env_remove("SLUG_SIZE_SOFT_LIMIT");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Incompressible bytes, so compressed size is predictable.
+fn noise(n: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+fn app() -> tempfile::TempDir {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(app.path().join("tests/fixtures")).unwrap();
+    std::fs::write(app.path().join("tests/fixtures/big.bin"), noise(3 << 20)).unwrap();
+    std::fs::create_dir_all(app.path().join("assets")).unwrap();
+    std::fs::write(app.path().join("assets/mock.psd"), noise(1 << 20)).unwrap();
+    std::fs::write(app.path().join("manage.py"), "print('hi')\n").unwrap();
+    app
+}
+
+#[test]
+fn under_the_limits_measure_prints_the_size_and_succeeds() {
+    let app = app();
+    let (code, out, err) = slug(&["measure", &app.path().display().to_string()], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("-----> Compressing...\n       Done: 4.0M"),
+        "{out}"
+    );
+    assert!(
+        err.is_empty() && !out.contains("Largest"),
+        "no report when all is well: {out}"
+    );
+}
+
+#[test]
+fn over_the_soft_limit_warns_in_herokus_words_with_the_report() {
+    let app = app();
+    let (code, out, err) = slug(
+        &["measure", &app.path().display().to_string()],
+        &[("SLUG_SIZE_SOFT_LIMIT", "2M")],
+    );
+    assert_eq!(code, 0);
+    assert!(err.contains(" !     Warning: Your slug size (4 MB) exceeds our soft limit (2 MB) which may affect boot time."), "{err}");
+    assert!(
+        out.contains("tests/fixtures/big.bin") && out.contains("/tests ") && out.contains("*.psd "),
+        "{out}"
+    );
+}
+
+#[test]
+fn over_the_hard_limit_fails_and_says_what_to_cut() {
+    let app = app();
+    let (code, out, err) = slug(
+        &["measure", &app.path().display().to_string()],
+        &[("SLUG_SIZE_LIMIT", "3M")],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Compiled slug size: 4.0M is too large (max is 3.0M).")
+            && err.contains("devcenter.heroku.com/articles/slug-size"),
+        "{err}"
+    );
+    let first = out.lines().find(|l| l.contains("# -")).unwrap();
+    assert!(
+        first.contains("/tests") && first.contains("-3.0M"),
+        "the biggest win first: {out}"
+    );
+}
+
+#[test]
+fn json_output_is_for_scripts() {
+    let app = app();
+    let (code, out, _) = slug(
+        &["measure", &app.path().display().to_string(), "--json"],
+        &[("SLUG_SIZE_LIMIT", "3M")],
+    );
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["verdict"], "over-hard-limit");
+    assert_eq!(v["hard_limit"], 3 << 20);
+    assert!(v["compressed"].as_u64().unwrap() > 4 << 20);
+    assert_eq!(v["suggestions"][0]["slugignore"], "/tests");
+}
+
+#[test]
+fn ignore_reports_what_it_deleted_and_refuses_negation_with_the_line() {
+    let app = app();
+    std::fs::write(app.path().join(".slugignore"), "# heavy\n/tests\n*.psd\n").unwrap();
+    let (code, out, _) = slug(&["ignore", &app.path().display().to_string()], &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        "-----> Deleting 2 files matching .slugignore patterns (4.0M freed)."
+    );
+    assert!(!app.path().join("tests").exists() && app.path().join("manage.py").exists());
+
+    std::fs::write(app.path().join(".slugignore"), "*.log\n!keep.log\n").unwrap();
+    let (code, _, err) = slug(&["ignore", &app.path().display().to_string()], &[]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(".slugignore:2: `!keep.log`: negation with `!` is not supported"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pack_writes_a_slug_gunzip_can_read() {
+    let app = app();
+    let out = tempfile::tempdir().unwrap();
+    let dest = out.path().join("slug.tgz");
+    let (code, stdout, err) = slug(
+        &[
+            "pack",
+            &app.path().display().to_string(),
+            "-o",
+            &dest.display().to_string(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        stdout.contains("Wrote") && stdout.contains("3 files"),
+        "{stdout}"
+    );
+    let status = Command::new("tar")
+        .args(["-tzf"])
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&status.stdout).contains("./app/manage.py"));
+}
