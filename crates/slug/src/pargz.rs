@@ -26,7 +26,7 @@ impl Default for GzOptions {
         Self {
             level: 6,
             threads: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
-            block_size: 256 * 1024,
+            block_size: 1024 * 1024,
         }
     }
 }
