@@ -286,6 +286,22 @@ T"#,
     assert_eq!(line(&web, "IN_ENV"), "both");
     assert_eq!(line(&web, "PORT"), "6123");
     assert_eq!(read(&probe.path().join("bin.txt")).trim(), "layer-bin");
+    // A relative --image works too: layer paths are made absolute before the process runs elsewhere.
+    let parent = out.path().parent().unwrap();
+    let relative = out
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    std::fs::remove_file(probe.path().join("bin.txt")).unwrap();
+    let r = ran(&Command::new(slipway())
+        .args(["run", "web", "--image", &relative])
+        .current_dir(parent)
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(read(&probe.path().join("bin.txt")).trim(), "layer-bin");
     let worker = read(&probe.path().join("worker.1.env"));
     assert!(
         !worker.contains("ONLY_WEB="),

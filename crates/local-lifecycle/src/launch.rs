@@ -33,7 +33,11 @@ pub struct Prepared {
 }
 
 pub fn prepare(opts: &RunOptions) -> Result<Prepared> {
-    let image = Image::new(&opts.image);
+    // Absolute, so layer paths put on PATH still resolve from the process's working dir.
+    let root = std::fs::canonicalize(&opts.image).map_err(|_| LifecycleError::NoImage {
+        image: opts.image.clone(),
+    })?;
+    let image = Image::new(&root);
     let metadata = image.read_metadata()?;
     let process = metadata.process(opts.process.as_deref())?.clone();
     let workspace = image.workspace();

@@ -1,0 +1,163 @@
+//! `slipway/slug-size`: thin glue over `crates/slug`. Measures what ships
+//! (the app and every launch layer of the build), judges it against the
+//! limits and prints the report of what to cut. Runs last in the order.
+
+use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
+use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
+use libcnb::generic::{GenericMetadata, GenericPlatform};
+use libcnb::Buildpack;
+use slug::limits::{Limits, Verdict};
+use slug::report::human;
+use slug::{GzOptions, SizeTracker, Source};
+use std::path::Path;
+
+struct SlugSizeBuildpack;
+
+#[derive(Debug)]
+struct Failed(String);
+
+/// Every `launch = true` layer under the build's layers root (all buildpacks' dirs).
+fn launch_layers(layers_root: &Path) -> Vec<Source> {
+    let mut out = Vec::new();
+    let Ok(buildpacks) = std::fs::read_dir(layers_root) else {
+        return out;
+    };
+    let mut buildpacks: Vec<_> = buildpacks
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    buildpacks.sort();
+    for bp in buildpacks {
+        let Ok(entries) = std::fs::read_dir(&bp) else {
+            continue;
+        };
+        let mut tomls: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        tomls.sort();
+        for toml_path in tomls {
+            let launch = std::fs::read_to_string(&toml_path)
+                .ok()
+                .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+                .and_then(|t| {
+                    t.get("types")
+                        .and_then(|ty| ty.get("launch"))
+                        .and_then(toml::Value::as_bool)
+                })
+                .unwrap_or(false);
+            let dir = toml_path.with_extension("");
+            if launch && dir.is_dir() {
+                let (bp_name, layer) = (
+                    bp.file_name().unwrap_or_default().to_string_lossy(),
+                    dir.file_name().unwrap_or_default().to_string_lossy(),
+                );
+                out.push(Source {
+                    prefix: format!("./layers/{bp_name}/{layer}"),
+                    dir,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), String> {
+    build_output::header("Slipway slug size");
+    let project = std::fs::read_to_string(app_dir.join("project.toml")).ok();
+    let limits = Limits::load(project.as_deref(), &|k| std::env::var(k).ok())?;
+    let mut sources = vec![Source::app(app_dir)];
+    if let Some(root) = layers_root {
+        sources.extend(launch_layers(root));
+    }
+    build_output::bullet(&format!(
+        "Measuring the app and {} launch layer(s)",
+        sources.len() - 1
+    ));
+    let timer = build_output::Timer::start("Compressing");
+    let opts = GzOptions::default();
+    let mut tracker = SizeTracker::default();
+    let stats = slug::measure_tracked(&sources, opts, &mut tracker).map_err(|e| e.to_string())?;
+    timer.done();
+    build_output::bullet(&format!(
+        "Done: {} ({} files, {} uncompressed)",
+        human(stats.gz.compressed),
+        stats.files,
+        human(stats.file_bytes)
+    ));
+    let verdict = limits.judge(stats.gz.compressed);
+    let report = || tracker.report(&stats, opts.block_size, 10).render();
+    match verdict {
+        Verdict::Ok => Ok(()),
+        Verdict::OverSoft => {
+            build_output::warning(&format!(
+                "Warning: Your slug size ({} MB) exceeds our soft limit ({} MB) which may affect boot time.",
+                stats.gz.compressed / slug::limits::MIB,
+                limits.soft / slug::limits::MIB
+            ));
+            build_output::block(&report());
+            Ok(())
+        }
+        Verdict::OverHard => {
+            build_output::block(&report());
+            Err(format!(
+                "Compiled slug size: {} is too large (max is {}).\nSee: http://devcenter.heroku.com/articles/slug-size\nCut what the report above lists (add the lines to .slugignore), or raise the limit\nwith SLUG_SIZE_LIMIT / [_.metadata.slipway.slug] size-limit if your platform allows more.",
+                human(stats.gz.compressed),
+                human(limits.hard)
+            ))
+        }
+    }
+}
+
+impl Buildpack for SlugSizeBuildpack {
+    type Platform = GenericPlatform;
+    type Metadata = GenericMetadata;
+    type Error = Failed;
+
+    fn detect(&self, _context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
+        DetectResultBuilder::pass().build()
+    }
+
+    fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
+        let root = context.layers_dir.parent().map(Path::to_path_buf);
+        check(&context.app_dir, root.as_deref())
+            .map_err(|e| libcnb::Error::BuildpackError(Failed(e)))?;
+        BuildResultBuilder::new().build()
+    }
+
+    fn on_error(&self, error: libcnb::Error<Self::Error>) {
+        match error {
+            libcnb::Error::BuildpackError(Failed(e)) => {
+                build_output::error("Slipway slug size", &e);
+            }
+            other => build_output::error(
+                "Slipway slug size (internal)",
+                &format!("{other}\nPlease report this with the build log."),
+            ),
+        }
+    }
+}
+
+fn main() {
+    let code = classic_api::dispatch(&classic_api::Classic {
+        name: "Slipway slug size",
+        detect: &|_| true,
+        compile: &|build_dir, _, _| match check(build_dir, None) {
+            Ok(()) => 0,
+            Err(e) => {
+                build_output::error("Slipway slug size", &e);
+                1
+            }
+        },
+        release: &|_| {
+            print!("---\n{{}}\n");
+            0
+        },
+    });
+    match code {
+        Some(code) => std::process::exit(code),
+        None => libcnb::libcnb_runtime(&SlugSizeBuildpack),
+    }
+}

@@ -1,0 +1,127 @@
+//! `slipway/slugignore`: thin glue over `crates/slug`. Applies `.slugignore`
+//! to the app. Heroku removes matches before any buildpack runs, detection
+//! included; in a CNB group this buildpack comes first, so every later
+//! buildpack builds the trimmed app (their detection has already seen it whole).
+
+use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
+use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
+use libcnb::generic::{GenericMetadata, GenericPlatform};
+use libcnb::Buildpack;
+use std::path::Path;
+
+struct SlugignoreBuildpack;
+
+#[derive(Debug)]
+struct Failed(String);
+
+fn has_slugignore(app_dir: &Path) -> bool {
+    app_dir.join(".slugignore").is_file()
+}
+
+/// Read project.toml `[io.buildpacks] exclude` (applied in classic builds only).
+fn excludes(app_dir: &Path) -> Result<Vec<String>, String> {
+    let Ok(text) = std::fs::read_to_string(app_dir.join("project.toml")) else {
+        return Ok(Vec::new());
+    };
+    let doc: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("project.toml: {}", e.message()))?;
+    Ok(doc
+        .get("io")
+        .and_then(|v| v.get("buildpacks"))
+        .and_then(|v| v.get("exclude"))
+        .and_then(toml::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn apply(app_dir: &Path, classic: bool) -> Result<(), String> {
+    build_output::header("Slipway .slugignore");
+    let bytes = std::fs::read(app_dir.join(".slugignore")).or_else(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Ok(Vec::new())
+        } else {
+            Err(e.to_string())
+        }
+    })?;
+    let mut rules = slug::SlugIgnore::parse(&bytes).map_err(|e| e.to_string())?;
+    if classic {
+        let excludes = excludes(app_dir)?;
+        if !excludes.is_empty() {
+            build_output::bullet(&format!("Also applying project.toml [io.buildpacks] exclude ({} patterns): no CNB platform does it in a classic build", excludes.len()));
+            rules = rules
+                .with_excludes(app_dir, &excludes)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let removal = slug::apply(app_dir, &rules).map_err(|e| e.to_string())?;
+    build_output::bullet(&format!(
+        "Deleting {} files matching .slugignore patterns ({} freed)",
+        removal.files + removal.links,
+        slug::report::human(removal.bytes)
+    ));
+    for p in removal.paths.iter().take(20) {
+        build_output::sub_bullet(&p.display().to_string());
+    }
+    if removal.paths.len() > 20 {
+        build_output::sub_bullet(&format!("... and {} more", removal.paths.len() - 20));
+    }
+    Ok(())
+}
+
+impl Buildpack for SlugignoreBuildpack {
+    type Platform = GenericPlatform;
+    type Metadata = GenericMetadata;
+    type Error = Failed;
+
+    fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
+        if has_slugignore(&context.app_dir) {
+            DetectResultBuilder::pass().build()
+        } else {
+            println!("No .slugignore in the app.");
+            DetectResultBuilder::fail().build()
+        }
+    }
+
+    fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
+        apply(&context.app_dir, false).map_err(|e| libcnb::Error::BuildpackError(Failed(e)))?;
+        BuildResultBuilder::new().build()
+    }
+
+    fn on_error(&self, error: libcnb::Error<Self::Error>) {
+        match error {
+            libcnb::Error::BuildpackError(Failed(e)) => {
+                build_output::error("Slipway .slugignore", &e);
+            }
+            other => build_output::error(
+                "Slipway .slugignore (internal)",
+                &format!("{other}\nPlease report this with the build log."),
+            ),
+        }
+    }
+}
+
+fn main() {
+    let code = classic_api::dispatch(&classic_api::Classic {
+        name: "Slipway .slugignore",
+        detect: &has_slugignore,
+        compile: &|build_dir, _, _| match apply(build_dir, true) {
+            Ok(()) => 0,
+            Err(e) => {
+                build_output::error("Slipway .slugignore", &e);
+                1
+            }
+        },
+        release: &|_| {
+            print!("---\n{{}}\n");
+            0
+        },
+    });
+    match code {
+        Some(code) => std::process::exit(code),
+        None => libcnb::libcnb_runtime(&SlugignoreBuildpack),
+    }
+}
