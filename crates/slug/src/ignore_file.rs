@@ -12,7 +12,7 @@
 //! removes a matching symlink itself, never its target.
 
 use crate::error::SlugError;
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
@@ -33,7 +33,7 @@ pub struct Pattern {
 /// characters agree, use globset.
 #[derive(Debug, Clone)]
 enum Matcher {
-    Bytes(GlobMatcher),
+    Bytes(GlobMatcher, globset::Glob),
     Chars(glob::Pattern),
 }
 
@@ -56,13 +56,13 @@ impl Matcher {
                 .map(Matcher::Chars)
                 .map_err(|e| e.msg.to_string())
         } else {
-            Ok(Matcher::Bytes(bytes.compile_matcher()))
+            Ok(Matcher::Bytes(bytes.compile_matcher(), bytes))
         }
     }
 
     fn is_match(&self, rel: &Path) -> bool {
         match self {
-            Matcher::Bytes(m) => m.is_match(rel),
+            Matcher::Bytes(m, _) => m.is_match(rel),
             Matcher::Chars(p) => p.matches_with(&rel.to_string_lossy(), CHAR_OPTIONS),
         }
     }
@@ -73,6 +73,11 @@ impl Matcher {
 pub struct SlugIgnore {
     pub patterns: Vec<Pattern>,
     excludes: Option<ignore::gitignore::Gitignore>,
+    /// The byte-exact patterns in one automaton each (any entry / directories only): the hot path.
+    any_set: GlobSet,
+    dir_set: GlobSet,
+    /// Indexes of the character-exact patterns (with `?` or `[...]`), checked one by one.
+    chars: Vec<usize>,
 }
 
 fn strip_comment(line: &str) -> String {
@@ -139,10 +144,48 @@ impl SlugIgnore {
                 matcher,
             });
         }
+        let (mut any, mut dirs, mut chars) =
+            (GlobSetBuilder::new(), GlobSetBuilder::new(), Vec::new());
+        for (i, p) in patterns.iter().enumerate() {
+            match &p.matcher {
+                Matcher::Bytes(_, glob) if p.dir_only => {
+                    dirs.add(glob.clone());
+                }
+                Matcher::Bytes(_, glob) => {
+                    any.add(glob.clone());
+                }
+                Matcher::Chars(_) => chars.push(i),
+            }
+        }
+        let build = |b: GlobSetBuilder| {
+            b.build().map_err(|e| SlugError::BadPattern {
+                line: 0,
+                pattern: String::new(),
+                why: e.to_string(),
+            })
+        };
         Ok(Self {
+            any_set: build(any)?,
+            dir_set: build(dirs)?,
+            chars,
             patterns,
             excludes: None,
         })
+    }
+
+    /// Whether anything matches `rel`: the fast check used while walking.
+    pub fn is_match(&self, rel: &Path, is_dir: bool) -> bool {
+        let candidate = globset::Candidate::new(rel);
+        self.any_set.is_match_candidate(&candidate)
+            || (is_dir && self.dir_set.is_match_candidate(&candidate))
+            || self.chars.iter().any(|i| {
+                let p = &self.patterns[*i];
+                (!p.dir_only || is_dir) && p.matcher.is_match(rel)
+            })
+            || self
+                .excludes
+                .as_ref()
+                .is_some_and(|g| g.matched(rel, is_dir).is_ignore())
     }
 
     /// Add project.toml `[io.buildpacks] exclude` patterns (gitignore syntax,
@@ -207,49 +250,67 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SlugError + '_ {
 }
 
 /// Find every match first (an unreadable directory stops everything before
-/// anything is removed), then remove them.
+/// anything is removed), then remove them. The walk runs on every core and
+/// applies none of the `ignore` crate's own filters (hidden files, .gitignore).
 pub fn apply(app_dir: &Path, rules: &SlugIgnore) -> Result<Removal, SlugError> {
-    let mut matched: Vec<(PathBuf, bool)> = Vec::new();
-    let mut walker = WalkDir::new(app_dir)
+    use ignore::WalkState;
+    use std::sync::Mutex;
+    /// Matched (path, is_dir) pairs, and the first walk error.
+    type Found = (Vec<(PathBuf, bool)>, Option<SlugError>);
+    let found: Mutex<Found> = Mutex::new((Vec::new(), None));
+    ignore::WalkBuilder::new(app_dir)
+        .standard_filters(false)
         .follow_links(false)
-        .min_depth(1)
-        .sort_by_file_name()
-        .into_iter();
-    while let Some(entry) = walker.next() {
-        let entry = match entry {
-            Ok(e) => e,
-            // Vanished while we walked: nothing to remove there.
-            Err(e)
-                if e.io_error()
-                    .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
-            {
-                continue
-            }
-            Err(e) => {
-                let path = e
+        .threads(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+        .build_parallel()
+        .run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                let entry = match entry {
+                    Ok(e) => e,
+                    // Vanished while we walked: nothing to remove there.
+                    Err(e)
+                        if e.io_error()
+                            .is_some_and(|io| io.kind() == std::io::ErrorKind::NotFound) =>
+                    {
+                        return WalkState::Continue
+                    }
+                    Err(e) => {
+                        let mut f = found.lock().expect("walk results");
+                        let path = walk_error_path(&e).unwrap_or_else(|| app_dir.to_path_buf());
+                        f.1.get_or_insert(SlugError::Io {
+                            path,
+                            source: e
+                                .into_io_error()
+                                .unwrap_or_else(|| std::io::Error::other("unreadable entry")),
+                        });
+                        return WalkState::Quit;
+                    }
+                };
+                if entry.depth() == 0 {
+                    return WalkState::Continue;
+                }
+                let rel = entry
                     .path()
-                    .map_or_else(|| app_dir.to_path_buf(), Path::to_path_buf);
-                return Err(SlugError::Io {
-                    path,
-                    source: e
-                        .into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
-                });
-            }
-        };
-        let rel = entry
-            .path()
-            .strip_prefix(app_dir)
-            .expect("walk stays under the app")
-            .to_path_buf();
-        let is_dir = entry.file_type().is_dir();
-        if rules.matching(&rel, is_dir).is_some() {
-            if is_dir {
-                walker.skip_current_dir();
-            }
-            matched.push((rel, is_dir));
-        }
+                    .strip_prefix(app_dir)
+                    .expect("walk stays under the app");
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                if rules.is_match(rel, is_dir) {
+                    found
+                        .lock()
+                        .expect("walk results")
+                        .0
+                        .push((rel.to_path_buf(), is_dir));
+                    return WalkState::Skip;
+                }
+                WalkState::Continue
+            })
+        });
+    let (mut matched, error) = found.into_inner().expect("walk results");
+    if let Some(e) = error {
+        return Err(e);
     }
+    matched.sort();
     let mut removal = Removal::default();
     for (rel, is_dir) in matched {
         let path = app_dir.join(&rel);
@@ -284,6 +345,16 @@ pub fn apply(app_dir: &Path, rules: &SlugIgnore) -> Result<Removal, SlugError> {
         removal.paths.push(rel);
     }
     Ok(removal)
+}
+
+fn walk_error_path(e: &ignore::Error) -> Option<PathBuf> {
+    match e {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        _ => None,
+    }
 }
 
 fn count(removal: &mut Removal, ft: std::fs::FileType, len: u64) {
