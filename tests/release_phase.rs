@@ -238,22 +238,28 @@ fn wait_for_row(db: &TestDb) {
     }
 }
 
-#[test]
-fn a_release_killed_mid_step_leaves_no_lock_behind() {
+/// A release (under the lock) whose step records its start and then runs for a minute.
+fn start_long_release(run: &str) -> (TestDb, tempfile::TempDir, std::process::Child) {
     require_python_modules(&["psycopg"]);
-    let db = TestDb::new("killed");
+    let db = TestDb::new(run);
     let app = window_app("60");
-    let url = db.url();
-    let mut victim = release_phase_in(
+    let child = release_phase_in(
         app.path(),
         &["run"],
-        &[("DATABASE_URL", &url), ("RUN", "killed")],
+        &[("DATABASE_URL", &db.url()), ("RUN", run)],
     )
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
     .spawn()
     .unwrap();
     wait_for_row(&db);
+    (db, app, child)
+}
+
+#[test]
+fn a_release_killed_mid_step_leaves_no_lock_behind() {
+    let (db, _app, mut victim) = start_long_release("killed");
+    let url = db.url();
     victim.kill().unwrap(); // SIGKILL: no chance to unlock; the server must release it.
     victim.wait().unwrap();
     let _ = Command::new("pkill")
@@ -267,20 +273,7 @@ fn a_release_killed_mid_step_leaves_no_lock_behind() {
 
 #[test]
 fn sigterm_stops_the_step_releases_the_lock_and_exits_143() {
-    require_python_modules(&["psycopg"]);
-    let db = TestDb::new("sigterm");
-    let app = window_app("60");
-    let url = db.url();
-    let mut child = release_phase_in(
-        app.path(),
-        &["run"],
-        &[("DATABASE_URL", &url), ("RUN", "termed")],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    wait_for_row(&db);
+    let (db, _app, mut child) = start_long_release("termed");
     sigterm(&child);
     let status = wait_exit(&mut child, Duration::from_secs(30));
     assert_eq!(status.code(), Some(143));
