@@ -153,3 +153,36 @@ fn pack_writes_a_slug_gunzip_can_read() {
         .unwrap();
     assert!(String::from_utf8_lossy(&status.stdout).contains("./app/manage.py"));
 }
+
+#[test]
+fn a_full_disk_fails_the_pack_clearly_and_leaves_no_partial_slug() {
+    // A 1 MiB tmpfs in a private mount namespace (unshare -rm: no root needed
+    // where user namespaces are allowed), and an app whose slug is 4 MiB.
+    let app = app();
+    let disk = tempfile::tempdir().unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=1m tmpfs '{d}' && '{bin}' pack '{app}' -o '{d}/slug.tgz'; code=$?; echo \"exit=$code\"; ls -A '{d}'",
+        d = disk.path().display(),
+        bin = env!("CARGO_BIN_EXE_slug"),
+        app = app.path().display()
+    );
+    let out = Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success(),
+        "unshare/mount must work here: {stderr}"
+    );
+    assert!(stdout.contains("exit=2"), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("No space left on device") && stderr.contains("slug.tgz"),
+        "{stderr}"
+    );
+    let left: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("exit=")).collect();
+    assert!(left.is_empty(), "nothing left on the full disk: {left:?}");
+}

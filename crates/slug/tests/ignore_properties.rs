@@ -16,6 +16,10 @@ const PATTERN_SEGMENTS: &[&str] = &[
 #[derive(Debug, Clone)]
 enum Node {
     File(Vec<u8>),
+    /// Mode 000: removing it needs no read access.
+    Unreadable(Vec<u8>),
+    /// 6 GiB, sparse.
+    Huge,
     Dir,
     LinkOutside,
     LinkParent,
@@ -25,6 +29,8 @@ fn tree() -> impl Strategy<Value = BTreeMap<Vec<usize>, Node>> {
     let path = proptest::collection::vec(0..SEGMENTS.len(), 1..4);
     let node = prop_oneof![
         4 => proptest::collection::vec(any::<u8>(), 0..64).prop_map(Node::File),
+        1 => proptest::collection::vec(any::<u8>(), 0..16).prop_map(Node::Unreadable),
+        1 => Just(Node::Huge),
         2 => Just(Node::Dir),
         1 => Just(Node::LinkOutside),
         1 => Just(Node::LinkParent),
@@ -69,6 +75,11 @@ fn materialise(root: &Path, outside: &Path, tree: &BTreeMap<Vec<usize>, Node>) {
         }
         let _ = match node {
             Node::File(bytes) => std::fs::write(&full, bytes),
+            Node::Unreadable(bytes) => std::fs::write(&full, bytes).and_then(|()| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&full, std::fs::Permissions::from_mode(0o000))
+            }),
+            Node::Huge => std::fs::File::create(&full).and_then(|f| f.set_len(6 << 30)),
             Node::Dir => std::fs::create_dir_all(&full),
             Node::LinkOutside => symlink(outside, &full),
             Node::LinkParent => symlink("..", &full),
@@ -98,7 +109,20 @@ fn snapshot(root: &Path) -> BTreeMap<String, (bool, Vec<u8>)> {
                     .into_owned()
                     .into_bytes()
             } else if ft.is_file() {
-                std::fs::read(e.path()).unwrap()
+                // Huge or unreadable files are compared by size and mode, small ones by content.
+                let meta = e.metadata().unwrap();
+                let small = meta.len() <= 1 << 20;
+                small
+                    .then(|| std::fs::read(e.path()).ok())
+                    .flatten()
+                    .unwrap_or_else(|| {
+                        format!(
+                            "size {} mode {:o}",
+                            meta.len(),
+                            std::os::unix::fs::PermissionsExt::mode(&meta.permissions())
+                        )
+                        .into_bytes()
+                    })
             } else {
                 Vec::new()
             };
