@@ -7,7 +7,7 @@ use crate::error::SlugError;
 use crate::pargz::{Counter, GzOptions, GzStats, ParGz};
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
@@ -169,19 +169,21 @@ pub fn write_tar_tracked<W: Write>(
                 name.push(b'/');
                 name.extend_from_slice(rel.as_os_str().as_encoded_bytes());
             }
-            let meta = match entry.path().symlink_metadata() {
-                Ok(m) => m,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(io_at(entry.path())(e)),
-            };
-            let mode = meta.permissions().mode();
-            let ft = meta.file_type();
+            // The walk's d_type says what the entry is, so each entry costs one path
+            // lookup: files are opened (never through a link) and fstat'ed.
+            let ft = entry.file_type();
             let start = builder.get_ref().at;
+            let mut size = 0;
             if ft.is_dir() {
+                let meta = match entry.path().symlink_metadata() {
+                    Ok(m) => m,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_at(entry.path())(e)),
+                };
                 name.push(b'/');
                 append_raw(
                     &mut builder,
-                    header(tar::EntryType::Directory, mode, 0),
+                    header(tar::EntryType::Directory, meta.permissions().mode(), 0),
                     &name,
                     None,
                     io::empty(),
@@ -189,39 +191,49 @@ pub fn write_tar_tracked<W: Write>(
                 .map_err(io_at(entry.path()))?;
                 stats.dirs += 1;
             } else if ft.is_symlink() {
-                let target = std::fs::read_link(entry.path()).map_err(io_at(entry.path()))?;
-                let target = target.as_os_str().as_encoded_bytes();
+                let target = match std::fs::read_link(entry.path()) {
+                    Ok(t) => t,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io_at(entry.path())(e)),
+                };
+                // Symlink modes are always 0777 on Linux.
                 append_raw(
                     &mut builder,
-                    header(tar::EntryType::Symlink, mode, 0),
+                    header(tar::EntryType::Symlink, 0o777, 0),
                     &name,
-                    Some(target),
+                    Some(target.as_os_str().as_encoded_bytes()),
                     io::empty(),
                 )
                 .map_err(io_at(entry.path()))?;
                 stats.links += 1;
             } else if ft.is_file() {
-                let file = match File::open(entry.path()) {
+                let file = match std::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(nix::libc::O_NOFOLLOW)
+                    .open(entry.path())
+                {
                     Ok(f) => f,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                     Err(e) => return Err(io_at(entry.path())(e)),
                 };
+                let meta = file.metadata().map_err(io_at(entry.path()))?;
+                size = meta.len();
                 append_raw(
                     &mut builder,
-                    header(tar::EntryType::Regular, mode, meta.len()),
+                    header(tar::EntryType::Regular, meta.permissions().mode(), size),
                     &name,
                     None,
-                    io::Read::take(file, meta.len()),
+                    io::Read::take(file, size),
                 )
                 .map_err(io_at(entry.path()))?;
                 stats.files += 1;
-                stats.file_bytes += meta.len();
-            }
-            let end = builder.get_ref().at;
-            if end > start {
-                tracker.entry(&name, start, end, if ft.is_file() { meta.len() } else { 0 });
+                stats.file_bytes += size;
             }
             // Sockets, FIFOs and devices have no place in a slug: skipped.
+            let end = builder.get_ref().at;
+            if end > start {
+                tracker.entry(&name, start, end, size);
+            }
         }
     }
     let out = builder
