@@ -598,3 +598,24 @@ fn a_classic_buildpack_that_does_not_detect_fails_the_build_like_buildpack_multi
         r.stderr
     );
 }
+
+#[test]
+fn a_malformed_dot_env_names_the_line_but_never_shows_it() {
+    let bps = tempfile::tempdir().unwrap();
+    let bp = script_buildpack(bps.path(), "test/noop", "", "");
+    let app = app();
+    std::fs::write(
+        app.path().join(".env"),
+        "OK=1\nSTRIPE KEY=sk_live_do_not_print\n",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = build(app.path(), &[bp], out.path(), &[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(".env: line 2 is not KEY=VALUE"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.all().contains("sk_live_do_not_print"), "{}", r.all());
+}

@@ -16,15 +16,9 @@ pub fn user_env(app_dir: &Path, args: &[String]) -> Result<Vec<(String, String)>
     let mut vars: Vec<(String, String)> = Vec::new();
     let dotenv = app_dir.join(".env");
     if dotenv.is_file() {
-        let iter = dotenvy::from_path_iter(&dotenv).map_err(|e| LifecycleError::DotEnv {
-            file: dotenv.clone(),
-            message: e.to_string(),
-        })?;
+        let iter = dotenvy::from_path_iter(&dotenv).map_err(|e| dotenv_error(&dotenv, &e))?;
         for item in iter {
-            let (k, v) = item.map_err(|e| LifecycleError::DotEnv {
-                file: dotenv.clone(),
-                message: e.to_string(),
-            })?;
+            let (k, v) = item.map_err(|e| dotenv_error(&dotenv, &e))?;
             vars.push((k, v));
         }
     }
@@ -43,6 +37,26 @@ pub fn user_env(app_dir: &Path, args: &[String]) -> Result<Vec<(String, String)>
         vars.push((k, v));
     }
     Ok(vars)
+}
+
+/// A `.env` problem, located by line. dotenvy's own message quotes the whole
+/// line, which may hold a secret: it is never shown.
+fn dotenv_error(file: &Path, e: &dotenvy::Error) -> LifecycleError {
+    let message = match e {
+        dotenvy::Error::LineParse(line, index) => {
+            let first = line.lines().next().unwrap_or_default();
+            let number = std::fs::read_to_string(file)
+                .ok()
+                .and_then(|text| text.lines().position(|l| l == first))
+                .map_or_else(|| "a line".to_string(), |i| format!("line {}", i + 1));
+            format!("{number} is not KEY=VALUE (the parser stopped at column {}; the line is not shown, as it may hold a secret)", index + 1)
+        }
+        other => other.to_string(),
+    };
+    LifecycleError::DotEnv {
+        file: file.to_path_buf(),
+        message,
+    }
 }
 
 /// Write `<platform>/env/<KEY>` files.
