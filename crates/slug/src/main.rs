@@ -20,6 +20,9 @@ struct Cli {
     /// Machine-readable output.
     #[arg(long, global = true)]
     json: bool,
+    /// gzip level for measure and pack (1-9).
+    #[arg(long, global = true, value_parser = clap::value_parser!(u32).range(1..=9), default_value_t = GzOptions::default().level)]
+    level: u32,
 }
 
 #[derive(Subcommand)]
@@ -84,7 +87,10 @@ fn run(cli: &Cli) -> Result<u8, String> {
         Cmd::Measure { dir, report } => {
             let project = std::fs::read_to_string(dir.join("project.toml")).ok();
             let limits = Limits::load(project.as_deref(), &|k| std::env::var(k).ok())?;
-            let opts = GzOptions::default();
+            let opts = GzOptions {
+                level: cli.level,
+                ..GzOptions::default()
+            };
             let mut tracker = SizeTracker::default();
             let stats = slug::measure_tracked(&[Source::app(dir)], opts, &mut tracker)
                 .map_err(|e| e.to_string())?;
@@ -132,8 +138,15 @@ fn run(cli: &Cli) -> Result<u8, String> {
             Ok(u8::from(verdict == Verdict::OverHard))
         }
         Cmd::Pack { dir, output } => {
-            let stats = slug::pack(&[Source::app(dir)], output, GzOptions::default())
-                .map_err(|e| e.to_string())?;
+            let stats = slug::pack(
+                &[Source::app(dir)],
+                output,
+                GzOptions {
+                    level: cli.level,
+                    ..GzOptions::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
             if cli.json {
                 println!(
                     "{}",

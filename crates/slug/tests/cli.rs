@@ -186,3 +186,42 @@ fn a_full_disk_fails_the_pack_clearly_and_leaves_no_partial_slug() {
     let left: Vec<&str> = stdout.lines().filter(|l| !l.starts_with("exit=")).collect();
     assert!(left.is_empty(), "nothing left on the full disk: {left:?}");
 }
+
+#[test]
+fn level_chooses_the_compression_and_measure_matches_the_packed_size_at_each_level() {
+    let app = app();
+    std::fs::write(
+        app.path().join("words.txt"),
+        "lorem ipsum dolor sit amet consectetur ".repeat(50_000),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let dir = app.path().display().to_string();
+    let mut sizes = Vec::new();
+    for level in ["1", "9"] {
+        let dest = out.path().join(format!("slug-{level}.tgz"));
+        let (code, _, err) = slug(
+            &[
+                "pack",
+                &dir,
+                "-o",
+                &dest.display().to_string(),
+                "--level",
+                level,
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{err}");
+        let (_, measured, _) = slug(&["measure", &dir, "--json", "--level", level], &[]);
+        let v: serde_json::Value = serde_json::from_str(&measured).unwrap();
+        let packed = std::fs::metadata(&dest).unwrap().len();
+        assert_eq!(v["compressed"].as_u64().unwrap(), packed, "level {level}");
+        sizes.push(packed);
+    }
+    assert!(
+        sizes[1] < sizes[0],
+        "level 9 should beat level 1: {sizes:?}"
+    );
+    let (code, _, err) = slug(&["measure", &dir, "--level", "0"], &[]);
+    assert_eq!(code, 2, "{err}");
+}
