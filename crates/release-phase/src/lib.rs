@@ -10,7 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
-pub mod redact;
+pub use redact;
 pub mod runner;
 pub mod signals;
 

@@ -1,0 +1,53 @@
+//! Classic API over the same binary: `bin/compile BUILD CACHE ENV_DIR` keeps
+//! node_modules and the last outputs under CACHE/slipway-static-assets, and
+//! exports the app's config vars (ENV_DIR) to the build, as Heroku's classic
+//! Python buildpack does for collectstatic.
+
+use crate::{build_in, process_env};
+use static_assets::Stores;
+use std::path::Path;
+
+pub(crate) fn dispatch() -> Option<i32> {
+    classic_api::dispatch(&classic_api::Classic {
+        name: "Slipway static assets",
+        detect: &|app| {
+            static_assets::Plan::new(app, &process_env()).is_ok_and(|p| p.detection.any())
+        },
+        compile: &compile,
+        release: &|_| {
+            println!("--- {{}}");
+            0
+        },
+    })
+}
+
+fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> i32 {
+    let mut env = process_env();
+    if let Ok(entries) = std::fs::read_dir(env_dir) {
+        for e in entries.filter_map(Result::ok) {
+            if let (Some(name), Ok(value)) =
+                (e.file_name().to_str(), std::fs::read_to_string(e.path()))
+            {
+                env.insert(name.to_string(), value);
+            }
+        }
+    }
+    let root = cache_dir.join("slipway-static-assets");
+    let stores = Stores {
+        node: root.join("node"),
+        outputs: root.join("outputs"),
+    };
+    if static_assets::Plan::new(build_dir, &env).is_ok_and(|p| {
+        p.detection.django && p.config.collectstatic == static_assets::Collectstatic::Release
+    }) {
+        // Classic builds have no build plan to hand the command over with.
+        build_output::warning("collectstatic = \"release\": classic buildpacks cannot hand it to release-phase.\nAdd it to project.toml so `release-phase run` runs it on every release:\n\n    [[com.heroku.phase.release]]\n    command = \"python\"\n    args = [\"manage.py\", \"collectstatic\", \"--noinput\"]");
+    }
+    match build_in(build_dir, &stores, &env) {
+        Ok(()) => 0,
+        Err(e) => {
+            build_output::error("Slipway static assets", &e.to_string());
+            1
+        }
+    }
+}

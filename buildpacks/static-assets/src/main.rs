@@ -1,0 +1,190 @@
+//! `slipway/static-assets`: thin glue over `crates/static-assets`. Detects a
+//! Node asset build or Django staticfiles, gives the crate two cache layers
+//! (node_modules, and the last build's outputs; neither launches), and hands
+//! `collectstatic` to slipway/release-phase through the build plan when the
+//! app asks for it at release time.
+
+mod classic;
+
+use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
+use libcnb::data::build_plan::{BuildPlanBuilder, Require};
+use libcnb::data::layer_name;
+use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
+use libcnb::generic::GenericPlatform;
+use libcnb::layer::{CachedLayerDefinition, InvalidMetadataAction, RestoredLayerAction};
+use libcnb::{Buildpack, Platform};
+use serde::{Deserialize, Serialize};
+use static_assets::{AssetsError, Collectstatic, Env, Plan, Stores};
+use std::path::Path;
+
+/// Our own plan entry: tells the build which detect alternative resolved.
+const OWN_PLAN: &str = "slipway-static-assets";
+const RELEASE_PHASE: &str = "release-phase";
+
+pub(crate) struct StaticAssetsBuildpack;
+
+#[derive(Debug)]
+pub(crate) struct Failed(pub AssetsError);
+
+impl From<Failed> for libcnb::Error<Failed> {
+    fn from(e: Failed) -> Self {
+        libcnb::Error::BuildpackError(e)
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
+struct StoreMetadata {
+    schema: u32,
+}
+
+#[derive(Serialize)]
+struct OwnMetadata {
+    release_handoff: bool,
+}
+
+#[derive(Serialize)]
+struct ReleaseCommand {
+    command: String,
+    args: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ReleaseRequest {
+    release: Vec<ReleaseCommand>,
+    source: String,
+}
+
+pub(crate) fn process_env() -> Env {
+    std::env::vars().collect()
+}
+
+pub(crate) fn build_in(app: &Path, stores: &Stores, env: &Env) -> Result<(), AssetsError> {
+    build_output::header("Slipway static assets");
+    let timer = build_output::Timer::start("Compiling static assets");
+    static_assets::build(app, stores, env)?;
+    timer.done();
+    Ok(())
+}
+
+impl Buildpack for StaticAssetsBuildpack {
+    type Platform = GenericPlatform;
+    type Metadata = libcnb::generic::GenericMetadata;
+    type Error = Failed;
+
+    fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
+        // Broken config: pass, so the build reports it with its line.
+        let Ok(plan) = Plan::new(&context.app_dir, &process_env()) else {
+            return DetectResultBuilder::pass().build();
+        };
+        if !plan.detection.any() {
+            println!("No static assets to build: no package.json build script or gulpfile, and no Django project using django.contrib.staticfiles.");
+            return DetectResultBuilder::fail().build();
+        }
+        let own = |handoff: bool| {
+            let mut r = Require::new(OWN_PLAN);
+            r.metadata(OwnMetadata {
+                release_handoff: handoff,
+            })
+            .expect("serializes");
+            r
+        };
+        let release = plan.detection.django && plan.config.collectstatic == Collectstatic::Release;
+        let mut builder = BuildPlanBuilder::new();
+        if release {
+            // Preferred: collectstatic on every release, through slipway/release-phase
+            // (which must come earlier in the order to receive it) ...
+            let (command, args) = static_assets::release_command();
+            let mut req = Require::new(RELEASE_PHASE);
+            req.metadata(ReleaseRequest {
+                release: vec![ReleaseCommand { command, args }],
+                source: "slipway/static-assets".into(),
+            })
+            .expect("serializes");
+            builder = builder
+                .provides(OWN_PLAN)
+                .requires(own(true))
+                .requires(req)
+                .or();
+        }
+        // ... else (or without it) on our own.
+        let plan = builder.provides(OWN_PLAN).requires(own(false)).build();
+        DetectResultBuilder::pass().build_plan(plan).build()
+    }
+
+    fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
+        let mut env = process_env();
+        for (k, v) in context.platform.env() {
+            env.insert(
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            );
+        }
+        // Build+cache (node_modules) and cache-only (outputs): never launched, so never in the image.
+        let store = |name, build| {
+            context.cached_layer(
+                name,
+                CachedLayerDefinition {
+                    build,
+                    launch: false,
+                    invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
+                    restored_layer_action: &|m: &StoreMetadata, _| {
+                        if m.schema == 1 {
+                            RestoredLayerAction::KeepLayer
+                        } else {
+                            RestoredLayerAction::DeleteLayer
+                        }
+                    },
+                },
+            )
+        };
+        let node = store(layer_name!("node_modules"), true)?;
+        let outputs = store(layer_name!("assets-cache"), false)?;
+        node.write_metadata(StoreMetadata { schema: 1 })?;
+        outputs.write_metadata(StoreMetadata { schema: 1 })?;
+        let stores = Stores {
+            node: node.path(),
+            outputs: outputs.path().join("outputs"),
+        };
+        build_in(&context.app_dir, &stores, &env).map_err(Failed)?;
+
+        let handoff = context
+            .buildpack_plan
+            .entries
+            .iter()
+            .filter(|e| e.name == OWN_PLAN)
+            .any(|e| {
+                e.metadata
+                    .get("release_handoff")
+                    .and_then(toml::Value::as_bool)
+                    == Some(true)
+            });
+        let plan = Plan::new(&context.app_dir, &env).map_err(Failed)?;
+        if plan.detection.django && plan.config.collectstatic == Collectstatic::Release {
+            if handoff {
+                build_output::bullet("Handed `python manage.py collectstatic --noinput` to slipway/release-phase: it runs on every release");
+            } else {
+                build_output::warning("collectstatic = \"release\" is set, but no slipway/release-phase runs before slipway/static-assets to run it on release.\nPut slipway/release-phase earlier in the order, or add to project.toml:\n\n    [[com.heroku.phase.release]]\n    command = \"python\"\n    args = [\"manage.py\", \"collectstatic\", \"--noinput\"]");
+            }
+        }
+        BuildResultBuilder::new().build()
+    }
+
+    fn on_error(&self, error: libcnb::Error<Self::Error>) {
+        match error {
+            libcnb::Error::BuildpackError(Failed(e)) => {
+                build_output::error("Slipway static assets", &e.to_string());
+            }
+            other => build_output::error(
+                "Slipway static assets (internal)",
+                &format!("{other}\nPlease report this with the build log."),
+            ),
+        }
+    }
+}
+
+fn main() {
+    if let Some(code) = classic::dispatch() {
+        std::process::exit(code);
+    }
+    libcnb::libcnb_runtime(&StaticAssetsBuildpack);
+}

@@ -1,0 +1,405 @@
+//! The Node side: `heroku-prebuild`, install (node_modules from the cache
+//! when the lockfile and Node are unchanged), `heroku-build`/`build`,
+//! `heroku-postbuild`, or `gulp default`. node_modules lives in the cache
+//! store between builds and never stays in the app (the image).
+
+use crate::detect::{NodeProject, PackageManager};
+use crate::digest::{hex, sha256_file};
+use crate::error::{io_at, AssetsError, StepFailure};
+use crate::fsutil::{move_tree, remove};
+use crate::run::{run, tail, which, Env};
+use redact::Redactor;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+pub const ORDER_HINT: &str = "Add heroku/nodejs before slipway/static-assets in your buildpack order (project.toml [[io.buildpacks.group]], `pack build -b`, or .buildpacks).";
+
+/// Tool versions, for cache keys and the digest.
+#[derive(Debug, Clone)]
+pub struct Toolchain {
+    pub node: PathBuf,
+    pub node_version: String,
+    pub manager: PathBuf,
+    pub manager_version: String,
+}
+
+fn version_of(program: &Path, env: &Env) -> Option<String> {
+    package_version(program).or_else(|| {
+        let out = std::process::Command::new(program)
+            .arg("--version")
+            .env_clear()
+            .envs(env)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    })
+}
+
+/// npm, yarn and pnpm are npm packages: their version is in the package.json
+/// above the real path of the command (reading it beats starting Node: `npm
+/// --version` takes 150 ms).
+fn package_version(program: &Path) -> Option<String> {
+    let name = program.file_name()?.to_str()?;
+    let real = std::fs::canonicalize(program).ok()?;
+    real.ancestors().skip(1).take(4).find_map(|dir| {
+        let text = std::fs::read_to_string(dir.join("package.json")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        (v["name"] == name).then(|| v["version"].as_str().map(String::from))?
+    })
+}
+
+pub fn toolchain(project: &NodeProject, env: &Env) -> Result<Toolchain, AssetsError> {
+    let missing = |tool: &str, why: String, hint: String| AssetsError::ToolMissing {
+        tool: tool.into(),
+        why,
+        hint,
+    };
+    let node = which("node", env).ok_or_else(|| {
+        missing(
+            "node",
+            "package.json has a build to run".into(),
+            ORDER_HINT.into(),
+        )
+    })?;
+    let program = project.manager.program();
+    let lock = project
+        .lockfile
+        .as_ref()
+        .and_then(|l| l.file_name())
+        .map_or_else(
+            || "package.json".to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+    let manager = which(program, env).ok_or_else(|| {
+        missing(
+            program,
+            format!("the app has {lock}"),
+            match project.manager {
+                PackageManager::Npm => ORDER_HINT.into(),
+                _ => format!(
+                    "heroku/nodejs installs {program} for a {lock}: add it before slipway/static-assets. Locally: `corepack enable` (Node 16.9+) puts {program} on PATH."
+                ),
+            },
+        )
+    })?;
+    Ok(Toolchain {
+        node_version: version_of(&node, env).unwrap_or_else(|| "unknown".into()),
+        manager_version: version_of(&manager, env).unwrap_or_else(|| "unknown".into()),
+        node,
+        manager,
+    })
+}
+
+/// Where node_modules and the package manager's download cache live between builds.
+pub struct NodeStore {
+    pub dir: PathBuf,
+}
+
+impl NodeStore {
+    fn modules(&self) -> PathBuf {
+        self.dir.join("node_modules")
+    }
+    fn key_file(&self) -> PathBuf {
+        self.dir.join("node_modules.key")
+    }
+    fn download_cache(&self) -> PathBuf {
+        self.dir.join("download-cache")
+    }
+}
+
+/// sha256 of what decides node_modules: the lockfile (or package.json without
+/// one), the package manager and its version, and the Node version.
+pub fn modules_key(
+    app: &Path,
+    project: &NodeProject,
+    tools: &Toolchain,
+) -> Result<String, AssetsError> {
+    let manifest = project
+        .lockfile
+        .clone()
+        .unwrap_or_else(|| app.join("package.json"));
+    let mut h = Sha256::new();
+    h.update(format!(
+        "slipway node_modules v1\nmanager={:?} {}\nnode={}\nlock={}\n",
+        project.manager,
+        tools.manager_version,
+        tools.node_version,
+        sha256_file(&manifest)?
+    ));
+    Ok(hex(&h.finalize()))
+}
+
+fn install_args(project: &NodeProject) -> Vec<&'static str> {
+    match (project.manager, project.lockfile.is_some()) {
+        (PackageManager::Npm, true) => vec!["ci", "--include=dev", "--no-audit", "--no-fund"],
+        (PackageManager::Npm, false) => vec!["install", "--include=dev", "--no-audit", "--no-fund"],
+        (PackageManager::YarnClassic, _) => vec![
+            "install",
+            "--frozen-lockfile",
+            "--production=false",
+            "--non-interactive",
+        ],
+        (PackageManager::YarnBerry, _) => vec!["install", "--immutable"],
+        (PackageManager::Pnpm, _) => vec!["install", "--frozen-lockfile", "--prod=false"],
+    }
+}
+
+struct Ctx<'a> {
+    app: &'a Path,
+    env: Env,
+    redactor: &'a Redactor,
+}
+
+impl Ctx<'_> {
+    fn step(&self, program: &Path, display: &str, args: &[String]) -> Result<(), AssetsError> {
+        build_output::bullet(&format!("Running `{display}`"));
+        let timer = std::time::Instant::now();
+        let ran = run(program, args, self.app, &self.env, self.redactor)?;
+        if ran.success {
+            build_output::sub_bullet(&format!("Done ({:.2}s)", timer.elapsed().as_secs_f64()));
+            return Ok(());
+        }
+        let (cause, hint) = diagnose(display, &ran.lines);
+        Err(AssetsError::StepFailed(StepFailure {
+            command: display.to_string(),
+            status: ran.status,
+            tail: tail(&ran.lines, 20),
+            cause,
+            hint,
+        }))
+    }
+}
+
+fn diagnose(command: &str, lines: &[String]) -> (String, String) {
+    let text = lines.join("\n");
+    if text.contains("can only install packages when your package.json and package-lock.json")
+        || text.contains("lockfile needs to be updated")
+        || text.contains("Your lockfile needs to be updated")
+        || text.contains("YN0028")
+        || text.contains("ERR_PNPM_OUTDATED_LOCKFILE")
+    {
+        return (
+            "the lockfile does not match package.json".into(),
+            "Run the install locally (`npm install`, `yarn install` or `pnpm install`) and commit the updated lockfile.".into(),
+        );
+    }
+    if [
+        "ENOTFOUND",
+        "ETIMEDOUT",
+        "ECONNREFUSED",
+        "EAI_AGAIN",
+        "ECONNRESET",
+    ]
+    .iter()
+    .any(|e| text.contains(e))
+    {
+        return (
+            "the package registry could not be reached".into(),
+            "This is usually temporary: build again. If the app uses a private registry, check its URL and credentials in .npmrc (the token belongs in a build-time env var, not in the file).".into(),
+        );
+    }
+    if command.contains(" install") || command.contains(" ci") {
+        return (
+            "installing the packages failed".into(),
+            format!(
+                "Run `{command}` locally from a clean checkout to reproduce; its output is above."
+            ),
+        );
+    }
+    if text.contains("Cannot find module")
+        || text.contains("command not found")
+        || text.contains(": not found")
+    {
+        return (
+            "the script uses a tool that is not installed".into(),
+            "Build tools must be in package.json (devDependencies are installed for the build); check the script's command in package.json.".into(),
+        );
+    }
+    (
+        "the app's build script failed".into(),
+        format!("Its output is above. Run `{command}` locally to reproduce. If it needs a config var that exists only at runtime, declare a build-time stand-in: [_.metadata.slipway.assets] build-env = {{ NAME = \"placeholder\" }} in project.toml."),
+    )
+}
+
+/// Run the Node side in `app`. node_modules is taken from and returned to `store`.
+pub fn build(
+    app: &Path,
+    project: &NodeProject,
+    tools: &Toolchain,
+    store: &NodeStore,
+    env: &Env,
+    redactor: &Redactor,
+) -> Result<(), AssetsError> {
+    for w in &project.warnings {
+        build_output::warning(w);
+    }
+    let mut env = env.clone();
+    // Heroku's default, which production bundlers (and Django pipelines) expect.
+    env.entry("NODE_ENV".into())
+        .or_insert_with(|| "production".into());
+    // Tools the scripts call (sass, esbuild, gulp) come from node_modules/.bin.
+    let path = env.get("PATH").cloned().unwrap_or_default();
+    env.insert(
+        "PATH".into(),
+        format!("{}:{path}", app.join("node_modules/.bin").display()),
+    );
+    let cache = store.download_cache();
+    std::fs::create_dir_all(&cache).map_err(io_at(&cache))?;
+    let cache_str = cache.display().to_string();
+    match project.manager {
+        PackageManager::Npm => env.insert("npm_config_cache".into(), cache_str),
+        PackageManager::YarnClassic => env.insert("YARN_CACHE_FOLDER".into(), cache_str),
+        PackageManager::YarnBerry => env.insert("YARN_GLOBAL_FOLDER".into(), cache_str),
+        PackageManager::Pnpm => env.insert("npm_config_store_dir".into(), cache_str),
+    };
+    let ctx = Ctx { app, env, redactor };
+    let pm = project.manager.program();
+    let script = |name: &str| -> Result<(), AssetsError> {
+        ctx.step(
+            &tools.manager,
+            &format!("{pm} run {name}"),
+            &["run".into(), name.into()],
+        )
+    };
+    build_output::bullet(&format!(
+        "Node {} with {pm} {} ({})",
+        tools.node_version,
+        tools.manager_version,
+        project
+            .lockfile
+            .as_ref()
+            .and_then(|l| l.file_name())
+            .map_or_else(
+                || "no lockfile".into(),
+                |n| n.to_string_lossy().into_owned()
+            )
+    ));
+    if project.scripts.contains_key("heroku-prebuild") {
+        script("heroku-prebuild")?;
+    }
+
+    let key = modules_key(app, project, tools)?;
+    let cached_key = std::fs::read_to_string(store.key_file()).unwrap_or_default();
+    let in_app = app.join("node_modules");
+    if cached_key.trim() == key && store.modules().is_dir() {
+        build_output::bullet(
+            "Reusing node_modules from the cache (lockfile, package manager and Node unchanged)",
+        );
+        move_tree(&store.modules(), &in_app)?;
+    } else {
+        build_output::bullet(if cached_key.is_empty() {
+            "Installing node_modules (nothing cached yet)"
+        } else {
+            "Installing node_modules (the lockfile, package manager or Node changed)"
+        });
+        remove(&store.key_file())?;
+        remove(&store.modules())?;
+        let args: Vec<String> = install_args(project)
+            .into_iter()
+            .map(String::from)
+            .collect();
+        ctx.step(&tools.manager, &format!("{pm} {}", args.join(" ")), &args)?;
+    }
+
+    // Whatever happens next, node_modules goes back to the store: out of the image.
+    let result = (|| {
+        let scripts = project.build_scripts();
+        if scripts.is_empty() {
+            if let Some(gulpfile) = &project.gulpfile {
+                let gulp = app.join("node_modules/.bin/gulp");
+                if !gulp.exists() {
+                    return Err(AssetsError::ToolMissing {
+                        tool: "gulp".into(),
+                        why: format!("the app has {gulpfile} and no build script in package.json"),
+                        hint: "Add gulp to devDependencies (`npm install --save-dev gulp`) and commit the lockfile, or add a \"build\" script.".into(),
+                    });
+                }
+                ctx.step(&gulp, "gulp default", &["default".into()])?;
+            }
+        }
+        for name in scripts {
+            script(name)?;
+        }
+        Ok(())
+    })();
+    if in_app.is_dir() {
+        move_tree(&in_app, &store.modules())?;
+        std::fs::write(store.key_file(), &key).map_err(io_at(&store.key_file()))?;
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_classified() {
+        let lines = |s: &str| s.lines().map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            diagnose("npm ci", &lines("npm error `npm ci` can only install packages when your package.json and package-lock.json or npm-shrinkwrap.json are in sync.")).0,
+            "the lockfile does not match package.json"
+        );
+        assert_eq!(
+            diagnose(
+                "npm ci",
+                &lines("npm error code ENOTFOUND\nnpm error network request failed")
+            )
+            .0,
+            "the package registry could not be reached"
+        );
+        let (cause, hint) = diagnose(
+            "npm run build",
+            &lines("Error: Undefined variable.\n  ╷\n3 │ color: $missing;"),
+        );
+        assert_eq!(cause, "the app's build script failed");
+        assert!(hint.contains("Run `npm run build` locally"));
+        assert_eq!(
+            diagnose("npm run build", &lines("sh: 1: webpack: not found")).0,
+            "the script uses a tool that is not installed"
+        );
+    }
+
+    #[test]
+    fn the_package_managers_version_is_read_from_its_package_json() {
+        let d = tempfile::tempdir().unwrap();
+        let pkg = d.path().join("lib/node_modules/npm");
+        std::fs::create_dir_all(pkg.join("bin")).unwrap();
+        std::fs::write(
+            pkg.join("package.json"),
+            r#"{"name":"npm","version":"11.2.3"}"#,
+        )
+        .unwrap();
+        std::fs::write(pkg.join("bin/npm-cli.js"), "").unwrap();
+        std::fs::create_dir_all(d.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink(pkg.join("bin/npm-cli.js"), d.path().join("bin/npm")).unwrap();
+        assert_eq!(
+            package_version(&d.path().join("bin/npm")).as_deref(),
+            Some("11.2.3")
+        );
+        // Another package's package.json above it does not count.
+        std::os::unix::fs::symlink(pkg.join("bin/npm-cli.js"), d.path().join("bin/pnpm")).unwrap();
+        assert_eq!(package_version(&d.path().join("bin/pnpm")), None);
+    }
+
+    #[test]
+    fn installs_keep_dev_dependencies_and_the_lockfile_frozen() {
+        let p = |manager, lock: bool| NodeProject {
+            manager,
+            lockfile: lock.then(|| PathBuf::from("x")),
+            scripts: std::collections::BTreeMap::default(),
+            gulpfile: None,
+            warnings: vec![],
+        };
+        assert_eq!(
+            install_args(&p(PackageManager::Npm, true))[..2],
+            ["ci", "--include=dev"]
+        );
+        assert_eq!(install_args(&p(PackageManager::Npm, false))[0], "install");
+        assert!(install_args(&p(PackageManager::YarnClassic, true)).contains(&"--frozen-lockfile"));
+        assert!(install_args(&p(PackageManager::YarnBerry, true)).contains(&"--immutable"));
+        assert!(install_args(&p(PackageManager::Pnpm, true)).contains(&"--prod=false"));
+    }
+}

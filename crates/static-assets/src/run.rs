@@ -1,0 +1,187 @@
+//! Running the app's tools: output streamed to the build log (indented,
+//! redacted) as it comes, the last lines kept for the error message.
+
+use crate::error::{io_at, AssetsError};
+use redact::Redactor;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+
+/// How many lines of output are kept for diagnosis.
+const KEEP: usize = 400;
+
+/// The environment the tools run in: exactly this map (nothing inherited).
+pub type Env = BTreeMap<String, String>;
+
+/// A program found on `$PATH` as `env` sets it.
+pub fn which(program: &str, env: &Env) -> Option<PathBuf> {
+    let path = env.get("PATH")?;
+    std::env::split_paths(path)
+        .map(|dir| dir.join(program))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            p.metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+}
+
+pub struct Ran {
+    pub success: bool,
+    pub status: String,
+    /// The last lines of stdout and stderr, interleaved as they came.
+    pub lines: Vec<String>,
+}
+
+/// Run `program args` in `dir` with exactly `env`, streaming its output.
+pub fn run(
+    program: &Path,
+    args: &[String],
+    dir: &Path,
+    env: &Env,
+    redactor: &Redactor,
+) -> Result<Ran, AssetsError> {
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(io_at(program))?;
+    let (tx, rx) = mpsc::channel::<String>();
+    let readers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|stream| {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stream);
+            let mut buf = Vec::new();
+            while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
+                let line = String::from_utf8_lossy(&buf).trim_end().to_string();
+                buf.clear();
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        })
+    })
+    .collect();
+    drop(tx);
+    let mut kept = VecDeque::with_capacity(KEEP);
+    for line in rx {
+        let line = redactor.redact(&line).into_owned();
+        println!("      {line}");
+        if kept.len() == KEEP {
+            kept.pop_front();
+        }
+        kept.push_back(strip_ansi(&line));
+    }
+    for r in readers {
+        let _ = r.join();
+    }
+    let status = child.wait().map_err(io_at(program))?;
+    let described = match (
+        status.code(),
+        std::os::unix::process::ExitStatusExt::signal(&status),
+    ) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => "unknown status".to_string(),
+    };
+    Ok(Ran {
+        success: status.success(),
+        status: described,
+        lines: kept.into(),
+    })
+}
+
+/// Without terminal colour codes (`ESC [ ... m`): for diagnosis and the error block.
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The last `n` non-empty lines.
+pub fn tail(lines: &[String], n: usize) -> Vec<String> {
+    let non_empty: Vec<_> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
+    non_empty[non_empty.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| (*s).clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_of_both_streams_is_kept_redacted_and_the_status_described() {
+        let env = Env::from([
+            ("PATH".into(), std::env::var("PATH").unwrap()),
+            ("API_TOKEN".into(), "tok-123456".into()),
+        ]);
+        let redactor = Redactor::from_env(env.clone());
+        let bash = which("bash", &env).unwrap();
+        let ran = run(
+            &bash,
+            &[
+                "-c".into(),
+                "echo out $API_TOKEN; echo err >&2; exit 3".into(),
+            ],
+            Path::new("/"),
+            &env,
+            &redactor,
+        )
+        .unwrap();
+        assert!(!ran.success);
+        assert_eq!(ran.status, "exit status 3");
+        assert!(
+            ran.lines.contains(&"out [REDACTED]".to_string()),
+            "{:?}",
+            ran.lines
+        );
+        assert!(ran.lines.contains(&"err".to_string()));
+    }
+
+    #[test]
+    fn colour_codes_are_stripped_from_kept_lines() {
+        assert_eq!(
+            strip_ansi("\u{1b}[31mError\u{1b}[39m in plugin \u{1b}[36mgulp-sass\u{1b}[39m"),
+            "Error in plugin gulp-sass"
+        );
+    }
+
+    #[test]
+    fn which_only_finds_executables_on_the_given_path() {
+        let env = Env::from([("PATH".into(), "/nonexistent".into())]);
+        assert!(which("sh", &env).is_none());
+        assert!(which("sh", &Env::new()).is_none());
+    }
+}
