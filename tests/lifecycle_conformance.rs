@@ -403,6 +403,45 @@ printf '[metadata]\nruns = 1\n' > "$L/store.toml""#,
 }
 
 #[test]
+fn a_failed_build_never_leaves_a_half_changed_cache_and_a_good_one_caches_again() {
+    let bps = tempfile::tempdir().unwrap();
+    // Counts builds in its cache layer; fails (after touching the layer) when the app says so.
+    let bp = script_buildpack(
+        bps.path(),
+        "test/cache-fail",
+        "",
+        r#"L="$CNB_LAYERS_DIR"; mkdir -p "$L/deps"
+echo "restored: $(cat "$L/deps/count" 2>/dev/null || echo none)"
+n=$(cat "$L/deps/count" 2>/dev/null || echo 0); echo $((n + 1)) > "$L/deps/count"
+printf '[types]
+cache = true
+' > "$L/deps.toml"
+if [ -f fail ]; then echo "half-way through" > "$L/deps/count"; exit 1; fi"#,
+    );
+    let out = tempfile::tempdir().unwrap();
+    let good = app();
+    let r = build_ok(good.path(), std::slice::from_ref(&bp), out.path(), &[]);
+    assert!(r.stdout.contains("restored: none"), "{}", r.stdout);
+    let r = build_ok(good.path(), std::slice::from_ref(&bp), out.path(), &[]);
+    assert!(r.stdout.contains("restored: 1"), "{}", r.stdout);
+
+    let bad = app();
+    std::fs::write(bad.path().join("fail"), "").unwrap();
+    let r = build(bad.path(), std::slice::from_ref(&bp), out.path(), &[]);
+    assert_ne!(r.code, 0);
+    assert!(r.stdout.contains("restored: 2"), "{}", r.stdout);
+
+    let r = build_ok(good.path(), std::slice::from_ref(&bp), out.path(), &[]);
+    assert!(
+        r.stdout.contains("restored: none"),
+        "the layer the failed build changed is not restored: {}",
+        r.stdout
+    );
+    let r = build_ok(good.path(), &[bp], out.path(), &[]);
+    assert!(r.stdout.contains("restored: 1"), "{}", r.stdout);
+}
+
+#[test]
 fn a_later_buildpacks_process_type_and_default_win() {
     let bps = tempfile::tempdir().unwrap();
     let launch = |cmd: &str, default: bool| {
