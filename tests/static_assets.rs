@@ -508,3 +508,53 @@ fn the_classic_api_builds_assets_and_keeps_node_modules_in_the_cache_dir() {
     let r = build_ok(&fixture("refapp"), &group(), out.path(), &["--classic"]);
     assert!(r.stdout.contains("Inputs unchanged"), "{}", r.stdout);
 }
+
+/// yarn and pnpm projects, with the real tools (scripts/bootstrap installs them).
+fn package_manager_project_builds_in_herokus_order(pm: &str, install: &str) {
+    let found = Command::new(pm)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "`{pm}` is not on PATH: scripts/bootstrap installs it (npm install -g {pm})"
+    );
+    let out = tempfile::tempdir().unwrap();
+    let app = fixture(&format!("assets-{pm}"));
+    let r = build_ok(&app, &[packaged("static-assets")], out.path(), &[]);
+    assert!(
+        r.stdout.contains(&format!("Running `{install}`")),
+        "{}",
+        r.stdout
+    );
+    let ws = out.path().join("workspace");
+    assert_eq!(
+        read(&ws.join("build-order.txt")),
+        "heroku-prebuild\nbuild\nheroku-postbuild\n",
+        "prebuild before the install, then build, then postbuild"
+    );
+    assert!(read(&ws.join("public/css/site.css")).contains("margin-top: 1rem"));
+    assert!(find_named(&ws, "node_modules").is_empty());
+    let r = build_ok(&app, &[packaged("static-assets")], out.path(), &[]);
+    assert!(r.stdout.contains("Inputs unchanged"), "{}", r.stdout);
+    assert_eq!(
+        read(&ws.join("build-order.txt")),
+        "heroku-prebuild\nbuild\nheroku-postbuild\n"
+    );
+}
+
+#[test]
+fn a_yarn_lock_installs_with_yarn_frozen_and_runs_the_script_sequence() {
+    package_manager_project_builds_in_herokus_order(
+        "yarn",
+        "yarn install --frozen-lockfile --production=false --non-interactive",
+    );
+}
+
+#[test]
+fn a_pnpm_lock_installs_with_pnpm_frozen_and_runs_the_script_sequence() {
+    package_manager_project_builds_in_herokus_order(
+        "pnpm",
+        "pnpm install --frozen-lockfile --prod=false",
+    );
+}
