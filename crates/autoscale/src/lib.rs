@@ -1,0 +1,17 @@
+//! Slipway's autoscaler, the decision half: django-heroku-autoscale's
+//! heartbeat algorithm (same settings, same defaults) made correct, plus
+//! queue-depth scaling of Celery worker types. See SPEC.md.
+//!
+//! Nothing here does I/O or reads a clock: [`engine::tick`] takes what was
+//! measured and the time, and returns decisions; the worker that measures and
+//! calls the Platform API lives in release-phase.
+
+pub mod engine;
+pub mod schedule;
+pub mod settings;
+
+pub use engine::{
+    applied, tick, Decision, Measure, Notification, Observation, Policy, QueueRule, State, Tick,
+};
+pub use schedule::Bound;
+pub use settings::Settings;

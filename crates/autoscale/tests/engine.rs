@@ -1,0 +1,601 @@
+//! The decision engine, as a specification: the seed's settings, the traps
+//! of the research note, and invariants no input can break.
+
+#![allow(clippy::field_reassign_with_default, clippy::unnecessary_wraps)] // settings read best as "the default, but ..."
+
+use autoscale::engine::Verdict;
+use autoscale::*;
+use chrono::{DateTime, TimeZone, Utc};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn at(minutes: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap() + chrono::Duration::seconds(minutes * 60)
+}
+
+fn formation(pairs: &[(&str, u32)]) -> Measure<BTreeMap<String, u32>> {
+    Measure::Value(pairs.iter().map(|(k, v)| ((*k).to_string(), *v)).collect())
+}
+
+fn hb(ms: u64) -> Option<Measure<Duration>> {
+    Some(Measure::Value(Duration::from_millis(ms)))
+}
+
+fn obs(f: &[(&str, u32)], heartbeat: Option<Measure<Duration>>) -> Observation {
+    Observation {
+        formation: formation(f),
+        heartbeat,
+        queues: BTreeMap::new(),
+        released_at: None,
+    }
+}
+
+fn web_policy(max: u32) -> Policy {
+    let mut s = Settings::default();
+    s.max_dynos = Bound::Fixed(max);
+    Policy::new(s)
+}
+
+/// Tick, and apply every decision successfully; returns the web quantity after.
+fn step(p: &Policy, st: &mut State, o: &Observation, now: DateTime<Utc>) -> Tick {
+    let t = tick(p, st, o, now);
+    for d in &t.decisions {
+        applied(p, st, d, Ok(()), now);
+    }
+    t
+}
+
+#[test]
+fn three_slow_heartbeats_scale_web_up_by_the_increment_then_the_streak_restarts() {
+    let p = web_policy(5);
+    let mut st = State::default();
+    for i in 0..2 {
+        let t = step(&p, &mut st, &obs(&[("web", 1)], hb(1500)), at(i));
+        assert!(
+            t.decisions.is_empty(),
+            "two slow beats are not a streak of three"
+        );
+    }
+    let t = step(&p, &mut st, &obs(&[("web", 1)], hb(1001)), at(2));
+    assert_eq!(t.decisions.len(), 1);
+    assert_eq!((t.decisions[0].from, t.decisions[0].to), (1, 2));
+    assert!(
+        t.decisions[0]
+            .rule
+            .contains("3 heartbeats slower than 1000 ms"),
+        "{}",
+        t.decisions[0].rule
+    );
+    assert!(
+        st.history().is_empty(),
+        "a successful scale clears the history (the seed's implicit cooldown)"
+    );
+    let t = step(&p, &mut st, &obs(&[("web", 2)], hb(1500)), at(3));
+    assert!(t.decisions.is_empty());
+}
+
+#[test]
+fn exactly_the_max_response_time_is_not_slow_and_exactly_the_min_is_not_fast() {
+    let p = web_policy(5);
+    let mut st = State::default();
+    for i in 0..6 {
+        tick(&p, &mut st, &obs(&[("web", 2)], hb(1000)), at(i));
+    }
+    assert!(st.history().iter().all(|v| *v == Verdict::Ok));
+    for i in 0..6 {
+        tick(&p, &mut st, &obs(&[("web", 2)], hb(200)), at(i));
+    }
+    assert!(st.history().iter().all(|v| *v == Verdict::Ok));
+}
+
+#[test]
+fn five_fast_heartbeats_scale_down_and_one_ok_beat_breaks_the_streak() {
+    let p = web_policy(5);
+    let mut st = State::default();
+    for i in 0..4 {
+        assert!(step(&p, &mut st, &obs(&[("web", 3)], hb(50)), at(i))
+            .decisions
+            .is_empty());
+    }
+    assert!(
+        step(&p, &mut st, &obs(&[("web", 3)], hb(500)), at(4))
+            .decisions
+            .is_empty(),
+        "ok beat"
+    );
+    for i in 5..9 {
+        assert!(step(&p, &mut st, &obs(&[("web", 3)], hb(50)), at(i))
+            .decisions
+            .is_empty());
+    }
+    let t = step(&p, &mut st, &obs(&[("web", 3)], hb(50)), at(9));
+    assert_eq!((t.decisions[0].from, t.decisions[0].to), (3, 2));
+}
+
+#[test]
+fn the_increment_and_the_bounds_from_the_settings_apply() {
+    let mut s = Settings::default();
+    s.increment = 3;
+    s.max_dynos = Bound::Fixed(4);
+    s.fails_to_scale_up = 1;
+    let p = Policy::new(s);
+    let mut st = State::default();
+    let t = step(&p, &mut st, &obs(&[("web", 2)], hb(2000)), at(0));
+    assert_eq!(t.decisions[0].to, 4, "2 + 3 clamped to the max of 4");
+}
+
+#[test]
+fn slow_at_the_max_notifies_once_per_episode_not_every_beat() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 1;
+    let p = Policy::new(s);
+    let mut st = State::default();
+    let mut sent = 0;
+    for i in 0..10 {
+        let t = step(&p, &mut st, &obs(&[("web", 3)], hb(3000)), at(i));
+        assert!(t.decisions.is_empty());
+        sent += t
+            .notifications
+            .iter()
+            .filter(|n| matches!(n, Notification::NeedsExceedMax { .. }))
+            .count();
+    }
+    assert_eq!(sent, 1);
+    step(&p, &mut st, &obs(&[("web", 3)], hb(500)), at(10));
+    let t = step(&p, &mut st, &obs(&[("web", 3)], hb(3000)), at(11));
+    assert_eq!(
+        t.notifications.len(),
+        1,
+        "a new episode notifies again: {:?}",
+        t.notifications
+    );
+}
+
+#[test]
+fn fast_at_a_min_above_one_notifies_and_the_settings_decide_what_is_sent() {
+    let mut s = Settings::default();
+    s.min_dynos = Bound::Fixed(2);
+    s.passes_to_scale_down = 1;
+    let p = Policy::new(s.clone());
+    let mut st = State::default();
+    let t = step(&p, &mut st, &obs(&[("web", 2)], hb(10)), at(0));
+    let n = &t.notifications[0];
+    assert!(matches!(n, Notification::NeedsBelowMin { min: 2, .. }));
+    assert!(
+        !n.wanted(&s),
+        "AUTOSCALE_NOTIFY_IF_NEEDS_BELOW_MIN defaults to false"
+    );
+    let exceed = Notification::NeedsExceedMax {
+        process_type: "web".into(),
+        needed: 4,
+        max: 3,
+    };
+    assert!(
+        exceed.wanted(&s),
+        "AUTOSCALE_NOTIFY_IF_NEEDS_EXCEED_MAX defaults to true"
+    );
+}
+
+#[test]
+fn a_failed_or_unreachable_heartbeat_is_unknown_never_slow() {
+    // The seed counted any exception (wrong URL, refused, 5xx) as slow and ran to max.
+    let p = web_policy(10);
+    let mut st = State::default();
+    let mut notes = Vec::new();
+    for i in 0..20 {
+        let o = obs(
+            &[("web", 1)],
+            Some(Measure::Unknown("connection refused".into())),
+        );
+        let t = step(&p, &mut st, &o, at(i));
+        assert!(t.decisions.is_empty());
+        notes.extend(t.notifications);
+    }
+    assert_eq!(notes.len(), 1, "reported once: {notes:?}");
+    assert_eq!(
+        notes[0].to_string(),
+        "the heartbeat is unknown (connection refused): holding"
+    );
+}
+
+#[test]
+fn an_unknown_formation_holds_everything() {
+    let p = web_policy(5);
+    let mut st = State::default();
+    for i in 0..5 {
+        let o = Observation {
+            formation: Measure::Unknown("HTTP 503".into()),
+            heartbeat: hb(5000),
+            queues: BTreeMap::new(),
+            released_at: None,
+        };
+        assert!(tick(&p, &mut st, &o, at(i)).decisions.is_empty());
+    }
+}
+
+#[test]
+fn the_formation_is_read_every_tick_and_a_manual_change_freezes_scale_down() {
+    // The seed trusted its own last write forever; HireFire cached it 10 minutes.
+    let mut s = Settings::default();
+    s.max_dynos = Bound::Fixed(8);
+    s.passes_to_scale_down = 1;
+    let p = Policy::new(s);
+    let mut st = State::default();
+    step(&p, &mut st, &obs(&[("web", 2)], hb(500)), at(0));
+    let t = step(&p, &mut st, &obs(&[("web", 2)], hb(50)), at(1));
+    assert_eq!(t.decisions[0].to, 1, "ours: 2 -> 1");
+    // Someone runs `heroku ps:scale web=6`; fast beats must not undo it at once.
+    let t = step(&p, &mut st, &obs(&[("web", 6)], hb(50)), at(2));
+    assert!(t.decisions.is_empty());
+    assert!(t.report[0].rule.contains("frozen"), "{}", t.report[0].rule);
+    let t = step(&p, &mut st, &obs(&[("web", 6)], hb(50)), at(11));
+    assert!(t.decisions.is_empty(), "still within 10 minutes");
+    let t = step(&p, &mut st, &obs(&[("web", 6)], hb(50)), at(13));
+    assert_eq!(
+        (t.decisions[0].from, t.decisions[0].to),
+        (6, 5),
+        "freeze over"
+    );
+}
+
+#[test]
+fn no_scale_down_within_the_freeze_after_a_release_but_scale_up_is_allowed() {
+    let mut s = Settings::default();
+    s.passes_to_scale_down = 1;
+    s.fails_to_scale_up = 1;
+    let p = Policy::new(s);
+    let mut st = State::default();
+    let mut o = obs(&[("web", 2)], hb(50));
+    o.released_at = Some(at(0));
+    assert!(step(&p, &mut st, &o, at(3)).decisions.is_empty());
+    o.heartbeat = hb(5000);
+    assert_eq!(step(&p, &mut st, &o, at(4)).decisions[0].to, 3);
+}
+
+#[test]
+fn a_schedule_boundary_moves_web_to_the_new_bound_at_once() {
+    let mut s = Settings::default();
+    s.max_dynos = Bound::parse(r#"{"0:00": 2, "9:00": 5, "17:00": 2}"#).unwrap();
+    s.time_zone = chrono_tz::America::Vancouver;
+    let p = Policy::new(s);
+    let mut st = State::default();
+    // 16:59 Vancouver (UTC-8) = 00:59 UTC next day.
+    let before = Utc.with_ymd_and_hms(2026, 11, 24, 0, 59, 0).unwrap();
+    assert!(step(&p, &mut st, &obs(&[("web", 4)], hb(500)), before)
+        .decisions
+        .is_empty());
+    let after = before + chrono::Duration::minutes(1);
+    let t = step(&p, &mut st, &obs(&[("web", 4)], hb(500)), after);
+    assert_eq!((t.decisions[0].from, t.decisions[0].to), (4, 2));
+    assert_eq!((t.report[0].min, t.report[0].max), (1, 2));
+}
+
+fn workers_policy() -> Policy {
+    let mut p = web_policy(3);
+    p.workers.insert(
+        "worker_priority".into(),
+        QueueRule {
+            queues: vec!["bulk_priority".into()],
+            jobs_per_dyno: 10,
+            min: Bound::Fixed(0),
+            max: Bound::Fixed(4),
+        },
+    );
+    p.workers.insert(
+        "worker_general".into(),
+        QueueRule {
+            queues: vec!["default".into(), "bulk".into(), "feedback".into()],
+            jobs_per_dyno: 20,
+            min: Bound::Fixed(1),
+            max: Bound::Fixed(6),
+        },
+    );
+    p.workers.insert(
+        "beat".into(),
+        QueueRule {
+            queues: vec!["default".into()],
+            jobs_per_dyno: 1,
+            min: Bound::Fixed(0),
+            max: Bound::Fixed(9),
+        },
+    );
+    p
+}
+
+fn queues(pairs: &[(&str, Option<u64>)]) -> BTreeMap<String, Measure<u64>> {
+    pairs
+        .iter()
+        .map(|(q, d)| {
+            (
+                (*q).to_string(),
+                d.map_or_else(
+                    || Measure::Unknown("broker unreachable".into()),
+                    Measure::Value,
+                ),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn queue_depth_sets_each_worker_type_from_its_own_queues_max_across_them() {
+    let p = workers_policy();
+    let mut st = State::default();
+    let mut o = obs(
+        &[
+            ("web", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+            ("beat", 1),
+        ],
+        None,
+    );
+    o.queues = queues(&[
+        ("bulk_priority", Some(25)),
+        ("default", Some(30)),
+        ("bulk", Some(70)),
+        ("feedback", Some(0)),
+    ]);
+    let t = step(&p, &mut st, &o, at(0));
+    let got: BTreeMap<_, _> = t
+        .decisions
+        .iter()
+        .map(|d| (d.process_type.as_str(), d.to))
+        .collect();
+    assert_eq!(got.get("worker_priority"), Some(&3), "ceil(25 / 10)");
+    assert_eq!(
+        got.get("worker_general"),
+        Some(&4),
+        "ceil(70 / 20), the deepest of its queues"
+    );
+    assert!(
+        !got.contains_key("beat"),
+        "beat is a singleton, never scaled: {got:?}"
+    );
+    assert!(t
+        .decisions
+        .iter()
+        .any(|d| d.rule.contains("70 waiting in bulk / 20 per dyno")));
+}
+
+#[test]
+fn a_worker_need_above_its_max_is_clamped_and_notified() {
+    let p = workers_policy();
+    let mut st = State::default();
+    let mut o = obs(&[("worker_priority", 1)], None);
+    o.queues = queues(&[("bulk_priority", Some(1000))]);
+    let t = step(&p, &mut st, &o, at(0));
+    assert_eq!(t.decisions[0].to, 4);
+    assert!(matches!(
+        t.notifications[0],
+        Notification::NeedsExceedMax {
+            needed: 100,
+            max: 4,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn an_unreachable_broker_holds_and_never_scales_to_the_min() {
+    // HireFire's Celery macro returned 0 on a broker error: a broker outage scaled to min.
+    let p = workers_policy();
+    let mut st = State::default();
+    let mut o = obs(&[("worker_priority", 3), ("worker_general", 5)], None);
+    o.queues = queues(&[
+        ("bulk_priority", None),
+        ("default", None),
+        ("bulk", None),
+        ("feedback", None),
+    ]);
+    for i in 0..30 {
+        let t = step(&p, &mut st, &o, at(i));
+        assert!(t.decisions.is_empty(), "{:?}", t.decisions);
+    }
+}
+
+#[test]
+fn workers_scale_to_a_zero_min_only_after_the_need_stayed_low_for_the_delay() {
+    let p = workers_policy();
+    let mut st = State::default();
+    let mut o = obs(&[("worker_priority", 2)], None);
+    o.queues = queues(&[("bulk_priority", Some(20))]);
+    step(&p, &mut st, &o, at(0));
+    o.queues = queues(&[("bulk_priority", Some(0))]);
+    for i in 1..=5 {
+        assert!(
+            step(&p, &mut st, &o, at(i)).decisions.is_empty(),
+            "minute {i}: the need of minute 0 is in the window"
+        );
+    }
+    let t = step(&p, &mut st, &o, at(6));
+    assert_eq!((t.decisions[0].from, t.decisions[0].to), (2, 0));
+}
+
+#[test]
+fn a_failed_scale_keeps_the_streak_so_the_next_beat_retries_and_is_reported() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 2;
+    let p = Policy::new(s.clone());
+    let mut st = State::default();
+    tick(&p, &mut st, &obs(&[("web", 1)], hb(2000)), at(0));
+    let t = tick(&p, &mut st, &obs(&[("web", 1)], hb(2000)), at(1));
+    let n = applied(&p, &mut st, &t.decisions[0], Err("HTTP 503".into()), at(1));
+    assert_eq!(n[0].to_string(), "scaling web to 2 failed: HTTP 503");
+    assert!(
+        !n[0].wanted(&s),
+        "AUTOSCALE_NOTIFY_ON_SCALE_FAILS defaults to false"
+    );
+    let t = tick(&p, &mut st, &obs(&[("web", 1)], hb(2000)), at(2));
+    assert_eq!(t.decisions[0].to, 2, "retried");
+}
+
+#[test]
+fn the_flap_budget_holds_a_type_that_keeps_reversing() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 1;
+    s.passes_to_scale_down = 1;
+    s.max_dynos = Bound::Fixed(10);
+    let mut p = Policy::new(s);
+    p.flap_budget_per_hour = Some(2);
+    p.freeze = Duration::ZERO;
+    let mut st = State::default();
+    let mut web = 2;
+    let mut held = false;
+    for i in 0..10 {
+        let beat = if i % 2 == 0 { hb(5000) } else { hb(10) };
+        let t = step(&p, &mut st, &obs(&[("web", web)], beat), at(i));
+        if let Some(d) = t.decisions.first() {
+            web = d.to;
+        } else {
+            held = true;
+            assert!(
+                t.report[0].rule.contains("flap budget"),
+                "{}",
+                t.report[0].rule
+            );
+            break;
+        }
+    }
+    assert!(held, "reversals beyond the budget are held");
+}
+
+#[test]
+fn the_daily_dyno_hour_cap_stops_scale_ups() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 1;
+    s.max_dynos = Bound::Fixed(10);
+    let mut p = Policy::new(s);
+    p.daily_dyno_hour_cap = Some(5);
+    let mut st = State::default();
+    // 5 dynos for one hour: 5 dyno-hours.
+    step(&p, &mut st, &obs(&[("web", 5)], hb(500)), at(0));
+    let t = step(&p, &mut st, &obs(&[("web", 5)], hb(5000)), at(60));
+    assert!(t.decisions.is_empty());
+    assert!(t
+        .notifications
+        .iter()
+        .any(|n| matches!(n, Notification::DynoHourCapReached { cap: 5, .. })));
+}
+
+#[test]
+fn a_large_scale_difference_within_the_period_is_notified() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 1;
+    s.increment = 4;
+    s.max_dynos = Bound::Fixed(20);
+    s.notify_scale_diff_threshold = Some(6);
+    s.notify_scale_diff_period = Some(Duration::from_mins(30));
+    let p = Policy::new(s);
+    let mut st = State::default();
+    let t = tick(&p, &mut st, &obs(&[("web", 1)], hb(5000)), at(0));
+    assert!(
+        applied(&p, &mut st, &t.decisions[0], Ok(()), at(0)).is_empty(),
+        "4 <= 6"
+    );
+    let t = tick(&p, &mut st, &obs(&[("web", 5)], hb(5000)), at(1));
+    let n = applied(&p, &mut st, &t.decisions[0], Ok(()), at(1));
+    assert_eq!(
+        n,
+        [Notification::ScaleDiffExceeded {
+            diff: 8,
+            threshold: 6,
+            minutes: 30
+        }]
+    );
+}
+
+fn any_bound() -> impl Strategy<Value = Bound> {
+    prop_oneof![
+        (0u32..8).prop_map(Bound::Fixed),
+        proptest::collection::btree_map(0u32..24 * 60, 0u32..8, 1..5).prop_map(|m| {
+            Bound::Schedule(
+                m.into_iter()
+                    .map(|(min, n)| {
+                        (
+                            chrono::NaiveTime::from_hms_opt(min / 60, min % 60, 0).unwrap(),
+                            n,
+                        )
+                    })
+                    .collect(),
+            )
+        }),
+    ]
+}
+
+fn any_measure<T: std::fmt::Debug + Clone + 'static>(
+    v: impl Strategy<Value = T> + 'static,
+) -> impl Strategy<Value = Measure<T>> {
+    prop_oneof![4 => v.prop_map(Measure::Value), 1 => Just(Measure::Unknown("error".into()))]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Whatever is observed, whenever: decisions stay within [min, max] at that
+    /// instant, never touch singletons, never act on an unknown measurement
+    /// except to enforce a bound, and never scale down inside the freeze.
+    #[test]
+    fn no_input_breaks_the_invariants(
+        min in any_bound(), max in any_bound(), wmax in any_bound(),
+        tz in prop_oneof![Just(chrono_tz::UTC), Just(chrono_tz::Europe::London), Just(chrono_tz::America::Vancouver), Just(chrono_tz::Australia::Lord_Howe)],
+        steps in proptest::collection::vec((
+            -120i64..4000,                                  // clock jump in seconds (backwards too)
+            any_measure(0u32..12), any_measure(0u32..12), any_measure(0u32..3),
+            proptest::option::of(any_measure(0u64..3000)),  // heartbeat ms
+            any_measure(0u64..500), any_measure(0u64..500),
+            any::<bool>(),                                  // release now?
+            any::<bool>(),                                  // call succeeds?
+        ), 1..60),
+    ) {
+        let mut s = Settings::default();
+        s.min_dynos = min;
+        s.max_dynos = max;
+        s.time_zone = tz;
+        s.fails_to_scale_up = 2;
+        s.passes_to_scale_down = 2;
+        let mut p = Policy::new(s);
+        p.workers.insert("worker_general".into(), QueueRule { queues: vec!["default".into(), "bulk".into()], jobs_per_dyno: 25, min: Bound::Fixed(0), max: wmax });
+        p.workers.insert("beat".into(), QueueRule { queues: vec!["default".into()], jobs_per_dyno: 1, min: Bound::Fixed(0), max: Bound::Fixed(5) });
+        let mut st = State::default();
+        let mut now = Utc.with_ymd_and_hms(2026, 3, 28, 22, 0, 0).unwrap();
+        let mut last_release: Option<DateTime<Utc>> = None;
+        for (jump, web, general, beat, heartbeat, d, b, release, ok) in steps {
+            now += chrono::Duration::seconds(jump);
+            if release { last_release = Some(now); }
+            let f = match (&web, &general, &beat) {
+                (Measure::Value(w), Measure::Value(g), Measure::Value(bt)) => formation(&[("web", *w), ("worker_general", *g), ("beat", *bt)]),
+                _ => Measure::Unknown("api".into()),
+            };
+            let o = Observation {
+                formation: f.clone(),
+                heartbeat: heartbeat.map(|h| match h { Measure::Value(ms) => Measure::Value(Duration::from_millis(ms)), Measure::Unknown(w) => Measure::Unknown(w) }),
+                queues: [("default".to_string(), d.clone()), ("bulk".to_string(), b.clone())].into_iter().collect(),
+                released_at: last_release,
+            };
+            let t = tick(&p, &mut st, &o, now);
+            if matches!(f, Measure::Unknown(_)) {
+                prop_assert!(t.decisions.is_empty());
+                continue;
+            }
+            for dec in &t.decisions {
+                prop_assert!(dec.process_type != "beat", "singleton scaled: {dec:?}");
+                let (lo, hi) = p.bounds(&dec.process_type, now).unwrap();
+                prop_assert!(dec.to >= lo && dec.to <= hi, "{dec:?} outside [{lo}, {hi}]");
+                let enforcing_bound = dec.from < lo || dec.from > hi;
+                if !enforcing_bound {
+                    if dec.process_type == "worker_general" {
+                        prop_assert!(matches!(d, Measure::Value(_)) && matches!(b, Measure::Value(_)), "acted on an unknown queue: {dec:?}");
+                    }
+                    if dec.to < dec.from {
+                        if let Some(r) = last_release {
+                            prop_assert!(now - r >= chrono::Duration::from_std(p.freeze).unwrap() || r > now, "scale-down in the freeze: {dec:?}");
+                        }
+                    }
+                }
+                let _ = applied(&p, &mut st, dec, if ok { Ok(()) } else { Err("503".into()) }, now);
+            }
+        }
+    }
+}
