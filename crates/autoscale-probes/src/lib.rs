@@ -1,0 +1,188 @@
+//! What the autoscaler measures. Every probe answers a [`Measure`]: a value,
+//! or unknown with the reason. A failure is never "zero" and never "slow".
+
+use autoscale::Measure;
+use std::time::{Duration, Instant};
+
+/// The heartbeat URL: absolute, or the seed's path joined to the app's URL.
+pub fn heartbeat_url(setting: &str, app_url: Option<&str>) -> Result<String, String> {
+    if setting.starts_with("http://") || setting.starts_with("https://") {
+        return Ok(setting.to_string());
+    }
+    let base = app_url.ok_or_else(|| {
+        format!("AUTOSCALE_HEARTBEAT_URL is the path {setting:?}, but the app's URL is unknown: set AUTOSCALE_APP_URL (e.g. https://myapp.herokuapp.com) or give an absolute AUTOSCALE_HEARTBEAT_URL")
+    })?;
+    Ok(format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        setting.trim_start_matches('/')
+    ))
+}
+
+/// GET the heartbeat; the latency is measured on the monotonic clock. A
+/// timeout, a refused connection or a non-2xx answer is unknown (the seed
+/// counted them as slow and scaled to max on a wrong URL).
+pub fn heartbeat(agent: &ureq::Agent, url: &str) -> Measure<Duration> {
+    let started = Instant::now();
+    match agent.get(url).call() {
+        Ok(r) => {
+            // Read the body: the response is complete only then.
+            let _ = r.into_string();
+            Measure::Value(started.elapsed())
+        }
+        Err(ureq::Error::Status(code, _)) => {
+            Measure::Unknown(format!("HTTP {code} from the heartbeat"))
+        }
+        Err(e) => Measure::Unknown(e.kind().to_string()),
+    }
+}
+
+/// An agent whose timeout bounds a heartbeat (a timeout is unknown, not slow).
+pub fn heartbeat_agent(timeout: Duration) -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(timeout)
+        .user_agent(concat!("slipway-autoscale/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Ready messages per queue on RabbitMQ, by AMQP passive declare (which
+/// counts Ready messages only: unacked ones, held by busy workers, are not in it).
+/// A missing queue or an unreachable broker is unknown.
+pub fn rabbitmq_depths(amqp_url: &str, queues: &[String]) -> Vec<(String, Measure<u64>)> {
+    use lapin::options::QueueDeclareOptions;
+    use lapin::types::FieldTable;
+    let connect = futures_lite::future::block_on(async {
+        lapin::Connection::connect(amqp_url, lapin::ConnectionProperties::default()).await
+    });
+    let conn = match connect {
+        Ok(c) => c,
+        Err(e) => {
+            let why = format!(
+                "RabbitMQ unreachable: {}",
+                redact_url_error(&e.to_string(), amqp_url)
+            );
+            return queues
+                .iter()
+                .map(|q| (q.clone(), Measure::Unknown(why.clone())))
+                .collect();
+        }
+    };
+    let mut out = Vec::new();
+    for q in queues {
+        // A failed passive declare closes the channel: one channel per queue.
+        let measure = futures_lite::future::block_on(async {
+            let channel = conn.create_channel().await?;
+            let declared = channel
+                .queue_declare(
+                    q,
+                    QueueDeclareOptions {
+                        passive: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+            let _ = channel.close(200, "done").await;
+            Ok::<u64, lapin::Error>(u64::from(declared.message_count()))
+        });
+        out.push((
+            q.clone(),
+            match measure {
+                Ok(n) => Measure::Value(n),
+                Err(e) if e.to_string().contains("NOT_FOUND") => {
+                    Measure::Unknown(format!("queue {q} does not exist on the broker"))
+                }
+                Err(e) => Measure::Unknown(format!("RabbitMQ: {e}")),
+            },
+        ));
+    }
+    let _ = futures_lite::future::block_on(conn.close(200, "done"));
+    out
+}
+
+/// Waiting messages per queue on Redis, as Celery's Redis transport stores
+/// them: a list named after the queue, plus one list per priority step
+/// (`name\x06\x163`, `\x166`, `\x169`).
+pub fn redis_depths(redis_url: &str, queues: &[String]) -> Vec<(String, Measure<u64>)> {
+    let conn = redis::Client::open(redis_url)
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(3)));
+    let mut conn = match conn {
+        Ok(c) => c,
+        Err(e) => {
+            let why = format!(
+                "Redis unreachable: {}",
+                redact_url_error(&e.to_string(), redis_url)
+            );
+            return queues
+                .iter()
+                .map(|q| (q.clone(), Measure::Unknown(why.clone())))
+                .collect();
+        }
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(3)));
+    queues
+        .iter()
+        .map(|q| {
+            let mut total = 0u64;
+            for suffix in ["", "\x06\x163", "\x06\x166", "\x06\x169"] {
+                match redis::cmd("LLEN")
+                    .arg(format!("{q}{suffix}"))
+                    .query::<u64>(&mut conn)
+                {
+                    Ok(n) => total += n,
+                    Err(e) => return (q.clone(), Measure::Unknown(format!("Redis: {e}"))),
+                }
+            }
+            (q.clone(), Measure::Value(total))
+        })
+        .collect()
+}
+
+/// Broker errors can quote the URL, password included: never let it through.
+fn redact_url_error(message: &str, url: &str) -> String {
+    let mut out = message.replace(url, "<broker URL>");
+    if let Some(password) = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty())
+    {
+        out = out.replace(password, "[REDACTED]");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seeds_relative_url_is_joined_to_the_app_url() {
+        assert_eq!(
+            heartbeat_url(
+                "/heroku-autoscale/heartbeat/v1",
+                Some("https://myapp.herokuapp.com/")
+            )
+            .unwrap(),
+            "https://myapp.herokuapp.com/heroku-autoscale/heartbeat/v1"
+        );
+        assert_eq!(
+            heartbeat_url("http://127.0.0.1:5000/hb", None).unwrap(),
+            "http://127.0.0.1:5000/hb"
+        );
+        assert!(heartbeat_url("/hb", None)
+            .unwrap_err()
+            .contains("AUTOSCALE_APP_URL"));
+    }
+
+    #[test]
+    fn broker_errors_never_carry_the_password() {
+        let url = "amqp://user:s3cr3t-pass@broker.example:5672/vhost";
+        let shown = redact_url_error(
+            &format!("failed to connect to {url}: refused (s3cr3t-pass)"),
+            url,
+        );
+        assert!(!shown.contains("s3cr3t-pass"), "{shown}");
+    }
+}

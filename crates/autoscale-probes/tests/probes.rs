@@ -1,0 +1,188 @@
+//! The probes against real services on this machine: RabbitMQ
+//! (127.0.0.1:5672, guest/guest), Redis (127.0.0.1:6379) and an HTTP
+//! heartbeat target with controllable latency. A missing broker fails the
+//! test with how to start it: never a silent skip.
+
+use autoscale::Measure;
+use autoscale_probes::{heartbeat, heartbeat_agent, rabbitmq_depths, redis_depths};
+use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions};
+use lapin::{types::FieldTable, BasicProperties};
+use std::time::Duration;
+
+const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+const REDIS: &str = "redis://127.0.0.1:6379/0";
+
+fn unique(name: &str) -> String {
+    format!(
+        "slipway-test-{}-{}-{name}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+fn require(addr: &str, what: &str, start: &str) {
+    assert!(
+        std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2)).is_ok(),
+        "{what} is not listening on {addr}: start it with `{start}` (scripts/services does; .ci/run calls it)"
+    );
+}
+
+#[test]
+fn rabbitmq_ready_messages_are_counted_per_queue_and_a_missing_queue_is_unknown() {
+    require("127.0.0.1:5672", "RabbitMQ", "rabbitmq-server -detached");
+    let (bulk, import) = (unique("bulk_priority"), unique("user_import"));
+    futures_lite::future::block_on(async {
+        let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        for (q, n) in [(&bulk, 37), (&import, 0)] {
+            ch.queue_declare(
+                q,
+                QueueDeclareOptions {
+                    auto_delete: false,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+            for i in 0..n {
+                ch.basic_publish(
+                    "",
+                    q,
+                    BasicPublishOptions::default(),
+                    format!("job {i}").as_bytes(),
+                    BasicProperties::default(),
+                )
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+            }
+        }
+    });
+    let missing = unique("never_declared");
+    let got = rabbitmq_depths(AMQP, &[bulk.clone(), import.clone(), missing.clone()]);
+    assert_eq!(got[0], (bulk.clone(), Measure::Value(37)));
+    assert_eq!(
+        got[1],
+        (import.clone(), Measure::Value(0)),
+        "an empty queue is a real zero"
+    );
+    assert!(
+        matches!(&got[2].1, Measure::Unknown(why) if why.contains("does not exist")),
+        "{got:?}"
+    );
+    futures_lite::future::block_on(async {
+        let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        for q in [&bulk, &import] {
+            let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
+        }
+    });
+}
+
+#[test]
+fn an_unreachable_broker_is_unknown_for_every_queue_and_never_shows_the_password() {
+    let queues = vec!["default".to_string(), "bulk".to_string()];
+    for got in [
+        rabbitmq_depths("amqp://guest:hunter2-secret@127.0.0.1:1/%2f", &queues),
+        redis_depths("redis://:hunter2-secret@127.0.0.1:1/0", &queues),
+    ] {
+        assert_eq!(got.len(), 2);
+        for (_, m) in &got {
+            let Measure::Unknown(why) = m else {
+                panic!("unreachable must be unknown, not {m:?}")
+            };
+            assert!(!why.contains("hunter2-secret"), "{why}");
+        }
+    }
+}
+
+#[test]
+fn redis_depth_sums_celerys_priority_lists() {
+    require("127.0.0.1:6379", "Redis", "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no");
+    let q = unique("default");
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    for (suffix, n) in [("", 5), ("\x06\x163", 2), ("\x06\x169", 1)] {
+        for i in 0..n {
+            let _: u64 = redis::cmd("RPUSH")
+                .arg(format!("{q}{suffix}"))
+                .arg(i)
+                .query(&mut conn)
+                .unwrap();
+        }
+    }
+    let got = redis_depths(REDIS, std::slice::from_ref(&q));
+    assert_eq!(got[0].1, Measure::Value(8));
+    for suffix in ["", "\x06\x163", "\x06\x169"] {
+        let _: u64 = redis::cmd("DEL")
+            .arg(format!("{q}{suffix}"))
+            .query(&mut conn)
+            .unwrap();
+    }
+    assert_eq!(
+        redis_depths(REDIS, &[unique("empty")])[0].1,
+        Measure::Value(0)
+    );
+}
+
+/// An HTTP target answering after `delay`, or with `status`.
+fn target(delay: Duration, status: u16) -> (String, std::thread::JoinHandle<()>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/heroku-autoscale/heartbeat/v1",
+        server.server_addr().to_ip().unwrap()
+    );
+    let handle = std::thread::spawn(move || {
+        if let Ok(req) = server.recv() {
+            std::thread::sleep(delay);
+            let _ = req.respond(
+                tiny_http::Response::from_string("{\"status\": \"ok\"}").with_status_code(status),
+            );
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn the_heartbeat_latency_is_measured_and_failures_are_unknown_not_slow() {
+    let agent = heartbeat_agent(Duration::from_millis(500));
+    let (url, h) = target(Duration::from_millis(120), 200);
+    let Measure::Value(d) = heartbeat(&agent, &url) else {
+        panic!("a 200 is a value")
+    };
+    assert!(
+        d >= Duration::from_millis(120) && d < Duration::from_millis(450),
+        "{d:?}"
+    );
+    h.join().unwrap();
+
+    let (url, h) = target(Duration::ZERO, 500);
+    assert!(
+        matches!(heartbeat(&agent, &url), Measure::Unknown(w) if w == "HTTP 500 from the heartbeat")
+    );
+    h.join().unwrap();
+
+    let (url, h) = target(Duration::from_millis(900), 200);
+    assert!(
+        matches!(heartbeat(&agent, &url), Measure::Unknown(_)),
+        "a timeout is unknown"
+    );
+    h.join().unwrap();
+
+    assert!(
+        matches!(
+            heartbeat(&agent, "http://127.0.0.1:1/hb"),
+            Measure::Unknown(_)
+        ),
+        "refused"
+    );
+}
