@@ -508,7 +508,7 @@ fn a_release_lock_held_too_long_fails_the_release_naming_the_holder() {
 }
 
 #[test]
-fn the_classic_release_output_adds_release_phase_to_the_process_table() {
+fn the_classic_release_output_adds_release_and_autoscale_to_the_process_table() {
     let bp = packaged("release-phase");
     let app = app_with(
         "",
@@ -521,6 +521,79 @@ fn the_classic_release_output_adds_release_phase_to_the_process_table() {
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(
         r.stdout,
-        "---\ndefault_process_types:\n  web: gunicorn app.wsgi\n  release: release-phase run\n"
+        "---\ndefault_process_types:\n  web: gunicorn app.wsgi\n  release: release-phase run\n  autoscale: release-phase autoscale\n"
     );
+}
+
+#[test]
+fn the_autoscale_process_runs_from_the_image_reads_the_reference_queues_and_stops_on_sigterm() {
+    const TOKEN: &str = "hrku-e2e-7a6b5c4d-secret";
+    let image = refapp_image(&[]);
+    let launch = std::fs::read_to_string(
+        image
+            .path()
+            .join("layers/slipway_release-phase/launch.toml"),
+    )
+    .unwrap();
+    assert!(launch.contains("type = \"autoscale\""), "{launch}");
+    let api = fake_platform_api::FakeApi::start(
+        "refapp",
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_general", 1),
+            ("worker_priority", 1),
+            ("autoscale", 1),
+        ],
+    );
+    let image_dir = image.path().display().to_string();
+    let envs = [
+        "AUTOSCALE_HEROKU_APP_NAME=refapp".to_string(),
+        format!("AUTOSCALE_HEROKU_API_KEY={TOKEN}"),
+        format!("HEROKU_API_URL={}", api.url()),
+        "AUTOSCALE_HEARTBEAT_URL=http://127.0.0.1:1/heroku-autoscale/heartbeat/v1".to_string(),
+        "AUTOSCALE_HEARTBEAT_INTERVAL_IN_SECONDS=1".to_string(),
+        "CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672/%2f".to_string(),
+    ];
+    let mut args = vec!["run", "autoscale", "--image", &image_dir];
+    for e in &envs {
+        args.extend(["--env", e.as_str()]);
+    }
+    args.extend(["--", "--dry-run"]);
+    let mut child = Command::new(slipway())
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(15));
+    let out = ran(&child.wait_with_output().unwrap());
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIGTERM stops it cleanly: {}",
+        out.all()
+    );
+    assert!(out.stdout.contains("\"event\":\"start\""), "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("\"worker_priority\":{\"jobs_per_dyno\":10,\"queues\":[\"bulk_priority\"]}"),
+        "queues inferred from the reference app's -Q lists: {}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("\"event\":\"tick\"") && out.stdout.contains("\"event\":\"stop\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("\"beat\"") && out.stdout.contains("never_scaled"),
+        "{}",
+        out.stdout
+    );
+    assert!(api.requests().iter().all(|r| r.method == "GET"), "dry run");
+    assert!(!out.all().contains(TOKEN));
 }

@@ -2,7 +2,9 @@
 //! compile copies `release-phase` into the app and puts it on PATH through
 //! `.profile.d`; release prints the process table plus `release: release-phase run`.
 
-use crate::{check_and_report, has_release_work, procfile_release, RELEASE_COMMAND};
+use crate::{
+    check_and_report, has_release_work, procfile_release, AUTOSCALE_COMMAND, RELEASE_COMMAND,
+};
 use std::path::Path;
 
 pub(crate) fn dispatch() -> Option<i32> {
@@ -61,6 +63,16 @@ fn release(build_dir: &Path) -> i32 {
             command: RELEASE_COMMAND.into(),
             origin: procfile::Origin::Procfile { line: 0 },
             formation: procfile::Formation::platform_default("release"),
+            celery: None,
+        });
+    }
+    if table.get("autoscale").is_none() {
+        table.processes.push(procfile::Process {
+            name: "autoscale".into(),
+            command: AUTOSCALE_COMMAND.into(),
+            origin: procfile::Origin::Procfile { line: 0 },
+            formation: procfile::Formation::platform_default("autoscale")
+                .singleton("the autoscaler: one instance, never scaled by itself"),
             celery: None,
         });
     }

@@ -21,6 +21,7 @@ use std::path::Path;
 
 pub(crate) const PLAN_NAME: &str = "release-phase";
 pub(crate) const RELEASE_COMMAND: &str = "release-phase run";
+pub(crate) const AUTOSCALE_COMMAND: &str = "release-phase autoscale";
 
 pub(crate) struct ReleasePhaseBuildpack;
 
@@ -56,11 +57,16 @@ pub(crate) fn has_release_work(app_dir: &Path) -> bool {
 
 /// The Procfile's own `release:` command, if it declares one.
 pub(crate) fn procfile_release(app_dir: &Path) -> Option<String> {
+    procfile_command(app_dir, "release")
+}
+
+/// The Procfile's command for a type, if it declares one.
+pub(crate) fn procfile_command(app_dir: &Path, name: &str) -> Option<String> {
     let bytes = std::fs::read(app_dir.join("Procfile")).ok()?;
     procfile::parse::parse("Procfile", &bytes)
         .entries
         .into_iter()
-        .find(|e| e.name == "release")
+        .find(|e| e.name == name)
         .map(|e| e.command)
 }
 
@@ -194,6 +200,15 @@ impl Buildpack for ReleasePhaseBuildpack {
                 ProcessBuilder::new(process_type!("release"), ["release-phase", "run"]).build(),
             );
             build_output::bullet(&format!("Process type: release -> {RELEASE_COMMAND}"));
+        }
+        if procfile_command(&context.app_dir, "autoscale").is_none() {
+            // Declared, not started: scale it to 1 (`heroku ps:scale autoscale=1`) with
+            // AUTOSCALE_HEROKU_APP_NAME and AUTOSCALE_HEROKU_API_KEY set.
+            launch.process(
+                ProcessBuilder::new(process_type!("autoscale"), ["release-phase", "autoscale"])
+                    .build(),
+            );
+            build_output::bullet(&format!("Process type: autoscale -> {AUTOSCALE_COMMAND} (scale it to 1 to enable; see AUTOSCALE_* settings)"));
         }
         BuildResultBuilder::new().launch(launch.build()).build()
     }

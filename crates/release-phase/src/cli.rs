@@ -25,12 +25,21 @@ enum Cmd {
     Run,
     /// Validate the configuration and print the plan without running it.
     Check,
+    /// The autoscale worker (the `autoscale` process type): heartbeat and queue-depth
+    /// scaling through the Platform API, configured by django-heroku-autoscale's
+    /// AUTOSCALE_* variables. Runs until SIGTERM.
+    Autoscale {
+        /// Decide and log, never PATCH the formation.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Cmd::Run => crate::run(&cli.app_dir),
+        Cmd::Autoscale { dry_run } => autoscale(&cli.app_dir, dry_run),
         Cmd::Check => crate::check(&cli.app_dir).unwrap_or_else(|e| {
             let redactor = crate::redact::Redactor::from_process_env();
             eprintln!(
@@ -41,4 +50,27 @@ pub fn main() -> ExitCode {
         }),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
+    let stop = match crate::signals::Stop::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(" !     cannot install signal handlers: {e}");
+            return crate::error::exit::ERROR;
+        }
+    };
+    let mut config =
+        match autoscale_worker::Config::load(app_dir, &|k| std::env::var(k).ok(), dry_run) {
+            Ok(c) => c,
+            Err(e) => {
+                let redactor = crate::redact::Redactor::from_process_env();
+                eprintln!(
+                    " !     autoscale: {}",
+                    redactor.redact(&e).replace('\n', "\n !     ")
+                );
+                return autoscale_worker::EXIT_CONFIG;
+            }
+        };
+    autoscale_worker::run(&mut config, &|| stop.stopped(), &mut std::io::stdout())
 }

@@ -1,0 +1,452 @@
+//! `release-phase autoscale`: the long-running worker (the `autoscale`
+//! process type). Every tick: read the formation (never trusted from a
+//! cache), probe the heartbeat, read the queue depths, ask the engine, send
+//! one batch PATCH (none when nothing changes), log one JSON line.
+//!
+//! Configuration: django-heroku-autoscale's `AUTOSCALE_*` variables (same
+//! names and defaults), the broker URL Celery uses, and per-type rules in
+//! project.toml `[_.metadata.slipway.autoscale]` (see SPEC.md).
+
+use autoscale::{
+    applied, tick, Bound, Measure, Notification, Observation, Policy, QueueRule, Settings, State,
+};
+use platform_api::{ApiError, Client, Token, Update};
+use redact::Redactor;
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Exit codes.
+pub const EXIT_STOPPED: i32 = 0;
+pub const EXIT_CONFIG: i32 = 1;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AutoscaleTable {
+    /// Waiting jobs one worker dyno is expected to keep up with (default 10).
+    pub jobs_per_dyno: Option<u32>,
+    pub freeze_seconds: Option<u64>,
+    pub scale_down_delay_seconds: Option<u64>,
+    pub flap_budget_per_hour: Option<u32>,
+    pub daily_dyno_hour_cap: Option<u32>,
+    /// A URL to POST notifications to (JSON).
+    pub webhook: Option<String>,
+    #[serde(default)]
+    pub types: BTreeMap<String, TypeTable>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TypeTable {
+    /// Override the queues inferred from the type's `-Q` list.
+    pub queues: Option<Vec<String>>,
+    pub jobs_per_dyno: Option<u32>,
+    /// `false`: never scale this type.
+    pub enabled: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+struct Descriptor {
+    #[serde(rename = "_", default)]
+    underscore: Underscore,
+}
+#[derive(Deserialize, Default)]
+struct Underscore {
+    #[serde(default)]
+    metadata: Meta,
+}
+#[derive(Deserialize, Default)]
+struct Meta {
+    #[serde(default)]
+    slipway: Slip,
+}
+#[derive(Deserialize, Default)]
+struct Slip {
+    #[serde(default)]
+    autoscale: AutoscaleTable,
+}
+
+pub enum Broker {
+    Rabbit(String),
+    Redis(String),
+}
+
+pub struct Config {
+    pub policy: Policy,
+    pub app: String,
+    pub token: Token,
+    pub api_base: String,
+    pub heartbeat_url: Option<String>,
+    pub broker: Option<Broker>,
+    pub webhook: Option<String>,
+    pub dry_run: bool,
+    /// The process type this worker runs as: never scaled.
+    pub own_type: String,
+    /// Knows the token and the broker URL: applied to every line logged.
+    pub redactor: Redactor,
+}
+
+fn parse_table(text: &str) -> Result<AutoscaleTable, String> {
+    toml::from_str::<Descriptor>(text)
+        .map(|d| d.underscore.metadata.slipway.autoscale)
+        .map_err(|e| {
+            let line = e.span().map_or(0, |s| {
+                text[..s.start.min(text.len())].matches('\n').count() + 1
+            });
+            format!(
+                "project.toml:{line}: [_.metadata.slipway.autoscale]: {}",
+                e.message().trim()
+            )
+        })
+}
+
+impl Config {
+    /// From the environment and the app (its process table and project.toml).
+    pub fn load(
+        app_dir: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+        dry_run: bool,
+    ) -> Result<Self, String> {
+        let settings = Settings::from_env(env).map_err(|e| e.to_string())?;
+        let table = match std::fs::read_to_string(app_dir.join("project.toml")) {
+            Ok(t) => parse_table(&t)?,
+            Err(_) => AutoscaleTable::default(),
+        };
+        let app = settings
+            .app_name
+            .clone()
+            .ok_or("AUTOSCALE_HEROKU_APP_NAME is not set: the name of the app to scale, e.g. dancing-forest-1234")?;
+        let key = env("AUTOSCALE_HEROKU_API_KEY")
+            .filter(|k| !k.trim().is_empty())
+            .ok_or("AUTOSCALE_HEROKU_API_KEY is not set: a Platform API token with access to the app (`heroku authorizations:create -d autoscale`)")?;
+        let redactor = Redactor::from_env(std::env::vars().chain([(
+            "AUTOSCALE_HEROKU_API_KEY".to_string(),
+            key.trim().to_string(),
+        )]));
+        let token = Token::new(key);
+        let processes = procfile::load(app_dir)
+            .map(|l| l.table)
+            .map_err(|e| e.to_string())?;
+        let own_type = env("DYNO")
+            .and_then(|d| d.rsplit_once('.').map(|(t, _)| t.to_string()))
+            .unwrap_or_else(|| "autoscale".into());
+
+        let mut policy = Policy::new(settings.clone());
+        policy.singletons.insert(own_type.clone());
+        if let Some(s) = table.freeze_seconds {
+            policy.freeze = Duration::from_secs(s);
+        }
+        if let Some(s) = table.scale_down_delay_seconds {
+            policy.scale_down_delay = Duration::from_secs(s);
+        }
+        if table.flap_budget_per_hour.is_some() {
+            policy.flap_budget_per_hour = table.flap_budget_per_hour;
+        }
+        policy.daily_dyno_hour_cap = table.daily_dyno_hour_cap;
+        let default_per = table.jobs_per_dyno.unwrap_or(10);
+        for p in &processes.processes {
+            if p.formation.singleton {
+                policy.singletons.insert(p.name.clone());
+                continue;
+            }
+            let overrides = table.types.get(&p.name).cloned().unwrap_or_default();
+            if overrides.enabled == Some(false) {
+                policy.singletons.insert(p.name.clone());
+                continue;
+            }
+            let Some(celery) = p
+                .celery
+                .as_ref()
+                .filter(|c| c.role == procfile::celery::Role::Worker)
+            else {
+                continue;
+            };
+            let queues = overrides.queues.clone().unwrap_or_else(|| {
+                celery
+                    .queues
+                    .iter()
+                    .filter(|q| !celery.excluded_queues.contains(q))
+                    .cloned()
+                    .collect()
+            });
+            policy.workers.insert(
+                p.name.clone(),
+                QueueRule {
+                    queues,
+                    jobs_per_dyno: overrides.jobs_per_dyno.unwrap_or(default_per).max(1),
+                    min: Bound::Fixed(p.formation.min),
+                    max: Bound::Fixed(p.formation.max.unwrap_or(p.formation.quantity.max(1))),
+                },
+            );
+        }
+        for name in table.types.keys() {
+            if !processes.processes.iter().any(|p| &p.name == name) {
+                return Err(format!("project.toml: [_.metadata.slipway.autoscale.types.{name}]: the app has no process type `{name}` (types: {})", processes.processes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")));
+            }
+        }
+        let heartbeat_url = if processes.processes.iter().any(|p| p.name == "web") {
+            Some(autoscale_probes::heartbeat_url(
+                &settings.heartbeat_url,
+                env("AUTOSCALE_APP_URL").as_deref(),
+            )?)
+        } else {
+            policy.web_type = None;
+            None
+        };
+        let broker = [
+            "AUTOSCALE_BROKER_URL",
+            "CELERY_BROKER_URL",
+            "CLOUDAMQP_URL",
+            "BROKER_URL",
+            "RABBITMQ_URL",
+            "REDIS_URL",
+        ]
+        .iter()
+        .find_map(|k| env(k).filter(|v| !v.is_empty()))
+        .map(|url| {
+            if url.starts_with("redis://") || url.starts_with("rediss://") {
+                Broker::Redis(url)
+            } else {
+                Broker::Rabbit(url)
+            }
+        });
+        if !policy.workers.is_empty() && broker.is_none() {
+            return Err("worker types consume Celery queues, but no broker URL is set: set CELERY_BROKER_URL (or CLOUDAMQP_URL, REDIS_URL, AUTOSCALE_BROKER_URL)".into());
+        }
+        Ok(Self {
+            policy,
+            app,
+            token,
+            api_base: env("HEROKU_API_URL")
+                .unwrap_or_else(|| platform_api::DEFAULT_BASE_URL.into()),
+            heartbeat_url,
+            broker,
+            webhook: env("AUTOSCALE_WEBHOOK_URL").or(table.webhook),
+            dry_run,
+            own_type,
+            redactor,
+        })
+    }
+}
+
+fn measure_json<T: serde::Serialize>(m: &Measure<T>) -> serde_json::Value {
+    match m {
+        Measure::Value(v) => serde_json::json!(v),
+        Measure::Unknown(why) => serde_json::json!({ "unknown": why }),
+    }
+}
+
+/// Doubling, from one interval up to ten minutes (or the interval, if longer).
+fn next_backoff(current: Duration, interval: Duration) -> Duration {
+    (current * 2)
+        .max(interval)
+        .min(Duration::from_mins(10).max(interval))
+}
+
+/// Run until `stopped()`; one JSON line per tick on `log`.
+pub fn run(config: &mut Config, stopped: &dyn Fn() -> bool, log: &mut dyn Write) -> i32 {
+    let redactor = config.redactor.clone();
+    let interval = config.policy.settings.heartbeat_interval;
+    let client = Client::new(
+        &config.api_base,
+        &config.app,
+        config.token.clone(),
+        Duration::from_secs(10),
+    );
+    let probe = autoscale_probes::heartbeat_agent(
+        config
+            .policy
+            .settings
+            .max_response
+            .max(Duration::from_secs(1))
+            * 5,
+    );
+    let hook = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .build();
+    let mut state = State::default();
+    let mut backoff = Duration::ZERO;
+    let mut notified_limits = BTreeSet::new();
+    let emit = |log: &mut dyn Write, line: serde_json::Value| {
+        let _ = writeln!(log, "{}", redactor.redact(&line.to_string()));
+        let _ = log.flush();
+    };
+    emit(
+        log,
+        serde_json::json!({"event": "start", "app": config.app, "dry_run": config.dry_run, "interval_s": interval.as_secs(),
+        "web": config.policy.web_type, "workers": config.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno}))).collect::<BTreeMap<_, _>>(),
+        "never_scaled": config.policy.singletons}),
+    );
+    while !stopped() {
+        let started = Instant::now();
+        let now = chrono::Utc::now();
+        let formation = match client.formation() {
+            Ok(f) => Measure::Value(
+                f.into_iter()
+                    .map(|e| (e.process_type, e.quantity))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            Err(e) if e.is_fatal() => {
+                emit(
+                    log,
+                    serde_json::json!({"event": "fatal", "error": e.to_string()}),
+                );
+                return EXIT_CONFIG;
+            }
+            Err(e) => {
+                if matches!(e, ApiError::RateLimited) {
+                    backoff = next_backoff(backoff, interval);
+                }
+                Measure::Unknown(e.to_string())
+            }
+        };
+        let heartbeat = config
+            .heartbeat_url
+            .as_deref()
+            .map(|u| autoscale_probes::heartbeat(&probe, u));
+        let wanted: Vec<String> = config
+            .policy
+            .workers
+            .values()
+            .flat_map(|r| r.queues.iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let queues: BTreeMap<String, Measure<u64>> = match &config.broker {
+            _ if wanted.is_empty() => BTreeMap::new(),
+            Some(Broker::Rabbit(url)) => autoscale_probes::rabbitmq_depths(url, &wanted)
+                .into_iter()
+                .collect(),
+            Some(Broker::Redis(url)) => autoscale_probes::redis_depths(url, &wanted)
+                .into_iter()
+                .collect(),
+            None => BTreeMap::new(),
+        };
+        let obs = Observation {
+            formation,
+            heartbeat,
+            queues,
+            released_at: None,
+        };
+        let t = tick(&config.policy, &mut state, &obs, now);
+        let mut notes = t.notifications.clone();
+        let call = if t.decisions.is_empty() {
+            "none".to_string()
+        } else {
+            let shown = t
+                .decisions
+                .iter()
+                .map(|d| format!("{}={}", d.process_type, d.to))
+                .collect::<Vec<_>>()
+                .join(" ");
+            if config.dry_run {
+                format!("dry-run: would PATCH {shown}")
+            } else {
+                let updates: Vec<Update> = t
+                    .decisions
+                    .iter()
+                    .map(|d| Update {
+                        process_type: d.process_type.clone(),
+                        quantity: d.to,
+                    })
+                    .collect();
+                match client.update_formation(&updates) {
+                    Ok(_) => {
+                        for d in &t.decisions {
+                            notes.extend(applied(&config.policy, &mut state, d, Ok(()), now));
+                        }
+                        format!("PATCH {shown}")
+                    }
+                    Err(e) if e.is_fatal() => {
+                        emit(
+                            log,
+                            serde_json::json!({"event": "fatal", "error": e.to_string()}),
+                        );
+                        return EXIT_CONFIG;
+                    }
+                    Err(ApiError::AboveLimit {
+                        limit: Some(limit),
+                        message,
+                    }) => {
+                        // Clamp every type we raised to the account's limit, and say so once.
+                        for d in t.decisions.iter().filter(|d| d.to > d.from) {
+                            let bound = Bound::Fixed(limit);
+                            if config.policy.web_type.as_deref() == Some(d.process_type.as_str()) {
+                                config.policy.settings.max_dynos = bound;
+                            } else if let Some(r) = config.policy.workers.get_mut(&d.process_type) {
+                                r.max = bound;
+                            }
+                            if notified_limits.insert(d.process_type.clone()) {
+                                notes.push(Notification::ScaleFailed {
+                                    process_type: d.process_type.clone(),
+                                    to: d.to,
+                                    error: format!("{message}: clamping its max to {limit}"),
+                                });
+                            }
+                        }
+                        format!("PATCH {shown}: refused, account limit {limit}")
+                    }
+                    Err(e) => {
+                        if matches!(e, ApiError::RateLimited) {
+                            backoff = next_backoff(backoff, interval);
+                        }
+                        for d in &t.decisions {
+                            notes.extend(applied(
+                                &config.policy,
+                                &mut state,
+                                d,
+                                Err(e.to_string()),
+                                now,
+                            ));
+                        }
+                        format!("PATCH {shown}: failed: {e}")
+                    }
+                }
+            }
+        };
+        if !matches!(obs.formation, Measure::Unknown(_)) && !call.contains("failed") {
+            backoff = Duration::ZERO;
+        }
+        emit(
+            log,
+            serde_json::json!({
+                "event": "tick",
+                "at": now.to_rfc3339(),
+                "heartbeat_ms": obs.heartbeat.as_ref().map(|h| match h { Measure::Value(d) => serde_json::json!(d.as_secs_f64() * 1000.0), Measure::Unknown(w) => serde_json::json!({"unknown": w}) }),
+                "queues": obs.queues.iter().map(|(k, v)| (k.clone(), measure_json(v))).collect::<BTreeMap<_, _>>(),
+                "formation": measure_json(&obs.formation),
+                "types": t.report.iter().map(|r| serde_json::json!({"type": r.process_type, "current": r.current, "min": r.min, "max": r.max, "rule": r.rule})).collect::<Vec<_>>(),
+                "call": call,
+                "rate_limit_remaining": client.rate_limit_remaining(),
+                "tick_ms": started.elapsed().as_secs_f64() * 1000.0,
+            }),
+        );
+        for n in &notes {
+            let sent = n.wanted(&config.policy.settings) && config.webhook.is_some();
+            emit(
+                log,
+                serde_json::json!({"event": "notify", "kind": n.kind(), "message": n.to_string(), "webhook": sent}),
+            );
+            if let (true, Some(url)) = (sent, &config.webhook) {
+                let _ = hook.post(url).send_json(serde_json::json!({"app": config.app, "kind": n.kind(), "message": n.to_string()}));
+            }
+        }
+        // Low on API tokens: slow down rather than run dry.
+        let pause = if client.rate_limit_remaining().is_some_and(|r| r < 50) {
+            interval * 4
+        } else {
+            interval.max(backoff)
+        };
+        let until = started + pause;
+        while Instant::now() < until && !stopped() {
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+        }
+    }
+    emit(
+        log,
+        serde_json::json!({"event": "stop", "reason": "signal"}),
+    );
+    EXIT_STOPPED
+}

@@ -1,0 +1,334 @@
+//! The worker end to end: the fake Platform API on loopback (real HTTP), a
+//! real heartbeat target with controllable latency, and real RabbitMQ.
+
+use autoscale_worker::{run, Config};
+use fake_platform_api::FakeApi;
+use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions};
+use lapin::{types::FieldTable, BasicProperties};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const TOKEN: &str = "hrku-test-0f1e2d3c4b5a-secret";
+const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+struct Target {
+    url: String,
+    delay_ms: Arc<AtomicU64>,
+}
+
+fn heartbeat_target(delay_ms: u64) -> Target {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/heroku-autoscale/heartbeat/v1",
+        server.server_addr().to_ip().unwrap()
+    );
+    let delay = Arc::new(AtomicU64::new(delay_ms));
+    let d = delay.clone();
+    std::thread::spawn(move || {
+        for req in server.incoming_requests() {
+            std::thread::sleep(Duration::from_millis(d.load(Ordering::SeqCst)));
+            let _ = req.respond(tiny_http::Response::from_string("{\"status\": \"ok\"}"));
+        }
+    });
+    Target {
+        url,
+        delay_ms: delay,
+    }
+}
+
+fn unique(name: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("slipway-worker-{}-{n}-{name}", std::process::id())
+}
+
+fn publish(queue: &str, n: usize) {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:5672").is_ok(),
+        "RabbitMQ is not listening on 127.0.0.1:5672: start it with `rabbitmq-server -detached` (scripts/services does)"
+    );
+    futures_lite::future::block_on(async {
+        let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        ch.queue_declare(queue, QueueDeclareOptions::default(), FieldTable::default())
+            .await
+            .unwrap();
+        for i in 0..n {
+            ch.basic_publish(
+                "",
+                queue,
+                BasicPublishOptions::default(),
+                format!("job {i}").as_bytes(),
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+    });
+}
+
+fn delete(queues: &[&str]) {
+    futures_lite::future::block_on(async {
+        let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        for q in queues {
+            let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
+        }
+    });
+}
+
+/// The reference layout in small: web, beat, two worker types on their own queues, autoscale.
+fn app(priority_q: &str, general_q: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Procfile"),
+        format!(
+            "web: gunicorn refapp.wsgi\nbeat: celery -A refapp beat\nworker_priority: celery -A refapp worker -Q {priority_q}\nworker_general: celery -A refapp worker -Q {general_q}\nautoscale: release-phase autoscale\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("project.toml"),
+        "[_.metadata.slipway.formation.worker_priority]\nmax = 4\n[_.metadata.slipway.formation.worker_general]\nmin = 1\nmax = 3\n[_.metadata.slipway.autoscale]\njobs-per-dyno = 10\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// Run the worker for `secs`, changing nothing else; returns its log.
+fn run_for(
+    dir: &std::path::Path,
+    env: &HashMap<&'static str, String>,
+    dry_run: bool,
+    during: impl FnOnce(),
+) -> (String, i32) {
+    let mut config =
+        Config::load(dir, &|k| env.get(k).cloned(), dry_run).unwrap_or_else(|e| panic!("{e}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let worker = std::thread::spawn(move || {
+        let mut log = Vec::new();
+        let code = run(&mut config, &|| s.load(Ordering::SeqCst), &mut log);
+        (String::from_utf8(log).unwrap(), code)
+    });
+    during();
+    stop.store(true, Ordering::SeqCst);
+    worker.join().unwrap()
+}
+
+fn env(api: &FakeApi, target: &Target, broker: &str) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("AUTOSCALE_HEROKU_APP_NAME", "refapp".to_string()),
+        ("AUTOSCALE_HEROKU_API_KEY", TOKEN.to_string()),
+        ("AUTOSCALE_HEARTBEAT_INTERVAL_IN_SECONDS", "1".to_string()),
+        ("AUTOSCALE_HEARTBEAT_URL", target.url.clone()),
+        ("AUTOSCALE_MAX_RESPONSE_TIME_IN_MS", "100".to_string()),
+        ("AUTOSCALE_MIN_RESPONSE_TIME_IN_MS", "20".to_string()),
+        ("AUTOSCALE_MAX_DYNOS", "4".to_string()),
+        ("HEROKU_API_URL", api.url().to_string()),
+        ("CELERY_BROKER_URL", broker.to_string()),
+    ])
+}
+
+#[test]
+fn slow_heartbeats_scale_web_up_fast_ones_down_and_queued_messages_scale_the_matching_worker_type_but_never_beat(
+) {
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 25);
+    publish(&gq, 0);
+    let api = FakeApi::start(
+        "refapp",
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+            ("autoscale", 1),
+        ],
+    );
+    let target = heartbeat_target(150);
+    let dir = app(&pq, &gq);
+    let mut web_after_slow = None;
+    let (log, code) = run_for(dir.path(), &env(&api, &target, AMQP), false, || {
+        std::thread::sleep(Duration::from_millis(3600));
+        web_after_slow = api.quantity("web");
+        target.delay_ms.store(0, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_secs(6));
+    });
+    delete(&[&pq, &gq]);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        api.quantity("worker_priority"),
+        Some(3),
+        "ceil(25 ready / 10 per dyno): {log}"
+    );
+    assert_eq!(web_after_slow, Some(2), "three slow heartbeats: +1: {log}");
+    assert_eq!(
+        api.quantity("web"),
+        Some(1),
+        "then five fast ones: -1: {log}"
+    );
+    assert_eq!(
+        api.quantity("worker_general"),
+        Some(1),
+        "its queue is empty and its min is 1"
+    );
+    assert_eq!(
+        (api.quantity("beat"), api.quantity("autoscale")),
+        (Some(1), Some(1))
+    );
+    let requests = api.requests();
+    assert!(
+        requests.iter().filter(|r| r.method == "GET").count() >= 3,
+        "the formation is read every tick"
+    );
+    for r in requests.iter().filter(|r| r.method == "PATCH") {
+        assert!(
+            !r.body.contains("beat") && !r.body.contains("autoscale"),
+            "{}",
+            r.body
+        );
+        assert_eq!(
+            r.header("Accept"),
+            Some("application/vnd.heroku+json; version=3")
+        );
+    }
+    assert!(
+        log.contains("\"event\":\"tick\"") && log.contains("\"call\":\"PATCH worker_priority=3\""),
+        "{log}"
+    );
+    assert!(
+        log.contains("25 waiting in"),
+        "the rule that fired is logged: {log}"
+    );
+    assert!(!log.contains(TOKEN), "the token never reaches the log");
+}
+
+#[test]
+fn dry_run_decides_and_logs_but_never_patches() {
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 12);
+    publish(&gq, 0);
+    let api = FakeApi::start(
+        "refapp",
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+        ],
+    );
+    let target = heartbeat_target(0);
+    let (log, _) = run_for(
+        app(&pq, &gq).path(),
+        &env(&api, &target, AMQP),
+        true,
+        || {
+            std::thread::sleep(Duration::from_millis(1500));
+        },
+    );
+    delete(&[&pq, &gq]);
+    assert!(
+        log.contains("dry-run: would PATCH worker_priority=2"),
+        "{log}"
+    );
+    assert!(api.requests().iter().all(|r| r.method == "GET"));
+    assert_eq!(api.quantity("worker_priority"), Some(0));
+}
+
+#[test]
+fn a_stopped_broker_holds_the_workers_and_a_dead_heartbeat_never_scales_web_up() {
+    let api = FakeApi::start(
+        "refapp",
+        TOKEN,
+        &[
+            ("web", 2),
+            ("beat", 1),
+            ("worker_priority", 3),
+            ("worker_general", 2),
+        ],
+    );
+    let target = heartbeat_target(0);
+    // The heartbeat target refuses connections, the broker is unreachable.
+    let mut e = env(&api, &target, "amqp://guest:guest@127.0.0.1:1/%2f");
+    e.insert(
+        "AUTOSCALE_HEARTBEAT_URL",
+        "http://127.0.0.1:1/heroku-autoscale/heartbeat/v1".into(),
+    );
+    let (log, _) = run_for(app("q1", "q2").path(), &e, false, || {
+        std::thread::sleep(Duration::from_millis(3500));
+    });
+    assert!(
+        api.requests().iter().all(|r| r.method == "GET"),
+        "nothing scaled: {log}"
+    );
+    assert_eq!(
+        (
+            api.quantity("web"),
+            api.quantity("worker_priority"),
+            api.quantity("worker_general")
+        ),
+        (Some(2), Some(3), Some(2))
+    );
+    assert!(log.contains("measurement_unknown"), "{log}");
+    assert!(log.contains("holding: queue"), "{log}");
+}
+
+#[test]
+fn a_refused_token_stops_the_worker_with_a_configuration_error() {
+    let api = FakeApi::start("refapp", "another-token", &[("web", 1)]);
+    let target = heartbeat_target(0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Procfile"), "web: gunicorn app.wsgi\n").unwrap();
+    let (log, code) = run_for(dir.path(), &env(&api, &target, AMQP), false, || {
+        std::thread::sleep(Duration::from_millis(500));
+    });
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("\"event\":\"fatal\"") && log.contains("AUTOSCALE_HEROKU_API_KEY"),
+        "{log}"
+    );
+    assert!(!log.contains(TOKEN));
+}
+
+#[test]
+fn missing_settings_and_unknown_types_are_configuration_errors() {
+    let dir = app("a", "b");
+    let e = Config::load(dir.path(), &|_| None, false).err().unwrap();
+    assert!(e.contains("AUTOSCALE_HEROKU_APP_NAME is not set"), "{e}");
+    std::fs::write(
+        dir.path().join("project.toml"),
+        "[_.metadata.slipway.autoscale.types.worker_nope]\njobs-per-dyno = 5\n",
+    )
+    .unwrap();
+    let env = |k: &str| match k {
+        "AUTOSCALE_HEROKU_APP_NAME" => Some("refapp".to_string()),
+        "AUTOSCALE_HEROKU_API_KEY" => Some(TOKEN.to_string()),
+        "CELERY_BROKER_URL" => Some(AMQP.to_string()),
+        _ => None,
+    };
+    let e = Config::load(dir.path(), &env, false).err().unwrap();
+    assert!(e.contains("no process type `worker_nope`"), "{e}");
+    std::fs::write(
+        dir.path().join("project.toml"),
+        "[_.metadata.slipway.autoscale]\njobs_per_dyno = 5\n",
+    )
+    .unwrap();
+    let e = Config::load(dir.path(), &env, false).err().unwrap();
+    assert!(
+        e.contains("project.toml:2") && e.contains("unknown field `jobs_per_dyno`"),
+        "{e}"
+    );
+}
