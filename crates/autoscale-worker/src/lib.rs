@@ -102,6 +102,105 @@ fn parse_table(text: &str) -> Result<AutoscaleTable, String> {
         })
 }
 
+/// The policy for an app: the seed's settings for web, a queue rule per Celery
+/// worker type (queues from its `-Q` list, bounds from its formation), the
+/// singletons; and the starting formation (for `simulate`).
+pub struct AppPolicy {
+    pub policy: Policy,
+    pub initial: BTreeMap<String, u32>,
+    pub own_type: String,
+    pub table: AutoscaleTable,
+    pub has_web: bool,
+}
+
+pub fn policy_for(
+    app_dir: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<AppPolicy, String> {
+    let settings = Settings::from_env(env).map_err(|e| e.to_string())?;
+    let table = match std::fs::read_to_string(app_dir.join("project.toml")) {
+        Ok(t) => parse_table(&t)?,
+        Err(_) => AutoscaleTable::default(),
+    };
+    let processes = procfile::load(app_dir)
+        .map(|l| l.table)
+        .map_err(|e| e.to_string())?;
+    let own_type = env("DYNO")
+        .and_then(|d| d.rsplit_once('.').map(|(t, _)| t.to_string()))
+        .unwrap_or_else(|| "autoscale".into());
+
+    let mut policy = Policy::new(settings.clone());
+    policy.singletons.insert(own_type.clone());
+    if let Some(s) = table.freeze_seconds {
+        policy.freeze = Duration::from_secs(s);
+    }
+    if let Some(s) = table.scale_down_delay_seconds {
+        policy.scale_down_delay = Duration::from_secs(s);
+    }
+    if table.flap_budget_per_hour.is_some() {
+        policy.flap_budget_per_hour = table.flap_budget_per_hour;
+    }
+    policy.daily_dyno_hour_cap = table.daily_dyno_hour_cap;
+    let default_per = table.jobs_per_dyno.unwrap_or(10);
+    for p in &processes.processes {
+        if p.formation.singleton {
+            policy.singletons.insert(p.name.clone());
+            continue;
+        }
+        let overrides = table.types.get(&p.name).cloned().unwrap_or_default();
+        if overrides.enabled == Some(false) {
+            policy.singletons.insert(p.name.clone());
+            continue;
+        }
+        let Some(celery) = p
+            .celery
+            .as_ref()
+            .filter(|c| c.role == procfile::celery::Role::Worker)
+        else {
+            continue;
+        };
+        let queues = overrides.queues.clone().unwrap_or_else(|| {
+            celery
+                .queues
+                .iter()
+                .filter(|q| !celery.excluded_queues.contains(q))
+                .cloned()
+                .collect()
+        });
+        policy.workers.insert(
+            p.name.clone(),
+            QueueRule {
+                queues,
+                jobs_per_dyno: overrides.jobs_per_dyno.unwrap_or(default_per).max(1),
+                min: Bound::Fixed(p.formation.min),
+                max: Bound::Fixed(p.formation.max.unwrap_or(p.formation.quantity.max(1))),
+            },
+        );
+    }
+    for name in table.types.keys() {
+        if !processes.processes.iter().any(|p| &p.name == name) {
+            return Err(format!("project.toml: [_.metadata.slipway.autoscale.types.{name}]: the app has no process type `{name}` (types: {})", processes.processes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")));
+        }
+    }
+    let has_web = processes.processes.iter().any(|p| p.name == "web");
+    if !has_web {
+        policy.web_type = None;
+    }
+    let initial = processes
+        .processes
+        .iter()
+        .filter(|p| p.name != "release")
+        .map(|p| (p.name.clone(), p.formation.quantity))
+        .collect();
+    Ok(AppPolicy {
+        policy,
+        initial,
+        own_type,
+        table,
+        has_web,
+    })
+}
+
 impl Config {
     /// From the environment and the app (its process table and project.toml).
     pub fn load(
@@ -110,10 +209,6 @@ impl Config {
         dry_run: bool,
     ) -> Result<Self, String> {
         let settings = Settings::from_env(env).map_err(|e| e.to_string())?;
-        let table = match std::fs::read_to_string(app_dir.join("project.toml")) {
-            Ok(t) => parse_table(&t)?,
-            Err(_) => AutoscaleTable::default(),
-        };
         let app = settings
             .app_name
             .clone()
@@ -126,73 +221,19 @@ impl Config {
             key.trim().to_string(),
         )]));
         let token = Token::new(key);
-        let processes = procfile::load(app_dir)
-            .map(|l| l.table)
-            .map_err(|e| e.to_string())?;
-        let own_type = env("DYNO")
-            .and_then(|d| d.rsplit_once('.').map(|(t, _)| t.to_string()))
-            .unwrap_or_else(|| "autoscale".into());
-
-        let mut policy = Policy::new(settings.clone());
-        policy.singletons.insert(own_type.clone());
-        if let Some(s) = table.freeze_seconds {
-            policy.freeze = Duration::from_secs(s);
-        }
-        if let Some(s) = table.scale_down_delay_seconds {
-            policy.scale_down_delay = Duration::from_secs(s);
-        }
-        if table.flap_budget_per_hour.is_some() {
-            policy.flap_budget_per_hour = table.flap_budget_per_hour;
-        }
-        policy.daily_dyno_hour_cap = table.daily_dyno_hour_cap;
-        let default_per = table.jobs_per_dyno.unwrap_or(10);
-        for p in &processes.processes {
-            if p.formation.singleton {
-                policy.singletons.insert(p.name.clone());
-                continue;
-            }
-            let overrides = table.types.get(&p.name).cloned().unwrap_or_default();
-            if overrides.enabled == Some(false) {
-                policy.singletons.insert(p.name.clone());
-                continue;
-            }
-            let Some(celery) = p
-                .celery
-                .as_ref()
-                .filter(|c| c.role == procfile::celery::Role::Worker)
-            else {
-                continue;
-            };
-            let queues = overrides.queues.clone().unwrap_or_else(|| {
-                celery
-                    .queues
-                    .iter()
-                    .filter(|q| !celery.excluded_queues.contains(q))
-                    .cloned()
-                    .collect()
-            });
-            policy.workers.insert(
-                p.name.clone(),
-                QueueRule {
-                    queues,
-                    jobs_per_dyno: overrides.jobs_per_dyno.unwrap_or(default_per).max(1),
-                    min: Bound::Fixed(p.formation.min),
-                    max: Bound::Fixed(p.formation.max.unwrap_or(p.formation.quantity.max(1))),
-                },
-            );
-        }
-        for name in table.types.keys() {
-            if !processes.processes.iter().any(|p| &p.name == name) {
-                return Err(format!("project.toml: [_.metadata.slipway.autoscale.types.{name}]: the app has no process type `{name}` (types: {})", processes.processes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")));
-            }
-        }
-        let heartbeat_url = if processes.processes.iter().any(|p| p.name == "web") {
+        let AppPolicy {
+            policy,
+            own_type,
+            table,
+            has_web,
+            ..
+        } = policy_for(app_dir, env)?;
+        let heartbeat_url = if has_web {
             Some(autoscale_probes::heartbeat_url(
                 &settings.heartbeat_url,
                 env("AUTOSCALE_APP_URL").as_deref(),
             )?)
         } else {
-            policy.web_type = None;
             None
         };
         let broker = [

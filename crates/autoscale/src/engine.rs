@@ -45,6 +45,9 @@ pub struct Policy {
     /// Max dyno-hours per day (in the settings' time zone) across scaled types:
     /// reached, no more scale-ups.
     pub daily_dyno_hour_cap: Option<u32>,
+    /// Explain holds in the report (the log needs it; a simulation does not:
+    /// decisions always carry their rule).
+    pub explain: bool,
 }
 
 impl Policy {
@@ -61,6 +64,7 @@ impl Policy {
             scale_down_delay: Duration::from_mins(5),
             flap_budget_per_hour: Some(6),
             daily_dyno_hour_cap: None,
+            explain: true,
         }
     }
 
@@ -254,7 +258,35 @@ impl State {
     }
 
     fn clear(&mut self, prefix: &str) {
-        self.active.retain(|k| !k.starts_with(prefix));
+        if !self.active.is_empty() {
+            self.active.retain(|k| !k.starts_with(prefix));
+        }
+    }
+
+    fn is_active(&self, kind: &str, t: &str) -> bool {
+        self.active
+            .iter()
+            .any(|k| k.len() == kind.len() + t.len() && k.starts_with(kind) && k.ends_with(t))
+    }
+
+    /// [`Self::notify_once`] keyed by kind and type, allocating only when new.
+    fn notify_once_for(
+        &mut self,
+        kind: &str,
+        t: &str,
+        n: impl FnOnce() -> Notification,
+        out: &mut Vec<Notification>,
+    ) {
+        if !self.is_active(kind, t) {
+            self.active.insert(format!("{kind}{t}"));
+            out.push(n());
+        }
+    }
+
+    fn clear_for(&mut self, kind: &str, t: &str) {
+        if self.is_active(kind, t) {
+            self.active.remove(&format!("{kind}{t}"));
+        }
     }
 
     fn account(&mut self, policy: &Policy, formation: &BTreeMap<String, u32>, now: DateTime<Utc>) {
@@ -276,10 +308,18 @@ impl State {
     }
 }
 
+/// A rule's text, built only when someone will read it.
+macro_rules! why {
+    ($needed:expr, $($arg:tt)*) => {
+        if $needed { format!($($arg)*) } else { String::new() }
+    };
+}
+
 /// Decide this tick. Decisions are proposals: report each call's result with [`applied`].
 pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime<Utc>) -> Tick {
     let mut out = Tick::default();
     let s = &policy.settings;
+    let explain = policy.explain;
 
     // The heartbeat verdict joins the history whatever else happens.
     if let Some(hb) = &obs.heartbeat {
@@ -361,9 +401,10 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 (max, format!("above the max of {max}"), true)
             } else if slow {
                 if current >= max {
-                    state.notify_once(
-                        format!("max:{web}"),
-                        Notification::NeedsExceedMax {
+                    state.notify_once_for(
+                        "max:",
+                        web,
+                        || Notification::NeedsExceedMax {
                             process_type: web.into(),
                             needed: current + s.increment,
                             max,
@@ -372,7 +413,7 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                     );
                     (
                         current,
-                        format!("{n_up} slow heartbeats, at the max of {max}"),
+                        why!(explain, "{n_up} slow heartbeats, at the max of {max}"),
                         false,
                     )
                 } else {
@@ -389,9 +430,10 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 if current <= min {
                     // The seed: "at the min ... (but above one)": a min of 1 has nothing to learn.
                     if min > 1 {
-                        state.notify_once(
-                            format!("min:{web}"),
-                            Notification::NeedsBelowMin {
+                        state.notify_once_for(
+                            "min:",
+                            web,
+                            || Notification::NeedsBelowMin {
                                 process_type: web.into(),
                                 min,
                             },
@@ -400,7 +442,7 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                     }
                     (
                         current,
-                        format!("{n_down} fast heartbeats, at the min of {min}"),
+                        why!(explain, "{n_down} fast heartbeats, at the min of {min}"),
                         false,
                     )
                 } else {
@@ -413,6 +455,8 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                         false,
                     )
                 }
+            } else if !explain {
+                (current, String::new(), false)
             } else {
                 let shown: Vec<&str> = state
                     .history
@@ -438,10 +482,10 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 )
             };
             if !slow {
-                state.clear(&format!("max:{web}"));
+                state.clear_for("max:", web);
             }
             if !fast {
-                state.clear(&format!("min:{web}"));
+                state.clear_for("min:", web);
             }
             proposals.push((web.to_string(), current, to, min, max, rule, bound));
         }
@@ -457,7 +501,7 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
         let current = *current;
         let mut need: u32 = 0;
         let mut unknown = None;
-        let mut deepest = (String::new(), 0u64);
+        let mut deepest: (&str, u64) = ("", 0);
         for q in &rule.queues {
             match obs.queues.get(q) {
                 Some(Measure::Value(depth)) => {
@@ -465,19 +509,20 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                     let n = u32::try_from(depth.div_ceil(per)).unwrap_or(u32::MAX);
                     if n >= need {
                         need = n;
-                        deepest = (q.clone(), *depth);
+                        deepest = (q.as_str(), *depth);
                     }
                 }
-                Some(Measure::Unknown(why)) => unknown = Some((q.clone(), why.clone())),
-                None => unknown = Some((q.clone(), "not measured".to_string())),
+                Some(Measure::Unknown(why)) => unknown = Some((q.as_str(), why.as_str())),
+                None => unknown = Some((q.as_str(), "not measured")),
             }
         }
         if let Some((q, why)) = unknown {
-            state.notify_once(
-                format!("unknown:queue:{q}"),
-                Notification::Unknown {
+            state.notify_once_for(
+                "unknown:queue:",
+                q,
+                || Notification::Unknown {
                     what: format!("queue {q}"),
-                    why,
+                    why: why.to_string(),
                 },
                 &mut out.notifications,
             );
@@ -486,16 +531,34 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
             } else if current > max {
                 (max, format!("above the max of {max}"), true)
             } else {
-                (current, format!("holding: queue {q} is unknown"), false)
+                (
+                    current,
+                    why!(explain, "holding: queue {q} is unknown"),
+                    false,
+                )
             };
             proposals.push((t.clone(), current, to, min, max, rule, bound));
             continue;
         }
         for q in &rule.queues {
-            state.clear(&format!("unknown:queue:{q}"));
+            state.clear_for("unknown:queue:", q);
         }
         // Scale down only to the highest need of the delay window (HPA's stabilization).
-        let window = state.needs.entry(t.clone()).or_default();
+        if !state.needs.contains_key(t) {
+            state.needs.insert(t.clone(), VecDeque::new());
+        }
+        let window = state.needs.get_mut(t).expect("inserted");
+        // A monotonic max-queue: needs decrease from front to back, so the
+        // front is the window's highest need (O(1) per tick, whatever the window).
+        if window.back().is_some_and(|(at, _)| *at > now) {
+            // The clock went back: keep the window's highest need for a whole new delay.
+            let highest = window.iter().map(|(_, n)| *n).max().unwrap_or(0);
+            window.clear();
+            window.push_back((now, highest));
+        }
+        while window.back().is_some_and(|(_, n)| *n <= need) {
+            window.pop_back();
+        }
         window.push_back((now, need));
         while window
             .front()
@@ -503,16 +566,17 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
         {
             window.pop_front();
         }
-        let stable_need = window.iter().map(|(_, n)| *n).max().unwrap_or(need);
+        let stable_need = window.front().map_or(need, |(_, n)| *n);
         let wanted = if need >= current {
             need
         } else {
             stable_need.min(current)
         };
         if need > max {
-            state.notify_once(
-                format!("max:{t}"),
-                Notification::NeedsExceedMax {
+            state.notify_once_for(
+                "max:",
+                t,
+                || Notification::NeedsExceedMax {
                     process_type: t.clone(),
                     needed: need,
                     max,
@@ -520,16 +584,19 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 &mut out.notifications,
             );
         } else {
-            state.clear(&format!("max:{t}"));
+            state.clear_for("max:", t);
         }
         let to = wanted.clamp(min, max);
         let bound = current < min || current > max;
         let rule = if bound {
             format!("outside [{min}, {max}]")
         } else if to == current {
-            format!(
+            why!(
+                explain,
                 "holding: {} waiting in {} ({} per dyno)",
-                deepest.1, deepest.0, rule.jobs_per_dyno
+                deepest.1,
+                deepest.0,
+                rule.jobs_per_dyno
             )
         } else {
             format!(
@@ -551,9 +618,10 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
     if let Some(cap) = capped {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let used = state.dyno_hours_today().floor() as u32;
-        state.notify_once(
-            "cap".into(),
-            Notification::DynoHourCapReached { used, cap },
+        state.notify_once_for(
+            "cap",
+            "",
+            || Notification::DynoHourCapReached { used, cap },
             &mut out.notifications,
         );
     }
@@ -566,17 +634,20 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
             };
             if dir == Direction::Down {
                 if let Some(left) = frozen_left {
-                    rule = format!("{rule}; held: scale-down frozen {}s more after a release or formation change", left.as_secs());
+                    rule = why!(explain, "{rule}; held: scale-down frozen {}s more after a release or formation change", left.as_secs());
                     to = current;
                 }
             }
             if to != current && dir == Direction::Up && capped.is_some() {
-                rule = format!("{rule}; held: daily dyno-hour cap reached");
+                rule = why!(explain, "{rule}; held: daily dyno-hour cap reached");
                 to = current;
             }
             if to != current && state.last_direction.get(&t).is_some_and(|d| *d != dir) {
                 if let Some(budget) = policy.flap_budget_per_hour {
-                    let recent = state.reversals.entry(t.clone()).or_default();
+                    if !state.reversals.contains_key(&t) {
+                        state.reversals.insert(t.clone(), VecDeque::new());
+                    }
+                    let recent = state.reversals.get_mut(&t).expect("inserted");
                     while recent
                         .front()
                         .is_some_and(|at| since(now, *at) > Duration::from_hours(1))
@@ -585,18 +656,22 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                     }
                     let count = u32::try_from(recent.len()).unwrap_or(u32::MAX);
                     if count >= budget {
-                        state.notify_once(
-                            format!("flap:{t}"),
-                            Notification::FlapBudgetSpent {
+                        state.notify_once_for(
+                            "flap:",
+                            &t,
+                            || Notification::FlapBudgetSpent {
                                 process_type: t.clone(),
                                 reversals: count,
                             },
                             &mut out.notifications,
                         );
-                        rule = format!("{rule}; held: flap budget ({budget} reversals/hour) spent");
+                        rule = why!(
+                            explain,
+                            "{rule}; held: flap budget ({budget} reversals/hour) spent"
+                        );
                         to = current;
                     } else {
-                        state.clear(&format!("flap:{t}"));
+                        state.clear_for("flap:", &t);
                     }
                 }
             }

@@ -9,6 +9,7 @@
 pub mod engine;
 pub mod schedule;
 pub mod settings;
+pub mod simulate;
 
 pub use engine::{
     applied, tick, Decision, Measure, Notification, Observation, Policy, QueueRule, State, Tick,

@@ -32,6 +32,24 @@ enum Cmd {
         /// Decide and log, never PATCH the formation.
         #[arg(long)]
         dry_run: bool,
+        #[command(subcommand)]
+        action: Option<AutoscaleCmd>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AutoscaleCmd {
+    /// Replay a load trace through the policy against a queueing model of dynos:
+    /// writes timeline.csv, plot.svg and summary.txt into --out.
+    Simulate {
+        /// CSV: t,rps,service_ms[,q:<queue>...][,job_ms]
+        #[arg(long)]
+        trace: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// `slipway` (this autoscaler) or `seed` (django-heroku-autoscale's algorithm).
+        #[arg(long, default_value = "slipway", value_parser = ["slipway", "seed"])]
+        policy: String,
     },
 }
 
@@ -39,7 +57,14 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Cmd::Run => crate::run(&cli.app_dir),
-        Cmd::Autoscale { dry_run } => autoscale(&cli.app_dir, dry_run),
+        Cmd::Autoscale {
+            action: Some(AutoscaleCmd::Simulate { trace, out, policy }),
+            ..
+        } => simulate(&cli.app_dir, &trace, &out, &policy),
+        Cmd::Autoscale {
+            dry_run,
+            action: None,
+        } => autoscale(&cli.app_dir, dry_run),
         Cmd::Check => crate::check(&cli.app_dir).unwrap_or_else(|e| {
             let redactor = crate::redact::Redactor::from_process_env();
             eprintln!(
@@ -73,4 +98,78 @@ fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
             }
         };
     autoscale_worker::run(&mut config, &|| stop.stopped(), &mut std::io::stdout())
+}
+
+fn simulate(
+    app_dir: &std::path::Path,
+    trace: &std::path::Path,
+    out: &std::path::Path,
+    which: &str,
+) -> i32 {
+    use autoscale_engine::simulate;
+    let result = (|| -> Result<String, String> {
+        let text =
+            std::fs::read_to_string(trace).map_err(|e| format!("{}: {e}", trace.display()))?;
+        let rows = simulate::parse_trace(&text)
+            .map_err(|e| e.replacen("trace.csv", &trace.display().to_string(), 1))?;
+        let mut app = autoscale_worker::policy_for(app_dir, &|k| std::env::var(k).ok())?;
+        // Decisions carry their rule; explaining every hold is for the live log.
+        app.policy.explain = false;
+        let interval = app
+            .policy
+            .settings
+            .heartbeat_interval
+            .as_secs_f64()
+            .max(0.001);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ticks = ((rows[rows.len() - 1].t - rows[0].t) / interval) as u64;
+        let which = if which == "seed" {
+            simulate::Which::Seed
+        } else {
+            simulate::Which::Slipway
+        };
+        let started = std::time::Instant::now();
+        let (samples, summary) = simulate::run(
+            &app.policy,
+            which,
+            &rows,
+            &app.initial,
+            (ticks / 3000).max(1),
+        );
+        let elapsed = started.elapsed();
+        std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let target = app.policy.settings.max_response.as_secs_f64() * 1000.0;
+        let title = format!(
+            "{which:?} policy: {:.1} dyno-hours, {:.0} min over {target:.0} ms, {} reversals",
+            summary.dyno_hours, summary.minutes_over_target, summary.reversals
+        );
+        let text = format!(
+            "policy: {which:?}\nticks: {}\ndyno-hours: {:.2}\nminutes over the latency target ({target:.0} ms): {:.1}\ndirection reversals: {}\nsimulated in {:.3}s ({:.0} ticks/s)\n",
+            summary.ticks,
+            summary.dyno_hours,
+            summary.minutes_over_target,
+            summary.reversals,
+            elapsed.as_secs_f64(),
+            f64::from(u32::try_from(summary.ticks).unwrap_or(u32::MAX)) / elapsed.as_secs_f64().max(1e-9)
+        );
+        for (name, body) in [
+            ("timeline.csv", simulate::timeline_csv(&samples)),
+            ("plot.svg", simulate::svg(&samples, target, &title)),
+            ("summary.txt", text.clone()),
+        ] {
+            std::fs::write(out.join(name), body)
+                .map_err(|e| format!("{}: {e}", out.join(name).display()))?;
+        }
+        Ok(text)
+    })();
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!(" !     simulate: {e}");
+            crate::error::exit::ERROR
+        }
+    }
 }

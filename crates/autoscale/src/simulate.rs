@@ -1,0 +1,522 @@
+//! Replaying a load trace through a policy against a simple queueing model of
+//! dynos: the timeline, an SVG plot and a summary (dyno-hours, minutes over
+//! the latency target, direction reversals). `Seed` runs the original
+//! algorithm (web only, the same streaks, no freeze, no queue scaling) for
+//! comparison.
+//!
+//! Trace CSV: a header, then rows; the load holds until the next row.
+//! `t` (seconds), `rps` (web requests per second), `service_ms` (one
+//! request's service time on one dyno), and per queue `q:<name>` (jobs
+//! arriving per second); optional `job_ms` (one job's time on one worker
+//! dyno, default 1000).
+
+// Plot coordinates and small counts as f64: no precision is at stake.
+#![allow(clippy::cast_precision_loss, clippy::many_single_char_names)]
+
+use crate::engine::{applied, tick, Measure, Observation, Policy, State, Verdict};
+use chrono::{DateTime, TimeZone, Utc};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Slipway,
+    Seed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub t: f64,
+    pub rps: f64,
+    pub service_ms: f64,
+    pub job_ms: f64,
+    pub queues: BTreeMap<String, f64>,
+}
+
+pub fn parse_trace(text: &str) -> Result<Vec<Row>, String> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
+    let (_, header) = lines.next().ok_or(
+        "trace.csv is empty: expected a header `t,rps,service_ms[,q:<queue>...][,job_ms]`",
+    )?;
+    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
+    for need in ["t", "rps", "service_ms"] {
+        if !cols.contains(&need) {
+            return Err(format!(
+                "trace.csv:1: no `{need}` column (header: {header})"
+            ));
+        }
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    for (i, line) in lines {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != cols.len() {
+            return Err(format!(
+                "trace.csv:{}: {} values for {} columns",
+                i + 1,
+                cells.len(),
+                cols.len()
+            ));
+        }
+        let mut row = Row {
+            t: 0.0,
+            rps: 0.0,
+            service_ms: 100.0,
+            job_ms: 1000.0,
+            queues: BTreeMap::new(),
+        };
+        for (c, v) in cols.iter().zip(&cells) {
+            let x: f64 = v
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| {
+                    format!(
+                        "trace.csv:{}: `{v}` in column {c} is not a non-negative number",
+                        i + 1
+                    )
+                })?;
+            match *c {
+                "t" => row.t = x,
+                "rps" => row.rps = x,
+                "service_ms" => row.service_ms = x.max(0.001),
+                "job_ms" => row.job_ms = x.max(0.001),
+                q => {
+                    if let Some(name) = q.strip_prefix("q:") {
+                        row.queues.insert(name.to_string(), x);
+                    } else {
+                        return Err(format!("trace.csv:1: unknown column `{q}`"));
+                    }
+                }
+            }
+        }
+        if rows.last().is_some_and(|r| r.t >= row.t) {
+            return Err(format!("trace.csv:{}: t must increase", i + 1));
+        }
+        rows.push(row);
+    }
+    if rows.len() < 2 {
+        return Err("trace.csv needs at least two rows (the last row's t is the end)".into());
+    }
+    Ok(rows)
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sample {
+    pub t: f64,
+    pub rps: f64,
+    pub latency_ms: f64,
+    pub dynos: BTreeMap<String, u32>,
+    pub depths: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    pub ticks: u64,
+    pub dyno_hours: f64,
+    pub minutes_over_target: f64,
+    pub reversals: u32,
+}
+
+/// The seed's algorithm, for comparison: web only, streaks, ±increment,
+/// clamped; the history cleared after each scale.
+struct Seed {
+    history: Vec<Verdict>,
+}
+
+fn seed_decide(
+    p: &Policy,
+    s: &mut Seed,
+    latency: Duration,
+    current: u32,
+    now: DateTime<Utc>,
+) -> u32 {
+    let st = &p.settings;
+    let v = if latency > st.max_response {
+        Verdict::Slow
+    } else if latency < st.min_response {
+        Verdict::Fast
+    } else {
+        Verdict::Ok
+    };
+    s.history.push(v);
+    let keep = st.fails_to_scale_up.max(st.passes_to_scale_down) as usize;
+    if s.history.len() > keep {
+        s.history.remove(0);
+    }
+    let (min, max) = (
+        st.min_dynos.at(now, st.time_zone).max(1),
+        st.max_dynos.at(now, st.time_zone),
+    );
+    let last = |n: u32, v: Verdict| {
+        s.history.len() >= n as usize && s.history.iter().rev().take(n as usize).all(|x| *x == v)
+    };
+    let to = if current < min || current > max {
+        current.clamp(min, max.max(min))
+    } else if last(st.fails_to_scale_up, Verdict::Slow) {
+        (current + st.increment).min(max)
+    } else if last(st.passes_to_scale_down, Verdict::Fast) {
+        current.saturating_sub(st.increment).max(min)
+    } else {
+        current
+    };
+    if to != current {
+        s.history.clear();
+    }
+    to
+}
+
+/// Run the trace. `initial` is the starting formation; `sample_every` ticks one sample is kept.
+pub fn run(
+    policy: &Policy,
+    which: Which,
+    trace: &[Row],
+    initial: &BTreeMap<String, u32>,
+    sample_every: u64,
+) -> (Vec<Sample>, Summary) {
+    let interval = policy.settings.heartbeat_interval.as_secs_f64().max(0.001);
+    let start: DateTime<Utc> = Utc
+        .with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
+        .single()
+        .expect("valid");
+    let end = trace[trace.len() - 1].t;
+    let mut formation = initial.clone();
+    let mut state = State::default();
+    let mut seed = Seed {
+        history: Vec::new(),
+    };
+    let mut depths: BTreeMap<String, f64> = BTreeMap::new();
+    let mut backlog = 0.0f64;
+    let mut samples = Vec::new();
+    let mut summary = Summary::default();
+    let mut last_dir: BTreeMap<String, i8> = BTreeMap::new();
+    let mut row_i = 0;
+    let mut t = trace[0].t;
+    let web = policy.web_type.clone().unwrap_or_else(|| "web".into());
+    let consumers: Vec<(String, Vec<String>)> = policy
+        .workers
+        .iter()
+        .map(|(k, r)| (k.clone(), r.queues.clone()))
+        .collect();
+    let mut queues_obs: BTreeMap<String, Measure<u64>> = BTreeMap::new();
+    while t < end {
+        while row_i + 1 < trace.len() && trace[row_i + 1].t <= t {
+            row_i += 1;
+        }
+        let row = &trace[row_i];
+        // Web: a fluid queue over n dynos, each serving 1000/service_ms requests per second.
+        let n = f64::from(*formation.get(&web).unwrap_or(&0));
+        let capacity = n * 1000.0 / row.service_ms;
+        backlog = (backlog + (row.rps - capacity) * interval).max(0.0);
+        let rho = if capacity > 0.0 {
+            (row.rps / capacity).min(0.95)
+        } else {
+            0.95
+        };
+        let latency_ms = if capacity > 0.0 {
+            row.service_ms / (1.0 - rho) + backlog / capacity * 1000.0
+        } else {
+            60_000.0
+        };
+        // Workers: each type's capacity shared among the queues it consumes.
+        let mut served: BTreeMap<&str, f64> = BTreeMap::new();
+        for (ty, qs) in &consumers {
+            let per_queue = f64::from(*formation.get(ty).unwrap_or(&0)) * 1000.0
+                / row.job_ms
+                / qs.len().max(1) as f64;
+            for q in qs {
+                *served.entry(q.as_str()).or_default() += per_queue;
+            }
+        }
+        for (q, rate) in &row.queues {
+            let d = depths.entry(q.clone()).or_default();
+            *d = (*d + (rate - served.get(q.as_str()).copied().unwrap_or(0.0)) * interval).max(0.0);
+        }
+        for (ty, q) in &formation {
+            if policy.workers.contains_key(ty) || *ty == web {
+                summary.dyno_hours += f64::from(*q) * interval / 3600.0;
+            }
+        }
+        if latency_ms > policy.settings.max_response.as_secs_f64() * 1000.0 {
+            summary.minutes_over_target += interval / 60.0;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let now = start + chrono::Duration::milliseconds((t * 1000.0) as i64);
+        let latency = Duration::from_secs_f64(latency_ms / 1000.0);
+        let mut changes: Vec<(String, u32)> = Vec::new();
+        match which {
+            Which::Seed => {
+                let cur = *formation.get(&web).unwrap_or(&0);
+                let to = seed_decide(policy, &mut seed, latency, cur, now);
+                if to != cur {
+                    changes.push((web.clone(), to));
+                }
+            }
+            Which::Slipway => {
+                for (q, d) in &depths {
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    queues_obs.insert(q.clone(), Measure::Value(d.round() as u64));
+                }
+                let obs = Observation {
+                    formation: Measure::Value(formation.clone()),
+                    heartbeat: Some(Measure::Value(latency)),
+                    queues: std::mem::take(&mut queues_obs),
+                    released_at: None,
+                };
+                let out = tick(policy, &mut state, &obs, now);
+                queues_obs = obs.queues;
+                for d in &out.decisions {
+                    applied(policy, &mut state, d, Ok(()), now);
+                    changes.push((d.process_type.clone(), d.to));
+                }
+            }
+        }
+        for (ty, to) in changes {
+            let from = formation.insert(ty.clone(), to).unwrap_or(0);
+            let dir: i8 = if to > from { 1 } else { -1 };
+            if last_dir.insert(ty, dir).is_some_and(|d| d != dir) {
+                summary.reversals += 1;
+            }
+        }
+        if summary.ticks % sample_every.max(1) == 0 {
+            samples.push(Sample {
+                t,
+                rps: row.rps,
+                latency_ms,
+                dynos: formation.clone(),
+                depths: depths.clone(),
+            });
+        }
+        summary.ticks += 1;
+        t += interval;
+    }
+    (samples, summary)
+}
+
+pub fn timeline_csv(samples: &[Sample]) -> String {
+    let types: Vec<String> = samples
+        .first()
+        .map(|s| s.dynos.keys().cloned().collect())
+        .unwrap_or_default();
+    let queues: Vec<String> = samples
+        .last()
+        .map(|s| s.depths.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut out = String::from("t,rps,latency_ms");
+    for t in &types {
+        let _ = write!(out, ",dynos:{t}");
+    }
+    for q in &queues {
+        let _ = write!(out, ",depth:{q}");
+    }
+    out.push('\n');
+    for s in samples {
+        let _ = write!(out, "{:.0},{:.2},{:.1}", s.t, s.rps, s.latency_ms);
+        for t in &types {
+            let _ = write!(out, ",{}", s.dynos.get(t).copied().unwrap_or(0));
+        }
+        for q in &queues {
+            let _ = write!(out, ",{:.0}", s.depths.get(q).copied().unwrap_or(0.0));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Three stacked panels: load, latency (with the target), dynos per type.
+pub fn svg(samples: &[Sample], target_ms: f64, title: &str) -> String {
+    let (w, ph, pad) = (900.0, 160.0, 40.0);
+    let h = pad + 3.0 * (ph + pad);
+    let t0 = samples.first().map_or(0.0, |s| s.t);
+    let t1 = samples.last().map_or(1.0, |s| s.t).max(t0 + 1.0);
+    let x = |t: f64| pad + (t - t0) / (t1 - t0) * (w - 2.0 * pad);
+    let mut out = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{pad}\" y=\"20\" font-size=\"14\">{}</text>\n", escape(title));
+    let colors = [
+        "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
+    ];
+    let mut panel = |i: usize, label: &str, series: Vec<(String, Vec<f64>)>, line: Option<f64>| {
+        let top = pad + i as f64 * (ph + pad);
+        let max = series
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .chain(line)
+            .fold(1.0f64, f64::max)
+            * 1.1;
+        let y = |v: f64| top + ph - v / max * ph;
+        let _ = writeln!(out, "<rect x=\"{pad}\" y=\"{top}\" width=\"{}\" height=\"{ph}\" fill=\"none\" stroke=\"#999\"/>", w - 2.0 * pad);
+        let _ = writeln!(
+            out,
+            "<text x=\"{pad}\" y=\"{}\">{} (max {:.0})</text>",
+            top - 4.0,
+            escape(label),
+            max / 1.1
+        );
+        if let Some(l) = line {
+            let _ = writeln!(out, "<line x1=\"{pad}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#d62728\" stroke-dasharray=\"4 3\"/>", w - pad, y(l), y(l));
+        }
+        for (k, (name, values)) in series.iter().enumerate() {
+            let pts: Vec<String> = samples
+                .iter()
+                .zip(values)
+                .map(|(s, v)| format!("{:.1},{:.1}", x(s.t), y(*v)))
+                .collect();
+            let c = colors[k % colors.len()];
+            let _ = writeln!(
+                out,
+                "<polyline fill=\"none\" stroke=\"{c}\" stroke-width=\"1.5\" points=\"{}\"/>",
+                pts.join(" ")
+            );
+            let _ = writeln!(
+                out,
+                "<text x=\"{:.0}\" y=\"{:.0}\" fill=\"{c}\">{}</text>",
+                w - pad + 4.0,
+                top + 12.0 + 12.0 * k as f64,
+                escape(name)
+            );
+        }
+    };
+    panel(
+        0,
+        "load (requests/s)",
+        vec![("rps".into(), samples.iter().map(|s| s.rps).collect())],
+        None,
+    );
+    panel(
+        1,
+        "heartbeat latency (ms), target dashed",
+        vec![(
+            "latency".into(),
+            samples
+                .iter()
+                .map(|s| s.latency_ms.min(target_ms * 10.0))
+                .collect(),
+        )],
+        Some(target_ms),
+    );
+    let types: Vec<String> = samples
+        .first()
+        .map(|s| s.dynos.keys().cloned().collect())
+        .unwrap_or_default();
+    panel(
+        2,
+        "dynos per type",
+        types
+            .iter()
+            .map(|t| {
+                (
+                    t.clone(),
+                    samples
+                        .iter()
+                        .map(|s| f64::from(s.dynos.get(t).copied().unwrap_or(0)))
+                        .collect(),
+                )
+            })
+            .collect(),
+        None,
+    );
+    out.push_str("</svg>\n");
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Bound, QueueRule, Settings};
+
+    fn policy() -> Policy {
+        let s = Settings {
+            max_dynos: Bound::Fixed(10),
+            ..Settings::default()
+        };
+        let mut p = Policy::new(s);
+        p.workers.insert(
+            "worker_general".into(),
+            QueueRule {
+                queues: vec!["default".into()],
+                jobs_per_dyno: 10,
+                min: Bound::Fixed(0),
+                max: Bound::Fixed(5),
+            },
+        );
+        p
+    }
+
+    const TRACE: &str = "t,rps,service_ms,q:default,job_ms\n0,5,100,0,1000\n3600,40,100,8,1000\n7200,5,100,0,1000\n10800,5,100,0,1000\n";
+
+    #[test]
+    fn the_trace_is_read_with_line_numbers_in_errors() {
+        let rows = parse_trace(TRACE).unwrap();
+        assert_eq!(rows.len(), 4);
+        assert!((rows[1].queues["default"] - 8.0).abs() < f64::EPSILON);
+        assert!(parse_trace("t,rps\n0,1\n")
+            .unwrap_err()
+            .contains("no `service_ms` column"));
+        assert!(parse_trace("t,rps,service_ms\n0,1,10\n5,x,10\n")
+            .unwrap_err()
+            .starts_with("trace.csv:3:"));
+        assert!(parse_trace("t,rps,service_ms\n5,1,10\n5,1,10\n")
+            .unwrap_err()
+            .contains("t must increase"));
+    }
+
+    #[test]
+    fn slipway_follows_the_load_up_and_down_and_scales_the_worker_queue() {
+        let initial = BTreeMap::from([("web".to_string(), 1), ("worker_general".to_string(), 0)]);
+        let (samples, summary) = run(
+            &policy(),
+            Which::Slipway,
+            &parse_trace(TRACE).unwrap(),
+            &initial,
+            1,
+        );
+        assert_eq!(summary.ticks, 360, "three hours of 30 s ticks");
+        let peak_web = samples.iter().map(|s| s.dynos["web"]).max().unwrap();
+        assert!(
+            peak_web >= 5,
+            "40 rps at 10 rps per dyno needs 5+: {peak_web}"
+        );
+        assert!(
+            samples.iter().any(|s| s.dynos["worker_general"] > 0),
+            "the queue was worked"
+        );
+        assert!(
+            samples.last().unwrap().dynos["web"] <= 2,
+            "back down after the peak"
+        );
+        let svg = svg(&samples, 1000.0, "test");
+        assert!(
+            svg.starts_with("<svg")
+                && svg.contains("polyline")
+                && svg.trim_end().ends_with("</svg>")
+        );
+        let csv = timeline_csv(&samples);
+        assert!(
+            csv.starts_with("t,rps,latency_ms,dynos:web,dynos:worker_general,depth:default\n"),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn the_seed_policy_never_scales_workers() {
+        let initial = BTreeMap::from([("web".to_string(), 1), ("worker_general".to_string(), 0)]);
+        let (samples, summary) = run(
+            &policy(),
+            Which::Seed,
+            &parse_trace(TRACE).unwrap(),
+            &initial,
+            1,
+        );
+        assert!(samples.iter().all(|s| s.dynos["worker_general"] == 0));
+        assert!(samples.iter().any(|s| s.dynos["web"] > 1));
+        assert!(summary.dyno_hours > 0.0);
+    }
+}
