@@ -49,55 +49,98 @@ pub fn heartbeat_agent(timeout: Duration) -> ureq::Agent {
 /// counts Ready messages only: unacked ones, held by busy workers, are not in it).
 /// A missing queue or an unreachable broker is unknown.
 pub fn rabbitmq_depths(amqp_url: &str, queues: &[String]) -> Vec<(String, Measure<u64>)> {
-    use lapin::options::QueueDeclareOptions;
-    use lapin::types::FieldTable;
-    let connect = futures_lite::future::block_on(async {
-        lapin::Connection::connect(amqp_url, lapin::ConnectionProperties::default()).await
-    });
-    let conn = match connect {
-        Ok(c) => c,
-        Err(e) => {
-            let why = format!(
-                "RabbitMQ unreachable: {}",
-                redact_url_error(&e.to_string(), amqp_url)
-            );
-            return queues
-                .iter()
-                .map(|q| (q.clone(), Measure::Unknown(why.clone())))
-                .collect();
+    RabbitProbe::new(amqp_url).depths(queues)
+}
+
+/// A RabbitMQ connection kept across ticks (an AMQP handshake per tick would
+/// cost more than everything else the worker does); reopened after a failure.
+pub struct RabbitProbe {
+    url: String,
+    conn: Option<lapin::Connection>,
+    channel: Option<lapin::Channel>,
+}
+
+impl RabbitProbe {
+    pub fn new(amqp_url: &str) -> Self {
+        Self {
+            url: amqp_url.to_string(),
+            conn: None,
+            channel: None,
         }
-    };
-    let mut out = Vec::new();
-    for q in queues {
-        // A failed passive declare closes the channel: one channel per queue.
-        let measure = futures_lite::future::block_on(async {
-            let channel = conn.create_channel().await?;
-            let declared = channel
-                .queue_declare(
-                    q,
-                    QueueDeclareOptions {
+    }
+
+    fn channel(&mut self) -> Result<lapin::Channel, String> {
+        if let Some(ch) = self.channel.as_ref().filter(|c| c.status().connected()) {
+            return Ok(ch.clone());
+        }
+        if !self.conn.as_ref().is_some_and(|c| c.status().connected()) {
+            let url = self.url.clone();
+            let conn = futures_lite::future::block_on(async {
+                lapin::Connection::connect(&url, lapin::ConnectionProperties::default()).await
+            })
+            .map_err(|e| {
+                format!(
+                    "RabbitMQ unreachable: {}",
+                    redact_url_error(&e.to_string(), &self.url)
+                )
+            })?;
+            self.conn = Some(conn);
+        }
+        let conn = self.conn.as_ref().expect("connected");
+        let ch = futures_lite::future::block_on(conn.create_channel())
+            .map_err(|e| format!("RabbitMQ: {}", redact_url_error(&e.to_string(), &self.url)))?;
+        self.channel = Some(ch.clone());
+        Ok(ch)
+    }
+
+    pub fn depths(&mut self, queues: &[String]) -> Vec<(String, Measure<u64>)> {
+        use lapin::options::QueueDeclareOptions;
+        use lapin::types::FieldTable;
+        let mut out = Vec::with_capacity(queues.len());
+        for q in queues {
+            let measure = match self.channel() {
+                Err(why) => {
+                    self.conn = None;
+                    Measure::Unknown(why)
+                }
+                Ok(ch) => {
+                    let opts = QueueDeclareOptions {
                         passive: true,
                         ..QueueDeclareOptions::default()
-                    },
-                    FieldTable::default(),
-                )
-                .await?;
-            let _ = channel.close(200, "done").await;
-            Ok::<u64, lapin::Error>(u64::from(declared.message_count()))
-        });
-        out.push((
-            q.clone(),
-            match measure {
-                Ok(n) => Measure::Value(n),
-                Err(e) if e.to_string().contains("NOT_FOUND") => {
-                    Measure::Unknown(format!("queue {q} does not exist on the broker"))
+                    };
+                    match futures_lite::future::block_on(ch.queue_declare(
+                        q,
+                        opts,
+                        FieldTable::default(),
+                    )) {
+                        Ok(declared) => Measure::Value(u64::from(declared.message_count())),
+                        Err(e) => {
+                            // A failed passive declare closes the channel: a new one next time.
+                            self.channel = None;
+                            if e.to_string().contains("NOT_FOUND") {
+                                Measure::Unknown(format!("queue {q} does not exist on the broker"))
+                            } else {
+                                Measure::Unknown(format!(
+                                    "RabbitMQ: {}",
+                                    redact_url_error(&e.to_string(), &self.url)
+                                ))
+                            }
+                        }
+                    }
                 }
-                Err(e) => Measure::Unknown(format!("RabbitMQ: {e}")),
-            },
-        ));
+            };
+            out.push((q.clone(), measure));
+        }
+        out
     }
-    let _ = futures_lite::future::block_on(conn.close(200, "done"));
-    out
+}
+
+impl Drop for RabbitProbe {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            let _ = futures_lite::future::block_on(c.close(200, "done"));
+        }
+    }
 }
 
 /// Waiting messages per queue on Redis, as Celery's Redis transport stores

@@ -308,6 +308,10 @@ pub fn run(config: &mut Config, stopped: &dyn Fn() -> bool, log: &mut dyn Write)
         .timeout(Duration::from_secs(5))
         .build();
     let mut state = State::default();
+    let mut rabbit = match &config.broker {
+        Some(Broker::Rabbit(url)) => Some(autoscale_probes::RabbitProbe::new(url)),
+        _ => None,
+    };
     let mut backoff = Duration::ZERO;
     let mut notified_limits = BTreeSet::new();
     let emit = |log: &mut dyn Write, line: serde_json::Value| {
@@ -357,9 +361,10 @@ pub fn run(config: &mut Config, stopped: &dyn Fn() -> bool, log: &mut dyn Write)
             .collect();
         let queues: BTreeMap<String, Measure<u64>> = match &config.broker {
             _ if wanted.is_empty() => BTreeMap::new(),
-            Some(Broker::Rabbit(url)) => autoscale_probes::rabbitmq_depths(url, &wanted)
-                .into_iter()
-                .collect(),
+            Some(Broker::Rabbit(_)) => rabbit
+                .as_mut()
+                .map(|r| r.depths(&wanted).into_iter().collect())
+                .unwrap_or_default(),
             Some(Broker::Redis(url)) => autoscale_probes::redis_depths(url, &wanted)
                 .into_iter()
                 .collect(),

@@ -119,6 +119,9 @@ pub struct Summary {
     pub dyno_hours: f64,
     pub minutes_over_target: f64,
     pub reversals: u32,
+    /// Queued jobs integrated over time: job-hours spent waiting.
+    pub job_hours_waiting: f64,
+    pub peak_depth: f64,
 }
 
 /// The seed's algorithm, for comparison: web only, streaks, ±increment,
@@ -232,8 +235,13 @@ pub fn run(
             }
         }
         for (q, rate) in &row.queues {
-            let d = depths.entry(q.clone()).or_default();
+            if !depths.contains_key(q) {
+                depths.insert(q.clone(), 0.0);
+            }
+            let d = depths.get_mut(q).expect("inserted");
             *d = (*d + (rate - served.get(q.as_str()).copied().unwrap_or(0.0)) * interval).max(0.0);
+            summary.job_hours_waiting += *d * interval / 3600.0;
+            summary.peak_depth = summary.peak_depth.max(*d);
         }
         for (ty, q) in &formation {
             if policy.workers.contains_key(ty) || *ty == web {
@@ -328,11 +336,11 @@ pub fn timeline_csv(samples: &[Sample]) -> String {
 
 /// Three stacked panels: load, latency (with the target), dynos per type.
 pub fn svg(samples: &[Sample], target_ms: f64, title: &str) -> String {
-    let (w, ph, pad) = (900.0, 160.0, 40.0);
+    let (w, ph, pad, right) = (1000.0, 160.0, 40.0, 150.0);
     let h = pad + 3.0 * (ph + pad);
     let t0 = samples.first().map_or(0.0, |s| s.t);
     let t1 = samples.last().map_or(1.0, |s| s.t).max(t0 + 1.0);
-    let x = |t: f64| pad + (t - t0) / (t1 - t0) * (w - 2.0 * pad);
+    let x = |t: f64| pad + (t - t0) / (t1 - t0) * (w - pad - right);
     let mut out = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{pad}\" y=\"20\" font-size=\"14\">{}</text>\n", escape(title));
     let colors = [
         "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
@@ -346,7 +354,7 @@ pub fn svg(samples: &[Sample], target_ms: f64, title: &str) -> String {
             .fold(1.0f64, f64::max)
             * 1.1;
         let y = |v: f64| top + ph - v / max * ph;
-        let _ = writeln!(out, "<rect x=\"{pad}\" y=\"{top}\" width=\"{}\" height=\"{ph}\" fill=\"none\" stroke=\"#999\"/>", w - 2.0 * pad);
+        let _ = writeln!(out, "<rect x=\"{pad}\" y=\"{top}\" width=\"{}\" height=\"{ph}\" fill=\"none\" stroke=\"#999\"/>", w - pad - right);
         let _ = writeln!(
             out,
             "<text x=\"{pad}\" y=\"{}\">{} (max {:.0})</text>",
@@ -355,7 +363,7 @@ pub fn svg(samples: &[Sample], target_ms: f64, title: &str) -> String {
             max / 1.1
         );
         if let Some(l) = line {
-            let _ = writeln!(out, "<line x1=\"{pad}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#d62728\" stroke-dasharray=\"4 3\"/>", w - pad, y(l), y(l));
+            let _ = writeln!(out, "<line x1=\"{pad}\" x2=\"{}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#d62728\" stroke-dasharray=\"4 3\"/>", w - right, y(l), y(l));
         }
         for (k, (name, values)) in series.iter().enumerate() {
             let pts: Vec<String> = samples
@@ -372,7 +380,7 @@ pub fn svg(samples: &[Sample], target_ms: f64, title: &str) -> String {
             let _ = writeln!(
                 out,
                 "<text x=\"{:.0}\" y=\"{:.0}\" fill=\"{c}\">{}</text>",
-                w - pad + 4.0,
+                w - right + 6.0,
                 top + 12.0 + 12.0 * k as f64,
                 escape(name)
             );

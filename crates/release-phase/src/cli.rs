@@ -144,11 +144,13 @@ fn simulate(
             summary.dyno_hours, summary.minutes_over_target, summary.reversals
         );
         let text = format!(
-            "policy: {which:?}\nticks: {}\ndyno-hours: {:.2}\nminutes over the latency target ({target:.0} ms): {:.1}\ndirection reversals: {}\nsimulated in {:.3}s ({:.0} ticks/s)\n",
+            "policy: {which:?}\nticks: {}\ndyno-hours: {:.2}\nminutes over the latency target ({target:.0} ms): {:.1}\ndirection reversals: {}\njobs waiting: {:.1} job-hours (peak queue {:.0})\nsimulated in {:.3}s ({:.0} ticks/s)\n",
             summary.ticks,
             summary.dyno_hours,
             summary.minutes_over_target,
             summary.reversals,
+            summary.job_hours_waiting,
+            summary.peak_depth,
             elapsed.as_secs_f64(),
             f64::from(u32::try_from(summary.ticks).unwrap_or(u32::MAX)) / elapsed.as_secs_f64().max(1e-9)
         );
