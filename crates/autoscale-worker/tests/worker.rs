@@ -332,3 +332,133 @@ fn missing_settings_and_unknown_types_are_configuration_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn an_account_limit_clamps_the_type_and_notifies_once_and_a_429_only_holds_that_tick() {
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 50);
+    publish(&gq, 0);
+    let api = FakeApi::start(
+        "refapp",
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+        ],
+    );
+    api.set_limit("worker_priority", 2);
+    api.push_fault(fake_platform_api::Fault::Status(429, "rate_limit"));
+    let target = heartbeat_target(50);
+    let (log, code) = run_for(
+        app(&pq, &gq).path(),
+        &env(&api, &target, AMQP),
+        false,
+        || {
+            std::thread::sleep(Duration::from_millis(4500));
+        },
+    );
+    delete(&[&pq, &gq]);
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("rate limit is spent"),
+        "the 429 tick held: {log}"
+    );
+    assert!(log.contains("refused, account limit 2"), "{log}");
+    assert_eq!(
+        api.quantity("worker_priority"),
+        Some(2),
+        "clamped to the account's limit: {log}"
+    );
+    assert_eq!(
+        log.matches("clamping its max to 2").count(),
+        1,
+        "notified once: {log}"
+    );
+}
+
+#[test]
+fn notifications_are_posted_to_the_webhook_as_json() {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let hook = format!("http://{}/hook", server.server_addr().to_ip().unwrap());
+    let received = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let r = received.clone();
+    std::thread::spawn(move || {
+        for mut req in server.incoming_requests() {
+            let mut body = String::new();
+            let _ = req.as_reader().read_to_string(&mut body);
+            r.lock().unwrap().push(body);
+            let _ = req.respond(tiny_http::Response::empty(204));
+        }
+    });
+    let api = FakeApi::start("refapp", TOKEN, &[("web", 1), ("beat", 1)]);
+    let target = heartbeat_target(150);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Procfile"),
+        "web: gunicorn app.wsgi\nbeat: celery -A app beat\n",
+    )
+    .unwrap();
+    let mut e = env(&api, &target, AMQP);
+    e.insert("AUTOSCALE_MAX_DYNOS", "1".into());
+    e.insert("AUTOSCALE_WEBHOOK_URL", hook);
+    let (log, _) = run_for(dir.path(), &e, false, || {
+        std::thread::sleep(Duration::from_millis(3600));
+    });
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "slow at the max, once: {got:?} {log}");
+    let v: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
+    assert_eq!(v["app"], "refapp");
+    assert_eq!(v["kind"], "needs_exceed_max");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("web needs 2 dynos but its max is 1"),
+        "{v}"
+    );
+}
+
+#[test]
+fn with_a_redis_broker_celerys_lists_drive_the_worker_types() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:6379").is_ok(),
+        "Redis is not listening on 127.0.0.1:6379: scripts/services starts it"
+    );
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    let client = redis::Client::open("redis://127.0.0.1:6379/0").unwrap();
+    let mut conn = client.get_connection().unwrap();
+    for i in 0..30 {
+        let _: u64 = redis::cmd("RPUSH")
+            .arg(&pq)
+            .arg(i)
+            .query(&mut conn)
+            .unwrap();
+    }
+    let api = FakeApi::start(
+        "refapp",
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+        ],
+    );
+    let target = heartbeat_target(50);
+    let (log, _) = run_for(
+        app(&pq, &gq).path(),
+        &env(&api, &target, "redis://127.0.0.1:6379/0"),
+        false,
+        || {
+            std::thread::sleep(Duration::from_millis(1500));
+        },
+    );
+    let _: u64 = redis::cmd("DEL").arg(&pq).query(&mut conn).unwrap();
+    assert_eq!(
+        api.quantity("worker_priority"),
+        Some(3),
+        "ceil(30 / 10): {log}"
+    );
+}
