@@ -56,8 +56,8 @@ pub fn rabbitmq_depths(amqp_url: &str, queues: &[String]) -> Vec<(String, Measur
 /// cost more than everything else the worker does); reopened after a failure.
 pub struct RabbitProbe {
     url: String,
-    conn: Option<lapin::Connection>,
-    channel: Option<lapin::Channel>,
+    conn: Option<amiquip::Connection>,
+    channel: Option<amiquip::Channel>,
 }
 
 impl RabbitProbe {
@@ -69,65 +69,61 @@ impl RabbitProbe {
         }
     }
 
-    fn channel(&mut self) -> Result<lapin::Channel, String> {
-        if let Some(ch) = self.channel.as_ref().filter(|c| c.status().connected()) {
-            return Ok(ch.clone());
+    fn reset(&mut self) {
+        self.channel = None;
+        if let Some(c) = self.conn.take() {
+            let _ = c.close();
         }
-        if !self.conn.as_ref().is_some_and(|c| c.status().connected()) {
-            let url = self.url.clone();
-            let conn = futures_lite::future::block_on(async {
-                lapin::Connection::connect(&url, lapin::ConnectionProperties::default()).await
-            })
-            .map_err(|e| {
-                format!(
-                    "RabbitMQ unreachable: {}",
-                    redact_url_error(&e.to_string(), &self.url)
-                )
-            })?;
-            self.conn = Some(conn);
+    }
+
+    fn channel(&mut self) -> Result<&amiquip::Channel, String> {
+        if self.conn.is_none() {
+            if self.url.starts_with("amqps://") {
+                return Err("amqps:// (TLS) broker URLs are not supported yet: give AUTOSCALE_BROKER_URL the broker's amqp:// URL".into());
+            }
+            let conn = open_amqp(&self.url);
+            self.conn = Some(conn.map_err(|e| {
+                format!("RabbitMQ unreachable: {}", redact_url_error(&e, &self.url))
+            })?);
         }
-        let conn = self.conn.as_ref().expect("connected");
-        let ch = futures_lite::future::block_on(conn.create_channel())
-            .map_err(|e| format!("RabbitMQ: {}", redact_url_error(&e.to_string(), &self.url)))?;
-        self.channel = Some(ch.clone());
-        Ok(ch)
+        if self.channel.is_none() {
+            let conn = self.conn.as_mut().expect("connected");
+            match conn.open_channel(None) {
+                Ok(ch) => self.channel = Some(ch),
+                Err(e) => {
+                    let why = format!("RabbitMQ: {}", redact_url_error(&e.to_string(), &self.url));
+                    self.reset();
+                    return Err(why);
+                }
+            }
+        }
+        Ok(self.channel.as_ref().expect("open"))
     }
 
     pub fn depths(&mut self, queues: &[String]) -> Vec<(String, Measure<u64>)> {
-        use lapin::options::QueueDeclareOptions;
-        use lapin::types::FieldTable;
         let mut out = Vec::with_capacity(queues.len());
         for q in queues {
             let measure = match self.channel() {
-                Err(why) => {
-                    self.conn = None;
-                    Measure::Unknown(why)
-                }
-                Ok(ch) => {
-                    let opts = QueueDeclareOptions {
-                        passive: true,
-                        ..QueueDeclareOptions::default()
-                    };
-                    match futures_lite::future::block_on(ch.queue_declare(
-                        q,
-                        opts,
-                        FieldTable::default(),
-                    )) {
-                        Ok(declared) => Measure::Value(u64::from(declared.message_count())),
-                        Err(e) => {
-                            // A failed passive declare closes the channel: a new one next time.
-                            self.channel = None;
-                            if e.to_string().contains("NOT_FOUND") {
-                                Measure::Unknown(format!("queue {q} does not exist on the broker"))
-                            } else {
-                                Measure::Unknown(format!(
-                                    "RabbitMQ: {}",
-                                    redact_url_error(&e.to_string(), &self.url)
-                                ))
-                            }
+                Err(why) => Measure::Unknown(why),
+                Ok(ch) => match ch.queue_declare_passive(q.as_str()) {
+                    Ok(queue) => {
+                        Measure::Value(queue.declared_message_count().map_or(0, u64::from))
+                    }
+                    Err(e) => {
+                        // A failed passive declare closes the channel: a new one next time.
+                        let text = e.to_string();
+                        self.channel = None;
+                        if text.contains("NOT_FOUND") || text.contains("404") {
+                            Measure::Unknown(format!("queue {q} does not exist on the broker"))
+                        } else {
+                            self.reset();
+                            Measure::Unknown(format!(
+                                "RabbitMQ: {}",
+                                redact_url_error(&text, &self.url)
+                            ))
                         }
                     }
-                }
+                },
             };
             out.push((q.clone(), measure));
         }
@@ -135,11 +131,49 @@ impl RabbitProbe {
     }
 }
 
+/// Connect with TCP_NODELAY: AMQP methods go out in several small frames, and
+/// Nagle's algorithm with delayed ACKs made each passive declare wait ~40 ms.
+fn open_amqp(amqp_url: &str) -> Result<amiquip::Connection, String> {
+    let url = url::Url::parse(amqp_url).map_err(|e| format!("not an AMQP URL: {e}"))?;
+    if url.scheme() != "amqp" {
+        return Err(format!("unsupported broker URL scheme {}://", url.scheme()));
+    }
+    let host = url.host_str().unwrap_or("localhost").to_string();
+    let port = url.port().unwrap_or(5672);
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let username = if url.username().is_empty() {
+        "guest".to_string()
+    } else {
+        decode(url.username())
+    };
+    let password = url.password().map_or_else(|| "guest".to_string(), decode);
+    let vhost = match url.path().strip_prefix('/') {
+        None | Some("") => "/".to_string(),
+        Some(v) => decode(v),
+    };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        .map_err(|e| e.to_string())?
+        .next()
+        .ok_or_else(|| format!("{host} does not resolve"))?;
+    let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+        .map_err(|e| e.to_string())?;
+    stream.set_nodelay(true).map_err(|e| e.to_string())?;
+    let stream = mio::net::TcpStream::from_stream(stream).map_err(|e| e.to_string())?;
+    let options = amiquip::ConnectionOptions::<amiquip::Auth>::default()
+        .auth(amiquip::Auth::Plain { username, password })
+        .virtual_host(vhost);
+    amiquip::Connection::insecure_open_stream(stream, options, amiquip::ConnectionTuning::default())
+        .map_err(|e| e.to_string())
+}
+
 impl Drop for RabbitProbe {
     fn drop(&mut self) {
-        if let Some(c) = self.conn.take() {
-            let _ = futures_lite::future::block_on(c.close(200, "done"));
-        }
+        self.reset();
     }
 }
 

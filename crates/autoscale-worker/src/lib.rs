@@ -487,7 +487,7 @@ pub fn run(config: &mut Config, stopped: &dyn Fn() -> bool, log: &mut dyn Write)
         };
         let until = started + pause;
         while Instant::now() < until && !stopped() {
-            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(250)));
         }
     }
     emit(
