@@ -3,7 +3,7 @@
 //! exports the app's config vars (ENV_DIR) to the build, as Heroku's classic
 //! Python buildpack does for collectstatic.
 
-use crate::{build_in, process_env};
+use crate::{build_in, process_env, RELEASE_LINES};
 use static_assets::Stores;
 use std::path::Path;
 
@@ -37,14 +37,14 @@ fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> i32 {
         node: root.join("node"),
         outputs: root.join("outputs"),
     };
-    if static_assets::Plan::new(build_dir, &env).is_ok_and(|p| {
-        p.detection.django && p.config.collectstatic == static_assets::Collectstatic::Release
-    }) {
-        // Classic builds have no build plan to hand the command over with.
-        build_output::warning("collectstatic = \"release\": classic buildpacks cannot hand it to release-phase.\nAdd it to project.toml so `release-phase run` runs it on every release:\n\n    [[com.heroku.phase.release]]\n    command = \"python\"\n    args = [\"manage.py\", \"collectstatic\", \"--noinput\"]");
-    }
     match build_in(build_dir, &stores, &env) {
-        Ok(()) => 0,
+        Ok(outcome) => {
+            if outcome.collectstatic_on_release {
+                // Classic builds have no build plan to hand the command over with.
+                build_output::warning(&format!("collectstatic = \"release\": classic buildpacks cannot hand it to release-phase.\nAdd it to project.toml so `release-phase run` runs it on every release:\n\n{RELEASE_LINES}"));
+            }
+            0
+        }
         Err(e) => {
             build_output::error("Slipway static assets", &e.to_string());
             1

@@ -58,12 +58,19 @@ pub(crate) fn process_env() -> Env {
     std::env::vars().collect()
 }
 
-pub(crate) fn build_in(app: &Path, stores: &Stores, env: &Env) -> Result<(), AssetsError> {
+/// What to add to project.toml when collectstatic cannot be handed over.
+pub(crate) const RELEASE_LINES: &str = "    [[com.heroku.phase.release]]\n    command = \"python\"\n    args = [\"manage.py\", \"collectstatic\", \"--noinput\"]";
+
+pub(crate) fn build_in(
+    app: &Path,
+    stores: &Stores,
+    env: &Env,
+) -> Result<static_assets::Outcome, AssetsError> {
     build_output::header("Slipway static assets");
     let timer = build_output::Timer::start("Compiling static assets");
-    static_assets::build(app, stores, env)?;
+    let outcome = static_assets::build(app, stores, env)?;
     timer.done();
-    Ok(())
+    Ok(outcome)
 }
 
 impl Buildpack for StaticAssetsBuildpack {
@@ -145,7 +152,7 @@ impl Buildpack for StaticAssetsBuildpack {
             node: node.path(),
             outputs: outputs.path().join("outputs"),
         };
-        build_in(&context.app_dir, &stores, &env).map_err(Failed)?;
+        let outcome = build_in(&context.app_dir, &stores, &env).map_err(Failed)?;
 
         let handoff = context
             .buildpack_plan
@@ -158,12 +165,11 @@ impl Buildpack for StaticAssetsBuildpack {
                     .and_then(toml::Value::as_bool)
                     == Some(true)
             });
-        let plan = Plan::new(&context.app_dir, &env).map_err(Failed)?;
-        if plan.detection.django && plan.config.collectstatic == Collectstatic::Release {
+        if outcome.collectstatic_on_release {
             if handoff {
                 build_output::bullet("Handed `python manage.py collectstatic --noinput` to slipway/release-phase: it runs on every release");
             } else {
-                build_output::warning("collectstatic = \"release\" is set, but no slipway/release-phase runs before slipway/static-assets to run it on release.\nPut slipway/release-phase earlier in the order, or add to project.toml:\n\n    [[com.heroku.phase.release]]\n    command = \"python\"\n    args = [\"manage.py\", \"collectstatic\", \"--noinput\"]");
+                build_output::warning(&format!("collectstatic = \"release\" is set, but no slipway/release-phase runs before slipway/static-assets to run it on release.\nPut slipway/release-phase earlier in the order, or add to project.toml:\n\n{RELEASE_LINES}"));
             }
         }
         BuildResultBuilder::new().build()

@@ -266,7 +266,13 @@ pub fn run(
             Which::Slipway => {
                 for (q, d) in &depths {
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    queues_obs.insert(q.clone(), Measure::Value(d.round() as u64));
+                    let m = Measure::Value(d.round() as u64);
+                    match queues_obs.get_mut(q) {
+                        Some(slot) => *slot = m,
+                        None => {
+                            queues_obs.insert(q.clone(), m);
+                        }
+                    }
                 }
                 let obs = Observation {
                     formation: Measure::Value(formation.clone()),

@@ -60,6 +60,8 @@ pub struct Outcome {
     /// The inputs matched the cache: nothing ran, the outputs were restored.
     pub reused: bool,
     pub manifest: Manifest,
+    /// `collectstatic = "release"` for a Django app: the caller hands the command on.
+    pub collectstatic_on_release: bool,
 }
 
 fn facts(
@@ -248,6 +250,10 @@ pub struct Plan {
 }
 
 impl Plan {
+    pub fn collectstatic_on_release(&self) -> bool {
+        self.detection.django && self.config.collectstatic == Collectstatic::Release
+    }
+
     pub fn new(app: &Path, env: &Env) -> Result<Self, AssetsError> {
         let config = AssetsConfig::load(app)?;
         let detection = detect(app)?;
@@ -306,6 +312,7 @@ pub fn build(app: &Path, stores: &Stores, env: &Env) -> Result<Outcome, AssetsEr
             return Ok(Outcome {
                 reused: true,
                 manifest,
+                collectstatic_on_release: plan.collectstatic_on_release(),
             });
         }
         build_output::bullet("Inputs unchanged, but the cached outputs are incomplete: building");
@@ -354,6 +361,7 @@ pub fn build(app: &Path, stores: &Stores, env: &Env) -> Result<Outcome, AssetsEr
     Ok(Outcome {
         reused: false,
         manifest,
+        collectstatic_on_release: plan.collectstatic_on_release(),
     })
 }
 
