@@ -92,13 +92,11 @@ fn parse_table(text: &str) -> Result<AutoscaleTable, String> {
     toml::from_str::<Descriptor>(text)
         .map(|d| d.underscore.metadata.slipway.autoscale)
         .map_err(|e| {
-            let line = e.span().map_or(0, |s| {
-                text[..s.start.min(text.len())].matches('\n').count() + 1
-            });
-            format!(
-                "project.toml:{line}: [_.metadata.slipway.autoscale]: {}",
-                e.message().trim()
-            )
+            procfile::Diagnostic::from_toml("project.toml", text, &e)
+                .help(
+                    "see crates/autoscale/SPEC.md for [_.metadata.slipway.autoscale] and its keys",
+                )
+                .render()
         })
 }
 

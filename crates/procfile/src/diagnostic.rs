@@ -64,6 +64,19 @@ impl Diagnostic {
         }
     }
 
+    /// A TOML syntax or schema error in `file`, pointing at its line.
+    pub fn from_toml(file: &str, text: &str, e: &toml::de::Error) -> Self {
+        let line = e.span().map_or(0, |span| {
+            text.as_bytes()[..span.start.min(text.len())]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1
+        });
+        let src = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+        Diagnostic::error(file, line, src, format!("{file}: {}", e.message().trim())).label("here")
+    }
+
     #[must_use]
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();

@@ -57,20 +57,10 @@ pub fn parse(file: &str, text: &str) -> Result<SlipwayTables, Diagnostic> {
     toml::from_str::<Descriptor>(text)
         .map(|d| d.underscore.metadata.slipway)
         .map_err(|e| {
-            let line = e.span().map_or(0, |span| line_of(text, span.start));
-            let src = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
-            Diagnostic::error(file, line, src, format!("{file}: {}", e.message().trim()))
-                .label("here")
-                .help("see crates/procfile/SPEC.md for the `[_.metadata.slipway]` tables and their keys")
+            Diagnostic::from_toml(file, text, &e).help(
+                "see crates/procfile/SPEC.md for the `[_.metadata.slipway]` tables and their keys",
+            )
         })
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]

@@ -73,11 +73,8 @@ impl AssetsConfig {
         let config = toml::from_str::<Descriptor>(text)
             .map(|d| d.underscore.metadata.slipway.assets)
             .map_err(|e| {
-                let line = e.span().map_or(0, |span| line_of(text, span.start));
-                let src = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
                 AssetsError::Config(
-                    Diagnostic::error(file, line, src, format!("{file}: {}", e.message().trim()))
-                        .label("here")
+                    Diagnostic::from_toml(file, text, &e)
                         .help("see crates/static-assets/SPEC.md: [_.metadata.slipway.assets] takes build-env (a table of strings), inputs (a list of globs) and collectstatic (\"build\", \"release\" or \"off\")")
                         .render(),
                 )
@@ -107,14 +104,6 @@ impl AssetsConfig {
         }
         Ok(config)
     }
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
 }
 
 #[cfg(test)]
