@@ -1,8 +1,8 @@
 //! The Django side: `python manage.py collectstatic --noinput` with a
 //! build-safe environment, and a diagnosis when it fails.
 
-use crate::error::{AssetsError, StepFailure};
-use crate::run::{run, tail, which, Env};
+use crate::error::AssetsError;
+use crate::run::{run_step, which, Env, Step};
 use redact::Redactor;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,23 +45,16 @@ pub fn collectstatic(
     env: &Env,
     redactor: &Redactor,
 ) -> Result<(), AssetsError> {
-    let display = "python manage.py collectstatic --noinput";
-    build_output::bullet(&format!("Running `{display}`"));
-    let timer = std::time::Instant::now();
     let args: Vec<String> = COLLECTSTATIC.iter().map(|s| (*s).to_string()).collect();
-    let ran = run(python, &args, app, env, redactor)?;
-    if ran.success {
-        build_output::sub_bullet(&format!("Done ({:.2}s)", timer.elapsed().as_secs_f64()));
-        return Ok(());
-    }
-    let (cause, hint) = diagnose(&ran.lines.join("\n"));
-    Err(AssetsError::StepFailed(StepFailure {
-        command: display.into(),
-        status: ran.status,
-        tail: tail(&ran.lines, 12),
-        cause,
-        hint,
-    }))
+    let step = Step {
+        display: "python manage.py collectstatic --noinput",
+        program: python,
+        args: &args,
+        tail: 12,
+    };
+    run_step(&step, app, env, redactor, |lines| {
+        diagnose(&lines.join("\n"))
+    })
 }
 
 const PLACEHOLDER_HINT: &str = "collectstatic imports your settings at build time, when only build-time variables exist. Declare a harmless stand-in in project.toml:\n\n    [_.metadata.slipway.assets]\n    build-env = { NAME = \"placeholder\" }\n\n(real values still come from config vars at runtime), or read the variable with a default in settings.py.";

@@ -5,9 +5,9 @@
 
 use crate::detect::{NodeProject, PackageManager};
 use crate::digest::{hex, sha256_file};
-use crate::error::{io_at, AssetsError, StepFailure};
+use crate::error::{io_at, AssetsError};
 use crate::fsutil::{move_tree, remove};
-use crate::run::{run, tail, which, Env};
+use crate::run::{run_step, which, Env, Step};
 use redact::Redactor;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -154,21 +154,15 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn step(&self, program: &Path, display: &str, args: &[String]) -> Result<(), AssetsError> {
-        build_output::bullet(&format!("Running `{display}`"));
-        let timer = std::time::Instant::now();
-        let ran = run(program, args, self.app, &self.env, self.redactor)?;
-        if ran.success {
-            build_output::sub_bullet(&format!("Done ({:.2}s)", timer.elapsed().as_secs_f64()));
-            return Ok(());
-        }
-        let (cause, hint) = diagnose(display, &ran.lines);
-        Err(AssetsError::StepFailed(StepFailure {
-            command: display.to_string(),
-            status: ran.status,
-            tail: tail(&ran.lines, 20),
-            cause,
-            hint,
-        }))
+        let step = Step {
+            display,
+            program,
+            args,
+            tail: 20,
+        };
+        run_step(&step, self.app, &self.env, self.redactor, |lines| {
+            diagnose(display, lines)
+        })
     }
 }
 

@@ -1,7 +1,7 @@
 //! Running the app's tools: output streamed to the build log (indented,
 //! redacted) as it comes, the last lines kept for the error message.
 
-use crate::error::{io_at, AssetsError};
+use crate::error::{io_at, AssetsError, StepFailure};
 use redact::Redactor;
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read};
@@ -107,6 +107,42 @@ pub fn run(
         status: described,
         lines: kept.into(),
     })
+}
+
+/// A build step as the log shows it.
+pub struct Step<'a> {
+    /// As the user would type it (`npm run build`).
+    pub display: &'a str,
+    pub program: &'a Path,
+    pub args: &'a [String],
+    /// How many lines of output a failure quotes.
+    pub tail: usize,
+}
+
+/// Run a step: "Running `x`", its output streamed, "Done (1.23s)"; a failure
+/// carries the end of its output and `diagnose`'s cause and hint.
+pub fn run_step(
+    step: &Step<'_>,
+    dir: &Path,
+    env: &Env,
+    redactor: &Redactor,
+    diagnose: impl FnOnce(&[String]) -> (String, String),
+) -> Result<(), AssetsError> {
+    build_output::bullet(&format!("Running `{}`", step.display));
+    let timer = std::time::Instant::now();
+    let ran = run(step.program, step.args, dir, env, redactor)?;
+    if ran.success {
+        build_output::sub_bullet(&format!("Done ({:.2}s)", timer.elapsed().as_secs_f64()));
+        return Ok(());
+    }
+    let (cause, hint) = diagnose(&ran.lines);
+    Err(AssetsError::StepFailed(StepFailure {
+        command: step.display.to_string(),
+        status: ran.status,
+        tail: tail(&ran.lines, step.tail),
+        cause,
+        hint,
+    }))
 }
 
 /// Without terminal colour codes (`ESC [ ... m`): for diagnosis and the error block.
