@@ -152,10 +152,7 @@ fn open_amqp(amqp_url: &str) -> Result<amiquip::Connection, String> {
         decode(url.username())
     };
     let password = url.password().map_or_else(|| "guest".to_string(), decode);
-    let vhost = match url.path().strip_prefix('/') {
-        None | Some("") => "/".to_string(),
-        Some(v) => decode(v),
-    };
+    let vhost = amqp_vhost(amqp_url);
     let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
         .map_err(|e| e.to_string())?
         .next()
@@ -174,6 +171,125 @@ fn open_amqp(amqp_url: &str) -> Result<amiquip::Connection, String> {
 impl Drop for RabbitProbe {
     fn drop(&mut self) {
         self.reset();
+    }
+}
+
+/// Messages per queue from RabbitMQ's management API (HTTP): Ready *plus*
+/// Unacked, i.e. the jobs waiting and the jobs workers hold. With a prefetch
+/// or late acks, busy workers hold messages that a passive declare never
+/// counts; scaling on Ready alone would take their dynos away mid-job.
+/// One GET per tick for every queue. The API refreshes its counts every 5 s
+/// (RabbitMQ's `collect_statistics_interval`).
+pub struct RabbitManagement {
+    agent: ureq::Agent,
+    /// `{base}/api/queues/{vhost}?columns=...`, without credentials.
+    url: String,
+    authorization: Option<String>,
+}
+
+impl RabbitManagement {
+    /// `api_url`: the management base URL with credentials
+    /// (`https://user:pass@host` on CloudAMQP, `http://guest:guest@127.0.0.1:15672`
+    /// locally); `vhost`: the broker URL's virtual host.
+    pub fn new(api_url: &str, vhost: &str) -> Result<Self, String> {
+        use base64::Engine as _;
+        let mut url = url::Url::parse(api_url).map_err(|e| {
+            format!("AUTOSCALE_RABBITMQ_MANAGEMENT_URL is not a URL ({e}): give the management API's base, e.g. https://user:password@host")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!(
+                "AUTOSCALE_RABBITMQ_MANAGEMENT_URL must be http:// or https://, not {}://",
+                url.scheme()
+            ));
+        }
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        let authorization = (!url.username().is_empty()).then(|| {
+            let user = decode(url.username());
+            let password = url.password().map(decode).unwrap_or_default();
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            )
+        });
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let base = url.as_str().trim_end_matches('/').to_string();
+        let base = base.strip_suffix("/api").unwrap_or(&base).to_string();
+        let vhost: String = url::form_urlencoded::byte_serialize(vhost.as_bytes()).collect();
+        Ok(Self {
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(5))
+                .user_agent(concat!("slipway-autoscale/", env!("CARGO_PKG_VERSION")))
+                .build(),
+            url: format!(
+                "{base}/api/queues/{vhost}?columns=name,messages_ready,messages_unacknowledged"
+            ),
+            authorization,
+        })
+    }
+
+    pub fn depths(&self, queues: &[String]) -> Vec<(String, Measure<u64>)> {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            name: String,
+            messages_ready: Option<u64>,
+            messages_unacknowledged: Option<u64>,
+        }
+        let mut request = self.agent.get(&self.url);
+        if let Some(a) = &self.authorization {
+            request = request.set("Authorization", a);
+        }
+        let rows: Result<Vec<Row>, String> = match request.call() {
+            Ok(r) => r
+                .into_json()
+                .map_err(|e| format!("RabbitMQ management API: unreadable answer ({e})")),
+            Err(ureq::Error::Status(401, _)) => Err(
+                "RabbitMQ management API: 401, the credentials in AUTOSCALE_RABBITMQ_MANAGEMENT_URL were refused (the user needs the `monitoring` tag)".into(),
+            ),
+            Err(ureq::Error::Status(code, _)) => {
+                Err(format!("RabbitMQ management API: HTTP {code}"))
+            }
+            Err(e) => Err(format!("RabbitMQ management API unreachable: {}", e.kind())),
+        };
+        queues
+            .iter()
+            .map(|q| {
+                let m = match &rows {
+                    Err(why) => Measure::Unknown(why.clone()),
+                    Ok(rows) => match rows.iter().find(|r| &r.name == q) {
+                        None => Measure::Unknown(format!("queue {q} does not exist on the broker")),
+                        Some(Row {
+                            messages_ready: Some(r),
+                            messages_unacknowledged: Some(u),
+                            ..
+                        }) => Measure::Value(r + u),
+                        Some(_) => Measure::Unknown(format!(
+                            "queue {q} has no statistics yet (the management API publishes them every few seconds)"
+                        )),
+                    },
+                };
+                (q.clone(), m)
+            })
+            .collect()
+    }
+}
+
+/// The virtual host named by an AMQP URL (`/` when the path is empty).
+pub fn amqp_vhost(amqp_url: &str) -> String {
+    let Ok(url) = url::Url::parse(amqp_url) else {
+        return "/".into();
+    };
+    match url.path().strip_prefix('/') {
+        None | Some("") => "/".to_string(),
+        Some(v) => url::form_urlencoded::parse(format!("x={v}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default(),
     }
 }
 

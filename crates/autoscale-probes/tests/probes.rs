@@ -4,7 +4,9 @@
 //! test with how to start it: never a silent skip.
 
 use autoscale::Measure;
-use autoscale_probes::{heartbeat, heartbeat_agent, rabbitmq_depths, redis_depths};
+use autoscale_probes::{
+    heartbeat, heartbeat_agent, rabbitmq_depths, redis_depths, RabbitManagement,
+};
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions};
 use lapin::{types::FieldTable, BasicProperties};
 use std::time::Duration;
@@ -86,6 +88,113 @@ fn rabbitmq_ready_messages_are_counted_per_queue_and_a_missing_queue_is_unknown(
             let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
         }
     });
+}
+
+const MANAGEMENT: &str = "http://guest:guest@127.0.0.1:15672";
+
+#[test]
+fn the_management_api_counts_the_messages_busy_workers_hold_which_a_passive_declare_misses() {
+    require("127.0.0.1:5672", "RabbitMQ", "rabbitmq-server -detached");
+    require(
+        "127.0.0.1:15672",
+        "RabbitMQ's management API",
+        "rabbitmq-plugins enable rabbitmq_management",
+    );
+    let q = unique("worker_general");
+    futures_lite::future::block_on(async {
+        use futures_lite::StreamExt as _;
+        let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        ch.queue_declare(&q, QueueDeclareOptions::default(), FieldTable::default())
+            .await
+            .unwrap();
+        for i in 0..20 {
+            ch.basic_publish(
+                "",
+                &q,
+                BasicPublishOptions::default(),
+                format!("job {i}").as_bytes(),
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+        // A Celery worker with a prefetch of 8: it holds 8 jobs, unacked, while it works.
+        let worker = conn.create_channel().await.unwrap();
+        worker
+            .basic_qos(8, lapin::options::BasicQosOptions::default())
+            .await
+            .unwrap();
+        let mut deliveries = worker
+            .basic_consume(
+                &q,
+                "busy-worker",
+                lapin::options::BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let mut held = Vec::new();
+        while held.len() < 8 {
+            held.push(deliveries.next().await.unwrap().unwrap());
+        }
+        let ready_only = rabbitmq_depths(AMQP, std::slice::from_ref(&q));
+        assert_eq!(
+            ready_only[0].1,
+            Measure::Value(12),
+            "a passive declare counts Ready only"
+        );
+
+        let management = RabbitManagement::new(MANAGEMENT, "/").unwrap();
+        // The management API refreshes its counts every 5 s.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let got = loop {
+            let got = management.depths(std::slice::from_ref(&q));
+            if got[0].1 == Measure::Value(20) || std::time::Instant::now() > deadline {
+                break got;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        };
+        assert_eq!(
+            got[0].1,
+            Measure::Value(20),
+            "ready 12 + unacked 8: {got:?}"
+        );
+        let missing = unique("never_declared");
+        let got = management.depths(std::slice::from_ref(&missing));
+        assert!(
+            matches!(&got[0].1, Measure::Unknown(why) if why.contains("does not exist")),
+            "{got:?}"
+        );
+        drop(held);
+        let _ = ch.queue_delete(&q, QueueDeleteOptions::default()).await;
+    });
+}
+
+#[test]
+fn refused_management_credentials_are_unknown_and_never_show_the_password() {
+    require(
+        "127.0.0.1:15672",
+        "RabbitMQ's management API",
+        "rabbitmq-plugins enable rabbitmq_management",
+    );
+    let m = RabbitManagement::new("http://guest:hunter2-secret@127.0.0.1:15672/", "/").unwrap();
+    let got = m.depths(&["default".to_string()]);
+    let Measure::Unknown(why) = &got[0].1 else {
+        panic!("refused credentials must be unknown, not {got:?}")
+    };
+    assert!(
+        why.contains("401") && !why.contains("hunter2-secret"),
+        "{why}"
+    );
+    assert!(RabbitManagement::new("amqp://guest:guest@127.0.0.1/", "/")
+        .err()
+        .unwrap()
+        .contains("http"));
 }
 
 #[test]

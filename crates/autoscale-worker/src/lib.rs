@@ -69,7 +69,13 @@ struct Slip {
 }
 
 pub enum Broker {
+    /// AMQP passive declares: Ready messages.
     Rabbit(String),
+    /// The management API (`AUTOSCALE_RABBITMQ_MANAGEMENT_URL`): Ready + Unacked.
+    RabbitManagement {
+        amqp: String,
+        api: String,
+    },
     Redis(String),
 }
 
@@ -214,10 +220,19 @@ impl Config {
         let key = env("AUTOSCALE_HEROKU_API_KEY")
             .filter(|k| !k.trim().is_empty())
             .ok_or("AUTOSCALE_HEROKU_API_KEY is not set: a Platform API token with access to the app (`heroku authorizations:create -d autoscale`)")?;
-        let redactor = Redactor::from_env(std::env::vars().chain([(
-            "AUTOSCALE_HEROKU_API_KEY".to_string(),
-            key.trim().to_string(),
-        )]));
+        let management = env("AUTOSCALE_RABBITMQ_MANAGEMENT_URL").filter(|v| !v.trim().is_empty());
+        let redactor = Redactor::from_env(
+            std::env::vars()
+                .chain([(
+                    "AUTOSCALE_HEROKU_API_KEY".to_string(),
+                    key.trim().to_string(),
+                )])
+                .chain(
+                    management
+                        .clone()
+                        .map(|m| ("AUTOSCALE_RABBITMQ_MANAGEMENT_URL".to_string(), m)),
+                ),
+        );
         let token = Token::new(key);
         let AppPolicy {
             policy,
@@ -251,6 +266,18 @@ impl Config {
                 Broker::Rabbit(url)
             }
         });
+        let broker = match (broker, management) {
+            (Some(Broker::Rabbit(amqp)), Some(api)) => {
+                // Checked now: a bad URL is a configuration error, not an unknown every tick.
+                autoscale_probes::RabbitManagement::new(&api, &autoscale_probes::amqp_vhost(&amqp))
+                    .map_err(|e| redactor.redact(&e).into_owned())?;
+                Some(Broker::RabbitManagement { amqp, api })
+            }
+            (Some(Broker::Redis(_)), Some(_)) => {
+                return Err("AUTOSCALE_RABBITMQ_MANAGEMENT_URL is set, but the broker is Redis: unset it, or point CELERY_BROKER_URL at RabbitMQ".into())
+            }
+            (broker, _) => broker,
+        };
         if !policy.workers.is_empty() && broker.is_none() {
             return Err("worker types consume Celery queues, but no broker URL is set: set CELERY_BROKER_URL (or CLOUDAMQP_URL, REDIS_URL, AUTOSCALE_BROKER_URL)".into());
         }
@@ -310,6 +337,12 @@ pub fn run(config: &mut Config, stopped: &dyn Fn() -> bool, log: &mut dyn Write)
         Some(Broker::Rabbit(url)) => Some(autoscale_probes::RabbitProbe::new(url)),
         _ => None,
     };
+    let management = match &config.broker {
+        Some(Broker::RabbitManagement { amqp, api }) => {
+            autoscale_probes::RabbitManagement::new(api, &autoscale_probes::amqp_vhost(amqp)).ok()
+        }
+        _ => None,
+    };
     let mut backoff = Duration::ZERO;
     let mut notified_limits = BTreeSet::new();
     let emit = |log: &mut dyn Write, line: serde_json::Value| {
@@ -320,7 +353,13 @@ pub fn run(config: &mut Config, stopped: &dyn Fn() -> bool, log: &mut dyn Write)
         log,
         serde_json::json!({"event": "start", "app": config.app, "dry_run": config.dry_run, "interval_s": interval.as_secs(),
         "web": config.policy.web_type, "workers": config.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno}))).collect::<BTreeMap<_, _>>(),
-        "never_scaled": config.policy.singletons}),
+        "never_scaled": config.policy.singletons,
+        "queue_depth": match &config.broker {
+            Some(Broker::Rabbit(_)) => "rabbitmq: ready messages (AMQP passive declare)",
+            Some(Broker::RabbitManagement { .. }) => "rabbitmq: ready + unacked messages (management API)",
+            Some(Broker::Redis(_)) => "redis: list lengths",
+            None => "none",
+        }}),
     );
     while !stopped() {
         let started = Instant::now();
@@ -362,6 +401,10 @@ pub fn run(config: &mut Config, stopped: &dyn Fn() -> bool, log: &mut dyn Write)
             Some(Broker::Rabbit(_)) => rabbit
                 .as_mut()
                 .map(|r| r.depths(&wanted).into_iter().collect())
+                .unwrap_or_default(),
+            Some(Broker::RabbitManagement { .. }) => management
+                .as_ref()
+                .map(|m| m.depths(&wanted).into_iter().collect())
                 .unwrap_or_default(),
             Some(Broker::Redis(url)) => autoscale_probes::redis_depths(url, &wanted)
                 .into_iter()

@@ -462,3 +462,92 @@ fn with_a_redis_broker_celerys_lists_drive_the_worker_types() {
         "ceil(30 / 10): {log}"
     );
 }
+
+#[test]
+fn with_the_management_api_jobs_held_by_busy_workers_keep_their_dynos() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:15672").is_ok(),
+        "RabbitMQ's management API is not listening on 127.0.0.1:15672: `rabbitmq-plugins enable rabbitmq_management` (scripts/services does)"
+    );
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 0);
+    publish(&gq, 15);
+    // A busy Celery worker (prefetch 8) holds 8 of the 15 jobs, unacked: 7 stay Ready.
+    let held = futures_lite::future::block_on(async {
+        use futures_lite::StreamExt as _;
+        let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        ch.basic_qos(8, lapin::options::BasicQosOptions::default())
+            .await
+            .unwrap();
+        let mut deliveries = ch
+            .basic_consume(
+                &gq,
+                "busy-worker",
+                lapin::options::BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let mut held = Vec::new();
+        while held.len() < 8 {
+            held.push(deliveries.next().await.unwrap().unwrap());
+        }
+        (conn, ch, held)
+    });
+    let api = FakeApi::start(
+        "refapp",
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+            ("autoscale", 1),
+        ],
+    );
+    let target = heartbeat_target(50);
+    let dir = app(&pq, &gq);
+    let mut env = env(&api, &target, AMQP);
+    env.insert(
+        "AUTOSCALE_RABBITMQ_MANAGEMENT_URL",
+        "http://guest:guest@127.0.0.1:15672".into(),
+    );
+    // The management API refreshes its counts every 5 s.
+    let (log, code) = run_for(dir.path(), &env, false, || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while api.quantity("worker_general") != Some(2) && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    drop(held);
+    delete(&[&pq, &gq]);
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("ready + unacked"), "{log}");
+    assert_eq!(
+        api.quantity("worker_general"),
+        Some(2),
+        "ceil((7 ready + 8 unacked) / 10 per dyno); Ready alone would say 1: {log}"
+    );
+}
+
+#[test]
+fn a_management_url_with_a_redis_broker_is_a_configuration_error() {
+    let api = FakeApi::start("refapp", TOKEN, &[("web", 1)]);
+    let target = heartbeat_target(50);
+    let dir = app("a", "b");
+    let mut env = env(&api, &target, "redis://127.0.0.1:6379/0");
+    env.insert(
+        "AUTOSCALE_RABBITMQ_MANAGEMENT_URL",
+        "http://guest:guest@127.0.0.1:15672".into(),
+    );
+    let err = Config::load(dir.path(), &|k| env.get(k).cloned(), true)
+        .err()
+        .expect("refused");
+    assert!(
+        err.contains("AUTOSCALE_RABBITMQ_MANAGEMENT_URL") && err.contains("Redis"),
+        "{err}"
+    );
+}
