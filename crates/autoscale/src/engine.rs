@@ -81,12 +81,6 @@ impl Policy {
         // A min above the max at some hour: the max wins (it is the cost limit).
         Some((lo.min(hi), hi))
     }
-
-    fn scaled(&self, process_type: &str) -> bool {
-        !self.singletons.contains(process_type)
-            && (self.web_type.as_deref() == Some(process_type)
-                || self.workers.contains_key(process_type))
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,21 +97,127 @@ enum Direction {
     Down,
 }
 
+/// What the engine remembers about one scaled type.
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    /// What we last set it to (a different reading is someone else's change).
+    last_set: Option<u32>,
+    last_direction: Option<Direction>,
+    reversals: VecDeque<DateTime<Utc>>,
+    /// Worker types: a monotonic max-queue of (when, need) over the scale-down delay.
+    needs: VecDeque<(DateTime<Utc>, u32)>,
+    notified_max: bool,
+    notified_min: bool,
+    notified_flap: bool,
+}
+
+/// The policy's scaled types as positions, built on the first tick (and
+/// again if the policy's types change), so a tick compares no names but the
+/// formation's and the queues' it reads.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    /// Scaled types: the web type first (if scaled), then the worker types in the policy's order.
+    names: Vec<String>,
+    web: bool,
+    /// Per entry of `policy.workers` (in order): its slot, or `None` for a singleton.
+    worker_slots: Vec<Option<usize>>,
+    /// Every queue a scaled worker type consumes, once.
+    queues: Vec<String>,
+    /// Per slot: indices into `queues`.
+    slot_queues: Vec<Vec<usize>>,
+    /// What the index was built from (web type, worker and singleton counts).
+    built_for: (Option<String>, usize, usize),
+}
+
+impl Index {
+    fn signature(policy: &Policy) -> (Option<String>, usize, usize) {
+        (
+            policy.web_type.clone(),
+            policy.workers.len(),
+            policy.singletons.len(),
+        )
+    }
+
+    fn fits(&self, policy: &Policy) -> bool {
+        self.built_for.0 == policy.web_type
+            && self.built_for.1 == policy.workers.len()
+            && self.built_for.2 == policy.singletons.len()
+    }
+
+    fn new(policy: &Policy) -> Self {
+        let mut ix = Index {
+            built_for: Self::signature(policy),
+            ..Index::default()
+        };
+        if let Some(web) = policy
+            .web_type
+            .as_deref()
+            .filter(|w| !policy.singletons.contains(*w))
+        {
+            ix.names.push(web.to_string());
+            ix.slot_queues.push(Vec::new());
+            ix.web = true;
+        }
+        for (t, rule) in &policy.workers {
+            if policy.singletons.contains(t) || ix.names.contains(t) {
+                ix.worker_slots.push(None);
+                continue;
+            }
+            ix.worker_slots.push(Some(ix.names.len()));
+            ix.names.push(t.clone());
+            let mut qs = Vec::with_capacity(rule.queues.len());
+            for q in &rule.queues {
+                let at = ix.queues.iter().position(|x| x == q).unwrap_or_else(|| {
+                    ix.queues.push(q.clone());
+                    ix.queues.len() - 1
+                });
+                qs.push(at);
+            }
+            ix.slot_queues.push(qs);
+        }
+        ix
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct State {
     history: VecDeque<Verdict>,
-    /// What we last set each type to (a different reading is someone else's change).
-    last_set: BTreeMap<String, u32>,
+    index: Index,
+    slots: Vec<Slot>,
+    /// Per queue of the index: an unknown reading was notified.
+    notified_queue: Vec<bool>,
+    notified: Episodes,
     last_external_change: Option<DateTime<Utc>>,
-    last_direction: BTreeMap<String, Direction>,
-    reversals: BTreeMap<String, VecDeque<DateTime<Utc>>>,
-    needs: BTreeMap<String, VecDeque<(DateTime<Utc>, u32)>>,
     changes: VecDeque<(DateTime<Utc>, u32)>,
-    day: Option<NaiveDate>,
+    /// The current day in the settings' zone, and the UTC instants it starts and ends.
+    day: Option<(NaiveDate, DateTime<Utc>, DateTime<Utc>)>,
     dyno_seconds_today: f64,
     last_tick: Option<(DateTime<Utc>, u32)>,
-    /// Conditions already notified, until they clear (notify once, not every tick).
-    active: BTreeSet<String>,
+    /// Scratch, kept to save an allocation per tick: each slot's quantity this tick.
+    current: Vec<Option<u32>>,
+    proposals: Vec<Proposal>,
+}
+
+/// Conditions notified and not yet cleared: one notification per episode.
+#[derive(Debug, Clone, Default)]
+#[allow(clippy::struct_excessive_bools)] // one flag per kind of notification
+struct Episodes {
+    heartbeat: bool,
+    formation: bool,
+    cap: bool,
+    diff: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Proposal {
+    slot: usize,
+    current: u32,
+    to: u32,
+    min: u32,
+    max: u32,
+    rule: String,
+    /// Bound enforcement: passes every guard.
+    bound: bool,
 }
 
 impl State {
@@ -127,6 +227,29 @@ impl State {
 
     pub fn dyno_hours_today(&self) -> f64 {
         self.dyno_seconds_today / 3600.0
+    }
+
+    /// (Re)build the index, keeping what is remembered about types that stay.
+    fn fit(&mut self, policy: &Policy) {
+        if self.index.fits(policy) && self.slots.len() == self.index.names.len() {
+            return;
+        }
+        let index = Index::new(policy);
+        let mut slots = vec![Slot::default(); index.names.len()];
+        for (i, name) in index.names.iter().enumerate() {
+            if let Some(old) = self.index.names.iter().position(|n| n == name) {
+                if let Some(slot) = self.slots.get(old) {
+                    slots[i] = slot.clone();
+                }
+            }
+        }
+        self.notified_queue = vec![false; index.queues.len()];
+        self.slots = slots;
+        self.index = index;
+    }
+
+    fn slot_of(&self, process_type: &str) -> Option<usize> {
+        self.index.names.iter().position(|n| n == process_type)
     }
 }
 
@@ -230,6 +353,7 @@ pub struct TypeReport {
 pub struct Tick {
     pub decisions: Vec<Decision>,
     pub notifications: Vec<Notification>,
+    /// Every scaled type's view, when the policy explains (empty otherwise).
     pub report: Vec<TypeReport>,
 }
 
@@ -250,56 +374,36 @@ fn since(now: DateTime<Utc>, then: DateTime<Utc>) -> Duration {
     (now - then).to_std().unwrap_or(Duration::ZERO)
 }
 
+/// Notify once per episode: `flag` says the condition was already notified.
+fn once(flag: &mut bool, n: impl FnOnce() -> Notification, out: &mut Vec<Notification>) {
+    if !*flag {
+        *flag = true;
+        out.push(n());
+    }
+}
+
 impl State {
-    fn notify_once(&mut self, key: String, n: Notification, out: &mut Vec<Notification>) {
-        if self.active.insert(key) {
-            out.push(n);
-        }
-    }
-
-    fn clear(&mut self, prefix: &str) {
-        if !self.active.is_empty() {
-            self.active.retain(|k| !k.starts_with(prefix));
-        }
-    }
-
-    fn is_active(&self, kind: &str, t: &str) -> bool {
-        self.active
-            .iter()
-            .any(|k| k.len() == kind.len() + t.len() && k.starts_with(kind) && k.ends_with(t))
-    }
-
-    /// [`Self::notify_once`] keyed by kind and type, allocating only when new.
-    fn notify_once_for(
-        &mut self,
-        kind: &str,
-        t: &str,
-        n: impl FnOnce() -> Notification,
-        out: &mut Vec<Notification>,
-    ) {
-        if !self.is_active(kind, t) {
-            self.active.insert(format!("{kind}{t}"));
-            out.push(n());
-        }
-    }
-
-    fn clear_for(&mut self, kind: &str, t: &str) {
-        if self.is_active(kind, t) {
-            self.active.remove(&format!("{kind}{t}"));
-        }
-    }
-
-    fn account(&mut self, policy: &Policy, formation: &BTreeMap<String, u32>, now: DateTime<Utc>) {
-        let scaled: u32 = formation
-            .iter()
-            .filter(|(t, _)| policy.scaled(t))
-            .map(|(_, q)| *q)
-            .sum();
-        let today = now.with_timezone(&policy.settings.time_zone).date_naive();
-        if self.day != Some(today) {
-            self.day = Some(today);
-            self.dyno_seconds_today = 0.0;
-            self.clear("cap");
+    /// Dyno-seconds of the scaled types, per day in the settings' zone.
+    fn account(&mut self, policy: &Policy, now: DateTime<Utc>) {
+        let scaled: u32 = self.current.iter().flatten().sum();
+        // The zone's calendar is consulted once a day, not every tick.
+        if self
+            .day
+            .is_none_or(|(_, starts, ends)| now < starts || now >= ends)
+        {
+            let tz = policy.settings.time_zone;
+            let local = now.with_timezone(&tz).date_naive();
+            let starts = crate::schedule::start_of_day(tz, local);
+            let ends = local
+                .succ_opt()
+                .map_or(now + chrono::Duration::days(1), |next| {
+                    crate::schedule::start_of_day(tz, next)
+                });
+            if self.day.is_none_or(|(d, _, _)| d != local) {
+                self.dyno_seconds_today = 0.0;
+                self.notified.cap = false;
+            }
+            self.day = Some((local, starts, ends));
         }
         if let Some((then, quantity)) = self.last_tick {
             self.dyno_seconds_today += since(now, then).as_secs_f64() * f64::from(quantity);
@@ -315,11 +419,78 @@ macro_rules! why {
     };
 }
 
+/// An observation by position (see [`State::layout`]): what [`tick`] turns an
+/// [`Observation`] into, and what a caller that measures many ticks (the
+/// simulator) gives directly, so a tick looks up no names.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// Each scaled type's quantity (`None`: not in the formation), or why the formation is unknown.
+    pub formation: Result<&'a [Option<u32>], &'a str>,
+    pub heartbeat: Option<&'a Measure<Duration>>,
+    /// Each queue's depth.
+    pub queues: &'a [Measure<u64>],
+    pub released_at: Option<DateTime<Utc>>,
+}
+
+impl State {
+    /// The positions a [`Frame`] follows: the scaled types and the queues
+    /// they consume (fitting the state to the policy first).
+    pub fn layout(&mut self, policy: &Policy) -> (&[String], &[String]) {
+        self.fit(policy);
+        (&self.index.names, &self.index.queues)
+    }
+}
+
 /// Decide this tick. Decisions are proposals: report each call's result with [`applied`].
 pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime<Utc>) -> Tick {
+    state.fit(policy);
+    let current: Vec<Option<u32>>;
+    let formation = match &obs.formation {
+        Measure::Value(f) => {
+            current = state
+                .index
+                .names
+                .iter()
+                .map(|n| f.get(n).copied())
+                .collect();
+            Ok(current.as_slice())
+        }
+        Measure::Unknown(why) => Err(why.as_str()),
+    };
+    let queues: Vec<Measure<u64>> = state
+        .index
+        .queues
+        .iter()
+        .map(|q| {
+            obs.queues
+                .get(q)
+                .cloned()
+                .unwrap_or_else(|| Measure::Unknown("not measured".into()))
+        })
+        .collect();
+    let frame = Frame {
+        formation,
+        heartbeat: obs.heartbeat.as_ref(),
+        queues: &queues,
+        released_at: obs.released_at,
+    };
+    tick_frame(policy, state, &frame, now)
+}
+
+/// [`tick`] by position: `frame` follows [`State::layout`] for this policy.
+pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime<Utc>) -> Tick {
     let mut out = Tick::default();
     let s = &policy.settings;
     let explain = policy.explain;
+    state.fit(policy);
+    assert!(
+        obs.queues.len() == state.index.queues.len()
+            && obs
+                .formation
+                .iter()
+                .all(|f| f.len() == state.index.names.len()),
+        "a Frame follows State::layout"
+    );
 
     // The heartbeat verdict joins the history whatever else happens.
     if let Some(hb) = &obs.heartbeat {
@@ -328,9 +499,9 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
             Measure::Value(d) if *d < s.min_response => Verdict::Fast,
             Measure::Value(_) => Verdict::Ok,
             Measure::Unknown(why) => {
-                state.notify_once(
-                    "unknown:heartbeat".into(),
-                    Notification::Unknown {
+                once(
+                    &mut state.notified.heartbeat,
+                    || Notification::Unknown {
                         what: "the heartbeat".into(),
                         why: why.clone(),
                     },
@@ -340,7 +511,7 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
             }
         };
         if v != Verdict::Unknown {
-            state.clear("unknown:heartbeat");
+            state.notified.heartbeat = false;
         }
         state.history.push_back(v);
         let keep = s.fails_to_scale_up.max(s.passes_to_scale_down) as usize;
@@ -349,30 +520,34 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
         }
     }
 
-    let formation = match &obs.formation {
-        Measure::Value(f) => {
-            state.clear("unknown:formation");
+    let formation = match obs.formation {
+        Ok(f) => {
+            state.notified.formation = false;
             f
         }
-        Measure::Unknown(why) => {
-            state.notify_once(
-                "unknown:formation".into(),
-                Notification::Unknown {
+        Err(why) => {
+            once(
+                &mut state.notified.formation,
+                || Notification::Unknown {
                     what: "the formation".into(),
-                    why: why.clone(),
+                    why: why.to_string(),
                 },
                 &mut out.notifications,
             );
             return out;
         }
     };
-    state.account(policy, formation, now);
+    state.current.clear();
+    state.current.extend_from_slice(formation);
+    state.account(policy, now);
 
     // Someone else changed the formation (a deploy, a manual `heroku ps:scale`): freeze.
-    for (t, q) in formation {
-        if state.last_set.get(t).is_some_and(|set| set != q) {
-            state.last_external_change = Some(now);
-            state.last_set.insert(t.clone(), *q);
+    for (slot, q) in state.slots.iter_mut().zip(&state.current) {
+        if let (Some(set), Some(q)) = (slot.last_set, q) {
+            if set != *q {
+                state.last_external_change = Some(now);
+                slot.last_set = Some(*q);
+            }
         }
     }
     if let Some(r) = obs.released_at {
@@ -381,14 +556,15 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
         }
     }
 
-    let mut proposals: Vec<(String, u32, u32, u32, u32, String, bool)> = Vec::new();
-    if let Some(web) = policy
-        .web_type
-        .as_deref()
-        .filter(|w| !policy.singletons.contains(*w))
-    {
-        if let (Some(current), Some((min, max))) = (formation.get(web), policy.bounds(web, now)) {
-            let current = *current;
+    let mut proposals = std::mem::take(&mut state.proposals);
+    proposals.clear();
+    let tz = s.time_zone;
+    if state.index.web {
+        if let Some(current) = state.current[0] {
+            let (lo, max) = (s.min_dynos.at(now, tz), s.max_dynos.at(now, tz));
+            let min = lo.min(max);
+            let web = state.index.names[0].as_str();
+            let web_slot = &mut state.slots[0];
             let n_up = s.fails_to_scale_up as usize;
             let n_down = s.passes_to_scale_down as usize;
             let streak = |n: usize, v: Verdict| {
@@ -401,9 +577,8 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 (max, format!("above the max of {max}"), true)
             } else if slow {
                 if current >= max {
-                    state.notify_once_for(
-                        "max:",
-                        web,
+                    once(
+                        &mut web_slot.notified_max,
                         || Notification::NeedsExceedMax {
                             process_type: web.into(),
                             needed: current + s.increment,
@@ -430,9 +605,8 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 if current <= min {
                     // The seed: "at the min ... (but above one)": a min of 1 has nothing to learn.
                     if min > 1 {
-                        state.notify_once_for(
-                            "min:",
-                            web,
+                        once(
+                            &mut web_slot.notified_min,
                             || Notification::NeedsBelowMin {
                                 process_type: web.into(),
                                 min,
@@ -482,44 +656,52 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 )
             };
             if !slow {
-                state.clear_for("max:", web);
+                web_slot.notified_max = false;
             }
             if !fast {
-                state.clear_for("min:", web);
+                web_slot.notified_min = false;
             }
-            proposals.push((web.to_string(), current, to, min, max, rule, bound));
+            proposals.push(Proposal {
+                slot: 0,
+                current,
+                to,
+                min,
+                max,
+                rule,
+                bound,
+            });
         }
     }
 
-    for (t, rule) in &policy.workers {
-        if policy.singletons.contains(t) {
-            continue;
-        }
-        let (Some(current), Some((min, max))) = (formation.get(t), policy.bounds(t, now)) else {
+    for (rule, slot_i) in policy.workers.values().zip(&state.index.worker_slots) {
+        let Some(i) = *slot_i else { continue };
+        let Some(current) = state.current[i] else {
             continue;
         };
-        let current = *current;
+        let (lo, max) = (rule.min.at(now, tz), rule.max.at(now, tz));
+        let min = lo.min(max);
+        let t = state.index.names[i].as_str();
+        let queue_ix = &state.index.slot_queues[i];
         let mut need: u32 = 0;
         let mut unknown = None;
-        let mut deepest: (&str, u64) = ("", 0);
-        for q in &rule.queues {
-            match obs.queues.get(q) {
-                Some(Measure::Value(depth)) => {
+        let mut deepest: (usize, u64) = (usize::MAX, 0);
+        for &qi in queue_ix {
+            match &obs.queues[qi] {
+                Measure::Value(depth) => {
                     let per = u64::from(rule.jobs_per_dyno.max(1));
                     let n = u32::try_from(depth.div_ceil(per)).unwrap_or(u32::MAX);
                     if n >= need {
                         need = n;
-                        deepest = (q.as_str(), *depth);
+                        deepest = (qi, *depth);
                     }
                 }
-                Some(Measure::Unknown(why)) => unknown = Some((q.as_str(), why.as_str())),
-                None => unknown = Some((q.as_str(), "not measured")),
+                Measure::Unknown(why) => unknown = Some((qi, why.as_str())),
             }
         }
-        if let Some((q, why)) = unknown {
-            state.notify_once_for(
-                "unknown:queue:",
-                q,
+        if let Some((qi, why)) = unknown {
+            let q = state.index.queues[qi].as_str();
+            once(
+                &mut state.notified_queue[qi],
                 || Notification::Unknown {
                     what: format!("queue {q}"),
                     why: why.to_string(),
@@ -537,19 +719,25 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                     false,
                 )
             };
-            proposals.push((t.clone(), current, to, min, max, rule, bound));
+            proposals.push(Proposal {
+                slot: i,
+                current,
+                to,
+                min,
+                max,
+                rule,
+                bound,
+            });
             continue;
         }
-        for q in &rule.queues {
-            state.clear_for("unknown:queue:", q);
+        for &qi in queue_ix {
+            state.notified_queue[qi] = false;
         }
+        let slot = &mut state.slots[i];
         // Scale down only to the highest need of the delay window (HPA's stabilization).
-        if !state.needs.contains_key(t) {
-            state.needs.insert(t.clone(), VecDeque::new());
-        }
-        let window = state.needs.get_mut(t).expect("inserted");
         // A monotonic max-queue: needs decrease from front to back, so the
         // front is the window's highest need (O(1) per tick, whatever the window).
+        let window = &mut slot.needs;
         if window.back().is_some_and(|(at, _)| *at > now) {
             // The clock went back: keep the window's highest need for a whole new delay.
             let highest = window.iter().map(|(_, n)| *n).max().unwrap_or(0);
@@ -573,21 +761,21 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
             stable_need.min(current)
         };
         if need > max {
-            state.notify_once_for(
-                "max:",
-                t,
+            once(
+                &mut slot.notified_max,
                 || Notification::NeedsExceedMax {
-                    process_type: t.clone(),
+                    process_type: t.to_string(),
                     needed: need,
                     max,
                 },
                 &mut out.notifications,
             );
         } else {
-            state.clear_for("max:", t);
+            slot.notified_max = false;
         }
         let to = wanted.clamp(min, max);
         let bound = current < min || current > max;
+        let deepest_name = state.index.queues.get(deepest.0).map_or("", String::as_str);
         let rule = if bound {
             format!("outside [{min}, {max}]")
         } else if to == current {
@@ -595,16 +783,24 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 explain,
                 "holding: {} waiting in {} ({} per dyno)",
                 deepest.1,
-                deepest.0,
+                deepest_name,
                 rule.jobs_per_dyno
             )
         } else {
             format!(
                 "{} waiting in {} / {} per dyno",
-                deepest.1, deepest.0, rule.jobs_per_dyno
+                deepest.1, deepest_name, rule.jobs_per_dyno
             )
         };
-        proposals.push((t.clone(), current, to, min, max, rule, bound));
+        proposals.push(Proposal {
+            slot: i,
+            current,
+            to,
+            min,
+            max,
+            rule,
+            bound,
+        });
     }
 
     // Guards: freeze, flap budget, dyno-hour cap. Bound enforcement passes them all.
@@ -618,14 +814,24 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
     if let Some(cap) = capped {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let used = state.dyno_hours_today().floor() as u32;
-        state.notify_once_for(
-            "cap",
-            "",
+        once(
+            &mut state.notified.cap,
             || Notification::DynoHourCapReached { used, cap },
             &mut out.notifications,
         );
     }
-    for (t, current, mut to, min, max, mut rule, bound) in proposals {
+    for p in proposals.drain(..) {
+        let Proposal {
+            slot: i,
+            current,
+            mut to,
+            min,
+            max,
+            mut rule,
+            bound,
+        } = p;
+        let t = &state.index.names[i];
+        let slot = &mut state.slots[i];
         if to != current && !bound {
             let dir = if to > current {
                 Direction::Up
@@ -642,12 +848,9 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 rule = why!(explain, "{rule}; held: daily dyno-hour cap reached");
                 to = current;
             }
-            if to != current && state.last_direction.get(&t).is_some_and(|d| *d != dir) {
+            if to != current && slot.last_direction.is_some_and(|d| d != dir) {
                 if let Some(budget) = policy.flap_budget_per_hour {
-                    if !state.reversals.contains_key(&t) {
-                        state.reversals.insert(t.clone(), VecDeque::new());
-                    }
-                    let recent = state.reversals.get_mut(&t).expect("inserted");
+                    let recent = &mut slot.reversals;
                     while recent
                         .front()
                         .is_some_and(|at| since(now, *at) > Duration::from_hours(1))
@@ -656,9 +859,8 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                     }
                     let count = u32::try_from(recent.len()).unwrap_or(u32::MAX);
                     if count >= budget {
-                        state.notify_once_for(
-                            "flap:",
-                            &t,
+                        once(
+                            &mut slot.notified_flap,
                             || Notification::FlapBudgetSpent {
                                 process_type: t.clone(),
                                 reversals: count,
@@ -671,7 +873,7 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                         );
                         to = current;
                     } else {
-                        state.clear_for("flap:", &t);
+                        slot.notified_flap = false;
                     }
                 }
             }
@@ -681,17 +883,24 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 process_type: t.clone(),
                 from: current,
                 to,
-                rule: rule.clone(),
+                rule: if explain {
+                    rule.clone()
+                } else {
+                    std::mem::take(&mut rule)
+                },
             });
         }
-        out.report.push(TypeReport {
-            process_type: t,
-            current,
-            min,
-            max,
-            rule,
-        });
+        if explain {
+            out.report.push(TypeReport {
+                process_type: t.clone(),
+                current,
+                min,
+                max,
+                rule,
+            });
+        }
     }
+    state.proposals = proposals;
     out
 }
 
@@ -713,53 +922,51 @@ pub fn applied(
             to: decision.to,
             error,
         });
+        return out;
+    }
+    state.fit(policy);
+    let Some(i) = state.slot_of(&decision.process_type) else {
+        return out;
+    };
+    if state.index.web && i == 0 {
+        state.history.clear();
+    }
+    let slot = &mut state.slots[i];
+    slot.last_set = Some(decision.to);
+    let dir = if decision.to > decision.from {
+        Direction::Up
     } else {
+        Direction::Down
+    };
+    if slot.last_direction.replace(dir).is_some_and(|d| d != dir) {
+        slot.reversals.push_back(now);
+    }
+    let diff = decision.to.abs_diff(decision.from);
+    state.changes.push_back((now, diff));
+    if let (Some(threshold), Some(period)) = (
+        policy.settings.notify_scale_diff_threshold,
+        policy.settings.notify_scale_diff_period,
+    ) {
+        while state
+            .changes
+            .front()
+            .is_some_and(|(at, _)| since(now, *at) > period)
         {
-            let t = &decision.process_type;
-            state.last_set.insert(t.clone(), decision.to);
-            if policy.web_type.as_deref() == Some(t.as_str()) {
-                state.history.clear();
-            }
-            let dir = if decision.to > decision.from {
-                Direction::Up
-            } else {
-                Direction::Down
-            };
-            if state
-                .last_direction
-                .insert(t.clone(), dir)
-                .is_some_and(|d| d != dir)
-            {
-                state.reversals.entry(t.clone()).or_default().push_back(now);
-            }
-            let diff = decision.to.abs_diff(decision.from);
-            state.changes.push_back((now, diff));
-            if let (Some(threshold), Some(period)) = (
-                policy.settings.notify_scale_diff_threshold,
-                policy.settings.notify_scale_diff_period,
-            ) {
-                while state
-                    .changes
-                    .front()
-                    .is_some_and(|(at, _)| since(now, *at) > period)
-                {
-                    state.changes.pop_front();
-                }
-                let total: u32 = state.changes.iter().map(|(_, d)| *d).sum();
-                if total > threshold {
-                    state.notify_once(
-                        "diff".into(),
-                        Notification::ScaleDiffExceeded {
-                            diff: total,
-                            threshold,
-                            minutes: period.as_secs() / 60,
-                        },
-                        &mut out,
-                    );
-                } else {
-                    state.clear("diff");
-                }
-            }
+            state.changes.pop_front();
+        }
+        let total: u32 = state.changes.iter().map(|(_, d)| *d).sum();
+        if total > threshold {
+            once(
+                &mut state.notified.diff,
+                || Notification::ScaleDiffExceeded {
+                    diff: total,
+                    threshold,
+                    minutes: period.as_secs() / 60,
+                },
+                &mut out,
+            );
+        } else {
+            state.notified.diff = false;
         }
     }
     out

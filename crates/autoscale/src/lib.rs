@@ -12,7 +12,8 @@ pub mod settings;
 pub mod simulate;
 
 pub use engine::{
-    applied, tick, Decision, Measure, Notification, Observation, Policy, QueueRule, State, Tick,
+    applied, tick, tick_frame, Decision, Frame, Measure, Notification, Observation, Policy,
+    QueueRule, State, Tick,
 };
 pub use schedule::Bound;
 pub use settings::Settings;

@@ -156,6 +156,11 @@ fn split_entry(part: &str) -> Option<(&str, &str)> {
 
 /// The first instant whose local time in `tz` on `day` is `t` or, when `t` is
 /// skipped by a DST gap, the end of the gap.
+/// The first instant of a local day (midnight, or the end of a DST gap at midnight).
+pub(crate) fn start_of_day(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
+    first_instant(tz, day, NaiveTime::MIN)
+}
+
 fn first_instant(tz: Tz, day: NaiveDate, t: NaiveTime) -> DateTime<Utc> {
     let mut local = day.and_time(t);
     for _ in 0..=(26 * 60) {

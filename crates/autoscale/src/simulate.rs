@@ -13,7 +13,7 @@
 // Plot coordinates and small counts as f64: no precision is at stake.
 #![allow(clippy::cast_precision_loss, clippy::many_single_char_names)]
 
-use crate::engine::{applied, tick, Measure, Observation, Policy, State, Verdict};
+use crate::engine::{applied, tick_frame, Frame, Measure, Policy, State, Verdict};
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -186,32 +186,89 @@ pub fn run(
         .single()
         .expect("valid");
     let end = trace[trace.len() - 1].t;
-    let mut formation = initial.clone();
+    let web = policy.web_type.clone().unwrap_or_else(|| "web".into());
+    // Positions instead of names in the loop: types, the trace's queues, each row's rates.
+    let mut names: Vec<String> = initial.keys().cloned().collect();
+    for t in std::iter::once(&web).chain(policy.workers.keys()) {
+        if !names.contains(t) {
+            names.push(t.clone());
+        }
+    }
+    // The trace's queues (sorted, as the rows hold them).
+    let qnames: Vec<String> = trace[0].queues.keys().cloned().collect();
+    let mut quantity: Vec<u32> = names
+        .iter()
+        .map(|n| initial.get(n).copied().unwrap_or(0))
+        .collect();
+    let web_i = names.iter().position(|n| *n == web).expect("added");
+    let counted: Vec<bool> = names
+        .iter()
+        .map(|n| *n == web || policy.workers.contains_key(n))
+        .collect();
+    // Per worker type: its position, and the trace queues it consumes.
+    let consumers: Vec<(usize, Vec<usize>, usize)> = policy
+        .workers
+        .iter()
+        .map(|(t, r)| {
+            (
+                names.iter().position(|n| n == t).expect("added"),
+                r.queues
+                    .iter()
+                    .filter_map(|q| qnames.iter().position(|x| x == q))
+                    .collect(),
+                r.queues.len().max(1),
+            )
+        })
+        .collect();
+    let rates: Vec<Vec<f64>> = trace
+        .iter()
+        .map(|r| {
+            qnames
+                .iter()
+                .map(|q| r.queues.get(q).copied().unwrap_or(0.0))
+                .collect()
+        })
+        .collect();
+    let mut depths = vec![0.0f64; qnames.len()];
+    let mut served = vec![0.0f64; qnames.len()];
     let mut state = State::default();
+    // The engine reads its types and queues by position.
+    let (engine_types, engine_queues) = state.layout(policy);
+    let type_pos: Vec<usize> = engine_types
+        .iter()
+        .map(|t| names.iter().position(|n| n == t).expect("added"))
+        .collect();
+    let queue_pos: Vec<Option<usize>> = engine_queues
+        .iter()
+        .map(|q| qnames.iter().position(|x| x == q))
+        .collect();
+    let mut frame_formation: Vec<Option<u32>> = vec![None; type_pos.len()];
+    // A queue the trace does not have is unknown, as on a broker without it.
+    let mut frame_queues: Vec<Measure<u64>> = queue_pos
+        .iter()
+        .map(|p| match p {
+            Some(_) => Measure::Value(0),
+            None => Measure::Unknown("not in the trace".into()),
+        })
+        .collect();
     let mut seed = Seed {
         history: Vec::new(),
     };
-    let mut depths: BTreeMap<String, f64> = BTreeMap::new();
     let mut backlog = 0.0f64;
     let mut samples = Vec::new();
     let mut summary = Summary::default();
-    let mut last_dir: BTreeMap<String, i8> = BTreeMap::new();
+    let mut last_dir: Vec<i8> = vec![0; names.len()];
     let mut row_i = 0;
     let mut t = trace[0].t;
-    let web = policy.web_type.clone().unwrap_or_else(|| "web".into());
-    let consumers: Vec<(String, Vec<String>)> = policy
-        .workers
-        .iter()
-        .map(|(k, r)| (k.clone(), r.queues.clone()))
-        .collect();
-    let mut queues_obs: BTreeMap<String, Measure<u64>> = BTreeMap::new();
+    let target_ms = policy.settings.max_response.as_secs_f64() * 1000.0;
+    let mut changes: Vec<(usize, u32)> = Vec::new();
     while t < end {
         while row_i + 1 < trace.len() && trace[row_i + 1].t <= t {
             row_i += 1;
         }
         let row = &trace[row_i];
         // Web: a fluid queue over n dynos, each serving 1000/service_ms requests per second.
-        let n = f64::from(*formation.get(&web).unwrap_or(&0));
+        let n = f64::from(quantity[web_i]);
         let capacity = n * 1000.0 / row.service_ms;
         backlog = (backlog + (row.rps - capacity) * interval).max(0.0);
         let rho = if capacity > 0.0 {
@@ -225,83 +282,84 @@ pub fn run(
             60_000.0
         };
         // Workers: each type's capacity shared among the queues it consumes.
-        let mut served: BTreeMap<&str, f64> = BTreeMap::new();
-        for (ty, qs) in &consumers {
-            let per_queue = f64::from(*formation.get(ty).unwrap_or(&0)) * 1000.0
-                / row.job_ms
-                / qs.len().max(1) as f64;
+        served.fill(0.0);
+        for (ty, qs, n_queues) in &consumers {
+            let per_queue = f64::from(quantity[*ty]) * 1000.0 / row.job_ms / *n_queues as f64;
             for q in qs {
-                *served.entry(q.as_str()).or_default() += per_queue;
+                served[*q] += per_queue;
             }
         }
-        for (q, rate) in &row.queues {
-            if !depths.contains_key(q) {
-                depths.insert(q.clone(), 0.0);
-            }
-            let d = depths.get_mut(q).expect("inserted");
-            *d = (*d + (rate - served.get(q.as_str()).copied().unwrap_or(0.0)) * interval).max(0.0);
+        for ((d, rate), serve) in depths.iter_mut().zip(&rates[row_i]).zip(&served) {
+            *d = (*d + (rate - serve) * interval).max(0.0);
             summary.job_hours_waiting += *d * interval / 3600.0;
             summary.peak_depth = summary.peak_depth.max(*d);
         }
-        for (ty, q) in &formation {
-            if policy.workers.contains_key(ty) || *ty == web {
+        for (q, c) in quantity.iter().zip(&counted) {
+            if *c {
                 summary.dyno_hours += f64::from(*q) * interval / 3600.0;
             }
         }
-        if latency_ms > policy.settings.max_response.as_secs_f64() * 1000.0 {
+        if latency_ms > target_ms {
             summary.minutes_over_target += interval / 60.0;
         }
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let now = start + chrono::Duration::milliseconds((t * 1000.0) as i64);
         let latency = Duration::from_secs_f64(latency_ms / 1000.0);
-        let mut changes: Vec<(String, u32)> = Vec::new();
+        changes.clear();
         match which {
             Which::Seed => {
-                let cur = *formation.get(&web).unwrap_or(&0);
+                let cur = quantity[web_i];
                 let to = seed_decide(policy, &mut seed, latency, cur, now);
                 if to != cur {
-                    changes.push((web.clone(), to));
+                    changes.push((web_i, to));
                 }
             }
             Which::Slipway => {
-                for (q, d) in &depths {
-                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                    let m = Measure::Value(d.round() as u64);
-                    match queues_obs.get_mut(q) {
-                        Some(slot) => *slot = m,
-                        None => {
-                            queues_obs.insert(q.clone(), m);
-                        }
+                for (slot, p) in frame_queues.iter_mut().zip(&queue_pos) {
+                    if let Some(p) = p {
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        let depth = depths[*p].round() as u64;
+                        *slot = Measure::Value(depth);
                     }
                 }
-                let obs = Observation {
-                    formation: Measure::Value(formation.clone()),
-                    heartbeat: Some(Measure::Value(latency)),
-                    queues: std::mem::take(&mut queues_obs),
+                for (slot, p) in frame_formation.iter_mut().zip(&type_pos) {
+                    *slot = Some(quantity[*p]);
+                }
+                let heartbeat = Measure::Value(latency);
+                let frame = Frame {
+                    formation: Ok(&frame_formation),
+                    heartbeat: Some(&heartbeat),
+                    queues: &frame_queues,
                     released_at: None,
                 };
-                let out = tick(policy, &mut state, &obs, now);
-                queues_obs = obs.queues;
+                let out = tick_frame(policy, &mut state, &frame, now);
                 for d in &out.decisions {
                     applied(policy, &mut state, d, Ok(()), now);
-                    changes.push((d.process_type.clone(), d.to));
+                    if let Some(i) = names.iter().position(|n| *n == d.process_type) {
+                        changes.push((i, d.to));
+                    }
                 }
             }
         }
-        for (ty, to) in changes {
-            let from = formation.insert(ty.clone(), to).unwrap_or(0);
+        for &(i, to) in &changes {
+            let from = std::mem::replace(&mut quantity[i], to);
             let dir: i8 = if to > from { 1 } else { -1 };
-            if last_dir.insert(ty, dir).is_some_and(|d| d != dir) {
+            if last_dir[i] != 0 && last_dir[i] != dir {
                 summary.reversals += 1;
             }
+            last_dir[i] = dir;
         }
         if summary.ticks % sample_every.max(1) == 0 {
             samples.push(Sample {
                 t,
                 rps: row.rps,
                 latency_ms,
-                dynos: formation.clone(),
-                depths: depths.clone(),
+                dynos: names
+                    .iter()
+                    .cloned()
+                    .zip(quantity.iter().copied())
+                    .collect(),
+                depths: qnames.iter().cloned().zip(depths.iter().copied()).collect(),
             });
         }
         summary.ticks += 1;
