@@ -4,6 +4,8 @@
 use autoscale::Measure;
 use std::time::{Duration, Instant};
 
+mod amqp;
+
 /// The heartbeat URL: absolute, or the seed's path joined to the app's URL.
 pub fn heartbeat_url(setting: &str, app_url: Option<&str>) -> Result<String, String> {
     if setting.starts_with("http://") || setting.starts_with("https://") {
@@ -56,8 +58,7 @@ pub fn rabbitmq_depths(amqp_url: &str, queues: &[String]) -> Vec<(String, Measur
 /// cost more than everything else the worker does); reopened after a failure.
 pub struct RabbitProbe {
     url: String,
-    conn: Option<amiquip::Connection>,
-    channel: Option<amiquip::Channel>,
+    conn: Option<amqp::Amqp>,
 }
 
 impl RabbitProbe {
@@ -65,113 +66,76 @@ impl RabbitProbe {
         Self {
             url: amqp_url.to_string(),
             conn: None,
-            channel: None,
         }
-    }
-
-    fn reset(&mut self) {
-        self.channel = None;
-        if let Some(c) = self.conn.take() {
-            let _ = c.close();
-        }
-    }
-
-    fn channel(&mut self) -> Result<&amiquip::Channel, String> {
-        if self.conn.is_none() {
-            if self.url.starts_with("amqps://") {
-                return Err("amqps:// (TLS) broker URLs are not supported yet: give AUTOSCALE_BROKER_URL the broker's amqp:// URL".into());
-            }
-            let conn = open_amqp(&self.url);
-            self.conn = Some(conn.map_err(|e| {
-                format!("RabbitMQ unreachable: {}", redact_url_error(&e, &self.url))
-            })?);
-        }
-        if self.channel.is_none() {
-            let conn = self.conn.as_mut().expect("connected");
-            match conn.open_channel(None) {
-                Ok(ch) => self.channel = Some(ch),
-                Err(e) => {
-                    let why = format!("RabbitMQ: {}", redact_url_error(&e.to_string(), &self.url));
-                    self.reset();
-                    return Err(why);
-                }
-            }
-        }
-        Ok(self.channel.as_ref().expect("open"))
     }
 
     pub fn depths(&mut self, queues: &[String]) -> Vec<(String, Measure<u64>)> {
-        let mut out = Vec::with_capacity(queues.len());
-        for q in queues {
-            let measure = match self.channel() {
-                Err(why) => Measure::Unknown(why),
-                Ok(ch) => match ch.queue_declare_passive(q.as_str()) {
-                    Ok(queue) => {
-                        Measure::Value(queue.declared_message_count().map_or(0, u64::from))
-                    }
-                    Err(e) => {
-                        // A failed passive declare closes the channel: a new one next time.
-                        let text = e.to_string();
-                        self.channel = None;
-                        if text.contains("NOT_FOUND") || text.contains("404") {
-                            Measure::Unknown(format!("queue {q} does not exist on the broker"))
-                        } else {
-                            self.reset();
-                            Measure::Unknown(format!(
-                                "RabbitMQ: {}",
-                                redact_url_error(&text, &self.url)
-                            ))
-                        }
-                    }
-                },
-            };
-            out.push((q.clone(), measure));
+        let all_unknown = |why: &str| {
+            queues
+                .iter()
+                .map(|q| (q.clone(), Measure::Unknown(why.to_string())))
+                .collect()
+        };
+        if self.conn.is_none() {
+            if self.url.starts_with("amqps://") {
+                return all_unknown("amqps:// (TLS) broker URLs are not supported yet: give AUTOSCALE_BROKER_URL the broker's amqp:// URL, or set AUTOSCALE_RABBITMQ_MANAGEMENT_URL (https) instead");
+            }
+            match amqp_target(&self.url).and_then(|t| amqp::Amqp::connect(&t)) {
+                Ok(c) => self.conn = Some(c),
+                Err(e) => {
+                    return all_unknown(&format!(
+                        "RabbitMQ unreachable: {}",
+                        redact_url_error(&e, &self.url)
+                    ))
+                }
+            }
         }
-        out
+        let conn = self.conn.as_mut().expect("connected");
+        match conn.depths(queues) {
+            Ok(answers) => queues
+                .iter()
+                .zip(answers)
+                .map(|(q, a)| {
+                    (
+                        q.clone(),
+                        match a {
+                            Ok(n) => Measure::Value(n),
+                            Err(why) => Measure::Unknown(why),
+                        },
+                    )
+                })
+                .collect(),
+            Err(e) => {
+                self.conn = None;
+                all_unknown(&format!("RabbitMQ: {}", redact_url_error(&e, &self.url)))
+            }
+        }
     }
 }
 
-/// Connect with TCP_NODELAY: AMQP methods go out in several small frames, and
-/// Nagle's algorithm with delayed ACKs made each passive declare wait ~40 ms.
-fn open_amqp(amqp_url: &str) -> Result<amiquip::Connection, String> {
+/// Where and as whom to connect, from an `amqp://user:pass@host:port/vhost` URL.
+fn amqp_target(amqp_url: &str) -> Result<amqp::Target, String> {
     let url = url::Url::parse(amqp_url).map_err(|e| format!("not an AMQP URL: {e}"))?;
     if url.scheme() != "amqp" {
         return Err(format!("unsupported broker URL scheme {}://", url.scheme()));
     }
-    let host = url.host_str().unwrap_or("localhost").to_string();
-    let port = url.port().unwrap_or(5672);
     let decode = |s: &str| {
         url::form_urlencoded::parse(format!("x={s}").as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
     };
-    let username = if url.username().is_empty() {
-        "guest".to_string()
-    } else {
-        decode(url.username())
-    };
-    let password = url.password().map_or_else(|| "guest".to_string(), decode);
-    let vhost = amqp_vhost(amqp_url);
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-        .map_err(|e| e.to_string())?
-        .next()
-        .ok_or_else(|| format!("{host} does not resolve"))?;
-    let stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .map_err(|e| e.to_string())?;
-    stream.set_nodelay(true).map_err(|e| e.to_string())?;
-    let stream = mio::net::TcpStream::from_stream(stream).map_err(|e| e.to_string())?;
-    let options = amiquip::ConnectionOptions::<amiquip::Auth>::default()
-        .auth(amiquip::Auth::Plain { username, password })
-        .virtual_host(vhost);
-    amiquip::Connection::insecure_open_stream(stream, options, amiquip::ConnectionTuning::default())
-        .map_err(|e| e.to_string())
-}
-
-impl Drop for RabbitProbe {
-    fn drop(&mut self) {
-        self.reset();
-    }
+    Ok(amqp::Target {
+        host: url.host_str().unwrap_or("localhost").to_string(),
+        port: url.port().unwrap_or(5672),
+        username: if url.username().is_empty() {
+            "guest".to_string()
+        } else {
+            decode(url.username())
+        },
+        password: url.password().map_or_else(|| "guest".to_string(), decode),
+        vhost: amqp_vhost(amqp_url),
+    })
 }
 
 /// Messages per queue from RabbitMQ's management API (HTTP): Ready *plus*

@@ -5,7 +5,7 @@
 
 use autoscale::Measure;
 use autoscale_probes::{
-    heartbeat, heartbeat_agent, rabbitmq_depths, redis_depths, RabbitManagement,
+    heartbeat, heartbeat_agent, rabbitmq_depths, redis_depths, RabbitManagement, RabbitProbe,
 };
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions};
 use lapin::{types::FieldTable, BasicProperties};
@@ -41,6 +41,9 @@ fn rabbitmq_ready_messages_are_counted_per_queue_and_a_missing_queue_is_unknown(
             .await
             .unwrap();
         let ch = conn.create_channel().await.unwrap();
+        ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
+            .await
+            .unwrap();
         for (q, n) in [(&bulk, 37), (&import, 0)] {
             ch.queue_declare(
                 q,
@@ -84,7 +87,79 @@ fn rabbitmq_ready_messages_are_counted_per_queue_and_a_missing_queue_is_unknown(
             .await
             .unwrap();
         let ch = conn.create_channel().await.unwrap();
+        ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
+            .await
+            .unwrap();
         for q in [&bulk, &import] {
+            let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
+        }
+    });
+}
+
+fn declare_with(q: &str, n: usize) {
+    futures_lite::future::block_on(async {
+        let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        // Publisher confirms: each publish returns once the broker has the message.
+        ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        ch.queue_declare(q, QueueDeclareOptions::default(), FieldTable::default())
+            .await
+            .unwrap();
+        for i in 0..n {
+            ch.basic_publish(
+                "",
+                q,
+                BasicPublishOptions::default(),
+                format!("job {i}").as_bytes(),
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        }
+    });
+}
+
+#[test]
+fn one_connection_serves_every_tick_and_a_queue_that_appears_later_is_counted() {
+    require("127.0.0.1:5672", "RabbitMQ", "rabbitmq-server -detached");
+    let (a, later) = (unique("default"), unique("user_import"));
+    declare_with(&a, 3);
+    let mut probe = RabbitProbe::new(AMQP);
+    let queues = [a.clone(), later.clone()];
+    let first = probe.depths(&queues);
+    assert_eq!(first[0].1, Measure::Value(3));
+    assert!(
+        matches!(&first[1].1, Measure::Unknown(why) if why.contains("does not exist")),
+        "{first:?}"
+    );
+    // The missing queue closed its channel: the next tick reopens it.
+    declare_with(&later, 5);
+    declare_with(&a, 1);
+    for _ in 0..3 {
+        let next = probe.depths(&queues);
+        assert_eq!(
+            next,
+            vec![
+                (a.clone(), Measure::Value(4)),
+                (later.clone(), Measure::Value(5))
+            ]
+        );
+    }
+    futures_lite::future::block_on(async {
+        let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+        let ch = conn.create_channel().await.unwrap();
+        ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
+            .await
+            .unwrap();
+        for q in [&a, &later] {
             let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
         }
     });
@@ -107,6 +182,9 @@ fn the_management_api_counts_the_messages_busy_workers_hold_which_a_passive_decl
             .await
             .unwrap();
         let ch = conn.create_channel().await.unwrap();
+        ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
+            .await
+            .unwrap();
         ch.queue_declare(&q, QueueDeclareOptions::default(), FieldTable::default())
             .await
             .unwrap();

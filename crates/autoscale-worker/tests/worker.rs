@@ -56,6 +56,10 @@ fn publish(queue: &str, n: usize) {
             .await
             .unwrap();
         let ch = conn.create_channel().await.unwrap();
+        // Publisher confirms: each publish returns once the broker has the message.
+        ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
+            .await
+            .unwrap();
         ch.queue_declare(queue, QueueDeclareOptions::default(), FieldTable::default())
             .await
             .unwrap();
