@@ -40,6 +40,8 @@ pub enum LifecycleError {
     NoImage { image: PathBuf },
     #[error("the image has no process type `{wanted}`; it has: {available}")]
     UnknownProcess { wanted: String, available: String },
+    #[error("formation: {message}\nGive types and counts like `slipway local web=2,worker_general=1`, or none for one of each.")]
+    Formation { message: String },
     #[error("the image has no default process; name one of: {available}")]
     NoDefaultProcess { available: String },
     #[error("could not start `{program}`: {source}")]

@@ -54,6 +54,23 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// Run a formation of a built image's processes, like `heroku local`:
+    /// one of each type by default (not `release`; `autoscale` once configured).
+    Local {
+        /// `type=count` entries, e.g. `web=2,worker_general=1`; none: one of each.
+        formation: Vec<String>,
+        #[arg(long, default_value = ".slipway/image")]
+        image: PathBuf,
+        /// $PORT of web.1; each further process gets the next port.
+        #[arg(long, default_value_t = 5000)]
+        port: u16,
+        /// Config var, KEY=VALUE or KEY. Repeatable. The app's .env is read too.
+        #[arg(long, short = 'e')]
+        env: Vec<String>,
+        /// Seconds between SIGTERM and SIGKILL when stopping (Heroku gives 30).
+        #[arg(long, default_value_t = 30)]
+        grace: u64,
+    },
     /// Print the process table of an app directory (as the process-table buildpack reads it).
     Processes {
         app_dir: PathBuf,
@@ -123,6 +140,34 @@ fn run(cli: Cli) -> Result<i32, String> {
             args,
         })
         .map_err(|e| e.to_string()),
+        Cmd::Local {
+            formation,
+            image,
+            port,
+            env,
+            grace,
+        } => {
+            use std::io::IsTerminal as _;
+            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
+                    .map_err(|e| format!("cannot handle signals: {e}"))?;
+            }
+            let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            local_lifecycle::local(
+                &local_lifecycle::LocalOptions {
+                    image,
+                    formation,
+                    port,
+                    env,
+                    grace: std::time::Duration::from_secs(grace),
+                    color,
+                },
+                &stop,
+                Box::new(std::io::stdout()),
+            )
+            .map_err(|e| e.to_string())
+        }
         Cmd::Processes { app_dir, format } => {
             let loaded = procfile::load(&app_dir).map_err(|e| e.to_string())?;
             for w in &loaded.warnings {
