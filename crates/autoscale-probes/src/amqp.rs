@@ -1,6 +1,6 @@
 //! Queue depth by AMQP 0-9-1 passive declare, on one blocking socket, in one
-//! round trip per tick: every queue has its own channel, all declares go out
-//! in one write and the answers are read back in order of arrival. Frames are
+//! round trip per tick: all declares go out in one write on one channel and
+//! the answers come back in order. Frames are
 //! encoded and parsed by `amq-protocol` (lapin's codec); the conversation is
 //! ours because it is small: handshake, open channels, passive declares.
 //!
@@ -22,9 +22,8 @@ pub(crate) struct Amqp {
     stream: TcpStream,
     /// Bytes read and not yet parsed.
     pending: Vec<u8>,
-    /// Channels 1..=n, one per queue position; `false`: closed (a missing queue closes it).
-    open: Vec<bool>,
-    channel_max: u16,
+    /// Channel 1 is open (a missing queue closes it).
+    open: bool,
 }
 
 pub(crate) struct Target {
@@ -68,8 +67,7 @@ impl Amqp {
         let mut c = Self {
             stream,
             pending: Vec::with_capacity(4096),
-            open: Vec::new(),
-            channel_max: 2047,
+            open: false,
         };
         c.send(&[AMQPFrame::ProtocolHeader(ProtocolVersion::amqp_0_9_1())])?;
         match c.next_frame()? {
@@ -111,16 +109,13 @@ impl Amqp {
             }
             other => return Err(format!("unexpected frame during login: {other:?}")),
         };
-        if tune.channel_max != 0 {
-            c.channel_max = tune.channel_max;
-        }
         // Heartbeats off: the probe speaks every tick, and a dead connection
         // fails the next write or read, which reconnects.
         c.send(&[
             method(
                 0,
                 AMQPClass::Connection(connection::AMQPMethod::TuneOk(connection::TuneOk {
-                    channel_max: c.channel_max,
+                    channel_max: tune.channel_max,
                     frame_max: tune.frame_max.max(4096),
                     heartbeat: 0,
                 })),
@@ -190,97 +185,85 @@ impl Amqp {
     /// Ready messages per queue, in `queues`' order. `Err`: the connection is
     /// unusable (the caller reconnects next tick); per queue, `Err` is why that
     /// queue is unknown.
+    ///
+    /// One channel, every declare in one write: the broker answers them in
+    /// order, and its channel writer sends the answers together, so a tick is
+    /// usually one `write` and one `read`. A missing queue closes the channel
+    /// (the declares after it are dropped by the broker): that queue is
+    /// unknown, and the rest are asked again on a reopened channel.
     pub(crate) fn depths(&mut self, queues: &[String]) -> Result<Vec<Result<u64, String>>, String> {
-        if queues.len() > usize::from(self.channel_max) {
-            return Err(format!(
-                "{} queues, but the broker allows {} channels",
-                queues.len(),
-                self.channel_max
-            ));
-        }
-        if self.open.len() < queues.len() {
-            self.open.resize(queues.len(), false);
-        }
-        let channel_of = |i: usize| u16::try_from(i + 1).expect("checked against channel_max");
-        // Open what is closed, then declare everything, in one write.
-        let mut frames = Vec::with_capacity(queues.len() * 2);
-        let mut opening = 0;
-        for (i, q) in queues.iter().enumerate() {
-            if !self.open[i] {
+        const CH: u16 = 1;
+        let mut out: Vec<Result<u64, String>> = Vec::with_capacity(queues.len());
+        while out.len() < queues.len() {
+            let rest = &queues[out.len()..];
+            let mut frames = Vec::with_capacity(rest.len() + 1);
+            let opening = !self.open;
+            if opening {
                 frames.push(method(
-                    channel_of(i),
+                    CH,
                     AMQPClass::Channel(channel::AMQPMethod::Open(channel::Open {})),
                 ));
-                opening += 1;
             }
-            frames.push(method(
-                channel_of(i),
-                AMQPClass::Queue(queue::AMQPMethod::Declare(queue::Declare {
-                    queue: ShortString::from(q.as_str()),
-                    passive: true,
-                    durable: false,
-                    exclusive: false,
-                    auto_delete: false,
-                    nowait: false,
-                    arguments: FieldTable::default(),
-                })),
-            ));
-        }
-        self.send(&frames)?;
-        let mut out: Vec<Option<Result<u64, String>>> = vec![None; queues.len()];
-        let mut awaiting = queues.len() + opening;
-        let mut close_oks = Vec::new();
-        while awaiting > 0 {
-            let frame = self.next_frame()?;
-            let AMQPFrame::Method(ch, class) = frame else {
-                continue; // heartbeats, stray content: not ours
-            };
-            let i = usize::from(ch).wrapping_sub(1);
-            match class {
-                AMQPClass::Channel(channel::AMQPMethod::OpenOk(_)) if i < queues.len() => {
-                    self.open[i] = true;
-                    awaiting -= 1;
-                }
-                AMQPClass::Queue(queue::AMQPMethod::DeclareOk(ok)) if i < queues.len() => {
-                    out[i] = Some(Ok(u64::from(ok.message_count)));
-                    awaiting -= 1;
-                }
-                AMQPClass::Channel(channel::AMQPMethod::Close(close)) if i < queues.len() => {
-                    // A failed passive declare closes its channel; the declare is its answer.
-                    self.open[i] = false;
-                    out[i] = Some(Err(if close.reply_code == 404 {
-                        format!("queue {} does not exist on the broker", queues[i])
-                    } else {
-                        format!(
-                            "RabbitMQ: {} {} (queue {})",
+            for q in rest {
+                frames.push(method(
+                    CH,
+                    AMQPClass::Queue(queue::AMQPMethod::Declare(queue::Declare {
+                        queue: ShortString::from(q.as_str()),
+                        passive: true,
+                        durable: false,
+                        exclusive: false,
+                        auto_delete: false,
+                        nowait: false,
+                        arguments: FieldTable::default(),
+                    })),
+                ));
+            }
+            self.send(&frames)?;
+            let mut awaiting_open = opening;
+            let asked = out.len() + rest.len();
+            while out.len() < asked {
+                let AMQPFrame::Method(ch, class) = self.next_frame()? else {
+                    continue; // heartbeats, stray content: not ours
+                };
+                match class {
+                    AMQPClass::Connection(connection::AMQPMethod::Close(close)) => {
+                        return Err(format!(
+                            "the broker closed the connection ({} {})",
                             close.reply_code,
-                            close.reply_text.as_str(),
-                            queues[i]
-                        )
-                    }));
-                    awaiting -= 1;
-                    close_oks.push(method(
-                        ch,
-                        AMQPClass::Channel(channel::AMQPMethod::CloseOk(channel::CloseOk {})),
-                    ));
+                            close.reply_text.as_str()
+                        ));
+                    }
+                    _ if ch != CH => {}
+                    AMQPClass::Channel(channel::AMQPMethod::OpenOk(_)) if awaiting_open => {
+                        awaiting_open = false;
+                        self.open = true;
+                    }
+                    AMQPClass::Queue(queue::AMQPMethod::DeclareOk(ok)) => {
+                        out.push(Ok(u64::from(ok.message_count)));
+                    }
+                    AMQPClass::Channel(channel::AMQPMethod::Close(close)) => {
+                        let q = &queues[out.len()];
+                        out.push(Err(if close.reply_code == 404 {
+                            format!("queue {q} does not exist on the broker")
+                        } else {
+                            format!(
+                                "RabbitMQ: {} {} (queue {q})",
+                                close.reply_code,
+                                close.reply_text.as_str()
+                            )
+                        }));
+                        self.open = false;
+                        self.send(&[method(
+                            CH,
+                            AMQPClass::Channel(channel::AMQPMethod::CloseOk(channel::CloseOk {})),
+                        )])?;
+                        break; // the declares after it were dropped: ask again
+                    }
+                    _ => {}
                 }
-                AMQPClass::Connection(connection::AMQPMethod::Close(close)) => {
-                    return Err(format!(
-                        "the broker closed the connection ({} {})",
-                        close.reply_code,
-                        close.reply_text.as_str()
-                    ));
-                }
-                _ => {}
             }
         }
-        if !close_oks.is_empty() {
-            self.send(&close_oks)?;
-        }
-        Ok(out
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Err("no answer".into())))
-            .collect())
+        Ok(out)
     }
 }
 

@@ -311,8 +311,10 @@ fn next_backoff(current: Duration, interval: Duration) -> Duration {
         .min(Duration::from_mins(10).max(interval))
 }
 
-/// Run until `stopped()`; one JSON line per tick on `log`.
-pub fn run(config: &mut Config, stopped: &dyn Fn() -> bool, log: &mut dyn Write) -> i32 {
+/// Run until stopped; one JSON line per tick on `log`. `pause_for(d)` waits
+/// up to `d` between ticks and says whether to stop (at once on a signal:
+/// the worker wakes once per tick, not to poll a flag).
+pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut dyn Write) -> i32 {
     let redactor = config.redactor.clone();
     let interval = config.policy.settings.heartbeat_interval;
     let client = Client::new(
@@ -361,7 +363,7 @@ pub fn run(config: &mut Config, stopped: &dyn Fn() -> bool, log: &mut dyn Write)
             None => "none",
         }}),
     );
-    while !stopped() {
+    while !pause_for(Duration::ZERO) {
         let started = Instant::now();
         let now = chrono::Utc::now();
         let formation = match client.formation() {
@@ -526,9 +528,8 @@ pub fn run(config: &mut Config, stopped: &dyn Fn() -> bool, log: &mut dyn Write)
         } else {
             interval.max(backoff)
         };
-        let until = started + pause;
-        while Instant::now() < until && !stopped() {
-            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(250)));
+        if pause_for(pause.saturating_sub(started.elapsed())) {
+            break;
         }
     }
     emit(

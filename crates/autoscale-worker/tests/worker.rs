@@ -122,7 +122,14 @@ fn run_for(
     let s = stop.clone();
     let worker = std::thread::spawn(move || {
         let mut log = Vec::new();
-        let code = run(&mut config, &|| s.load(Ordering::SeqCst), &mut log);
+        let pause = |d: Duration| {
+            let until = std::time::Instant::now() + d;
+            while std::time::Instant::now() < until && !s.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20).min(d));
+            }
+            s.load(Ordering::SeqCst)
+        };
+        let code = run(&mut config, &pause, &mut log);
         (String::from_utf8(log).unwrap(), code)
     });
     during();

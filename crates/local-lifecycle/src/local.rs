@@ -53,12 +53,15 @@ impl Dyno {
 fn default_excluded(process_type: &str, configured: &dyn Fn(&str) -> bool) -> Option<&'static str> {
     match process_type {
         "release" => Some("one-off: run it with `slipway run release`"),
-        "autoscale" if !configured("AUTOSCALE_HEROKU_APP_NAME") => {
-            Some("AUTOSCALE_HEROKU_APP_NAME is not set (see README: Autoscaling); name it to start it")
-        }
+        "autoscale" if !configured("AUTOSCALE_HEROKU_APP_NAME") => Some(
+            "AUTOSCALE_HEROKU_APP_NAME is not set (see README: Autoscaling); name it to start it",
+        ),
         _ => None,
     }
 }
+
+/// Types left out of a default formation, and why.
+pub type Skipped = Vec<(String, &'static str)>;
 
 /// The dynos of a formation, with their ports, and the types left out (and why).
 pub fn plan(
@@ -66,7 +69,7 @@ pub fn plan(
     formation: &[String],
     base_port: u16,
     configured: &dyn Fn(&str) -> bool,
-) -> Result<(Vec<Dyno>, Vec<(String, &'static str)>)> {
+) -> Result<(Vec<Dyno>, Skipped)> {
     let known: Vec<&str> = metadata.processes.iter().map(|p| p.kind.as_str()).collect();
     let mut wanted: Vec<(String, u32)> = Vec::new();
     let mut skipped = Vec::new();
@@ -110,9 +113,11 @@ pub fn plan(
                 index,
                 port,
             });
-            port = port.checked_add(1).ok_or_else(|| LifecycleError::Formation {
-                message: format!("ran out of ports above {base_port}: use a lower --port"),
-            })?;
+            port = port
+                .checked_add(1)
+                .ok_or_else(|| LifecycleError::Formation {
+                    message: format!("ran out of ports above {base_port}: use a lower --port"),
+                })?;
         }
     }
     if dynos.is_empty() {
@@ -155,7 +160,11 @@ struct Running {
 
 /// Start the formation and supervise it until it stops. Returns the exit code:
 /// that of the process whose exit stopped the formation, or 0 after Ctrl-C/SIGTERM.
-pub fn local(opts: &LocalOptions, stop: &Arc<AtomicBool>, sink: Box<dyn Write + Send>) -> Result<i32> {
+pub fn local(
+    opts: &LocalOptions,
+    stop: &Arc<AtomicBool>,
+    sink: Box<dyn Write + Send>,
+) -> Result<i32> {
     let root = std::fs::canonicalize(&opts.image).map_err(|_| LifecycleError::NoImage {
         image: opts.image.clone(),
     })?;
@@ -167,11 +176,15 @@ pub fn local(opts: &LocalOptions, stop: &Arc<AtomicBool>, sink: Box<dyn Write + 
                 .iter()
                 .any(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == k)
             || crate::platform::user_env(&root.join("workspace"), &[])
-                .map(|vars| vars.iter().any(|(name, _)| name == k))
-                .unwrap_or(false)
+                .is_ok_and(|vars| vars.iter().any(|(name, _)| name == k))
     };
     let (dynos, skipped) = plan(&metadata, &opts.formation, opts.port, &configured)?;
-    let width = dynos.iter().map(|d| d.name().len()).max().unwrap_or(6).max(6);
+    let width = dynos
+        .iter()
+        .map(|d| d.name().len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     let out = Out {
         sink: Arc::new(Mutex::new(sink)),
         width,
@@ -234,8 +247,14 @@ pub fn local(opts: &LocalOptions, stop: &Arc<AtomicBool>, sink: Box<dyn Write + 
             ),
         );
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -358,8 +377,12 @@ mod tests {
         let names: Vec<(String, u16)> = dynos.iter().map(|d| (d.name(), d.port)).collect();
         assert_eq!(
             names,
-            [("web.1", 5000), ("beat.1", 5001), ("worker_general.1", 5002)]
-                .map(|(n, p)| (n.to_string(), p))
+            [
+                ("web.1", 5000),
+                ("beat.1", 5001),
+                ("worker_general.1", 5002)
+            ]
+            .map(|(n, p)| (n.to_string(), p))
         );
         let skipped: Vec<&str> = skipped.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(skipped, ["release", "autoscale"]);
@@ -387,9 +410,16 @@ mod tests {
     #[test]
     fn unknown_types_and_bad_counts_are_refused_with_the_types_there_are() {
         let m = image(&["web", "worker_general"]);
-        let e = plan(&m, &["wrker=1".into()], 5000, &|_| false).unwrap_err().to_string();
-        assert!(e.contains("`wrker`") && e.contains("web, worker_general"), "{e}");
-        let e = plan(&m, &["web=two".into()], 5000, &|_| false).unwrap_err().to_string();
+        let e = plan(&m, &["wrker=1".into()], 5000, &|_| false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`wrker`") && e.contains("web, worker_general"),
+            "{e}"
+        );
+        let e = plan(&m, &["web=two".into()], 5000, &|_| false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("web=2"), "{e}");
         assert!(plan(&m, &["web=0".into()], 5000, &|_| false).is_err());
     }

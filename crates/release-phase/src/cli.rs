@@ -97,7 +97,7 @@ fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
                 return autoscale_worker::EXIT_CONFIG;
             }
         };
-    autoscale_worker::run(&mut config, &|| stop.stopped(), &mut std::io::stdout())
+    autoscale_worker::run(&mut config, &|d| stop.sleep(d), &mut std::io::stdout())
 }
 
 fn simulate(
