@@ -58,10 +58,7 @@ fn two_free_ports() -> u16 {
 fn each_web_process_gets_its_own_port_env_comes_from_dotenv_and_ctrl_c_stops_everything() {
     let (_app, out) = image();
     let base = two_free_ports();
-    let mut child = local(
-        out.path(),
-        &["web=2,worker=1", "--port", &base.to_string()],
-    );
+    let mut child = local(out.path(), &["web=2,worker=1", "--port", &base.to_string()]);
     for port in [base, base + 1] {
         wait_for_http(
             &format!("http://127.0.0.1:{port}/"),
@@ -83,7 +80,10 @@ fn each_web_process_gets_its_own_port_env_comes_from_dotenv_and_ctrl_c_stops_eve
         log.contains("worker up as worker.1, greeting=hello-from-dotenv"),
         "{log}"
     );
-    assert!(log.contains("worker got SIGTERM"), "SIGTERM reached the worker: {log}");
+    assert!(
+        log.contains("worker got SIGTERM"),
+        "SIGTERM reached the worker: {log}"
+    );
     assert!(
         log.lines().all(|l| l.contains(" | ")),
         "every line carries its process's prefix: {log}"

@@ -10,28 +10,6 @@ fn group() -> Vec<PathBuf> {
     vec![packaged("static-assets"), packaged("process-table")]
 }
 
-/// A writable copy of the reference app.
-fn refapp_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(fixture("refapp").join("."))
-        .arg(dir.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    for leftover in [
-        "node_modules",
-        "refapp/static/dist",
-        "staticfiles",
-        "db.sqlite3",
-    ] {
-        let _ = std::fs::remove_dir_all(dir.path().join(leftover));
-        let _ = std::fs::remove_file(dir.path().join(leftover));
-    }
-    dir
-}
-
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

@@ -312,3 +312,25 @@ pub fn script_buildpack(parent: &Path, id: &str, detect: &str, build: &str) -> P
     );
     dir
 }
+
+/// A writable copy of the reference app, without what a local run leaves behind.
+pub fn refapp_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(fixture("refapp").join("."))
+        .arg(dir.path())
+        .status()
+        .expect("cp");
+    assert!(status.success());
+    for leftover in [
+        "node_modules",
+        "refapp/static/dist",
+        "staticfiles",
+        "db.sqlite3",
+    ] {
+        let _ = std::fs::remove_dir_all(dir.path().join(leftover));
+        let _ = std::fs::remove_file(dir.path().join(leftover));
+    }
+    dir
+}

@@ -261,38 +261,71 @@ pub fn amqp_vhost(amqp_url: &str) -> String {
 /// them: a list named after the queue, plus one list per priority step
 /// (`name\x06\x163`, `\x166`, `\x169`).
 pub fn redis_depths(redis_url: &str, queues: &[String]) -> Vec<(String, Measure<u64>)> {
-    let conn = redis::Client::open(redis_url)
-        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(3)));
-    let mut conn = match conn {
-        Ok(c) => c,
-        Err(e) => {
-            let why = format!(
-                "Redis unreachable: {}",
-                redact_url_error(&e.to_string(), redis_url)
-            );
-            return queues
+    RedisProbe::new(redis_url).depths(queues)
+}
+
+/// A Redis connection kept across ticks; every `LLEN` of a tick in one
+/// pipelined round trip; reopened after a failure.
+pub struct RedisProbe {
+    url: String,
+    conn: Option<redis::Connection>,
+}
+
+impl RedisProbe {
+    pub fn new(redis_url: &str) -> Self {
+        Self {
+            url: redis_url.to_string(),
+            conn: None,
+        }
+    }
+
+    pub fn depths(&mut self, queues: &[String]) -> Vec<(String, Measure<u64>)> {
+        const SUFFIXES: [&str; 4] = ["", "\x06\x163", "\x06\x166", "\x06\x169"];
+        let all_unknown = |why: String| {
+            queues
                 .iter()
                 .map(|q| (q.clone(), Measure::Unknown(why.clone())))
-                .collect();
-        }
-    };
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(3)));
-    queues
-        .iter()
-        .map(|q| {
-            let mut total = 0u64;
-            for suffix in ["", "\x06\x163", "\x06\x166", "\x06\x169"] {
-                match redis::cmd("LLEN")
-                    .arg(format!("{q}{suffix}"))
-                    .query::<u64>(&mut conn)
-                {
-                    Ok(n) => total += n,
-                    Err(e) => return (q.clone(), Measure::Unknown(format!("Redis: {e}"))),
+                .collect()
+        };
+        if self.conn.is_none() {
+            let conn = redis::Client::open(self.url.as_str())
+                .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(3)));
+            match conn {
+                Ok(c) => {
+                    let _ = c.set_read_timeout(Some(Duration::from_secs(3)));
+                    let _ = c.set_write_timeout(Some(Duration::from_secs(3)));
+                    self.conn = Some(c);
+                }
+                Err(e) => {
+                    return all_unknown(format!(
+                        "Redis unreachable: {}",
+                        redact_url_error(&e.to_string(), &self.url)
+                    ))
                 }
             }
-            (q.clone(), Measure::Value(total))
-        })
-        .collect()
+        }
+        let mut pipe = redis::pipe();
+        for q in queues {
+            for suffix in SUFFIXES {
+                pipe.cmd("LLEN").arg(format!("{q}{suffix}"));
+            }
+        }
+        let conn = self.conn.as_mut().expect("connected");
+        match pipe.query::<Vec<u64>>(conn) {
+            Ok(lengths) => queues
+                .iter()
+                .zip(lengths.chunks(SUFFIXES.len()))
+                .map(|(q, n)| (q.clone(), Measure::Value(n.iter().sum())))
+                .collect(),
+            Err(e) => {
+                self.conn = None;
+                all_unknown(format!(
+                    "Redis: {}",
+                    redact_url_error(&e.to_string(), &self.url)
+                ))
+            }
+        }
+    }
 }
 
 /// Broker errors can quote the URL, password included: never let it through.

@@ -339,6 +339,10 @@ pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut 
         Some(Broker::Rabbit(url)) => Some(autoscale_probes::RabbitProbe::new(url)),
         _ => None,
     };
+    let mut redis = match &config.broker {
+        Some(Broker::Redis(url)) => Some(autoscale_probes::RedisProbe::new(url)),
+        _ => None,
+    };
     let management = match &config.broker {
         Some(Broker::RabbitManagement { amqp, api }) => {
             autoscale_probes::RabbitManagement::new(api, &autoscale_probes::amqp_vhost(amqp)).ok()
@@ -408,9 +412,10 @@ pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut 
                 .as_ref()
                 .map(|m| m.depths(&wanted).into_iter().collect())
                 .unwrap_or_default(),
-            Some(Broker::Redis(url)) => autoscale_probes::redis_depths(url, &wanted)
-                .into_iter()
-                .collect(),
+            Some(Broker::Redis(_)) => redis
+                .as_mut()
+                .map(|r| r.depths(&wanted).into_iter().collect())
+                .unwrap_or_default(),
             None => BTreeMap::new(),
         };
         let obs = Observation {
