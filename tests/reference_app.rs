@@ -1,0 +1,269 @@
+//! The reference app, all the way, as a user runs it: build with the Slipway
+//! buildpacks in `slipway/suite`'s order → the slug report → `slipway run
+//! release` migrates real PostgreSQL under the lock → `slipway local` starts
+//! web, a Celery worker and the autoscaler → the autoscaler, against the
+//! Platform API (the fake on loopback), scales web on slow heartbeats and the
+//! worker type of a queue with messages waiting in RabbitMQ, and never beat.
+
+use fake_platform_api::FakeApi;
+use slipway_e2e::*;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "e2e-platform-token-0123456789";
+
+/// The Slipway buildpacks of the suite, in its order (heroku/nodejs and
+/// heroku/python are this machine's node and python here).
+fn suite_buildpacks() -> Vec<PathBuf> {
+    let bp: toml::Table =
+        toml::from_str(&std::fs::read_to_string(packaged("suite").join("buildpack.toml")).unwrap())
+            .unwrap();
+    bp["order"][0]["group"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["id"].as_str().unwrap().strip_prefix("slipway/"))
+        .map(packaged)
+        .collect()
+}
+
+/// A RabbitMQ virtual host of the test's own (the broker is shared), removed afterwards.
+struct Vhost {
+    name: String,
+}
+
+impl Vhost {
+    fn new() -> Self {
+        assert!(
+            std::net::TcpStream::connect("127.0.0.1:15672").is_ok(),
+            "RabbitMQ's management API is not on 127.0.0.1:15672: `rabbitmq-plugins enable rabbitmq_management` (scripts/services does)"
+        );
+        let name = format!("slipway_e2e_{}", std::process::id());
+        let api = "http://127.0.0.1:15672/api";
+        let auth = "Basic Z3Vlc3Q6Z3Vlc3Q="; // guest:guest
+        ureq::put(&format!("{api}/vhosts/{name}"))
+            .set("Authorization", auth)
+            .call()
+            .expect("create vhost");
+        ureq::put(&format!("{api}/permissions/{name}/guest"))
+            .set("Authorization", auth)
+            .send_json(serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"}))
+            .expect("grant guest");
+        Self { name }
+    }
+
+    fn amqp_url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name)
+    }
+}
+
+impl Drop for Vhost {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("http://127.0.0.1:15672/api/vhosts/{}", self.name))
+            .set("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")
+            .call();
+    }
+}
+
+#[test]
+fn the_reference_app_from_build_to_a_release_that_scales_web_and_the_busy_worker_but_never_beat() {
+    require_python_modules(&["django", "celery", "gunicorn", "psycopg", "whitenoise"]);
+    let started = Instant::now();
+    let app = refapp_copy();
+    let image = tempfile::tempdir().unwrap();
+    let db = TestDb::new("refapp_e2e");
+    let vhost = Vhost::new();
+
+    // 1. Build, in the suite's order: the slug report comes last.
+    let r = build_ok(app.path(), &suite_buildpacks(), image.path(), &[]);
+    let build_log = r.all();
+    for step in [
+        "Slipway .slugignore",
+        "Slipway static assets",
+        "Slipway process table",
+        "Slipway slug size",
+    ] {
+        assert!(
+            build_log.to_lowercase().contains(&step.to_lowercase()),
+            "{step}: {build_log}"
+        );
+    }
+    let ws = image.path().join("workspace");
+    assert!(
+        !ws.join("design/logo.psd").exists() && !ws.join("docs").exists(),
+        ".slugignore applied"
+    );
+    assert!(
+        ws.join("staticfiles/staticfiles.json").is_file(),
+        "collectstatic ran"
+    );
+    let built = started.elapsed();
+
+    // 2. The release phase migrates PostgreSQL, under the lock.
+    let release = slipway_cmd(&[
+        "run",
+        "release",
+        "--image",
+        image.path().to_str().unwrap(),
+        "-e",
+        &format!("DATABASE_URL={}", db.url()),
+    ]);
+    assert_eq!(release.code, 0, "{}", release.all());
+    assert!(
+        !release.all().contains(SECRET_PASSWORD),
+        "{}",
+        release.all()
+    );
+    let migrated: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM django_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert!(migrated > 0, "{}", release.all());
+
+    // 3. 25 bulk e-mails queued by the app's own Celery producer.
+    let enqueue = Command::new("python3")
+        .args([
+            "manage.py",
+            "shell",
+            "-c",
+            "from refapp.tasks import send_bulk_email\nfor i in range(25): send_bulk_email.delay(i)",
+        ])
+        .current_dir(&ws)
+        .env("BROKER_URL", vhost.amqp_url())
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    assert!(
+        enqueue.status.success(),
+        "{}",
+        String::from_utf8_lossy(&enqueue.stderr)
+    );
+
+    // 4. slipway local: web, the user-import worker and the autoscaler, against the Platform API.
+    let api = FakeApi::start(
+        "refapp",
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_high_memory", 0),
+            ("worker_primary", 1),
+            ("worker_general", 0),
+            ("worker_import", 0),
+            ("worker_priority", 0),
+            ("autoscale", 1),
+        ],
+    );
+    let port = free_port();
+    let env = [
+        format!("DATABASE_URL={}", db.url()),
+        format!("BROKER_URL={}", vhost.amqp_url()),
+        "AUTOSCALE_HEROKU_APP_NAME=refapp".to_string(),
+        format!("AUTOSCALE_HEROKU_API_KEY={TOKEN}"),
+        format!("HEROKU_API_URL={}", api.url()),
+        // The seed's relative heartbeat URL, joined to the app's URL.
+        format!("AUTOSCALE_APP_URL=http://127.0.0.1:{port}"),
+        "AUTOSCALE_HEARTBEAT_INTERVAL_IN_SECONDS=1".to_string(),
+        // Every real heartbeat (Django, Postgres, disk) takes more than 1 ms: slow.
+        "AUTOSCALE_MAX_RESPONSE_TIME_IN_MS=1".to_string(),
+        "AUTOSCALE_MIN_RESPONSE_TIME_IN_MS=0".to_string(),
+        "AUTOSCALE_MAX_DYNOS=3".to_string(),
+    ];
+    let mut args = vec![
+        "local".to_string(),
+        "web=1,worker_import=1,autoscale=1".to_string(),
+        "--image".to_string(),
+        image.path().display().to_string(),
+        "--port".to_string(),
+        port.to_string(),
+    ];
+    for e in &env {
+        args.push("-e".into());
+        args.push(e.clone());
+    }
+    let mut local = Command::new(slipway())
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let body = wait_for_http(
+        &format!("http://127.0.0.1:{port}/heroku-autoscale/heartbeat/v1"),
+        Duration::from_mins(1),
+        &mut local,
+    );
+    assert!(
+        body.contains("\"dyno\": \"web.1\"") || body.contains("\"dyno\":\"web.1\""),
+        "{body}"
+    );
+    let deadline = Instant::now() + Duration::from_mins(1);
+    while (api.quantity("web") < Some(2) || api.quantity("worker_priority") != Some(3))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let scaled = started.elapsed();
+    sigterm(&local);
+    let status = wait_exit(&mut local, Duration::from_secs(45));
+    let mut log = String::new();
+    local
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    local
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(status.success(), "{log}");
+
+    assert!(
+        api.quantity("web") >= Some(2),
+        "slow heartbeats scaled web up: {log}"
+    );
+    assert_eq!(
+        api.quantity("worker_priority"),
+        Some(3),
+        "ceil(25 waiting in bulk_priority / 10 per dyno): {log}"
+    );
+    assert_eq!(
+        api.quantity("worker_general"),
+        Some(0),
+        "its other queues do not exist yet: unknown holds: {log}"
+    );
+    assert_eq!(api.quantity("beat"), Some(1));
+    assert_eq!(api.quantity("autoscale"), Some(1));
+    for req in api.requests().iter().filter(|r| r.method == "PATCH") {
+        assert!(
+            !req.body.contains("\"beat\"") && !req.body.contains("\"autoscale\""),
+            "{}",
+            req.body
+        );
+    }
+    assert!(
+        log.contains("autoscale.1") && log.contains("PATCH"),
+        "{log}"
+    );
+    assert!(log.contains("worker_import.1"), "{log}");
+    assert!(
+        !log.contains(TOKEN),
+        "the Platform API token never reaches the output"
+    );
+    assert!(
+        !log.contains(SECRET_PASSWORD),
+        "the database password never reaches the output"
+    );
+    eprintln!(
+        "reference app end to end: built in {:.1}s, scaled by {:.1}s, stopped by {:.1}s",
+        built.as_secs_f64(),
+        scaled.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+}
