@@ -243,7 +243,11 @@ pub fn local(
                 "started with pid {} (PORT={}): {}",
                 child.id(),
                 dyno.port,
-                prepared.process.command.join(" ")
+                match prepared.process.command.as_slice() {
+                    // The launcher's `bash -c SCRIPT` form: the script is the command.
+                    [shell, flag, script, ..] if shell == "bash" && flag == "-c" => script.clone(),
+                    command => command.join(" "),
+                }
             ),
         );
         for stream in [
