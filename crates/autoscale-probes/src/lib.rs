@@ -186,8 +186,11 @@ impl RabbitManagement {
         let base = base.strip_suffix("/api").unwrap_or(&base).to_string();
         let vhost: String = url::form_urlencoded::byte_serialize(vhost.as_bytes()).collect();
         Ok(Self {
+            // Per-operation bounds: an overall deadline re-arms the socket's timeout on every read.
             agent: ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(5))
+                .timeout_connect(Duration::from_secs(5))
+                .timeout_read(Duration::from_secs(5))
+                .timeout_write(Duration::from_secs(5))
                 .user_agent(concat!("slipway-autoscale/", env!("CARGO_PKG_VERSION")))
                 .build(),
             url: format!(

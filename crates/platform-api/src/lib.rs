@@ -110,8 +110,12 @@ impl fmt::Debug for Client {
 impl Client {
     pub fn new(base: &str, app: &str, token: Token, timeout: Duration) -> Self {
         Self {
+            // Per-operation bounds, not one overall deadline: with a deadline,
+            // ureq re-arms the socket's timeout before every read.
             agent: ureq::AgentBuilder::new()
-                .timeout(timeout)
+                .timeout_connect(timeout)
+                .timeout_read(timeout)
+                .timeout_write(timeout)
                 .user_agent(concat!("slipway-autoscale/", env!("CARGO_PKG_VERSION")))
                 .build(),
             base: base.trim_end_matches('/').to_string(),
