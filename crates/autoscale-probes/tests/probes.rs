@@ -36,40 +36,8 @@ fn require(addr: &str, what: &str, start: &str) {
 fn rabbitmq_ready_messages_are_counted_per_queue_and_a_missing_queue_is_unknown() {
     require("127.0.0.1:5672", "RabbitMQ", "rabbitmq-server -detached");
     let (bulk, import) = (unique("bulk_priority"), unique("user_import"));
-    futures_lite::future::block_on(async {
-        let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
-            .await
-            .unwrap();
-        let ch = conn.create_channel().await.unwrap();
-        ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
-            .await
-            .unwrap();
-        for (q, n) in [(&bulk, 37), (&import, 0)] {
-            ch.queue_declare(
-                q,
-                QueueDeclareOptions {
-                    auto_delete: false,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .unwrap();
-            for i in 0..n {
-                ch.basic_publish(
-                    "",
-                    q,
-                    BasicPublishOptions::default(),
-                    format!("job {i}").as_bytes(),
-                    BasicProperties::default(),
-                )
-                .await
-                .unwrap()
-                .await
-                .unwrap();
-            }
-        }
-    });
+    declare_with(&bulk, 37);
+    declare_with(&import, 0);
     let missing = unique("never_declared");
     let got = rabbitmq_depths(AMQP, &[bulk.clone(), import.clone(), missing.clone()]);
     assert_eq!(got[0], (bulk.clone(), Measure::Value(37)));
@@ -177,31 +145,13 @@ fn the_management_api_counts_the_messages_busy_workers_hold_which_a_passive_decl
         "rabbitmq-plugins enable rabbitmq_management",
     );
     let q = unique("worker_general");
+    declare_with(&q, 20);
     futures_lite::future::block_on(async {
         use futures_lite::StreamExt as _;
         let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
             .await
             .unwrap();
         let ch = conn.create_channel().await.unwrap();
-        ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
-            .await
-            .unwrap();
-        ch.queue_declare(&q, QueueDeclareOptions::default(), FieldTable::default())
-            .await
-            .unwrap();
-        for i in 0..20 {
-            ch.basic_publish(
-                "",
-                &q,
-                BasicPublishOptions::default(),
-                format!("job {i}").as_bytes(),
-                BasicProperties::default(),
-            )
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-        }
         // A Celery worker with a prefetch of 8: it holds 8 jobs, unacked, while it works.
         let worker = conn.create_channel().await.unwrap();
         worker

@@ -109,6 +109,21 @@ fn app(priority_q: &str, general_q: &str) -> tempfile::TempDir {
     dir
 }
 
+/// The Platform API with the small app's formation: web 1, beat 1, worker_priority 0, worker_general 1, autoscale 1.
+fn small_api() -> FakeApi {
+    FakeApi::start(
+        "refapp",
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+            ("autoscale", 1),
+        ],
+    )
+}
+
 /// Run the worker for `secs`, changing nothing else; returns its log.
 fn run_for(
     dir: &std::path::Path,
@@ -157,17 +172,7 @@ fn slow_heartbeats_scale_web_up_fast_ones_down_and_queued_messages_scale_the_mat
     let (pq, gq) = (unique("bulk_priority"), unique("default"));
     publish(&pq, 25);
     publish(&gq, 0);
-    let api = FakeApi::start(
-        "refapp",
-        TOKEN,
-        &[
-            ("web", 1),
-            ("beat", 1),
-            ("worker_priority", 0),
-            ("worker_general", 1),
-            ("autoscale", 1),
-        ],
-    );
+    let api = small_api();
     let target = heartbeat_target(150);
     let dir = app(&pq, &gq);
     let mut web_after_slow = None;
@@ -508,17 +513,7 @@ fn with_the_management_api_jobs_held_by_busy_workers_keep_their_dynos() {
         }
         (conn, ch, held)
     });
-    let api = FakeApi::start(
-        "refapp",
-        TOKEN,
-        &[
-            ("web", 1),
-            ("beat", 1),
-            ("worker_priority", 0),
-            ("worker_general", 1),
-            ("autoscale", 1),
-        ],
-    );
+    let api = small_api();
     let target = heartbeat_target(50);
     let dir = app(&pq, &gq);
     let mut env = env(&api, &target, AMQP);
