@@ -50,15 +50,16 @@ fn rabbitmq_ready_messages_are_counted_per_queue_and_a_missing_queue_is_unknown(
         matches!(&got[2].1, Measure::Unknown(why) if why.contains("does not exist")),
         "{got:?}"
     );
+    delete(&[&bulk, &import]);
+}
+
+fn delete(queues: &[&str]) {
     futures_lite::future::block_on(async {
         let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
             .await
             .unwrap();
         let ch = conn.create_channel().await.unwrap();
-        ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
-            .await
-            .unwrap();
-        for q in [&bulk, &import] {
+        for q in queues {
             let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
         }
     });
@@ -120,18 +121,7 @@ fn one_connection_serves_every_tick_and_a_queue_that_appears_later_is_counted() 
             ]
         );
     }
-    futures_lite::future::block_on(async {
-        let conn = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
-            .await
-            .unwrap();
-        let ch = conn.create_channel().await.unwrap();
-        ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
-            .await
-            .unwrap();
-        for q in [&a, &later] {
-            let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
-        }
-    });
+    delete(&[&a, &later]);
 }
 
 const MANAGEMENT: &str = "http://guest:guest@127.0.0.1:15672";

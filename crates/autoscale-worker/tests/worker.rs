@@ -236,16 +236,7 @@ fn dry_run_decides_and_logs_but_never_patches() {
     let (pq, gq) = (unique("bulk_priority"), unique("default"));
     publish(&pq, 12);
     publish(&gq, 0);
-    let api = FakeApi::start(
-        "refapp",
-        TOKEN,
-        &[
-            ("web", 1),
-            ("beat", 1),
-            ("worker_priority", 0),
-            ("worker_general", 1),
-        ],
-    );
+    let api = small_api();
     let target = heartbeat_target(0);
     let (log, _) = run_for(
         app(&pq, &gq).path(),
@@ -354,16 +345,7 @@ fn an_account_limit_clamps_the_type_and_notifies_once_and_a_429_only_holds_that_
     let (pq, gq) = (unique("bulk_priority"), unique("default"));
     publish(&pq, 50);
     publish(&gq, 0);
-    let api = FakeApi::start(
-        "refapp",
-        TOKEN,
-        &[
-            ("web", 1),
-            ("beat", 1),
-            ("worker_priority", 0),
-            ("worker_general", 1),
-        ],
-    );
+    let api = small_api();
     api.set_limit("worker_priority", 2);
     api.push_fault(fake_platform_api::Fault::Status(429, "rate_limit"));
     let target = heartbeat_target(50);
@@ -452,16 +434,7 @@ fn with_a_redis_broker_celerys_lists_drive_the_worker_types() {
             .query(&mut conn)
             .unwrap();
     }
-    let api = FakeApi::start(
-        "refapp",
-        TOKEN,
-        &[
-            ("web", 1),
-            ("beat", 1),
-            ("worker_priority", 0),
-            ("worker_general", 1),
-        ],
-    );
+    let api = small_api();
     let target = heartbeat_target(50);
     let (log, _) = run_for(
         app(&pq, &gq).path(),
