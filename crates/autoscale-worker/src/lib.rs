@@ -47,21 +47,7 @@ pub struct TypeTable {
     pub enabled: Option<bool>,
 }
 
-#[derive(Deserialize, Default)]
-struct Descriptor {
-    #[serde(rename = "_", default)]
-    underscore: Underscore,
-}
-#[derive(Deserialize, Default)]
-struct Underscore {
-    #[serde(default)]
-    metadata: Meta,
-}
-#[derive(Deserialize, Default)]
-struct Meta {
-    #[serde(default)]
-    slipway: Slip,
-}
+/// The part of `[_.metadata.slipway]` this crate reads.
 #[derive(Deserialize, Default)]
 struct Slip {
     #[serde(default)]
@@ -95,15 +81,13 @@ pub struct Config {
 }
 
 fn parse_table(text: &str) -> Result<AutoscaleTable, String> {
-    toml::from_str::<Descriptor>(text)
-        .map(|d| d.underscore.metadata.slipway.autoscale)
-        .map_err(|e| {
-            procfile::Diagnostic::from_toml("project.toml", text, &e)
-                .help(
-                    "see crates/autoscale/SPEC.md for [_.metadata.slipway.autoscale] and its keys",
-                )
-                .render()
-        })
+    procfile::project::slipway_tables::<Slip>(
+        "project.toml",
+        text,
+        "see crates/autoscale/SPEC.md for [_.metadata.slipway.autoscale] and its keys",
+    )
+    .map(|s| s.autoscale)
+    .map_err(|d| d.render())
 }
 
 /// The policy for an app: the seed's settings for web, a queue rule per Celery

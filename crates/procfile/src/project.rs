@@ -4,25 +4,41 @@
 
 use crate::diagnostic::Diagnostic;
 use crate::formation::FormationConfig;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-struct Descriptor {
+// project.toml down to `[_.metadata.slipway]`; every level may be absent.
+#[derive(Default, Deserialize)]
+struct Descriptor<S> {
     #[serde(rename = "_", default)]
-    underscore: Underscore,
+    underscore: Underscore<S>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-struct Underscore {
+#[derive(Default, Deserialize)]
+struct Underscore<S> {
     #[serde(default)]
-    metadata: Metadata,
+    metadata: Metadata<S>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-struct Metadata {
+#[derive(Default, Deserialize)]
+struct Metadata<S> {
     #[serde(default)]
-    slipway: SlipwayTables,
+    slipway: S,
+}
+
+/// `[_.metadata.slipway]` of a project.toml, read as `S`: a crate's struct
+/// naming its own tables there (other tables and keys elsewhere are left
+/// alone). Absent levels give `S::default()`. A TOML syntax error, a misspelt
+/// key or a wrong type becomes a diagnostic naming the line, with `help`.
+pub fn slipway_tables<S: DeserializeOwned + Default>(
+    file: &str,
+    text: &str,
+    help: &str,
+) -> Result<S, Diagnostic> {
+    toml::from_str::<Descriptor<S>>(text)
+        .map(|d| d.underscore.metadata.slipway)
+        .map_err(|e| Diagnostic::from_toml(file, text, &e).help(help))
 }
 
 /// The parts of `[_.metadata.slipway]` this crate owns.
@@ -54,13 +70,11 @@ impl CeleryConfig {
 /// Parse `project.toml`. A TOML syntax error, a misspelt key or a wrong type
 /// becomes a diagnostic naming the line.
 pub fn parse(file: &str, text: &str) -> Result<SlipwayTables, Diagnostic> {
-    toml::from_str::<Descriptor>(text)
-        .map(|d| d.underscore.metadata.slipway)
-        .map_err(|e| {
-            Diagnostic::from_toml(file, text, &e).help(
-                "see crates/procfile/SPEC.md for the `[_.metadata.slipway]` tables and their keys",
-            )
-        })
+    slipway_tables(
+        file,
+        text,
+        "see crates/procfile/SPEC.md for the `[_.metadata.slipway]` tables and their keys",
+    )
 }
 
 #[cfg(test)]

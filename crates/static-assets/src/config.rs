@@ -35,21 +35,7 @@ pub struct AssetsConfig {
     pub collectstatic: Collectstatic,
 }
 
-#[derive(Deserialize, Default)]
-struct Descriptor {
-    #[serde(rename = "_", default)]
-    underscore: Underscore,
-}
-#[derive(Deserialize, Default)]
-struct Underscore {
-    #[serde(default)]
-    metadata: Metadata,
-}
-#[derive(Deserialize, Default)]
-struct Metadata {
-    #[serde(default)]
-    slipway: Slipway,
-}
+/// The part of `[_.metadata.slipway]` this crate reads.
 #[derive(Deserialize, Default)]
 struct Slipway {
     #[serde(default)]
@@ -70,15 +56,13 @@ impl AssetsConfig {
     }
 
     pub fn parse(file: &str, text: &str) -> Result<Self, AssetsError> {
-        let config = toml::from_str::<Descriptor>(text)
-            .map(|d| d.underscore.metadata.slipway.assets)
-            .map_err(|e| {
-                AssetsError::Config(
-                    Diagnostic::from_toml(file, text, &e)
-                        .help("see crates/static-assets/SPEC.md: [_.metadata.slipway.assets] takes build-env (a table of strings), inputs (a list of globs) and collectstatic (\"build\", \"release\" or \"off\")")
-                        .render(),
-                )
-            })?;
+        let config = procfile::project::slipway_tables::<Slipway>(
+            file,
+            text,
+            "see crates/static-assets/SPEC.md: [_.metadata.slipway.assets] takes build-env (a table of strings), inputs (a list of globs) and collectstatic (\"build\", \"release\" or \"off\")",
+        )
+        .map(|s| s.assets)
+        .map_err(|d| AssetsError::Config(d.render()))?;
         for pattern in &config.inputs {
             globset::Glob::new(pattern).map_err(|e| {
                 let line = text
