@@ -103,6 +103,44 @@ pub fn release_phase() -> PathBuf {
     .clone()
 }
 
+/// The official CNB tools at their pinned versions (scripts/official-cnb-tools).
+pub struct OfficialTools {
+    /// `lifecycle`, its phase links and `launcher`: `slipway build --lifecycle`'s DIR.
+    pub lifecycle_dir: PathBuf,
+    pub pack: PathBuf,
+}
+
+/// Builds (once, cached in /var/tmp/slipway-tools) or finds the official
+/// lifecycle and pack. Fails the test, with the script's output, when Go or
+/// the module proxy cannot provide them: these tests never skip.
+pub fn official_tools() -> &'static OfficialTools {
+    static TOOLS: OnceLock<OfficialTools> = OnceLock::new();
+    TOOLS.get_or_init(|| {
+        let out = Command::new(root().join("scripts/official-cnb-tools"))
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/official-cnb-tools");
+        assert!(
+            out.status.success(),
+            "scripts/official-cnb-tools failed (see its output above)"
+        );
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        let value = |key: &str| {
+            PathBuf::from(
+                text.lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .unwrap_or_else(|| {
+                        panic!("scripts/official-cnb-tools printed no {key}: {text}")
+                    }),
+            )
+        };
+        OfficialTools {
+            lifecycle_dir: value("LIFECYCLE_DIR="),
+            pack: value("PACK="),
+        }
+    })
+}
+
 /// The local PostgreSQL the tests use (trust auth). Absent, the test fails
 /// with the command that starts it: tests never skip silently.
 pub const PG_ADMIN: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";

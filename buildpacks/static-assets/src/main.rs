@@ -34,8 +34,15 @@ impl From<Failed> for libcnb::Error<Failed> {
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 struct StoreMetadata {
-    schema: u32,
+    /// A string, not a number: the official lifecycle keeps cached layers'
+    /// metadata as JSON between builds and writes numbers back as floats
+    /// (`schema = 1.0`), which a `u32` rejects, so the cache was dropped on
+    /// every pack and Heroku build (found by tests/official_cnb.rs).
+    schema: String,
 }
+
+/// The cache layers' format; another value drops them.
+const STORE_SCHEMA: &str = "1";
 
 #[derive(Serialize)]
 struct OwnMetadata {
@@ -135,7 +142,7 @@ impl Buildpack for StaticAssetsBuildpack {
                     launch: false,
                     invalid_metadata_action: &|_| InvalidMetadataAction::DeleteLayer,
                     restored_layer_action: &|m: &StoreMetadata, _| {
-                        if m.schema == 1 {
+                        if m.schema == STORE_SCHEMA {
                             RestoredLayerAction::KeepLayer
                         } else {
                             RestoredLayerAction::DeleteLayer
@@ -146,8 +153,12 @@ impl Buildpack for StaticAssetsBuildpack {
         };
         let node = store(layer_name!("node_modules"), true)?;
         let outputs = store(layer_name!("assets-cache"), false)?;
-        node.write_metadata(StoreMetadata { schema: 1 })?;
-        outputs.write_metadata(StoreMetadata { schema: 1 })?;
+        node.write_metadata(StoreMetadata {
+            schema: STORE_SCHEMA.into(),
+        })?;
+        outputs.write_metadata(StoreMetadata {
+            schema: STORE_SCHEMA.into(),
+        })?;
         let stores = Stores {
             node: node.path(),
             outputs: outputs.path().join("outputs"),

@@ -54,7 +54,8 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     for bp in &buildpacks {
         println!("{} {}", bp.id, bp.version);
     }
-    let bp_plans = plan::resolve(&plans).map_err(LifecycleError::PlanUnresolved)?;
+    let mut resolved = plan::resolve(&plans).map_err(LifecycleError::PlanUnresolved)?;
+    write_group_and_plan(&image, &buildpacks, &resolved)?;
 
     println!("===> RESTORING");
     let mut restored = Vec::new();
@@ -69,16 +70,19 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     // Layers with build = true, in order: visible to every later buildpack.
     let mut build_layers: Vec<PathBuf> = Vec::new();
     let mut processes: Vec<ImageProcess> = Vec::new();
-    for (bp, bp_plan) in buildpacks.iter().zip(&bp_plans) {
+    for (i, bp) in buildpacks.iter().enumerate() {
+        let bp_plan = resolved.plan_for(i);
         let layers_dir = image.layers().join(bp.escaped_id());
         std::fs::create_dir_all(&layers_dir).at(&layers_dir)?;
         let plan_path = tmp.join("plan").join(bp.escaped_id()).join("plan.toml");
         std::fs::create_dir_all(plan_path.parent().expect("parent")).at(&plan_path)?;
-        std::fs::write(
-            &plan_path,
-            toml::to_string(bp_plan).expect("plan serializes"),
-        )
-        .at(&plan_path)?;
+        // An empty plan is an empty file, as the lifecycle writes it.
+        let text = if bp_plan.entries.is_empty() {
+            String::new()
+        } else {
+            toml::to_string(&bp_plan).expect("plan serializes")
+        };
+        std::fs::write(&plan_path, text).at(&plan_path)?;
 
         let mut env = if bp.clear_env {
             base_env(&Env::new())
@@ -108,6 +112,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
                 code: crate::exit_code(status),
             });
         }
+        resolved.meet(&bp_plan, &unmet(&layers_dir.join("build.toml"))?);
         for (name, types) in layer_types(&layers_dir)? {
             if types.build {
                 build_layers.push(layers_dir.join(&name));
@@ -121,6 +126,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         export(&image, bp)?;
     }
     let metadata = ImageMetadata {
+        default_process_type: None,
         api: Api::Cnb,
         buildpacks: buildpacks
             .iter()
@@ -146,6 +152,56 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         metadata,
         restored,
     })
+}
+
+/// The names a buildpack's `build.toml` lists as `[[unmet]]`.
+fn unmet(build_toml: &Path) -> Result<Vec<String>> {
+    #[derive(Deserialize)]
+    struct BuildToml {
+        #[serde(default)]
+        unmet: Vec<Unmet>,
+    }
+    #[derive(Deserialize)]
+    struct Unmet {
+        name: String,
+    }
+    let Ok(text) = std::fs::read_to_string(build_toml) else {
+        return Ok(Vec::new());
+    };
+    let parsed: BuildToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+        file: build_toml.to_path_buf(),
+        message: e.message().to_string(),
+    })?;
+    Ok(parsed.unmet.into_iter().map(|u| u.name).collect())
+}
+
+/// `layers/group.toml` and `layers/plan.toml`, as the lifecycle's detector
+/// writes them (the differential test compares them with the official one's).
+fn write_group_and_plan(
+    image: &Image,
+    buildpacks: &[BuildpackDir],
+    resolved: &plan::Resolved,
+) -> Result<()> {
+    let group = plan::GroupToml {
+        group: buildpacks
+            .iter()
+            .map(|b| plan::GroupElement {
+                id: b.id.clone(),
+                version: b.version.clone(),
+                api: b.api.clone(),
+            })
+            .collect(),
+    };
+    let plan_toml = plan::PlanToml::new(resolved, &group);
+    std::fs::create_dir_all(image.layers()).at(image.layers())?;
+    for (name, text) in [
+        ("group.toml", toml::to_string(&group)),
+        ("plan.toml", toml::to_string(&plan_toml)),
+    ] {
+        let path = image.layers().join(name);
+        std::fs::write(&path, text.expect("plan files serialize")).at(&path)?;
+    }
+    Ok(())
 }
 
 /// The environment every phase starts from: the host's, plus the platform's
@@ -285,7 +341,10 @@ fn restore(image: &Image, bp: &BuildpackDir) -> Result<Vec<String>> {
             toml::from_str(&std::fs::read_to_string(&toml_path).at(&toml_path)?)
                 .unwrap_or_default();
         let mut doc = toml::Table::new();
-        doc.insert("metadata".into(), toml::Value::Table(parsed.metadata));
+        doc.insert(
+            "metadata".into(),
+            as_the_lifecycle_restores(toml::Value::Table(parsed.metadata)),
+        );
         std::fs::write(
             layers.join(format!("{name}.toml")),
             toml::to_string(&doc).expect("serializes"),
@@ -307,6 +366,29 @@ fn restore(image: &Image, bp: &BuildpackDir) -> Result<Vec<String>> {
             .at(cache.join("store.toml"))?;
     }
     Ok(restored)
+}
+
+/// Layer metadata as the official lifecycle gives it back: it keeps it as
+/// JSON in the cache (`io.buildpacks.lifecycle.cache.metadata`) and in the
+/// image label, decoded into Go's `interface{}`, so every number comes back
+/// as a float (`schema = 1` is restored as `schema = 1.0`) and dates as
+/// strings. Doing the same here makes a buildpack that reads an integer back
+/// fail in our tests as it does on pack and Heroku.
+fn as_the_lifecycle_restores(value: toml::Value) -> toml::Value {
+    match value {
+        #[allow(clippy::cast_precision_loss)] // as JSON's float64: the point
+        toml::Value::Integer(i) => toml::Value::Float(i as f64),
+        toml::Value::Datetime(d) => toml::Value::String(d.to_string()),
+        toml::Value::Array(a) => {
+            toml::Value::Array(a.into_iter().map(as_the_lifecycle_restores).collect())
+        }
+        toml::Value::Table(t) => toml::Value::Table(
+            t.into_iter()
+                .map(|(k, v)| (k, as_the_lifecycle_restores(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// Cache `cache = true` layers (replacing the buildpack's previous cache) and

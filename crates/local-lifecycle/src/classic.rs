@@ -174,6 +174,7 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
         })
         .collect();
     let metadata = ImageMetadata {
+        default_process_type: None,
         api: Api::Classic,
         buildpacks: buildpacks
             .iter()

@@ -44,6 +44,10 @@ pub enum LifecycleError {
     Formation { message: String },
     #[error("the image has no default process; name one of: {available}")]
     NoDefaultProcess { available: String },
+    #[error("{dir} does not hold the official CNB lifecycle: {why}\nPass the directory with `lifecycle`, its phase links (detector, builder, ...) and `launcher`: scripts/official-cnb-tools builds them and prints LIFECYCLE_DIR.")]
+    NoOfficialLifecycle { dir: PathBuf, why: String },
+    #[error("the official lifecycle's {phase} failed with exit code {code}; its output is above\n(exit codes: https://github.com/buildpacks/spec/blob/main/platform.md#platform-api-compatibility; 20 = no buildpack group passed detection)")]
+    OfficialPhase { phase: String, code: i32 },
     #[error("could not start `{program}`: {source}")]
     Spawn {
         program: String,

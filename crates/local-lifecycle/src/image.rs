@@ -20,6 +20,8 @@ pub struct ImageBuildpack {
     pub id: String,
     pub version: String,
     /// Directory name under `layers/` (CNB) or the buildpack's name (classic).
+    /// Absent in the official lifecycle's `metadata.toml`: the escaped id.
+    #[serde(default)]
     pub layers: String,
 }
 
@@ -42,13 +44,29 @@ pub struct ImageProcess {
     pub working_dir: Option<String>,
 }
 
+/// `layers/config/metadata.toml`. The official lifecycle's builder writes the
+/// same file (`slipway build --lifecycle`): it has no `api` (it is a CNB
+/// build), no `layers` per buildpack, and names the default process in
+/// `buildpack-default-process-type` instead of `default = true`; reading
+/// accepts both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImageMetadata {
+    #[serde(default = "cnb")]
     pub api: Api,
     #[serde(default)]
     pub buildpacks: Vec<ImageBuildpack>,
     #[serde(default)]
     pub processes: Vec<ImageProcess>,
+    #[serde(
+        rename = "buildpack-default-process-type",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_process_type: Option<String>,
+}
+
+fn cnb() -> Api {
+    Api::Cnb
 }
 
 pub struct Image {
@@ -86,10 +104,23 @@ impl Image {
         let text = std::fs::read_to_string(&path).map_err(|_| LifecycleError::NoImage {
             image: self.root.clone(),
         })?;
-        toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+        let mut m: ImageMetadata = toml::from_str(&text).map_err(|e| LifecycleError::Toml {
             file: path,
             message: e.message().to_string(),
-        })
+        })?;
+        for bp in &mut m.buildpacks {
+            if bp.layers.is_empty() {
+                bp.layers = bp.id.replace('/', "_");
+            }
+        }
+        if !m.processes.iter().any(|p| p.default) {
+            if let Some(kind) = &m.default_process_type {
+                for p in &mut m.processes {
+                    p.default = p.kind == *kind;
+                }
+            }
+        }
+        Ok(m)
     }
 
     pub fn write_metadata(&self, m: &ImageMetadata) -> Result<()> {

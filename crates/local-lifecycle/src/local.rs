@@ -358,6 +358,7 @@ mod tests {
 
     fn image(types: &[&str]) -> ImageMetadata {
         ImageMetadata {
+            default_process_type: None,
             api: Api::Cnb,
             buildpacks: Vec::new(),
             processes: types

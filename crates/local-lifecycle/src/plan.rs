@@ -51,14 +51,14 @@ pub struct Require {
 }
 
 /// What one buildpack receives at build (`CNB_BP_PLAN_PATH`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BuildpackPlan {
     pub entries: Vec<Require>,
 }
 
 /// Resolve plans of the passing buildpacks (in group order). Returns each
 /// buildpack's Buildpack Plan, or a description of why nothing resolves.
-pub fn resolve(plans: &[DetectPlan]) -> Result<Vec<BuildpackPlan>, String> {
+pub fn resolve(plans: &[DetectPlan]) -> Result<Resolved, String> {
     let options: Vec<Vec<PlanSection>> = plans.iter().map(DetectPlan::alternatives).collect();
     let mut choice = vec![0usize; options.len()];
     let mut first_problem = None;
@@ -66,7 +66,7 @@ pub fn resolve(plans: &[DetectPlan]) -> Result<Vec<BuildpackPlan>, String> {
         let sections: Vec<&PlanSection> =
             choice.iter().zip(&options).map(|(c, o)| &o[*c]).collect();
         match check(&sections) {
-            Ok(plans) => return Ok(plans),
+            Ok(resolved) => return Ok(resolved),
             Err(problem) => {
                 first_problem.get_or_insert(problem);
             }
@@ -87,33 +87,180 @@ pub fn resolve(plans: &[DetectPlan]) -> Result<Vec<BuildpackPlan>, String> {
     }
 }
 
-fn check(sections: &[&PlanSection]) -> Result<Vec<BuildpackPlan>, String> {
-    let mut out = vec![BuildpackPlan::default(); sections.len()];
+/// One entry of the resolved plan (the lifecycle's `plan.toml` `[[entries]]`):
+/// the buildpacks (by position in the group) that provide a name, and every
+/// requirement of it. Each provider receives all of the entry's requirements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanEntry {
+    pub providers: Vec<usize>,
+    pub requires: Vec<Require>,
+}
+
+/// A resolved plan: the entries, and what each buildpack of the group receives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    pub entries: Vec<PlanEntry>,
+    pub plans: Vec<BuildpackPlan>,
+}
+
+/// The lifecycle's resolution of one trial (github.com/buildpacks/lifecycle
+/// v0.21.0, `phase/detector.go`: `newDepMap`, `provide`, `require`): in group
+/// order, a buildpack's provides wait for a requirer; a require takes every
+/// provide waiting so far as the entry's providers (and keeps earlier ones), or
+/// is unmet when there are none yet; a provide still waiting at the end is unmet.
+fn check(sections: &[&PlanSection]) -> Result<Resolved, String> {
+    struct Dep {
+        name: String,
+        entry: PlanEntry,
+        waiting: Vec<usize>,
+    }
+    let mut deps: Vec<Dep> = Vec::new();
+    let dep = |deps: &mut Vec<Dep>, name: &str| -> usize {
+        if let Some(i) = deps.iter().position(|d| d.name == name) {
+            return i;
+        }
+        deps.push(Dep {
+            name: name.to_string(),
+            entry: PlanEntry {
+                providers: Vec::new(),
+                requires: Vec::new(),
+            },
+            waiting: Vec::new(),
+        });
+        deps.len() - 1
+    };
     for (j, section) in sections.iter().enumerate() {
+        for p in &section.provides {
+            let d = dep(&mut deps, &p.name);
+            deps[d].waiting.push(j);
+        }
         for req in &section.requires {
-            let providers: Vec<usize> = (0..=j)
-                .filter(|i| sections[*i].provides.iter().any(|p| p.name == req.name))
-                .collect();
-            if providers.is_empty() {
+            let i = dep(&mut deps, &req.name);
+            let d = &mut deps[i];
+            let waiting = std::mem::take(&mut d.waiting);
+            d.entry.providers.extend(waiting);
+            if d.entry.providers.is_empty() {
                 return Err(format!("`{}` is required by buildpack #{} but provided by no buildpack at or before it", req.name, j + 1));
             }
-            for i in providers {
-                out[i].entries.push(req.clone());
-            }
+            d.entry.requires.push(req.clone());
         }
     }
-    for (i, section) in sections.iter().enumerate() {
-        for p in &section.provides {
-            if !(i..sections.len()).any(|j| sections[j].requires.iter().any(|r| r.name == p.name)) {
-                return Err(format!(
-                    "`{}` is provided by buildpack #{} but required by no buildpack at or after it",
-                    p.name,
-                    i + 1
-                ));
-            }
+    if let Some(d) = deps.iter().find(|d| !d.waiting.is_empty()) {
+        return Err(format!(
+            "`{}` is provided by buildpack #{} but required by no buildpack at or after it",
+            d.name,
+            d.waiting[0] + 1
+        ));
+    }
+    let entries: Vec<PlanEntry> = deps.into_iter().map(|d| d.entry).collect();
+    let mut plans = vec![BuildpackPlan::default(); sections.len()];
+    for entry in &entries {
+        for &i in &entry.providers {
+            plans[i].entries.extend(entry.requires.iter().cloned());
         }
     }
-    Ok(out)
+    Ok(Resolved { entries, plans })
+}
+
+impl Resolved {
+    /// What buildpack `i` receives at build: every requirement of every entry
+    /// it provides that no earlier buildpack met (`Plan.Find` on the filtered plan).
+    pub fn plan_for(&self, i: usize) -> BuildpackPlan {
+        BuildpackPlan {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| e.providers.contains(&i))
+                .flat_map(|e| e.requires.iter().cloned())
+                .collect(),
+        }
+    }
+
+    /// After a buildpack's build: every name it received and did not list in
+    /// `build.toml`'s `[[unmet]]` is met, and the entries requiring it go
+    /// (`phase/builder.go`, `Plan.Filter`): later providers do not receive them.
+    pub fn meet(&mut self, received: &BuildpackPlan, unmet: &[String]) {
+        let met: Vec<&str> = received
+            .entries
+            .iter()
+            .map(|e| e.name.as_str())
+            .filter(|n| !unmet.iter().any(|u| u == n))
+            .collect();
+        self.entries
+            .retain(|e| !e.requires.iter().any(|r| met.contains(&r.name.as_str())));
+    }
+}
+
+/// `<layers>/group.toml` as the lifecycle's detector writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupToml {
+    #[serde(default)]
+    pub group: Vec<GroupElement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupElement {
+    pub id: String,
+    pub version: String,
+    pub api: String,
+}
+
+/// `<layers>/plan.toml` as the lifecycle's detector writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanToml {
+    #[serde(default)]
+    pub entries: Vec<PlanTomlEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanTomlEntry {
+    #[serde(default)]
+    pub providers: Vec<PlanProvider>,
+    #[serde(default)]
+    pub requires: Vec<Require>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanProvider {
+    pub id: String,
+    pub version: String,
+}
+
+impl PlanToml {
+    /// The resolved plan in the lifecycle's format, providers named from `group`.
+    pub fn new(resolved: &Resolved, group: &GroupToml) -> Self {
+        Self {
+            entries: resolved
+                .entries
+                .iter()
+                .map(|e| PlanTomlEntry {
+                    providers: e
+                        .providers
+                        .iter()
+                        .map(|&i| PlanProvider {
+                            id: group.group[i].id.clone(),
+                            version: group.group[i].version.clone(),
+                        })
+                        .collect(),
+                    requires: e.requires.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// What buildpack `id` receives, as the lifecycle's builder computes it
+    /// (`platform/files/plan.go`, `Plan.Find`): every requirement of every
+    /// entry it provides.
+    pub fn find(&self, id: &str) -> BuildpackPlan {
+        BuildpackPlan {
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| e.providers.iter().any(|p| p.id == id))
+                .flat_map(|e| e.requires.iter().cloned())
+                .collect(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +276,7 @@ mod tests {
         assert_eq!(
             resolve(&[DetectPlan::default(), DetectPlan::default()])
                 .unwrap()
+                .plans
                 .len(),
             2
         );
@@ -140,7 +288,8 @@ mod tests {
             plan("[[provides]]\nname = \"node\"\n"),
             plan("[[requires]]\nname = \"node\"\n[requires.metadata]\nversion = \"20\"\n"),
         ])
-        .unwrap();
+        .unwrap()
+        .plans;
         assert_eq!(plans[0].entries[0].name, "node");
         assert_eq!(plans[0].entries[0].metadata["version"].as_str(), Some("20"));
         assert!(plans[1].entries.is_empty());
@@ -161,7 +310,32 @@ mod tests {
         let plans = resolve(&[plan(
             "[[provides]]\nname = \"unused\"\n[[or]]\n[[or.provides]]\nname = \"self\"\n[[or.requires]]\nname = \"self\"\n",
         )])
-        .unwrap();
+        .unwrap()
+        .plans;
         assert_eq!(plans[0].entries[0].name, "self");
+    }
+
+    #[test]
+    fn a_later_provider_receives_every_requirement_of_the_entry_as_the_lifecycle_gives_it() {
+        // A provides x, B requires x, C provides x, D requires x: the entry's
+        // providers are A and C, and both receive B's and D's requirements.
+        let r = resolve(&[
+            plan("[[provides]]\nname = \"x\"\n"),
+            plan("[[requires]]\nname = \"x\"\n[requires.metadata]\nfrom = \"b\"\n"),
+            plan("[[provides]]\nname = \"x\"\n"),
+            plan("[[requires]]\nname = \"x\"\n[requires.metadata]\nfrom = \"d\"\n"),
+        ])
+        .unwrap();
+        assert_eq!(r.entries.len(), 1);
+        assert_eq!(r.entries[0].providers, vec![0, 2]);
+        for provider in [0, 2] {
+            let from: Vec<_> = r.plans[provider]
+                .entries
+                .iter()
+                .map(|e| e.metadata["from"].as_str().unwrap())
+                .collect();
+            assert_eq!(from, ["b", "d"], "buildpack #{}", provider + 1);
+        }
+        assert!(r.plans[1].entries.is_empty() && r.plans[3].entries.is_empty());
     }
 }

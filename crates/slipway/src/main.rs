@@ -38,6 +38,12 @@ enum Cmd {
         /// Start without the cache of previous builds.
         #[arg(long)]
         clear_cache: bool,
+        /// Build on the official CNB lifecycle binaries in DIR (`lifecycle`,
+        /// its phase links and `launcher`; scripts/official-cnb-tools builds
+        /// them) instead of slipway's own runner. The app image is also
+        /// written as an OCI image layout in OUT/oci.
+        #[arg(long, value_name = "DIR", conflicts_with = "classic")]
+        lifecycle: Option<PathBuf>,
     },
     /// Run a process type of a built image (the default process when omitted).
     Run {
@@ -104,6 +110,7 @@ fn run(cli: Cli) -> Result<i32, String> {
             env,
             classic,
             clear_cache,
+            lifecycle,
         } => {
             let started = Instant::now();
             let opts = BuildOptions {
@@ -115,6 +122,8 @@ fn run(cli: Cli) -> Result<i32, String> {
             };
             let report = if classic {
                 local_lifecycle::build_classic(&opts)
+            } else if let Some(dir) = &lifecycle {
+                local_lifecycle::build_official(&opts, dir)
             } else {
                 local_lifecycle::build(&opts)
             }
