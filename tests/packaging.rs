@@ -230,7 +230,7 @@ fn the_classic_tgzs_unpack_to_heroku_buildpacks_that_build_the_reference_app() {
     require_python_modules(&["django", "celery", "gunicorn"]);
     let app = refapp_copy();
     let image = tempfile::tempdir().unwrap();
-    let r = build_ok(app.path(), &dirs, image.path(), &["--classic"]);
+    let r = build_ok(app.path(), &dirs, image.path(), &["--classic", "multi"]);
     for header in ["process table", "slug"] {
         assert!(
             r.all().to_lowercase().contains(header),
@@ -238,4 +238,32 @@ fn the_classic_tgzs_unpack_to_heroku_buildpacks_that_build_the_reference_app() {
             r.all()
         );
     }
+    // The generated types, release and autoscale reach the release through the slug's Procfile.
+    let meta: toml::Table = toml::from_str(
+        &std::fs::read_to_string(image.path().join("layers/config/metadata.toml")).unwrap(),
+    )
+    .unwrap();
+    let mut types: Vec<&str> = meta["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["type"].as_str().unwrap())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(
+        types,
+        [
+            "autoscale",
+            "beat",
+            "release",
+            "web",
+            "worker_general",
+            "worker_high_memory",
+            "worker_import",
+            "worker_primary",
+            "worker_priority"
+        ],
+        "{}",
+        r.all()
+    );
 }

@@ -200,8 +200,23 @@ fn the_classic_shims_follow_herokus_buildpack_api() {
             .output()
             .unwrap())
     };
+    // Classic detect always passes (a failing one would fail the whole
+    // multi-buildpack build); compile says there is nothing to do.
     let r = detect(app.path());
-    assert_eq!(r.code, 1, "an app without process sources is not detected");
+    assert_eq!((r.code, r.stdout.trim()), (0, "Slipway process table"));
+    let (cache, env) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let compile = ran(&Command::new(bp.join("bin/compile"))
+        .args([app.path(), cache.path(), env.path()])
+        .output()
+        .unwrap());
+    assert_eq!(compile.code, 0, "{}", compile.all());
+    assert!(
+        compile.stdout.contains(
+            "-----> Slipway process table\n       Nothing to do: the app declares no processes"
+        ),
+        "{}",
+        compile.stdout
+    );
     std::fs::write(
         app.path().join("Procfile"),
         "web: ./serve\nworker_import: celery -A x worker -Q user_import\n",
@@ -217,7 +232,6 @@ fn the_classic_shims_follow_herokus_buildpack_api() {
     assert_eq!(release.code, 0, "{}", release.all());
     assert_eq!(release.stdout, "---\ndefault_process_types:\n  web: ./serve\n  worker_import: celery -A x worker -Q user_import\n");
 
-    let (cache, env) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let compile = ran(&Command::new(bp.join("bin/compile"))
         .args([app.path(), cache.path(), env.path()])
         .output()

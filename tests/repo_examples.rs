@@ -51,15 +51,16 @@ fn heroku_yml_runs_the_reference_apps_process_table() {
     let table = procfile::load(&slipway_e2e::fixture("refapp"))
         .unwrap()
         .table;
-    let want: Vec<(String, String)> = table
+    let mut want: Vec<(String, String)> = table
         .processes
         .iter()
         .filter(|p| p.name != "release")
         .map(|p| (p.name.clone(), p.command.clone()))
         .collect();
+    want.push(("autoscale".into(), "release-phase autoscale".into()));
     assert_eq!(
         yml.run, want,
-        "heroku.yml `run:` matches `slipway processes tests/fixtures/refapp --format heroku-yml`"
+        "heroku.yml `run:` matches `slipway processes tests/fixtures/refapp --format heroku-yml`, plus autoscale"
     );
     assert!(yml.release.is_some(), "heroku.yml has a release: section");
 }

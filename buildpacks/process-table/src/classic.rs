@@ -13,6 +13,7 @@ pub(crate) fn dispatch() -> Option<i32> {
     classic_api::dispatch(&classic_api::Classic {
         name: "Slipway process table",
         detect: &procfile::has_process_sources,
+        nothing_to_do: "the app declares no processes (no Procfile, heroku.yml run: or [_.metadata.slipway.celery] in project.toml)",
         compile: &|build_dir, _cache, _env| compile(build_dir),
         release: &release,
     })
@@ -51,7 +52,42 @@ fn compile(build_dir: &Path) -> i32 {
         "Formation metadata: ${} (.slipway/{TABLE_FILE})",
         procfile::TABLE_PATH_ENV
     ));
+    let wanted: Vec<(String, String)> = table
+        .processes
+        .iter()
+        .map(|p| (p.name.clone(), p.command.clone()))
+        .collect();
+    match procfile::slug_procfile::append_missing(build_dir, &wanted) {
+        Ok(added) => report_added(&added, "generated from project.toml"),
+        Err(e) => {
+            build_output::error(
+                "Slipway process table",
+                &format!("could not add process types to the slug's Procfile: {e}"),
+            );
+            return 1;
+        }
+    }
     0
+}
+
+/// Say which types went into the slug's Procfile, and why.
+pub(crate) fn report_added(added: &[(String, String)], origin: &str) {
+    if added.is_empty() {
+        return;
+    }
+    build_output::bullet(&format!(
+        "Added to the slug's Procfile ({origin}): {}",
+        added
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    build_output::block(
+        "Classic Heroku takes process types from the slug's Procfile and from the\n\
+         last buildpack's bin/release only; in the Procfile they reach the release\n\
+         wherever this buildpack is listed. Lines you wrote are never changed.",
+    );
 }
 
 fn release(build_dir: &Path) -> i32 {

@@ -11,6 +11,7 @@ pub(crate) fn dispatch() -> Option<i32> {
     classic_api::dispatch(&classic_api::Classic {
         name: "Slipway release phase",
         detect: &has_release_work,
+        nothing_to_do: "nothing to run on release (no manage.py, bin/rails, [[com.heroku.phase.release]] or [_.metadata.slipway.release] in project.toml)",
         compile: &|build_dir, _cache, _env| compile(build_dir),
         release: &release,
     })
@@ -48,6 +49,30 @@ fn compile(build_dir: &Path) -> i32 {
         return 1;
     }
     build_output::bullet("Installed release-phase on PATH (.slipway/bin, via .profile.d)");
+    let wanted = [
+        ("release".to_string(), RELEASE_COMMAND.to_string()),
+        ("autoscale".to_string(), AUTOSCALE_COMMAND.to_string()),
+    ];
+    match procfile::slug_procfile::append_missing(build_dir, &wanted) {
+        Ok(added) if added.is_empty() => {}
+        Ok(added) => {
+            for (name, command) in &added {
+                build_output::bullet(&format!("Added to the slug's Procfile: {name}: {command}"));
+            }
+            build_output::block(
+                "Classic Heroku runs the release phase only for a `release` type in the\n\
+                 slug's Procfile (buildpacks' defaults count only from the last one listed).\n\
+                 `autoscale` stays at 0 dynos until you scale it: heroku ps:scale autoscale=1",
+            );
+        }
+        Err(e) => {
+            build_output::error(
+                "Slipway release phase",
+                &format!("could not add release and autoscale to the slug's Procfile: {e}"),
+            );
+            return 1;
+        }
+    }
     0
 }
 

@@ -144,6 +144,7 @@ fn main() {
     let code = classic_api::dispatch(&classic_api::Classic {
         name: "Slipway slug size",
         detect: &|_| true,
+        nothing_to_do: "",
         compile: &|build_dir, _, _| match check(build_dir, None) {
             Ok(()) => 0,
             Err(e) => {

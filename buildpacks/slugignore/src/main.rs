@@ -107,7 +107,9 @@ impl Buildpack for SlugignoreBuildpack {
 fn main() {
     let code = classic_api::dispatch(&classic_api::Classic {
         name: "Slipway .slugignore",
-        detect: &has_slugignore,
+        detect: &|app| has_slugignore(app) || excludes(app).map_or(true, |e| !e.is_empty()),
+        nothing_to_do:
+            "the app has no .slugignore (and no [io.buildpacks] exclude in project.toml)",
         compile: &|build_dir, _, _| match apply(build_dir, true) {
             Ok(()) => 0,
             Err(e) => {

@@ -13,6 +13,7 @@ pub(crate) fn dispatch() -> Option<i32> {
         detect: &|app| {
             static_assets::Plan::new(app, &process_env()).is_ok_and(|p| p.detection.any())
         },
+        nothing_to_do: "no assets to build (no package.json build script, no gulpfile, no Django app with django.contrib.staticfiles)",
         compile: &compile,
         release: &|_| {
             println!("--- {{}}");

@@ -10,43 +10,88 @@
 //!
 //! Everything goes to stdout except warnings and errors, which go to stderr
 //! (the lifecycle shows both, interleaved, to the user).
+//!
+//! Classic buildpacks (`bin/compile`) print in Heroku's classic style
+//! instead, once [`use_classic_style`] is called:
+//!
+//! ```text
+//! -----> Slipway process table
+//!        Reading Procfile, project.toml
+//!          web  standard-1x x1 [1..=2]
+//!  !     Warning text
+//! ```
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+static CLASSIC: AtomicBool = AtomicBool::new(false);
+
+/// Print the rest of this process's output in Heroku's classic style:
+/// `-----> ` headers, 7-space indents, ` !     ` for warnings and errors.
+pub fn use_classic_style() {
+    CLASSIC.store(true, Ordering::Relaxed);
+}
+
+fn classic() -> bool {
+    CLASSIC.load(Ordering::Relaxed)
+}
+
+/// Classic style's indent: the width of `-----> `.
+const INDENT: &str = "       ";
+
 pub fn header(title: &str) {
-    println!("\n## {title}\n");
+    if classic() {
+        println!("-----> {title}");
+    } else {
+        println!("\n## {title}\n");
+    }
 }
 
 pub fn bullet(text: &str) {
-    print_prefixed("- ", "  ", text);
+    if classic() {
+        print_prefixed(INDENT, INDENT, text);
+    } else {
+        print_prefixed("- ", "  ", text);
+    }
 }
 
 pub fn sub_bullet(text: &str) {
-    print_prefixed("  - ", "    ", text);
+    if classic() {
+        print_prefixed("         ", "         ", text);
+    } else {
+        print_prefixed("  - ", "    ", text);
+    }
 }
 
 /// Indented verbatim text under a bullet (a table, a command's output).
 pub fn block(text: &str) {
+    let indent = if classic() { "         " } else { "      " };
     for line in text.lines() {
-        println!("      {line}");
+        println!("{indent}{line}");
     }
 }
 
 pub fn warning(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err);
+    let prefix = if classic() { " !     " } else { "! " };
     for line in text.lines() {
-        let _ = writeln!(err, "! {line}");
+        let _ = writeln!(err, "{prefix}{line}");
     }
     let _ = writeln!(err);
 }
 
 pub fn error(title: &str, text: &str) {
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "\n! ERROR: {title}\n!");
+    if classic() {
+        let _ = writeln!(err, "\n !     ERROR: {title}\n !");
+    } else {
+        let _ = writeln!(err, "\n! ERROR: {title}\n!");
+    }
+    let prefix = if classic() { " !     " } else { "! " };
     for line in text.lines() {
-        let _ = writeln!(err, "! {line}");
+        let _ = writeln!(err, "{prefix}{line}");
     }
     let _ = writeln!(err);
 }

@@ -12,14 +12,26 @@
 //! | `build` | `LAYERS PLATFORM PLAN` | CNB (libcnb) |
 //!
 //! heroku-buildpack-multi (`.buildpacks`) runs only classic buildpacks.
+//!
+//! Classic `bin/detect` always passes: heroku-buildpack-multi (`bin/compile`:
+//! "Couldn't detect any framework for this buildpack. Exiting.") and Heroku's
+//! native multiple buildpacks ("App not compatible with buildpack") fail the
+//! whole build when a listed buildpack does not detect, and a Slipway
+//! buildpack may be listed for an app it has nothing to do for. `bin/compile`
+//! then says so plainly and exits 0. Classic phases print in Heroku's
+//! classic style (`-----> `, 7-space indents).
 
 use std::path::{Path, PathBuf};
 
 /// A buildpack's classic phases.
 pub struct Classic<'a> {
-    /// What `bin/detect` prints when it passes (heroku shows "-----> <name> app detected").
+    /// What `bin/detect` prints (heroku shows "-----> <name> app detected").
     pub name: &'a str,
+    /// Whether the buildpack has work for the app in BUILD_DIR; when not,
+    /// `bin/compile` prints `nothing_to_do` and exits 0.
     pub detect: &'a dyn Fn(&Path) -> bool,
+    /// Why there is nothing to do, e.g. "the app has no .slugignore".
+    pub nothing_to_do: &'a str,
     /// `(build_dir, cache_dir, env_dir)`: the exit code.
     pub compile: &'a dyn Fn(&Path, &Path, &Path) -> i32,
     /// Prints the release YAML; the exit code.
@@ -36,15 +48,22 @@ pub fn dispatch(classic: &Classic<'_>) -> Option<i32> {
 
 fn route(args: &[PathBuf], cnb: bool, classic: &Classic<'_>) -> Option<i32> {
     let phase = args.first()?.file_name()?.to_str()?;
+    if matches!(phase, "compile" | "release") || (phase == "detect" && !cnb) {
+        build_output::use_classic_style();
+    }
     match (phase, args.len()) {
-        ("compile", 4) => Some((classic.compile)(&args[1], &args[2], &args[3])),
-        ("release", 2) => Some((classic.release)(&args[1])),
-        ("detect", 2) if !cnb => Some(if (classic.detect)(&args[1]) {
-            println!("{}", classic.name);
-            0
+        ("compile", 4) => Some(if (classic.detect)(&args[1]) {
+            (classic.compile)(&args[1], &args[2], &args[3])
         } else {
-            1
+            build_output::header(classic.name);
+            build_output::bullet(&format!("Nothing to do: {}", classic.nothing_to_do));
+            0
         }),
+        ("release", 2) => Some((classic.release)(&args[1])),
+        ("detect", 2) if !cnb => {
+            println!("{}", classic.name);
+            Some(0)
+        }
         ("compile" | "release", _) => {
             eprintln!("usage: bin/compile BUILD_DIR CACHE_DIR ENV_DIR | bin/release BUILD_DIR");
             Some(2)
@@ -64,6 +83,7 @@ mod tests {
     const C: Classic<'static> = Classic {
         name: "Test",
         detect: &|p| p.ends_with("yes"),
+        nothing_to_do: "no",
         compile: &|_, _, _| 7,
         release: &|_| 9,
     };
@@ -71,7 +91,11 @@ mod tests {
     #[test]
     fn classic_phases_are_routed_by_name_and_arity() {
         assert_eq!(
-            route(&paths(&["/bp/bin/compile", "b", "c", "e"]), false, &C),
+            route(
+                &paths(&["/bp/bin/compile", "/app/yes", "c", "e"]),
+                false,
+                &C
+            ),
             Some(7)
         );
         assert_eq!(route(&paths(&["bin/release", "b"]), false, &C), Some(9));
@@ -81,7 +105,13 @@ mod tests {
         );
         assert_eq!(
             route(&paths(&["bin/detect", "/app/no"]), false, &C),
-            Some(1)
+            Some(0),
+            "a classic detect that fails would fail the whole multi-buildpack build"
+        );
+        assert_eq!(
+            route(&paths(&["bin/compile", "/app/no", "c", "e"]), false, &C),
+            Some(0),
+            "nothing to do is not a failure"
         );
         assert_eq!(route(&paths(&["bin/compile", "b"]), false, &C), Some(2));
     }

@@ -1,8 +1,18 @@
 //! The classic buildpack API (Heroku's `bin/detect`, `bin/compile`,
-//! `bin/release`), driven the way heroku-buildpack-multi drives the
-//! buildpacks listed in `.buildpacks`: every buildpack must detect, each
-//! compiles in order, a buildpack's `export` file is sourced for the next,
-//! only the last `bin/release` counts, and a Procfile overrides its defaults.
+//! `bin/release`), driven the two ways Heroku drives a list of buildpacks:
+//!
+//! - [`Flavor::Native`]: Heroku's own multiple buildpacks (`heroku
+//!   buildpacks:add`, app.json `buildpacks`): every buildpack must detect
+//!   ("App not compatible with buildpack"), each compiles in order, a
+//!   buildpack's `export` file is sourced for the next, and the release takes
+//!   the *last* buildpack's `bin/release` `default_process_types`.
+//! - [`Flavor::Multi`]: heroku-buildpack-multi (`.buildpacks`; its
+//!   `bin/compile`): the same, except that it prints its own lines, runs
+//!   `bin/release` after each compile into `BUILD_DIR/last_pack_release.out`
+//!   (overwritten each time, so the last buildpack's survives, in the slug),
+//!   and fails with "Couldn't detect any framework for this buildpack. Exiting.".
+//!
+//! In both, the slug's Procfile overrides the default process types, type by type.
 
 use crate::build::{BuildOptions, BuildReport};
 use crate::env::{self, Env};
@@ -15,6 +25,16 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+/// How a list of classic buildpacks is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavor {
+    /// Heroku's native multiple buildpacks (`heroku buildpacks:add`).
+    #[default]
+    Native,
+    /// heroku-buildpack-multi (`.buildpacks`).
+    Multi,
+}
 
 #[derive(Debug, Deserialize, Default)]
 struct Release {
@@ -47,7 +67,28 @@ fn open(dir: &Path) -> Result<Classic> {
     Ok(Classic { dir, name })
 }
 
-pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
+/// `bin/release BUILD_DIR`'s output, checked.
+fn release_output(bp: &Classic, build_dir: &Path, env: &Env) -> Result<Vec<u8>> {
+    let out = process::output(process::phase(
+        &bp.dir.join("bin/release"),
+        &[build_dir.as_os_str()],
+        build_dir,
+        env,
+    ))?;
+    if !out.status.success() {
+        return Err(LifecycleError::BadRelease {
+            buildpack: bp.name.clone(),
+            message: format!(
+                "exit code {}: {}",
+                crate::exit_code(out.status),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        });
+    }
+    Ok(out.stdout)
+}
+
+pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<BuildReport> {
     let buildpacks = opts
         .buildpacks
         .iter()
@@ -57,8 +98,18 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
     let build_dir = image.workspace();
     let env_dir = image.platform().join("env");
 
+    if flavor == Flavor::Native {
+        println!("-----> Using buildpacks:");
+        for (i, bp) in buildpacks.iter().enumerate() {
+            println!("       {}. {}", i + 1, bp.name);
+        }
+    }
     let mut env = env::host_env();
+    let mut last_release: Option<(Vec<u8>, String)> = None;
     for (i, bp) in buildpacks.iter().enumerate() {
+        if flavor == Flavor::Multi {
+            println!("=====> Downloading Buildpack: {}", bp.name);
+        }
         let out = process::output(process::phase(
             &bp.dir.join("bin/detect"),
             &[build_dir.as_os_str()],
@@ -66,9 +117,15 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
             &env,
         ))?;
         if !out.status.success() {
+            let why = match flavor {
+                Flavor::Native => format!("App not compatible with buildpack: {}", bp.name),
+                Flavor::Multi => {
+                    "Couldn't detect any framework for this buildpack. Exiting.".to_string()
+                }
+            };
             return Err(LifecycleError::NoGroupPassed {
                 report: format!(
-                    "fail: {} (buildpack #{} in the list): bin/detect exited {}\n{}{}",
+                    "{why}\nfail: {} (buildpack #{} in the list): bin/detect exited {}\n{}{}",
                     bp.name,
                     i + 1,
                     crate::exit_code(out.status),
@@ -78,15 +135,15 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
             });
         }
         let detected = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        println!("=====> Downloaded app package: {}", bp.name);
-        println!(
-            "-----> {} app detected",
-            if detected.is_empty() {
-                &bp.name
-            } else {
-                &detected
-            }
-        );
+        let detected = if detected.is_empty() {
+            bp.name.clone()
+        } else {
+            detected
+        };
+        match flavor {
+            Flavor::Native => println!("-----> {detected} app detected"),
+            Flavor::Multi => println!("=====> Detected Framework: {detected}"),
+        }
         let cache = image.cache().join("classic").join(&bp.name);
         std::fs::create_dir_all(&cache).at(&cache)?;
         let status = process::status(process::phase(
@@ -108,35 +165,38 @@ pub fn build_classic(opts: &BuildOptions) -> Result<BuildReport> {
         if bp.dir.join("export").is_file() {
             env = source_export(&bp.dir.join("export"), &env, &build_dir)?;
         }
+        if flavor == Flavor::Multi && bp.dir.join("bin/release").is_file() {
+            let out = release_output(bp, &build_dir, &env)?;
+            let file = build_dir.join("last_pack_release.out");
+            std::fs::write(&file, &out).at(&file)?;
+            last_release = Some((out, bp.name.clone()));
+        }
+    }
+    if flavor == Flavor::Multi && last_release.is_some() {
+        if let Some(last) = buildpacks.last() {
+            println!(
+                "Using release configuration from last framework ({}).",
+                last.name
+            );
+        }
+    }
+    if flavor == Flavor::Native {
+        if let Some(last) = buildpacks.last() {
+            if last.dir.join("bin/release").is_file() {
+                last_release = Some((release_output(last, &build_dir, &env)?, last.name.clone()));
+            }
+        }
     }
 
     let mut defaults = serde_yaml_ng::Mapping::new();
-    if let Some(last) = buildpacks.last() {
-        if last.dir.join("bin/release").is_file() {
-            let out = process::output(process::phase(
-                &last.dir.join("bin/release"),
-                &[build_dir.as_os_str()],
-                &build_dir,
-                &env,
-            ))?;
-            if !out.status.success() {
-                return Err(LifecycleError::BadRelease {
-                    buildpack: last.name.clone(),
-                    message: format!(
-                        "exit code {}: {}",
-                        crate::exit_code(out.status),
-                        String::from_utf8_lossy(&out.stderr)
-                    ),
-                });
-            }
-            let release: Release = serde_yaml_ng::from_slice::<Option<Release>>(&out.stdout)
-                .map_err(|e| LifecycleError::BadRelease {
-                    buildpack: last.name.clone(),
-                    message: e.to_string(),
-                })?
-                .unwrap_or_default();
-            defaults = release.default_process_types;
-        }
+    if let Some((out, name)) = last_release {
+        let release: Release = serde_yaml_ng::from_slice::<Option<Release>>(&out)
+            .map_err(|e| LifecycleError::BadRelease {
+                buildpack: name,
+                message: e.to_string(),
+            })?
+            .unwrap_or_default();
+        defaults = release.default_process_types;
     }
     // The Procfile overrides bin/release's defaults, type by type.
     let mut types: Vec<(String, String)> = defaults

@@ -24,7 +24,7 @@ pub mod platform;
 pub mod process;
 
 pub use build::{build, BuildOptions, BuildReport};
-pub use classic::build_classic;
+pub use classic::{build_classic, Flavor};
 pub use error::{LifecycleError, Result};
 pub use launch::{run, RunOptions};
 pub use local::{local, LocalOptions};

@@ -17,6 +17,7 @@ pub mod parse;
 pub mod project;
 pub mod reference;
 pub mod render;
+pub mod slug_procfile;
 pub mod table;
 
 pub use diagnostic::{Diagnostic, Severity};

@@ -19,6 +19,24 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum AssetsCmd {
+    /// Build the assets of APP_DIR in place.
+    Build {
+        app_dir: PathBuf,
+        /// Keep node_modules and the last outputs here between runs (e.g. a
+        /// BuildKit cache mount). Default: a temporary directory, removed.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ClassicHow {
+    Native,
+    Multi,
+}
+
+#[derive(Subcommand)]
 enum Cmd {
     /// Build APP_DIR with the given buildpacks, in order, into --out.
     Build {
@@ -32,9 +50,12 @@ enum Cmd {
         /// Build-time env var, KEY=VALUE or KEY (taken from this environment). Repeatable.
         #[arg(long, short = 'e')]
         env: Vec<String>,
-        /// Drive classic buildpacks (bin/detect, bin/compile, bin/release) as heroku-buildpack-multi does.
-        #[arg(long)]
-        classic: bool,
+        /// Drive classic buildpacks (bin/detect, bin/compile, bin/release) as
+        /// Heroku's native multiple buildpacks do (`native`, the default:
+        /// `heroku buildpacks:add`) or as heroku-buildpack-multi does (`multi`:
+        /// `.buildpacks`).
+        #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "native", value_name = "HOW")]
+        classic: Option<ClassicHow>,
         /// Start without the cache of previous builds.
         #[arg(long)]
         clear_cache: bool,
@@ -76,6 +97,14 @@ enum Cmd {
         /// Seconds between SIGTERM and SIGKILL when stopping (Heroku gives 30).
         #[arg(long, default_value_t = 30)]
         grace: u64,
+    },
+    /// Compile an app's static assets as slipway/static-assets does (Node
+    /// build, then Django collectstatic), outside any buildpack: for a
+    /// Dockerfile (`RUN slipway assets build .`). node_modules is kept in the
+    /// cache directory, never left in the app.
+    Assets {
+        #[command(subcommand)]
+        command: AssetsCmd,
     },
     /// Print the process table of an app directory (as the process-table buildpack reads it).
     Processes {
@@ -120,8 +149,14 @@ fn run(cli: Cli) -> Result<i32, String> {
                 env,
                 clear_cache,
             };
-            let report = if classic {
-                local_lifecycle::build_classic(&opts)
+            let report = if let Some(how) = classic {
+                local_lifecycle::build_classic(
+                    &opts,
+                    match how {
+                        ClassicHow::Native => local_lifecycle::Flavor::Native,
+                        ClassicHow::Multi => local_lifecycle::Flavor::Multi,
+                    },
+                )
             } else if let Some(dir) = &lifecycle {
                 local_lifecycle::build_official(&opts, dir)
             } else {
@@ -177,6 +212,9 @@ fn run(cli: Cli) -> Result<i32, String> {
             )
             .map_err(|e| e.to_string())
         }
+        Cmd::Assets {
+            command: AssetsCmd::Build { app_dir, cache },
+        } => assets_build(&app_dir, cache.as_deref()),
         Cmd::Processes { app_dir, format } => {
             let loaded = procfile::load(&app_dir).map_err(|e| e.to_string())?;
             for w in &loaded.warnings {
@@ -194,6 +232,43 @@ fn run(cli: Cli) -> Result<i32, String> {
             };
             print!("{text}");
             Ok(0)
+        }
+    }
+}
+
+/// `slipway assets build`: what slipway/static-assets runs, in place.
+fn assets_build(app_dir: &std::path::Path, cache: Option<&std::path::Path>) -> Result<i32, String> {
+    let temporary;
+    let cache = if let Some(c) = cache {
+        c.to_path_buf()
+    } else {
+        temporary =
+            tempfile::tempdir().map_err(|e| format!("cannot make a cache directory: {e}"))?;
+        temporary.path().to_path_buf()
+    };
+    let stores = static_assets::Stores {
+        node: cache.join("node"),
+        outputs: cache.join("outputs"),
+    };
+    build_output::header("Slipway static assets");
+    let env: static_assets::Env = std::env::vars().collect();
+    let detected = static_assets::Plan::new(app_dir, &env).map_err(|e| e.to_string())?;
+    if !detected.detection.any() {
+        build_output::bullet("Nothing to do: no package.json build script, no gulpfile, no Django app with django.contrib.staticfiles");
+        return Ok(0);
+    }
+    let timer = build_output::Timer::start("Compiling static assets");
+    match static_assets::build(app_dir, &stores, &env) {
+        Ok(outcome) => {
+            timer.done();
+            if outcome.collectstatic_on_release {
+                build_output::warning("collectstatic = \"release\": run `python manage.py collectstatic --noinput` on release (heroku.yml `release:` with `release-phase run`, which reads [[com.heroku.phase.release]] in project.toml).");
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            build_output::error("Slipway static assets", &e.to_string());
+            Ok(1)
         }
     }
 }

@@ -1,0 +1,239 @@
+//! Classic Heroku, as `heroku buildpacks:add` (native multiple buildpacks)
+//! and `.buildpacks` (heroku-buildpack-multi) run a list of buildpacks, with
+//! Slipway's buildpacks at every position among other classic buildpacks.
+//!
+//! What the platform does (crates/local-lifecycle/src/classic.rs): every
+//! listed buildpack must detect or the whole build fails; only the last
+//! buildpack's `bin/release` default process types count; the slug's
+//! Procfile wins over them. So Slipway's classic buildpacks always detect,
+//! say when they have nothing to do, and put `release`, `autoscale` and
+//! generated types into the slug's Procfile.
+
+use slipway_e2e::{build, fixture, packaged, slipway_cmd};
+use std::path::{Path, PathBuf};
+
+const SLIPWAY: [&str; 5] = [
+    "slugignore",
+    "release-phase",
+    "static-assets",
+    "process-table",
+    "slug-size",
+];
+
+const PROCFILE_TYPES: [&str; 7] = [
+    "web",
+    "beat",
+    "worker_high_memory",
+    "worker_primary",
+    "worker_general",
+    "worker_import",
+    "worker_priority",
+];
+
+/// A writable copy of the `hello` classic buildpack (its compile writes `export` beside itself).
+fn hello(parent: &Path) -> PathBuf {
+    let dir = parent.join("hello");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(fixture("classic-buildpacks/hello"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
+fn released_types(image: &Path) -> Vec<String> {
+    let meta: toml::Table = toml::from_str(
+        &std::fs::read_to_string(image.join("layers/config/metadata.toml")).unwrap(),
+    )
+    .unwrap();
+    let mut types: Vec<String> = meta["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["type"].as_str().unwrap().to_string())
+        .collect();
+    types.sort();
+    types
+}
+
+fn expected(with_hello_defaults: bool) -> Vec<String> {
+    let mut v: Vec<String> = PROCFILE_TYPES
+        .iter()
+        .chain(&["release", "autoscale"])
+        .map(|s| (*s).to_string())
+        .collect();
+    if with_hello_defaults {
+        v.push("hello".into());
+    }
+    v.sort();
+    v
+}
+
+/// Build the Procfile-only Celery app with `order` (Slipway names, or
+/// "hello"), the way `how` runs it; check the release and run the release phase.
+fn build_and_release(order: &[&str], how: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let hello_dir = hello(tmp.path());
+    let bps: Vec<PathBuf> = order
+        .iter()
+        .map(|n| {
+            if *n == "hello" {
+                hello_dir.clone()
+            } else {
+                packaged(n)
+            }
+        })
+        .collect();
+    let image = tmp.path().join("image");
+    let app = fixture("celery-procfile");
+    let r = build(&app, &bps, &image, &["--classic", how]);
+    let context = format!("order {order:?}, --classic {how}:\n{}", r.all());
+    assert_eq!(r.code, 0, "{context}");
+
+    // The Procfile's seven types, plus release and autoscale, reach the release
+    // wherever Slipway is listed; the last buildpack's defaults only when it is hello.
+    assert_eq!(
+        released_types(&image),
+        expected(order.last() == Some(&"hello")),
+        "{context}"
+    );
+    // The user's lines are untouched, Slipway's appended after a comment.
+    let user = std::fs::read_to_string(app.join("Procfile")).unwrap();
+    let slug = std::fs::read_to_string(image.join("workspace/Procfile")).unwrap();
+    assert!(slug.starts_with(&user), "{slug}");
+    assert!(
+        slug.ends_with(
+            "# Added by Slipway's classic buildpacks (types not in this Procfile):\nrelease: release-phase run\nautoscale: release-phase autoscale\n"
+        ),
+        "{slug}"
+    );
+    // The build output says what was added and why, in the classic style.
+    let out = r.all();
+    for line in [
+        "-----> Slipway release phase",
+        "       Added to the slug's Procfile: release: release-phase run",
+        "       Added to the slug's Procfile: autoscale: release-phase autoscale",
+        "-----> Slipway .slugignore",
+        "       Nothing to do: the app has no .slugignore",
+        "-----> Slipway static assets",
+        "       Nothing to do: no assets to build",
+        "-----> Slipway slug size",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in {context}");
+    }
+    assert!(
+        !out.lines()
+            .any(|l| l.starts_with("## ") || l.starts_with("- ")),
+        "CNB-style lines in a classic build: {context}"
+    );
+    if how == "multi" {
+        assert!(out.contains("=====> Detected Framework: Slipway release phase"));
+        assert!(image.join("workspace/last_pack_release.out").is_file());
+    } else {
+        assert!(out.contains("-----> Slipway release phase app detected"));
+    }
+
+    // The release phase runs from the slug: release-phase is on PATH through .profile.d.
+    let r = slipway_cmd(&["run", "release", "--image", image.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "slipway run release:\n{}", r.all());
+    assert!(
+        r.all().contains("Applying auth.0001_initial"),
+        "the migrations ran:\n{}",
+        r.all()
+    );
+}
+
+#[test]
+fn with_slipway_first_and_another_buildpack_last_the_release_has_release_and_autoscale() {
+    let mut order: Vec<&str> = SLIPWAY.to_vec();
+    order.push("hello");
+    build_and_release(&order, "native");
+    build_and_release(&order, "multi");
+}
+
+#[test]
+fn with_another_buildpack_first_and_slipway_after_it_the_release_has_release_and_autoscale() {
+    let mut order = vec!["hello"];
+    order.extend(SLIPWAY);
+    build_and_release(&order, "native");
+    build_and_release(&order, "multi");
+}
+
+#[test]
+fn in_reverse_order_with_another_buildpack_in_the_middle_the_release_has_release_and_autoscale() {
+    let mut order: Vec<&str> = SLIPWAY.iter().rev().copied().collect();
+    order.insert(2, "hello");
+    build_and_release(&order, "native");
+    build_and_release(&order, "multi");
+}
+
+#[test]
+fn with_release_phase_last_and_slugignore_in_the_middle_the_release_has_release_and_autoscale() {
+    let order = [
+        "static-assets",
+        "slug-size",
+        "hello",
+        "slugignore",
+        "process-table",
+        "release-phase",
+    ];
+    build_and_release(&order, "native");
+    build_and_release(&order, "multi");
+}
+
+#[test]
+fn a_release_line_the_user_wrote_is_kept_and_only_autoscale_is_added() {
+    let app = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", fixture("celery-procfile").display()))
+        .arg(app.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let procfile = app.path().join("Procfile");
+    let mut text = std::fs::read_to_string(&procfile).unwrap();
+    text.push_str("release: python manage.py migrate --noinput");
+    std::fs::write(&procfile, &text).unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let r = build(
+        app.path(),
+        &[packaged("release-phase"), packaged("process-table")],
+        out.path(),
+        &["--classic"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let slug = std::fs::read_to_string(out.path().join("workspace/Procfile")).unwrap();
+    assert!(slug.starts_with(&text));
+    assert!(slug.contains("release: python manage.py migrate --noinput\n# Added by Slipway"));
+    assert_eq!(slug.matches("release:").count(), 1, "{slug}");
+    assert!(
+        slug.ends_with("autoscale: release-phase autoscale\n"),
+        "{slug}"
+    );
+    assert!(
+        r.all().contains("runs instead of release-phase"),
+        "the user is told what they miss: {}",
+        r.all()
+    );
+}
+
+#[test]
+fn a_classic_detect_passes_for_an_app_a_slipway_buildpack_has_nothing_to_do_for() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(app.path().join("index.html"), "<p>hi</p>").unwrap();
+    for name in SLIPWAY {
+        let detect = packaged(name).join("bin/detect");
+        let out = std::process::Command::new(&detect)
+            .arg(app.path())
+            .env_remove("CNB_PLATFORM_DIR")
+            .env_remove("CNB_BUILDPACK_DIR")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "slipway/{name} failed classic detect");
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("Slipway"));
+    }
+}
