@@ -658,3 +658,60 @@ fn a_malformed_dot_env_names_the_line_but_never_shows_it() {
     );
     assert!(!r.all().contains("sk_live_do_not_print"), "{}", r.all());
 }
+
+/// What a build may delete: only an image directory it made. The app, a
+/// directory holding the app, a directory inside it, or a foreign directory
+/// with content are refused before anything is touched.
+#[test]
+fn the_output_directory_is_refused_when_a_build_could_damage_it() {
+    let parent = tempfile::tempdir().unwrap();
+    let app = parent.path().join("app");
+    std::fs::create_dir_all(app.join("tmp")).unwrap();
+    std::fs::write(app.join("tmp/keep.txt"), "the app's own tmp/").unwrap();
+    std::fs::write(app.join("Procfile"), "web: true\n").unwrap();
+    let sibling = parent.path().join("layers");
+    std::fs::create_dir_all(&sibling).unwrap();
+    std::fs::write(
+        sibling.join("keep.txt"),
+        "a sibling named like an image part",
+    )
+    .unwrap();
+    let foreign = parent.path().join("photos");
+    std::fs::create_dir_all(foreign.join("workspace")).unwrap();
+    std::fs::write(foreign.join("workspace/keep.jpg"), "x").unwrap();
+    let bp = script_buildpack(parent.path(), "ok/bp", "exit 0", "exit 0");
+
+    for (out, why) in [
+        (app.clone(), "it is the app itself"),
+        (parent.path().to_path_buf(), "it contains the app"),
+        (app.join("build-here"), "it is inside the app"),
+        (
+            foreign.clone(),
+            "it is not empty and is not a Slipway image",
+        ),
+    ] {
+        let r = build(&app, std::slice::from_ref(&bp), &out, &[]);
+        assert_ne!(r.code, 0, "--out {} was accepted", out.display());
+        assert!(r.stderr.contains(why), "{why}: {}", r.all());
+    }
+    assert_eq!(read(&app.join("tmp/keep.txt")), "the app's own tmp/");
+    assert_eq!(
+        read(&sibling.join("keep.txt")),
+        "a sibling named like an image part"
+    );
+    assert_eq!(read(&foreign.join("workspace/keep.jpg")), "x");
+    assert!(!app.join("build-here").exists());
+
+    // A new directory, then the same one again (it is now an image), and the app's own .slipway/.
+    let out = parent.path().join("image");
+    build_ok(&app, std::slice::from_ref(&bp), &out, &[]);
+    build_ok(&app, std::slice::from_ref(&bp), &out, &[]);
+    assert!(out.join(".slipway-image").is_file());
+    build_ok(
+        &app,
+        std::slice::from_ref(&bp),
+        &app.join(".slipway/image"),
+        &[],
+    );
+    assert!(!app.join(".slipway/image/workspace/.slipway/image").exists());
+}

@@ -41,6 +41,10 @@ fn buildpacks(names: &[&str]) -> Vec<PathBuf> {
 
 /// `slipway build APP -b ... --out OUT [--lifecycle DIR]`, asserting success; its output.
 fn build(app: &Path, bps: &[PathBuf], out: &Path, official: bool) -> String {
+    build_with(app, bps, out, official, &[])
+}
+
+fn build_with(app: &Path, bps: &[PathBuf], out: &Path, official: bool, extra: &[String]) -> String {
     let mut cmd = Command::new(slipway());
     cmd.arg("build")
         .arg(app)
@@ -53,6 +57,7 @@ fn build(app: &Path, bps: &[PathBuf], out: &Path, official: bool) -> String {
     if official {
         cmd.arg("--lifecycle").arg(&official_tools().lifecycle_dir);
     }
+    cmd.args(extra);
     let r = ran(&cmd.output().expect("run slipway build"));
     assert_eq!(
         r.code,
@@ -221,7 +226,7 @@ fn pack_packages_the_suite_composite_and_names_the_heroku_images_it_cannot_fetch
     assert_ne!(r.code, 0, "no registry here, yet pack packaged the suite?");
     assert!(
         r.all()
-            .contains("docker://docker.io/heroku/buildpack-nodejs:4.1.3")
+            .contains("docker://docker.io/heroku/buildpack-nodejs:5.7.4")
             && r.all().contains("docker API"),
         "pack should name the image it needs and the daemon it looked for:\n{}",
         r.all()
@@ -545,13 +550,16 @@ fn outcome(image: &Path, log: &str) -> Outcome {
 
 /// Build `app` twice with each runner; the two must agree after each build.
 fn differential(app: &Path, names: &[&str]) {
+    differential_with(app, &buildpacks(names), &[]);
+}
+
+fn differential_with(app: &Path, bps: &[PathBuf], extra: &[String]) {
     let tmp = tempfile::tempdir().unwrap();
-    let bps = buildpacks(names);
     let ours = tmp.path().join("slipway");
     let official = tmp.path().join("official");
     for round in ["first build", "second build (cache)"] {
-        let ours_log = build(app, &bps, &ours, false);
-        let official_log = build(app, &bps, &official, true);
+        let ours_log = build_with(app, bps, &ours, false, extra);
+        let official_log = build_with(app, bps, &official, true, extra);
         let a = outcome(&ours, &ours_log);
         let b = outcome(&official, &official_log);
         assert_eq!(
@@ -566,6 +574,16 @@ fn differential(app: &Path, names: &[&str]) {
 #[test]
 fn slipway_build_agrees_with_the_official_lifecycle_on_the_reference_app_in_the_suites_order() {
     differential(&fixture("refapp"), &REFAPP_ORDER);
+}
+
+/// The packaged composite with its optional members, the Heroku ones as
+/// contract doubles: the lifecycle expands the composite and drops optional
+/// members itself; `slipway build` must choose the same group and plans.
+#[test]
+fn slipway_build_agrees_with_the_official_lifecycle_on_the_suite_composite() {
+    let suite = [packaged("suite")];
+    differential_with(&fixture("refapp"), &suite, &slipway_e2e::doubles());
+    differential_with(&fixture("celery-procfile"), &suite, &slipway_e2e::doubles());
 }
 
 #[test]

@@ -87,9 +87,9 @@ fn the_suite_composite_orders_every_slipway_buildpack_around_the_languages_and_e
         [
             "slipway/slugignore",
             "heroku/nodejs",
-            "heroku/python",
             "slipway/release-phase",
             "slipway/static-assets",
+            "heroku/python",
             "slipway/process-table",
             "slipway/slug-size"
         ]

@@ -1,5 +1,5 @@
-//! The reference app, all the way, as a user runs it: build with the Slipway
-//! buildpacks in `slipway/suite`'s order → the slug report → `slipway run
+//! The reference app, all the way, as a user runs it: build with the packaged
+//! `slipway/suite` (heroku/nodejs and heroku/python as contract doubles) → the slug report → `slipway run
 //! release` migrates real PostgreSQL under the lock → `slipway local` starts
 //! web, a Celery worker and the autoscaler → the autoscaler, against the
 //! Platform API (the fake on loopback), scales web on slow heartbeats and the
@@ -8,25 +8,17 @@
 use fake_platform_api::FakeApi;
 use slipway_e2e::*;
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "e2e-platform-token-0123456789";
 
-/// The Slipway buildpacks of the suite, in its order (heroku/nodejs and
-/// heroku/python are this machine's node and python here).
-fn suite_buildpacks() -> Vec<PathBuf> {
-    let bp: toml::Table =
-        toml::from_str(&std::fs::read_to_string(packaged("suite").join("buildpack.toml")).unwrap())
-            .unwrap();
-    bp["order"][0]["group"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|g| g["id"].as_str().unwrap().strip_prefix("slipway/"))
-        .map(packaged)
-        .collect()
+/// The README's recipe: the packaged suite, its Heroku members mapped to the doubles.
+fn suite_args() -> Vec<String> {
+    let mut v = doubles();
+    v.push("--buildpack".into());
+    v.push(packaged("suite").display().to_string());
+    v
 }
 
 /// A RabbitMQ virtual host of the test's own (the broker is shared), removed afterwards.
@@ -76,8 +68,10 @@ fn the_reference_app_from_build_to_a_release_that_scales_web_and_the_busy_worker
     let db = TestDb::new("refapp_e2e");
     let vhost = Vhost::new();
 
-    // 1. Build, in the suite's order: the slug report comes last.
-    let r = build_ok(app.path(), &suite_buildpacks(), image.path(), &[]);
+    // 1. Build with the suite: the slug report comes last.
+    let extra = suite_args();
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let r = build_ok(app.path(), &[], image.path(), &extra);
     let build_log = r.all();
     for step in [
         "Slipway .slugignore",

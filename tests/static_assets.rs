@@ -536,3 +536,53 @@ fn a_pnpm_lock_installs_with_pnpm_frozen_and_runs_the_script_sequence() {
         "pnpm install --frozen-lockfile --prod=false",
     );
 }
+
+/// A diagnosis a real app needs, from a real failing install or build:
+/// the error's headline, as the build prints it.
+fn headline_of_failed_build(fixture_name: &str) -> String {
+    let out = tempfile::tempdir().unwrap();
+    let r = build(
+        &fixture(fixture_name),
+        &[packaged("static-assets")],
+        out.path(),
+        &[],
+    );
+    assert_ne!(r.code, 0, "{fixture_name} should fail:\n{}", r.all());
+    r.all()
+}
+
+#[test]
+fn a_lockfile_pinning_a_version_the_registry_does_not_serve_fails_naming_package_version_lockfile_and_fix(
+) {
+    let all = headline_of_failed_build("assets-404");
+    assert!(
+        all.contains(
+            "the registry no longer serves left-pad@99.99.99, which package-lock.json pins"
+        ),
+        "{all}"
+    );
+    assert!(
+        all.contains("npm view left-pad versions") && all.contains("npm install left-pad@"),
+        "{all}"
+    );
+}
+
+#[test]
+fn gulp_3_on_this_node_fails_with_what_why_and_the_fix() {
+    let all = headline_of_failed_build("assets-gulp3");
+    assert!(
+        all.contains("gulp 3 does not run on this Node.js (\"primordials is not defined\""),
+        "{all}"
+    );
+    assert!(all.contains("npm install --save-dev gulp@5"), "{all}");
+}
+
+#[test]
+fn node_sass_that_cannot_build_fails_with_what_why_and_the_fix() {
+    let all = headline_of_failed_build("assets-node-sass");
+    assert!(
+        all.contains("node-sass cannot be built for this Node.js"),
+        "{all}"
+    );
+    assert!(all.contains("npm install --save-dev sass"), "{all}");
+}

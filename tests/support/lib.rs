@@ -372,3 +372,15 @@ pub fn refapp_copy() -> tempfile::TempDir {
     }
     dir
 }
+
+/// `--map` arguments resolving the suite's Heroku members to their contract
+/// doubles (tests/doubles: the real ones download runtimes).
+pub fn doubles() -> Vec<String> {
+    let dir = root().join("tests/doubles");
+    vec![
+        "--map".into(),
+        format!("heroku/nodejs={}", dir.join("heroku-nodejs").display()),
+        "--map".into(),
+        format!("heroku/python={}", dir.join("heroku-python").display()),
+    ]
+}

@@ -38,7 +38,20 @@ fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> i32 {
         node: root.join("node"),
         outputs: root.join("outputs"),
     };
-    match build_in(build_dir, &stores, &env) {
+    match build_in(
+        build_dir,
+        &stores,
+        &env,
+        // heroku-buildpack-nodejs, listed earlier, installs node_modules in
+        // the app and runs the build scripts (no opt-out); heroku-buildpack-python
+        // may come later and run collectstatic.
+        static_assets::Neighbours {
+            node_modules_installed: build_dir.join("node_modules").is_dir(),
+            node_scripts_ran: build_dir.join("node_modules").is_dir(),
+            python_later: true,
+        },
+        &[],
+    ) {
         Ok(outcome) => {
             if outcome.collectstatic_on_release {
                 // Classic builds have no build plan to hand the command over with.

@@ -47,6 +47,19 @@ const STORE_SCHEMA: &str = "1";
 #[derive(Serialize)]
 struct OwnMetadata {
     release_handoff: bool,
+    /// heroku/nodejs runs earlier and installs node_modules (its build
+    /// scripts disabled by our requirement): we run the Node build, once.
+    nodejs: bool,
+}
+
+/// heroku/nodejs 5.x's build plan entry (`buildplan.rs`,
+/// `NODE_BUILD_SCRIPTS_BUILD_PLAN_NAME`): required with `enabled = false`,
+/// it installs node_modules but runs no build scripts and prunes nothing.
+const HEROKU_NODEJS: &str = "heroku/nodejs";
+
+#[derive(Serialize)]
+struct NodeBuildScripts {
+    enabled: bool,
 }
 
 #[derive(Serialize)]
@@ -72,10 +85,18 @@ pub(crate) fn build_in(
     app: &Path,
     stores: &Stores,
     env: &Env,
+    neighbours: static_assets::Neighbours,
+    exported: &[String],
 ) -> Result<static_assets::Outcome, AssetsError> {
     build_output::header("Slipway static assets");
+    if !exported.is_empty() {
+        build_output::bullet(&format!(
+            "Build-time stand-ins for the next buildpacks (heroku/python's collectstatic): {} (build only, where unset; never in the image)",
+            exported.join(", ")
+        ));
+    }
     let timer = build_output::Timer::start("Compiling static assets");
-    let outcome = static_assets::build(app, stores, env)?;
+    let outcome = static_assets::build_with(app, stores, env, neighbours)?;
     timer.done();
     Ok(outcome)
 }
@@ -94,34 +115,59 @@ impl Buildpack for StaticAssetsBuildpack {
             println!("No static assets to build: no package.json build script or gulpfile, and no Django project using django.contrib.staticfiles.");
             return DetectResultBuilder::fail().build();
         }
-        let own = |handoff: bool| {
+        let own = |handoff: bool, nodejs: bool| {
             let mut r = Require::new(OWN_PLAN);
             r.metadata(OwnMetadata {
                 release_handoff: handoff,
+                nodejs,
             })
             .expect("serializes");
             r
         };
         let release = plan.detection.django && plan.config.collectstatic == Collectstatic::Release;
-        let mut builder = BuildPlanBuilder::new();
-        if release {
-            // Preferred: collectstatic on every release, through slipway/release-phase
-            // (which must come earlier in the order to receive it) ...
-            let (command, args) = static_assets::release_command();
-            let mut req = Require::new(RELEASE_PHASE);
-            req.metadata(ReleaseRequest {
-                release: vec![ReleaseCommand { command, args }],
-                source: "slipway/static-assets".into(),
-            })
-            .expect("serializes");
-            builder = builder
-                .provides(OWN_PLAN)
-                .requires(own(true))
-                .requires(req)
-                .or();
+        let node_build = plan
+            .detection
+            .node
+            .as_ref()
+            .is_some_and(static_assets::detect::NodeProject::has_build);
+        // Alternatives, preferred first: with heroku/nodejs earlier (it
+        // installs, we build once) or without; collectstatic handed to
+        // slipway/release-phase (which must come earlier) or run here.
+        let mut alternatives: Vec<(bool, bool)> = Vec::new();
+        for nodejs in if node_build {
+            vec![true, false]
+        } else {
+            vec![false]
+        } {
+            if release {
+                alternatives.push((true, nodejs));
+            }
+            alternatives.push((false, nodejs));
         }
-        // ... else (or without it) on our own.
-        let plan = builder.provides(OWN_PLAN).requires(own(false)).build();
+        let mut builder = BuildPlanBuilder::new();
+        for (i, (handoff, nodejs)) in alternatives.iter().copied().enumerate() {
+            if i > 0 {
+                builder = builder.or();
+            }
+            builder = builder.provides(OWN_PLAN).requires(own(handoff, nodejs));
+            if handoff {
+                let (command, args) = static_assets::release_command();
+                let mut req = Require::new(RELEASE_PHASE);
+                req.metadata(ReleaseRequest {
+                    release: vec![ReleaseCommand { command, args }],
+                    source: "slipway/static-assets".into(),
+                })
+                .expect("serializes");
+                builder = builder.requires(req);
+            }
+            if nodejs {
+                let mut req = Require::new(HEROKU_NODEJS);
+                req.metadata(NodeBuildScripts { enabled: false })
+                    .expect("serializes");
+                builder = builder.requires(req);
+            }
+        }
+        let plan = builder.build();
         DetectResultBuilder::pass().build_plan(plan).build()
     }
 
@@ -163,7 +209,23 @@ impl Buildpack for StaticAssetsBuildpack {
             node: node.path(),
             outputs: outputs.path().join("outputs"),
         };
-        let outcome = build_in(&context.app_dir, &stores, &env).map_err(Failed)?;
+        let own_flag = |key: &str| {
+            context
+                .buildpack_plan
+                .entries
+                .iter()
+                .filter(|e| e.name == OWN_PLAN)
+                .any(|e| e.metadata.get(key).and_then(toml::Value::as_bool) == Some(true))
+        };
+        let neighbours = static_assets::Neighbours {
+            // heroku/nodejs ran its install (node_modules may be absent: no dependencies).
+            node_modules_installed: own_flag("nodejs"),
+            node_scripts_ran: false,
+            python_later: true,
+        };
+        let exported = export_stand_ins(&context)?;
+        let outcome =
+            build_in(&context.app_dir, &stores, &env, neighbours, &exported).map_err(Failed)?;
 
         let handoff = context
             .buildpack_plan
@@ -197,6 +259,37 @@ impl Buildpack for StaticAssetsBuildpack {
             ),
         }
     }
+}
+
+/// The build-time stand-ins (`[_.metadata.slipway.assets] build-env`) as a
+/// build-only layer's env (`env.build/NAME.default`: only where unset), so
+/// later buildpacks see them: heroku/python runs `manage.py collectstatic`
+/// with the environment earlier buildpacks' build layers give it. Never in
+/// the image, never printed.
+fn export_stand_ins(
+    context: &BuildContext<StaticAssetsBuildpack>,
+) -> libcnb::Result<Vec<String>, Failed> {
+    use libcnb::layer::UncachedLayerDefinition;
+    use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
+    let Ok(plan) = Plan::new(&context.app_dir, &process_env()) else {
+        return Ok(Vec::new());
+    };
+    if plan.config.build_env.is_empty() {
+        return Ok(Vec::new());
+    }
+    let layer = context.uncached_layer(
+        layer_name!("build-env"),
+        UncachedLayerDefinition {
+            build: true,
+            launch: false,
+        },
+    )?;
+    let mut env = LayerEnv::new();
+    for (name, value) in &plan.config.build_env {
+        env = env.chainable_insert(Scope::Build, ModificationBehavior::Default, name, value);
+    }
+    layer.write_env(env)?;
+    Ok(plan.config.build_env.keys().cloned().collect())
 }
 
 fn main() {

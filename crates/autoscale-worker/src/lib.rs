@@ -448,23 +448,72 @@ pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut 
                         limit: Some(limit),
                         message,
                     }) => {
-                        // Clamp every type we raised to the account's limit, and say so once.
-                        for d in t.decisions.iter().filter(|d| d.to > d.from) {
-                            let bound = Bound::Fixed(limit);
-                            if config.policy.web_type.as_deref() == Some(d.process_type.as_str()) {
-                                config.policy.settings.max_dynos = bound;
-                            } else if let Some(r) = config.policy.workers.get_mut(&d.process_type) {
-                                r.max = bound;
-                            }
-                            if notified_limits.insert(d.process_type.clone()) {
-                                notes.push(Notification::ScaleFailed {
-                                    process_type: d.process_type.clone(),
-                                    to: d.to,
-                                    error: format!("{message}: clamping its max to {limit}"),
-                                });
+                        // The batch is refused whole, and the message does not say which
+                        // type is over the limit: send each update alone, clamp only the
+                        // types refused, and say so once per type.
+                        let mut refused = Vec::new();
+                        for d in &t.decisions {
+                            let single = [Update {
+                                process_type: d.process_type.clone(),
+                                quantity: d.to,
+                            }];
+                            let result = if t.decisions.len() == 1 {
+                                Err(ApiError::AboveLimit {
+                                    limit: Some(limit),
+                                    message: message.clone(),
+                                })
+                            } else {
+                                client.update_formation(&single).map(|_| ())
+                            };
+                            match result {
+                                Ok(()) => {
+                                    notes.extend(applied(
+                                        &config.policy,
+                                        &mut state,
+                                        d,
+                                        Ok(()),
+                                        now,
+                                    ));
+                                }
+                                Err(ApiError::AboveLimit {
+                                    limit: l,
+                                    message: m,
+                                }) if d.to > d.from => {
+                                    let limit = l.unwrap_or(limit);
+                                    refused.push(format!("{}={}", d.process_type, d.to));
+                                    let bound = Bound::Fixed(limit);
+                                    if config.policy.web_type.as_deref()
+                                        == Some(d.process_type.as_str())
+                                    {
+                                        config.policy.settings.max_dynos = bound;
+                                    } else if let Some(r) =
+                                        config.policy.workers.get_mut(&d.process_type)
+                                    {
+                                        r.max = bound;
+                                    }
+                                    if notified_limits.insert(d.process_type.clone()) {
+                                        notes.push(Notification::ScaleFailed {
+                                            process_type: d.process_type.clone(),
+                                            to: d.to,
+                                            error: format!("{m}: clamping its max to {limit}"),
+                                        });
+                                    }
+                                }
+                                Err(e) => {
+                                    notes.extend(applied(
+                                        &config.policy,
+                                        &mut state,
+                                        d,
+                                        Err(e.to_string()),
+                                        now,
+                                    ));
+                                }
                             }
                         }
-                        format!("PATCH {shown}: refused, account limit {limit}")
+                        format!(
+                            "PATCH {shown}: refused, account limit {limit} ({} refused alone)",
+                            refused.join(" ")
+                        )
                     }
                     Err(e) => {
                         if matches!(e, ApiError::RateLimited) {

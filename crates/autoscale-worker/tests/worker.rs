@@ -376,6 +376,38 @@ fn an_account_limit_clamps_the_type_and_notifies_once_and_a_429_only_holds_that_
     );
 }
 
+/// A 422 for one type refuses the whole batch: only the type raised past
+/// the limit is clamped; the other type raised in the same batch still
+/// reaches its need on the next tick.
+#[test]
+fn an_account_limit_clamps_only_the_type_above_it_not_every_type_in_the_batch() {
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 50);
+    publish(&gq, 25);
+    let api = small_api();
+    api.set_limit("worker_priority", 2);
+    let target = heartbeat_target(50);
+    let (log, code) = run_for(
+        app(&pq, &gq).path(),
+        &env(&api, &target, AMQP),
+        false,
+        || std::thread::sleep(Duration::from_millis(4500)),
+    );
+    delete(&[&pq, &gq]);
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("refused, account limit 2"), "{log}");
+    assert_eq!(api.quantity("worker_priority"), Some(2), "{log}");
+    assert_eq!(
+        api.quantity("worker_general"),
+        Some(3),
+        "worker_general (25 jobs, 10 per dyno) is not clamped to worker_priority's limit: {log}"
+    );
+    assert!(
+        !log.contains("worker_general\",\"to\":3,\"error\""),
+        "{log}"
+    );
+}
+
 #[test]
 fn notifications_are_posted_to_the_webhook_as_json() {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();

@@ -581,7 +581,7 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
                         &mut web_slot.notified_max,
                         || Notification::NeedsExceedMax {
                             process_type: web.into(),
-                            needed: current + s.increment,
+                            needed: current.saturating_add(s.increment),
                             max,
                         },
                         &mut out.notifications,
@@ -593,7 +593,7 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
                     )
                 } else {
                     (
-                        (current + s.increment).min(max),
+                        current.saturating_add(s.increment).min(max),
                         format!(
                             "{n_up} heartbeats slower than {} ms",
                             s.max_response.as_millis()

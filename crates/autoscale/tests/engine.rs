@@ -126,6 +126,24 @@ fn the_increment_and_the_bounds_from_the_settings_apply() {
 }
 
 #[test]
+fn a_huge_increment_scales_web_to_its_max_never_past_the_bounds() {
+    let mut s = Settings::default();
+    s.increment = u32::MAX;
+    s.min_dynos = Bound::Fixed(2);
+    s.max_dynos = Bound::Fixed(5);
+    s.fails_to_scale_up = 1;
+    let p = Policy::new(s);
+    let mut st = State::default();
+    let t = step(&p, &mut st, &obs(&[("web", 2)], hb(2000)), at(0));
+    assert_eq!(
+        t.decisions[0].to, 5,
+        "2 + u32::MAX saturates, then the max of 5"
+    );
+    let t = step(&p, &mut st, &obs(&[("web", 5)], hb(2000)), at(1));
+    assert!(t.decisions.is_empty(), "at the max: {:?}", t.decisions);
+}
+
+#[test]
 fn slow_at_the_max_notifies_once_per_episode_not_every_beat() {
     let mut s = Settings::default();
     s.fails_to_scale_up = 1;

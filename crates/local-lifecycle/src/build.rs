@@ -6,6 +6,7 @@ use crate::env::{self, Env, Phase};
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::fsutil::{copy_tree, remove};
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
+use crate::order;
 use crate::plan::{self, DetectPlan};
 use crate::platform;
 use crate::process;
@@ -14,10 +15,14 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// What to build.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
     pub app_dir: PathBuf,
+    /// Buildpack directories, in order (composites expand); none: the app's
+    /// project.toml `[[io.buildpacks.group]]`.
     pub buildpacks: Vec<PathBuf>,
+    /// `--map ID=DIR`: where a referenced buildpack id is found.
+    pub map: Vec<(String, PathBuf)>,
     pub out: PathBuf,
     /// `--env` arguments (`KEY=VALUE` or `KEY`).
     pub env: Vec<String>,
@@ -37,12 +42,36 @@ pub struct BuildReport {
 pub const DETECT_PASS: i32 = 0;
 pub const DETECT_FAIL: i32 = 100;
 
+/// The groups to detect over: the `--buildpack` list (or the app's
+/// project.toml group), composites expanded; and the registry of every
+/// buildpack a reference may name.
+pub fn order_groups(opts: &BuildOptions) -> Result<order::Order> {
+    let mut registry = order::Registry::default();
+    for (id, dir) in &opts.map {
+        registry.add_mapping(id, dir)?;
+    }
+    let top: Vec<order::Element> = if opts.buildpacks.is_empty() {
+        order::project_group(&opts.app_dir, &mut registry)?.ok_or(LifecycleError::NoBuildpacks)?
+    } else {
+        opts.buildpacks
+            .iter()
+            .map(|b| {
+                Ok(order::Element {
+                    bp: registry.add_dir(b)?,
+                    optional: false,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?
+    };
+    Ok(order::Order {
+        groups: order::expand(&top, &registry)?,
+        top,
+        registry,
+    })
+}
+
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
-    let buildpacks = opts
-        .buildpacks
-        .iter()
-        .map(|b| BuildpackDir::open(b))
-        .collect::<Result<Vec<_>>>()?;
+    let order::Order { groups, .. } = order_groups(opts)?;
     let (image, _app_dir) = platform::prepare_image(opts)?;
     let tmp = image.tmp();
     let platform_env = env::read_platform_env(&image.platform())?;
@@ -50,11 +79,15 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     let base = base_env(&platform_env);
 
     println!("===> DETECTING");
-    let plans = detect(&image, &buildpacks, &tmp, &base)?;
-    for bp in &buildpacks {
-        println!("{} {}", bp.id, bp.version);
+    let (buildpacks, mut resolved) = detect(&image, &groups, &tmp, &base)?;
+    let listed = groups.iter().map(Vec::len).max().unwrap_or(0);
+    if buildpacks.len() < listed {
+        println!("{} of {listed} buildpacks participating", buildpacks.len());
     }
-    let mut resolved = plan::resolve(&plans).map_err(LifecycleError::PlanUnresolved)?;
+    let width = buildpacks.iter().map(|b| b.id.len()).max().unwrap_or(0);
+    for bp in &buildpacks {
+        println!("{:<width$} {}", bp.id, bp.version);
+    }
     write_group_and_plan(&image, &buildpacks, &resolved)?;
 
     println!("===> RESTORING");
@@ -213,63 +246,117 @@ fn base_env(platform_env: &Env) -> Env {
     env
 }
 
+/// Detect over the groups in order, as the lifecycle does: each buildpack's
+/// `bin/detect` runs once (results are reused across groups); a group passes
+/// when its non-optional members pass and its plan resolves (optional
+/// members that fail detection or leave the plan unresolved drop out).
+/// Returns the first passing group's participants and resolved plan.
 fn detect(
     image: &Image,
-    buildpacks: &[BuildpackDir],
+    groups: &[Vec<order::Element>],
     tmp: &Path,
     base: &Env,
-) -> Result<Vec<DetectPlan>> {
-    let mut plans = Vec::new();
+) -> Result<(Vec<BuildpackDir>, plan::Resolved)> {
+    let mut results: Vec<(String, Option<DetectPlan>, String)> = Vec::new();
     let mut report = String::new();
-    let mut all_passed = true;
-    for bp in buildpacks {
-        let plan_path = tmp.join("detect").join(bp.escaped_id()).join("plan.toml");
-        std::fs::create_dir_all(plan_path.parent().expect("parent")).at(&plan_path)?;
-        std::fs::write(&plan_path, "").at(&plan_path)?;
-        let mut env = base.clone();
-        env.insert("CNB_BUILDPACK_DIR".into(), bp.dir.clone().into());
-        env.insert("CNB_PLATFORM_DIR".into(), image.platform().into());
-        env.insert("CNB_BUILD_PLAN_PATH".into(), plan_path.clone().into());
-        let out = process::output(process::phase(
-            &bp.dir.join("bin").join("detect"),
-            &[image.platform().as_os_str(), plan_path.as_os_str()],
-            &image.workspace(),
-            &env,
-        ))?;
-        let output = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        match crate::exit_code(out.status) {
-            DETECT_PASS => {
-                let _ = writeln!(report, "pass: {}@{}", bp.id, bp.version);
-                let text = std::fs::read_to_string(&plan_path).at(&plan_path)?;
-                plans.push(toml::from_str(&text).map_err(|e| LifecycleError::Toml {
-                    file: plan_path.clone(),
-                    message: e.message().to_string(),
-                })?);
-            }
-            DETECT_FAIL => {
-                all_passed = false;
-                let _ = writeln!(report, "fail: {}@{}", bp.id, bp.version);
+    for (g, group) in groups.iter().enumerate() {
+        if groups.len() > 1 {
+            let _ = writeln!(report, "group #{}:", g + 1);
+        }
+        let mut passed: Vec<(usize, DetectPlan)> = Vec::new();
+        let mut failed_required = false;
+        for (i, el) in group.iter().enumerate() {
+            let key = format!("{}@{}", el.bp.id, el.bp.version);
+            let known = results.iter().position(|(k, _, _)| *k == key);
+            let at = if let Some(at) = known {
+                at
+            } else {
+                let (plan, output) = detect_one(image, &el.bp, tmp, base)?;
+                results.push((key.clone(), plan, output));
+                results.len() - 1
+            };
+            let (_, plan, output) = &results[at];
+            if let Some(plan) = plan {
+                let _ = writeln!(report, "pass: {key}");
+                passed.push((i, plan.clone()));
+            } else {
+                let _ = writeln!(
+                    report,
+                    "{}: {key}",
+                    if el.optional { "skip" } else { "fail" }
+                );
                 for line in output.lines() {
                     let _ = writeln!(report, "      {line}");
                 }
+                failed_required |= !el.optional;
             }
-            code => {
-                return Err(LifecycleError::DetectError {
-                    buildpack: bp.id.clone(),
-                    code,
-                    output,
-                })
+        }
+        if failed_required || passed.is_empty() {
+            continue;
+        }
+        let plans: Vec<DetectPlan> = passed.iter().map(|(_, p)| p.clone()).collect();
+        let optional: Vec<bool> = passed.iter().map(|(i, _)| group[*i].optional).collect();
+        match plan::resolve_with_optional(&plans, &optional) {
+            Ok((kept, resolved)) => {
+                let participants = kept
+                    .iter()
+                    .map(|&k| group[passed[k].0].bp.clone())
+                    .collect();
+                return Ok((participants, resolved));
+            }
+            Err(problem) => {
+                if groups.len() == 1 {
+                    return Err(LifecycleError::PlanUnresolved(problem));
+                }
+                let _ = writeln!(report, "      the build plan does not resolve: {problem}");
             }
         }
     }
-    if !all_passed {
-        return Err(LifecycleError::NoGroupPassed { report });
+    Err(LifecycleError::NoGroupPassed { report })
+}
+
+/// One buildpack's `bin/detect`: its plan when it passes, None when it does
+/// not apply (exit 100), with its output either way.
+fn detect_one(
+    image: &Image,
+    bp: &BuildpackDir,
+    tmp: &Path,
+    base: &Env,
+) -> Result<(Option<DetectPlan>, String)> {
+    let plan_path = tmp.join("detect").join(bp.escaped_id()).join("plan.toml");
+    std::fs::create_dir_all(plan_path.parent().expect("parent")).at(&plan_path)?;
+    std::fs::write(&plan_path, "").at(&plan_path)?;
+    let mut env = base.clone();
+    env.insert("CNB_BUILDPACK_DIR".into(), bp.dir.clone().into());
+    env.insert("CNB_PLATFORM_DIR".into(), image.platform().into());
+    env.insert("CNB_BUILD_PLAN_PATH".into(), plan_path.clone().into());
+    let out = process::output(process::phase(
+        &bp.dir.join("bin").join("detect"),
+        &[image.platform().as_os_str(), plan_path.as_os_str()],
+        &image.workspace(),
+        &env,
+    ))?;
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match crate::exit_code(out.status) {
+        DETECT_PASS => {
+            let text = std::fs::read_to_string(&plan_path).at(&plan_path)?;
+            let plan = toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+                file: plan_path.clone(),
+                message: e.message().to_string(),
+            })?;
+            Ok((Some(plan), output))
+        }
+        DETECT_FAIL => Ok((None, output)),
+        code => Err(LifecycleError::DetectError {
+            buildpack: bp.id.clone(),
+            code,
+            output,
+        }),
     }
-    Ok(plans)
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]

@@ -14,12 +14,32 @@ pub struct BuildpackDir {
     pub version: String,
     pub api: String,
     pub clear_env: bool,
+    /// A composite buildpack's `[[order]]`: groups of references, tried in order.
+    pub order: Option<Vec<Vec<GroupRef>>>,
+}
+
+/// An entry of an `[[order.group]]` (or of project.toml's `[[io.buildpacks.group]]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct GroupRef {
+    pub id: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub optional: bool,
 }
 
 #[derive(Deserialize)]
 struct Descriptor {
     api: String,
     buildpack: Info,
+    #[serde(default)]
+    order: Vec<OrderGroup>,
+}
+
+#[derive(Deserialize)]
+struct OrderGroup {
+    #[serde(default)]
+    group: Vec<GroupRef>,
 }
 
 #[derive(Deserialize)]
@@ -51,8 +71,10 @@ impl BuildpackDir {
                 api: d.api,
             });
         }
+        let order =
+            (!d.order.is_empty()).then(|| d.order.into_iter().map(|g| g.group).collect::<Vec<_>>());
         for bin in ["detect", "build"] {
-            if !dir.join("bin").join(bin).is_file() {
+            if order.is_none() && !dir.join("bin").join(bin).is_file() {
                 return Err(LifecycleError::NotABuildpack {
                     path: dir.clone(),
                     why: format!("bin/{bin} is missing"),
@@ -64,8 +86,13 @@ impl BuildpackDir {
             version: d.buildpack.version,
             api: d.api,
             clear_env: d.buildpack.clear_env,
+            order,
             dir,
         })
+    }
+
+    pub fn is_composite(&self) -> bool {
+        self.order.is_some()
     }
 
     /// The directory name the lifecycle uses under the layers dir (`/` becomes `_`).

@@ -48,6 +48,18 @@ pub enum LifecycleError {
     NoOfficialLifecycle { dir: PathBuf, why: String },
     #[error("the official lifecycle's {phase} failed with exit code {code}; its output is above\n(exit codes: https://github.com/buildpacks/spec/blob/main/platform.md#platform-api-compatibility; 20 = no buildpack group passed detection)")]
     OfficialPhase { phase: String, code: i32 },
+    #[error("no buildpack for {id}@{version}: it is referenced by the order but not among the buildpacks given (known: {known})\nPass its directory with --buildpack, or --map {id}=DIR (e.g. a contract double or an unpacked .cnb).")]
+    UnresolvedReference {
+        id: String,
+        version: String,
+        known: String,
+    },
+    #[error("--out {out}: refusing to build there: {why}\nChoose a new or empty directory outside the app (default: .slipway/image), or one an earlier `slipway build` made.")]
+    BadOutDir { out: PathBuf, why: String },
+    #[error("order: {0}")]
+    Order(String),
+    #[error("no buildpacks: pass --buildpack DIR (repeatable), or give the app a project.toml [[io.buildpacks.group]]")]
+    NoBuildpacks,
     #[error("could not start `{program}`: {source}")]
     Spawn {
         program: String,

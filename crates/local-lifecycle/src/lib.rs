@@ -19,6 +19,7 @@ pub mod image;
 pub mod launch;
 pub mod local;
 pub mod official;
+pub mod order;
 pub mod plan;
 pub mod platform;
 pub mod process;

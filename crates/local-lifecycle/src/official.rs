@@ -50,11 +50,14 @@ const PHASES: [&str; 6] = [
 /// `scripts/official-cnb-tools` builds).
 pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<BuildReport> {
     let tools = locate(lifecycle_dir)?;
-    let buildpacks = opts
-        .buildpacks
+    let order = crate::build::order_groups(opts)?;
+    let buildpacks: Vec<BuildpackDir> = order
+        .registry
+        .all()
         .iter()
-        .map(|b| BuildpackDir::open(b))
-        .collect::<Result<Vec<_>>>()?;
+        .filter(|b| !b.is_composite())
+        .cloned()
+        .collect();
     let (image, _app_dir) = platform::prepare_image(opts)?;
     let cache = image.root.join(CACHE_DIR);
     if opts.clear_cache {
@@ -66,14 +69,14 @@ pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<Build
     std::fs::create_dir_all(&layers).at(&layers)?;
 
     let bp_root = tmp.join("buildpacks");
-    for bp in &buildpacks {
+    for bp in order.registry.all() {
         // <buildpacks>/<escaped id>/<version>/buildpack.toml, as the lifecycle looks them up.
         let parent = bp_root.join(bp.escaped_id());
         std::fs::create_dir_all(&parent).at(&parent)?;
         std::os::unix::fs::symlink(&bp.dir, parent.join(&bp.version)).at(&parent)?;
     }
-    let order = tmp.join("order.toml");
-    std::fs::write(&order, order_toml(&buildpacks)).at(&order)?;
+    let order_path = tmp.join("order.toml");
+    std::fs::write(&order_path, order_toml(&order.top)).at(&order_path)?;
     let layout = image.root.join(LAYOUT_DIR);
     write_run_image(&layout.join(RUN_IMAGE_PATH))?;
 
@@ -142,7 +145,7 @@ pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<Build
             app_bps(),
             common(),
             group_plan(),
-            vec![s("-order"), p(&order)],
+            vec![s("-order"), p(&order_path)],
         ],
     )?;
     println!("===> RESTORING");
@@ -290,13 +293,15 @@ impl Runner<'_> {
     }
 }
 
-fn order_toml(buildpacks: &[BuildpackDir]) -> String {
+/// The group as a platform's order.toml: the lifecycle expands composites itself.
+fn order_toml(group: &[crate::order::Element]) -> String {
     let mut text = String::from("[[order]]\n");
-    for bp in buildpacks {
+    for el in group {
         text.push_str(&format!(
-            "\n[[order.group]]\nid = {}\nversion = {}\n",
-            toml::Value::String(bp.id.clone()),
-            toml::Value::String(bp.version.clone())
+            "\n[[order.group]]\nid = {}\nversion = {}\noptional = {}\n",
+            toml::Value::String(el.bp.id.clone()),
+            toml::Value::String(el.bp.version.clone()),
+            el.optional
         ));
     }
     text

@@ -56,17 +56,48 @@ pub struct BuildpackPlan {
     pub entries: Vec<Require>,
 }
 
-/// Resolve plans of the passing buildpacks (in group order). Returns each
-/// buildpack's Buildpack Plan, or a description of why nothing resolves.
+/// Resolve plans of the passing buildpacks (in group order), none optional.
+/// Returns each buildpack's Buildpack Plan, or why nothing resolves.
 pub fn resolve(plans: &[DetectPlan]) -> Result<Resolved, String> {
+    resolve_with_optional(plans, &vec![false; plans.len()]).map(|(_, resolved)| resolved)
+}
+
+/// The lifecycle's trials (`phase/detector.go`, `runTrials`, `runTrial`):
+/// every combination of the buildpacks' plan alternatives, the last
+/// buildpack's varying fastest; in a trial, an optional buildpack whose
+/// requirement or provision is unmet leaves the trial (only in its last
+/// alternative, as `detectResult.options` marks it), a non-optional one
+/// fails it. Returns the participating buildpacks (positions in `plans`)
+/// and their resolved plan, indexed by participant.
+pub fn resolve_with_optional(
+    plans: &[DetectPlan],
+    optional: &[bool],
+) -> Result<(Vec<usize>, Resolved), String> {
     let options: Vec<Vec<PlanSection>> = plans.iter().map(DetectPlan::alternatives).collect();
     let mut choice = vec![0usize; options.len()];
     let mut first_problem = None;
     loop {
-        let sections: Vec<&PlanSection> =
-            choice.iter().zip(&options).map(|(c, o)| &o[*c]).collect();
-        match check(&sections) {
-            Ok(resolved) => return Ok(resolved),
+        let mut trial: Vec<usize> = (0..options.len()).collect();
+        let outcome = loop {
+            if trial.is_empty() {
+                break Err("no buildpack is left in the group".to_string());
+            }
+            let sections: Vec<&PlanSection> =
+                trial.iter().map(|&i| &options[i][choice[i]]).collect();
+            match check(&sections) {
+                Ok(resolved) => break Ok(resolved),
+                Err((pos, problem)) => {
+                    let i = trial[pos];
+                    if optional[i] && choice[i] + 1 == options[i].len() {
+                        trial.remove(pos);
+                    } else {
+                        break Err(problem);
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(resolved) => return Ok((trial, resolved)),
             Err(problem) => {
                 first_problem.get_or_insert(problem);
             }
@@ -108,7 +139,7 @@ pub struct Resolved {
 /// order, a buildpack's provides wait for a requirer; a require takes every
 /// provide waiting so far as the entry's providers (and keeps earlier ones), or
 /// is unmet when there are none yet; a provide still waiting at the end is unmet.
-fn check(sections: &[&PlanSection]) -> Result<Resolved, String> {
+fn check(sections: &[&PlanSection]) -> Result<Resolved, (usize, String)> {
     struct Dep {
         name: String,
         entry: PlanEntry,
@@ -140,16 +171,19 @@ fn check(sections: &[&PlanSection]) -> Result<Resolved, String> {
             let waiting = std::mem::take(&mut d.waiting);
             d.entry.providers.extend(waiting);
             if d.entry.providers.is_empty() {
-                return Err(format!("`{}` is required by buildpack #{} but provided by no buildpack at or before it", req.name, j + 1));
+                return Err((j, format!("`{}` is required by buildpack #{} but provided by no buildpack at or before it", req.name, j + 1)));
             }
             d.entry.requires.push(req.clone());
         }
     }
     if let Some(d) = deps.iter().find(|d| !d.waiting.is_empty()) {
-        return Err(format!(
-            "`{}` is provided by buildpack #{} but required by no buildpack at or after it",
-            d.name,
-            d.waiting[0] + 1
+        return Err((
+            d.waiting[0],
+            format!(
+                "`{}` is provided by buildpack #{} but required by no buildpack at or after it",
+                d.name,
+                d.waiting[0] + 1
+            ),
         ));
     }
     let entries: Vec<PlanEntry> = deps.into_iter().map(|d| d.entry).collect();

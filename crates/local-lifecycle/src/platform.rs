@@ -97,14 +97,86 @@ pub fn target_env() -> Env {
     env
 }
 
+/// The file that marks a directory as a Slipway image (so a rebuild may
+/// replace its `workspace/`, `layers/`, `platform/` and `tmp/`).
+pub const IMAGE_MARKER: &str = ".slipway-image";
+
+/// `path` made absolute and free of `..` and symlinks as far as it exists.
+fn resolved(path: &Path) -> Result<PathBuf> {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().at(path)?.join(path)
+    };
+    let mut existing = abs.clone();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut out = std::fs::canonicalize(&existing).at(&existing)?;
+    for part in rest.into_iter().rev() {
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// Refuse an output directory a build could damage: the app itself, a
+/// directory holding the app, one inside the app (but under its own
+/// `.slipway/`), or an existing directory with content that is not a
+/// Slipway image. Nothing is deleted before this check passes.
+pub fn check_out_dir(app_dir: &Path, out: &Path) -> Result<()> {
+    let app = std::fs::canonicalize(app_dir).at(app_dir)?;
+    let dir = resolved(out)?;
+    let refuse = |why: String| {
+        Err(LifecycleError::BadOutDir {
+            out: dir.clone(),
+            why,
+        })
+    };
+    if dir == app {
+        return refuse("it is the app itself".into());
+    }
+    if app.starts_with(&dir) {
+        return refuse(format!("it contains the app ({})", app.display()));
+    }
+    if dir.starts_with(&app) && !dir.starts_with(app.join(".slipway")) {
+        return refuse(format!(
+            "it is inside the app ({}); only the app's own .slipway/ may hold images",
+            app.display()
+        ));
+    }
+    let is_image =
+        dir.join(IMAGE_MARKER).is_file() || dir.join("layers/config/metadata.toml").is_file();
+    let has_content = std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some());
+    if has_content && !is_image {
+        return refuse(format!(
+            "it is not empty and is not a Slipway image (no {IMAGE_MARKER}): a build replaces workspace/, layers/, platform/ and tmp/ in it"
+        ));
+    }
+    Ok(())
+}
+
 /// Lay out a fresh image directory for a build: the cache is kept (unless
 /// `clear_cache`), everything else is replaced; the app is copied into
 /// `workspace/` and the user env written to `platform/env/`.
 /// Returns the image and the canonical app dir.
 pub fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf)> {
+    check_out_dir(&opts.app_dir, &opts.out)?;
     let app_dir = std::fs::canonicalize(&opts.app_dir).at(&opts.app_dir)?;
     std::fs::create_dir_all(&opts.out).at(&opts.out)?;
     let image = Image::new(&std::fs::canonicalize(&opts.out).at(&opts.out)?);
+    let marker = image.root.join(IMAGE_MARKER);
+    std::fs::write(
+        &marker,
+        "A Slipway image directory (slipway build --out): builds replace workspace/, layers/, platform/ and tmp/ here.\n",
+    )
+    .at(&marker)?;
     for dir in [
         image.workspace(),
         image.layers(),

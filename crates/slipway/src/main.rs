@@ -41,9 +41,15 @@ enum Cmd {
     /// Build APP_DIR with the given buildpacks, in order, into --out.
     Build {
         app_dir: PathBuf,
-        /// A packaged buildpack directory (repeat for a group, in order).
-        #[arg(long = "buildpack", short = 'b', required = true)]
+        /// A packaged buildpack directory (repeat for a group, in order); a
+        /// composite (e.g. slipway_suite) expands into its order. None: the
+        /// app's project.toml [[io.buildpacks.group]].
+        #[arg(long = "buildpack", short = 'b')]
         buildpacks: Vec<PathBuf>,
+        /// ID=DIR: the buildpack directory for an id the order references
+        /// (e.g. heroku/nodejs=tests/doubles/heroku-nodejs). Repeatable.
+        #[arg(long = "map", value_name = "ID=DIR")]
+        map: Vec<String>,
         /// The image directory (workspace/, layers/, cache/ kept between builds).
         #[arg(long, default_value = ".slipway/image")]
         out: PathBuf,
@@ -140,11 +146,25 @@ fn run(cli: Cli) -> Result<i32, String> {
             classic,
             clear_cache,
             lifecycle,
+            map,
         } => {
             let started = Instant::now();
+            let map = map
+                .iter()
+                .map(|m| {
+                    m.split_once('=')
+                        .filter(|(id, dir)| !id.is_empty() && !dir.is_empty())
+                        .map(|(id, dir)| (id.to_string(), PathBuf::from(dir)))
+                        .ok_or_else(|| format!("--map {m}: expected ID=DIR, e.g. --map heroku/nodejs=path/to/buildpack"))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            if classic.is_some() && buildpacks.is_empty() {
+                return Err("--classic needs the buildpacks, in order: --buildpack DIR ...".into());
+            }
             let opts = BuildOptions {
                 app_dir,
                 buildpacks,
+                map,
                 out,
                 env,
                 clear_cache,

@@ -43,10 +43,46 @@ const CHAR_OPTIONS: glob::MatchOptions = glob::MatchOptions {
     require_literal_leading_dot: false,
 };
 
+/// Heroku's slug compiler treats braces literally: `{a,b}` is no alternation
+/// there (`/{{cookiecutter.slug}}` names a directory called that). globset
+/// expands them, so they are escaped for it (outside `[...]` classes, where
+/// they are literal anyway). The `glob` crate has no alternation.
+fn literal_braces(glob_text: &str) -> String {
+    let mut out = String::with_capacity(glob_text.len());
+    let mut in_class = false;
+    let mut escaped = false;
+    for c in glob_text.chars() {
+        match c {
+            _ if escaped => {
+                escaped = false;
+                out.push(c);
+            }
+            '\\' => {
+                escaped = true;
+                out.push(c);
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            '{' | '}' if !in_class => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 impl Matcher {
     fn new(glob_text: &str) -> Result<Self, String> {
         // Validate with globset either way: it rejects malformed classes like `[z-a`.
-        let bytes = GlobBuilder::new(glob_text)
+        let bytes = GlobBuilder::new(&literal_braces(glob_text))
             .literal_separator(true)
             .backslash_escape(true)
             .build()
@@ -375,6 +411,15 @@ mod tests {
             .unwrap()
             .matching(Path::new(path), is_dir)
             .is_some()
+    }
+
+    #[test]
+    fn braces_are_literal_as_in_herokus_compiler_never_alternation() {
+        assert!(m("/{{cookiecutter.slug}}", "{{cookiecutter.slug}}", true));
+        assert!(!m("/{{cookiecutter.slug}}", "cookiecutter.slug", true));
+        assert!(!m("*.{psd,ai}", "art.psd", false));
+        assert!(m("*.{psd,ai}", "art.{psd,ai}", false));
+        assert!(m("[{]x", "{x", false), "inside a class too");
     }
 
     #[test]

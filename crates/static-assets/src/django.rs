@@ -25,6 +25,18 @@ pub fn python(env: &Env) -> Result<PathBuf, AssetsError> {
         })
 }
 
+/// Whether `python` can import Django (it is installed where this build runs).
+pub fn importable(python: &Path, env: &Env) -> bool {
+    std::process::Command::new(python)
+        .args(["-c", "import django"])
+        .env_clear()
+        .envs(env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// The build environment plus the declared placeholders for variables that
 /// are not set; returns the names that were filled in.
 pub fn with_placeholders(env: &Env, placeholders: &BTreeMap<String, String>) -> (Env, Vec<String>) {

@@ -268,9 +268,34 @@ impl Plan {
     }
 }
 
+/// Where the build runs, when it is not alone (see SPEC.md, "In the suite").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Neighbours {
+    /// heroku/nodejs ran earlier and installed node_modules in the app (with
+    /// its build scripts disabled at our request): use them in place, run the
+    /// scripts (or gulp) once, and leave node_modules where heroku/nodejs put it.
+    pub node_modules_installed: bool,
+    /// ... and it already ran the app's build scripts (classic
+    /// heroku-buildpack-nodejs always does): only `gulp default` is left.
+    pub node_scripts_ran: bool,
+    /// heroku/python may come later and run collectstatic itself: when
+    /// Django cannot be imported here, leave collectstatic to it.
+    pub python_later: bool,
+}
+
 /// Run the asset build in `app`.
 pub fn build(app: &Path, stores: &Stores, env: &Env) -> Result<Outcome, AssetsError> {
-    let plan = Plan::new(app, env)?;
+    build_with(app, stores, env, Neighbours::default())
+}
+
+/// Run the asset build in `app`, beside `neighbours`.
+pub fn build_with(
+    app: &Path,
+    stores: &Stores,
+    env: &Env,
+    neighbours: Neighbours,
+) -> Result<Outcome, AssetsError> {
+    let mut plan = Plan::new(app, env)?;
     let redactor = Redactor::from_env(env.clone());
     let node_project = plan.detection.node.as_ref().filter(|n| n.has_build());
     let tools = node_project.map(|n| node::toolchain(n, env)).transpose()?;
@@ -286,7 +311,15 @@ pub fn build(app: &Path, stores: &Stores, env: &Env) -> Result<Outcome, AssetsEr
         });
     }
     let python = if plan.collect {
-        Some(django::python(env)?)
+        match django::python(env) {
+            Ok(p) if !neighbours.python_later || django::importable(&p, env) => Some(p),
+            Err(e) if !neighbours.python_later => return Err(e),
+            _ => {
+                build_output::bullet("Django is not installed yet: heroku/python, later in the order, installs it and runs `manage.py collectstatic` itself (with the build-time stand-ins)");
+                plan.collect = false;
+                None
+            }
+        }
     } else {
         None
     };
@@ -309,6 +342,14 @@ pub fn build(app: &Path, stores: &Stores, env: &Env) -> Result<Outcome, AssetsEr
                 manifest.files.len()
             ));
             write_json(&app.join(MANIFEST), &manifest)?;
+            if let (Some(project), Some(tools), true, false) = (
+                node_project,
+                &tools,
+                neighbours.node_modules_installed,
+                neighbours.node_scripts_ran,
+            ) {
+                node::prune_dev(app, project, tools, env, &redactor)?;
+            }
             return Ok(Outcome {
                 reused: true,
                 manifest,
@@ -335,7 +376,18 @@ pub fn build(app: &Path, stores: &Stores, env: &Env) -> Result<Outcome, AssetsEr
         let store = node::NodeStore {
             dir: stores.node.clone(),
         };
-        node::build(app, project, tools, &store, env, &redactor)?;
+        node::build(
+            app,
+            project,
+            tools,
+            &store,
+            env,
+            &redactor,
+            node::Installed {
+                in_app: neighbours.node_modules_installed,
+                scripts_ran: neighbours.node_scripts_ran,
+            },
+        )?;
     }
     if let Some(python) = python {
         let (env, used) = django::with_placeholders(env, &plan.config.build_env);

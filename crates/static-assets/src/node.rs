@@ -168,6 +168,9 @@ impl Ctx<'_> {
 
 fn diagnose(command: &str, lines: &[String]) -> (String, String) {
     let text = lines.join("\n");
+    if let Some(d) = diagnose_tooling(&text) {
+        return d;
+    }
     if text.contains("can only install packages when your package.json and package-lock.json")
         || text.contains("lockfile needs to be updated")
         || text.contains("Your lockfile needs to be updated")
@@ -194,6 +197,27 @@ fn diagnose(command: &str, lines: &[String]) -> (String, String) {
             "This is usually temporary: build again. If the app uses a private registry, check its URL and credentials in .npmrc (the token belongs in a build-time env var, not in the file).".into(),
         );
     }
+    if let Some((name, version)) = unserved_package(&text) {
+        let pm = command.split_whitespace().next().unwrap_or("npm");
+        let (lockfile, fix) = match pm {
+            "yarn" => (
+                "yarn.lock",
+                format!("yarn upgrade {name}@<a version that exists>"),
+            ),
+            "pnpm" => (
+                "pnpm-lock.yaml",
+                format!("pnpm update {name}@<a version that exists>"),
+            ),
+            _ => (
+                "package-lock.json",
+                format!("npm install {name}@<a version that exists>"),
+            ),
+        };
+        return (
+            format!("the registry no longer serves {name}@{version}, which {lockfile} pins"),
+            format!("The package version was unpublished or never existed on this registry. See the versions it serves with `npm view {name} versions`, then run `{fix}` locally and commit {lockfile}."),
+        );
+    }
     if command.contains(" install") || command.contains(" ci") {
         return (
             "installing the packages failed".into(),
@@ -217,7 +241,17 @@ fn diagnose(command: &str, lines: &[String]) -> (String, String) {
     )
 }
 
-/// Run the Node side in `app`. node_modules is taken from and returned to `store`.
+/// node_modules a Node buildpack already installed in the app.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Installed {
+    pub in_app: bool,
+    /// ... and ran the app's build scripts.
+    pub scripts_ran: bool,
+}
+
+/// Run the Node side in `app`. node_modules is taken from and returned to
+/// `store`, unless heroku/nodejs installed it in the app (`installed`): then
+/// it is used and left in place, and nothing is installed.
 pub fn build(
     app: &Path,
     project: &NodeProject,
@@ -225,6 +259,7 @@ pub fn build(
     store: &NodeStore,
     env: &Env,
     redactor: &Redactor,
+    installed: Installed,
 ) -> Result<(), AssetsError> {
     for w in &project.warnings {
         build_output::warning(w);
@@ -270,8 +305,23 @@ pub fn build(
                 |n| n.to_string_lossy().into_owned()
             )
     ));
+    if installed.in_app && installed.scripts_ran {
+        if project.build_scripts().is_empty() && project.gulpfile.is_some() {
+            build_output::bullet("Using the node_modules the Node.js buildpack installed; it ran no build script, so `gulp default` runs here");
+            return run_build(app, project, &ctx, &script);
+        }
+        build_output::bullet("The Node.js buildpack already installed node_modules and ran the build scripts: nothing to do for Node");
+        return Ok(());
+    }
     if project.scripts.contains_key("heroku-prebuild") {
         script("heroku-prebuild")?;
+    }
+    if installed.in_app {
+        build_output::bullet(
+            "Using the node_modules heroku/nodejs installed (its build scripts disabled at our request: they run here, once)",
+        );
+        run_build(app, project, &ctx, &script)?;
+        return prune_dev(app, project, tools, &ctx.env, redactor);
     }
 
     let key = modules_key(app, project, tools)?;
@@ -298,26 +348,7 @@ pub fn build(
     }
 
     // Whatever happens next, node_modules goes back to the store: out of the image.
-    let result = (|| {
-        let scripts = project.build_scripts();
-        if scripts.is_empty() {
-            if let Some(gulpfile) = &project.gulpfile {
-                let gulp = app.join("node_modules/.bin/gulp");
-                if !gulp.exists() {
-                    return Err(AssetsError::ToolMissing {
-                        tool: "gulp".into(),
-                        why: format!("the app has {gulpfile} and no build script in package.json"),
-                        hint: "Add gulp to devDependencies (`npm install --save-dev gulp`) and commit the lockfile, or add a \"build\" script.".into(),
-                    });
-                }
-                ctx.step(&gulp, "gulp default", &["default".into()])?;
-            }
-        }
-        for name in scripts {
-            script(name)?;
-        }
-        Ok(())
-    })();
+    let result = run_build(app, project, &ctx, &script);
     if in_app.is_dir() {
         move_tree(&in_app, &store.modules())?;
         std::fs::write(store.key_file(), &key).map_err(io_at(&store.key_file()))?;
@@ -325,9 +356,181 @@ pub fn build(
     result
 }
 
+/// Node tooling too old for the Node in use, recognised by what it prints.
+fn diagnose_tooling(text: &str) -> Option<(String, String)> {
+    if text.contains("primordials is not defined") {
+        return Some((
+            "gulp 3 does not run on this Node.js (\"primordials is not defined\": its graceful-fs 3 needs Node 10 or older)".into(),
+            "Upgrade gulp: `npm install --save-dev gulp@5` and write tasks as exported functions (gulp.task('default', ...) still works with gulp.series). Or, not recommended, pin an old Node in package.json: \"engines\": { \"node\": \"10.x\" }, which Heroku no longer supports.".into(),
+        ));
+    }
+    if text.contains("node-sass")
+        && (text.contains("gyp ERR!") || text.contains("Build failed with error code"))
+    {
+        return Some((
+            "node-sass cannot be built for this Node.js (it is deprecated, ships no binary for it, and its native build fails)".into(),
+            "Replace it with Dart Sass: `npm uninstall node-sass && npm install --save-dev sass` (the `sass` command takes the same arguments; gulp-sass 5+ takes it as require('gulp-sass')(require('sass'))). Or pin a Node version node-sass has binaries for in package.json \"engines\".".into(),
+        ));
+    }
+    None
+}
+
+/// `name@version` of a package whose tarball the registry answered 404 or
+/// 410 for: npm (`404 Not Found - GET <url>`), yarn (`Request failed "404
+/// Not Found"`), pnpm (`ERR_PNPM_FETCH_404`), from the tarball URL
+/// `<registry>/<name>/-/<basename>-<version>.tgz`.
+fn unserved_package(text: &str) -> Option<(String, String)> {
+    if !(text.contains("404") || text.contains("410")) {
+        return None;
+    }
+    let url = text
+        .split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '`')
+        .map(|w| w.trim_end_matches([':', ',']))
+        .find(|w| {
+            w.contains("/-/")
+                && std::path::Path::new(w)
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("tgz"))
+        })?;
+    let path = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let (before, file) = path.split_once("/-/")?;
+    let mut parts: Vec<&str> = before.split('/').skip(1).collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let name = if parts.len() >= 2 && parts[parts.len() - 2].starts_with('@') {
+        parts.split_off(parts.len() - 2).join("/")
+    } else {
+        (*parts.last()?).to_string()
+    };
+    let base = name.rsplit('/').next()?;
+    let version = file
+        .strip_suffix(".tgz")?
+        .strip_prefix(base)?
+        .strip_prefix('-')?;
+    Some((
+        name.replace("%2f", "/").replace("%2F", "/"),
+        version.to_string(),
+    ))
+}
+
+/// heroku/nodejs prunes devDependencies after the build scripts it runs;
+/// when they ran here instead (its scripts disabled at our request), prune
+/// as it would have, so they stay out of the image.
+pub fn prune_dev(
+    app: &Path,
+    project: &NodeProject,
+    tools: &Toolchain,
+    env: &Env,
+    redactor: &Redactor,
+) -> Result<(), AssetsError> {
+    let args: &[&str] = match project.manager {
+        PackageManager::Npm => &["prune", "--omit=dev", "--no-audit", "--no-fund"],
+        PackageManager::Pnpm => &["prune", "--prod"],
+        // Yarn has no prune command; heroku/nodejs runs a plugin we do not have.
+        PackageManager::YarnClassic | PackageManager::YarnBerry => return Ok(()),
+    };
+    if !app.join("node_modules").is_dir() {
+        return Ok(());
+    }
+    let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
+    let ctx = Ctx {
+        app,
+        env: env.clone(),
+        redactor,
+    };
+    ctx.step(
+        &tools.manager,
+        &format!(
+            "{} {} (devDependencies out of the image, as heroku/nodejs does)",
+            project.manager.program(),
+            args.join(" ")
+        ),
+        &args,
+    )
+}
+
+/// Heroku's build scripts (`heroku-build` or `build`, then `heroku-postbuild`),
+/// or `gulp default` when there is a gulpfile and no build script.
+fn run_build(
+    app: &Path,
+    project: &NodeProject,
+    ctx: &Ctx<'_>,
+    script: &dyn Fn(&str) -> Result<(), AssetsError>,
+) -> Result<(), AssetsError> {
+    let scripts = project.build_scripts();
+    if scripts.is_empty() {
+        if let Some(gulpfile) = &project.gulpfile {
+            let gulp = app.join("node_modules/.bin/gulp");
+            if !gulp.exists() {
+                return Err(AssetsError::ToolMissing {
+                    tool: "gulp".into(),
+                    why: format!("the app has {gulpfile} and no build script in package.json"),
+                    hint: "Add gulp to devDependencies (`npm install --save-dev gulp`) and commit the lockfile, or add a \"build\" script.".into(),
+                });
+            }
+            ctx.step(&gulp, "gulp default", &["default".into()])?;
+        }
+    }
+    for name in scripts {
+        script(name)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn a_pinned_version_the_registry_does_not_serve_is_named_with_its_lockfile_and_fix() {
+        let npm = "npm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/left-pad/-/left-pad-99.99.99.tgz\nnpm error 404";
+        let (headline, fix) = diagnose("npm ci --include=dev", &lines(npm));
+        assert_eq!(
+            headline,
+            "the registry no longer serves left-pad@99.99.99, which package-lock.json pins"
+        );
+        assert!(
+            fix.contains("npm install left-pad@") && fix.contains("commit package-lock.json"),
+            "{fix}"
+        );
+        let yarn = "error An unexpected error occurred: \"https://registry.yarnpkg.com/@babel/core/-/core-7.99.0.tgz: Request failed \\\"404 Not Found\\\"\".";
+        let (headline, fix) = diagnose("yarn install --frozen-lockfile", &lines(yarn));
+        assert_eq!(
+            headline,
+            "the registry no longer serves @babel/core@7.99.0, which yarn.lock pins"
+        );
+        assert!(fix.contains("yarn upgrade @babel/core@"), "{fix}");
+        let pnpm = " ERR_PNPM_FETCH_404  GET https://registry.npmjs.org/is-odd/-/is-odd-0.0.9.tgz: Not Found - 404";
+        let (headline, _) = diagnose("pnpm install --frozen-lockfile", &lines(pnpm));
+        assert_eq!(
+            headline,
+            "the registry no longer serves is-odd@0.0.9, which pnpm-lock.yaml pins"
+        );
+    }
+
+    #[test]
+    fn gulp_3_and_node_sass_on_a_newer_node_say_what_why_and_the_fix() {
+        let (headline, fix) = diagnose(
+            "gulp default",
+            &lines("fs.js:44\n} = primordials;\nReferenceError: primordials is not defined"),
+        );
+        assert!(
+            headline.starts_with("gulp 3 does not run on this Node.js"),
+            "{headline}"
+        );
+        assert!(fix.contains("gulp@5") && fix.contains("engines"), "{fix}");
+        let (headline, fix) = diagnose("npm ci", &lines("npm error gyp ERR! cwd /app/node_modules/node-sass\nnpm error Build failed with error code: 1"));
+        assert!(
+            headline.starts_with("node-sass cannot be built"),
+            "{headline}"
+        );
+        assert!(fix.contains("npm install --save-dev sass"), "{fix}");
+    }
 
     #[test]
     fn failures_are_classified() {

@@ -1,0 +1,217 @@
+//! `slipway/suite` with its neighbours as they really behave: heroku/nodejs
+//! and heroku/python are contract doubles (tests/doubles, each citing the
+//! upstream files it mirrors), the suite is the packaged composite, and
+//! `slipway build` runs it as the lifecycle does (optional members, plan
+//! resolution across them), as the README's recipe says.
+
+use slipway_e2e::{doubles, fixture, packaged, ran, require_python_modules, root, slipway};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// `slipway build APP --buildpack <packaged slipway_suite> --map ...` (the README's recipe).
+fn build_suite(app: &Path, out: &Path, extra: &[&str]) -> slipway_e2e::Ran {
+    let mut cmd = Command::new(slipway());
+    cmd.arg("build")
+        .arg(app)
+        .arg("--out")
+        .arg(out)
+        .arg("--buildpack")
+        .arg(packaged("suite"))
+        .args(doubles())
+        .args(extra)
+        .stdin(Stdio::null());
+    ran(&cmd.output().expect("run slipway build"))
+}
+
+fn group(image: &Path) -> Vec<String> {
+    let t: toml::Table =
+        toml::from_str(&std::fs::read_to_string(image.join("layers/group.toml")).unwrap()).unwrap();
+    t["group"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn types(image: &Path) -> Vec<String> {
+    let t: toml::Table = toml::from_str(
+        &std::fs::read_to_string(image.join("layers/config/metadata.toml")).unwrap(),
+    )
+    .unwrap();
+    let mut v: Vec<String> = t["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["type"].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_django_celery_app_with_a_plain_procfile_and_no_slugignore_or_project_toml_builds_through_the_suite(
+) {
+    require_python_modules(&["django", "celery"]);
+    let out = tempfile::tempdir().unwrap();
+    let r = build_suite(&fixture("celery-procfile"), out.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    // The optional members with nothing to do left the group, as the lifecycle drops them.
+    assert_eq!(
+        group(out.path()),
+        [
+            "slipway/release-phase",
+            "heroku/python",
+            "slipway/process-table",
+            "slipway/slug-size"
+        ]
+    );
+    assert!(
+        r.all().contains("4 of 7 buildpacks participating"),
+        "{}",
+        r.all()
+    );
+    let mut want: Vec<String> = [
+        "web",
+        "beat",
+        "worker_high_memory",
+        "worker_primary",
+        "worker_general",
+        "worker_import",
+        "worker_priority",
+        "release",
+        "autoscale",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect();
+    want.sort();
+    assert_eq!(types(out.path()), want);
+}
+
+/// The seed's failure ("set DISABLE_COLLECTSTATIC or your slug will fail to
+/// compile"): settings that read SECRET_KEY and DATABASE_URL at import, and
+/// heroku/python running collectstatic itself. DISABLE_COLLECTSTATIC=1 turns
+/// off only Slipway's own collectstatic (heroku/python has no opt-out), so
+/// the one that runs is heroku/python's.
+#[test]
+fn an_app_whose_settings_need_secrets_at_import_builds_with_hashed_assets_from_one_node_build() {
+    require_python_modules(&["django"]);
+    let out = tempfile::tempdir().unwrap();
+    let r = build_suite(
+        &fixture("secrets-app"),
+        out.path(),
+        &["--env", "DISABLE_COLLECTSTATIC=1"],
+    );
+    let all = r.all();
+    assert_eq!(r.code, 0, "{all}");
+    assert_eq!(
+        group(out.path()),
+        [
+            "heroku/nodejs",
+            "slipway/release-phase",
+            "slipway/static-assets",
+            "heroku/python",
+            "slipway/process-table",
+            "slipway/slug-size"
+        ]
+    );
+    let workspace = out.path().join("workspace");
+    // The Node build ran once: heroku/nodejs installed and ran no script.
+    assert_eq!(
+        std::fs::read_to_string(workspace.join("build-runs.txt")).unwrap(),
+        "build\n"
+    );
+    assert!(
+        all.contains("Not running `build` as it was disabled by a participating buildpack"),
+        "{all}"
+    );
+    // heroku/python's collectstatic imported the settings with the stand-ins
+    // and collected the Node build's output, hashed.
+    assert!(all.contains("Running 'manage.py collectstatic'"), "{all}");
+    let manifest = std::fs::read_to_string(workspace.join("staticfiles/staticfiles.json")).unwrap();
+    let hashed = serde_json::from_str::<serde_json::Value>(&manifest).unwrap()["paths"]["app.css"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        hashed.starts_with("app.") && hashed.len() > "app..css".len() + 8,
+        "{hashed}"
+    );
+    assert!(workspace.join("staticfiles").join(&hashed).is_file());
+    // The stand-ins never appear in the output, and never in the image.
+    assert!(!all.contains("build-only-stand-in-not-a-secret"), "{all}");
+    for entry in walkdir::WalkDir::new(out.path().join("layers")) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let text = std::fs::read(entry.path()).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&text).contains("build-only-stand-in-not-a-secret"),
+                "{} holds the stand-in",
+                entry.path().display()
+            );
+        }
+    }
+}
+
+#[test]
+fn without_stand_ins_the_secrets_app_fails_in_heroku_pythons_collectstatic_naming_the_variable() {
+    require_python_modules(&["django"]);
+    let app = tempfile::tempdir().unwrap();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", fixture("secrets-app").display()))
+        .arg(app.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::remove_file(app.path().join("project.toml")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = build_suite(
+        app.path(),
+        out.path(),
+        &["--env", "DISABLE_COLLECTSTATIC=1"],
+    );
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all().contains("KeyError: 'SECRET_KEY'")
+            && r.all().contains("Unable to inspect Django configuration"),
+        "{}",
+        r.all()
+    );
+}
+
+/// The README's `project.toml` recipe, as written there, run by `slipway build`
+/// without `--buildpack`: the group from project.toml, ids mapped to directories.
+#[test]
+fn the_readmes_project_toml_group_builds_the_reference_app() {
+    require_python_modules(&["django", "celery", "whitenoise"]);
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("<!-- project.toml recipe -->")
+        .expect("the README marks its project.toml recipe");
+    let block = &readme[start..];
+    let toml_start = block.find("```toml\n").unwrap() + "```toml\n".len();
+    let recipe = &block[toml_start..toml_start + block[toml_start..].find("```").unwrap()];
+    let app = slipway_e2e::refapp_copy();
+    let project = app.path().join("project.toml");
+    let mut text = std::fs::read_to_string(&project).unwrap();
+    text.push('\n');
+    text.push_str(recipe.trim_start_matches("[_]\nschema-version = \"0.2\"\n"));
+    std::fs::write(&project, text).unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(slipway());
+    cmd.arg("build")
+        .arg(app.path())
+        .arg("--out")
+        .arg(out.path())
+        .arg("--map")
+        .arg(format!("slipway/suite={}", packaged("suite").display()))
+        .args(doubles())
+        .stdin(Stdio::null());
+    let r = ran(&cmd.output().unwrap());
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(group(out.path())[0], "slipway/slugignore");
+    assert!(types(out.path()).contains(&"worker_high_memory".to_string()));
+}
