@@ -597,3 +597,17 @@ fn the_autoscale_process_runs_from_the_image_reads_the_reference_queues_and_stop
     assert!(api.requests().iter().all(|r| r.method == "GET"), "dry run");
     assert!(!out.all().contains(TOKEN));
 }
+
+/// A timeout or wait past what the clock can represent is no deadline, never
+/// a panic after the step was started (issue 17).
+#[test]
+fn a_huge_step_timeout_and_lock_timeout_run_the_step_without_a_panic() {
+    let app = app_with(
+        "[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = [\"-c\", \"echo step-ran\"]\n\n[_.metadata.slipway.release]\nmigrate = false\nstep-timeout = 18446744073709551615\nlock-timeout = 18446744073709551615\ndatabase-wait = 18446744073709551615\ngrace = 18446744073709551615\n",
+        &[],
+    );
+    let r = run_release(app.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.all().contains("step-ran"), "{}", r.all());
+    assert!(!r.all().contains("panicked"), "{}", r.all());
+}

@@ -34,6 +34,13 @@ pub struct Row {
     pub queues: BTreeMap<String, f64>,
 }
 
+/// The largest values a trace may hold: beyond them the model's clock and
+/// latencies would leave what time types can represent.
+const MAX_T: f64 = 315_360_000.0;
+const MAX_RPS: f64 = 1e7;
+const MAX_MS: f64 = 3_600_000.0;
+const MAX_DEPTH: f64 = 1e12;
+
 pub fn parse_trace(text: &str) -> Result<Vec<Row>, String> {
     let mut lines = text
         .lines()
@@ -79,6 +86,18 @@ pub fn parse_trace(text: &str) -> Result<Vec<Row>, String> {
                         i + 1
                     )
                 })?;
+            let limit = match *c {
+                "t" => MAX_T,
+                "rps" => MAX_RPS,
+                "service_ms" | "job_ms" => MAX_MS,
+                _ => MAX_DEPTH,
+            };
+            if x > limit {
+                return Err(format!(
+                    "trace.csv:{}: `{v}` in column {c} is over the limit of {limit} (t: ten years of seconds; rps: 10 million; service_ms, job_ms: one hour; queue depths: a trillion)",
+                    i + 1
+                ));
+            }
             match *c {
                 "t" => row.t = x,
                 "rps" => row.rps = x,
@@ -304,7 +323,8 @@ pub fn run(
         }
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let now = start + chrono::Duration::milliseconds((t * 1000.0) as i64);
-        let latency = Duration::from_secs_f64(latency_ms / 1000.0);
+        // The model's latency under overload may exceed what a Duration holds.
+        let latency = Duration::try_from_secs_f64(latency_ms / 1000.0).unwrap_or(Duration::MAX);
         changes.clear();
         match which {
             Which::Seed => {
@@ -535,6 +555,12 @@ mod tests {
         assert!(parse_trace("t,rps,service_ms\n0,1,10\n5,x,10\n")
             .unwrap_err()
             .starts_with("trace.csv:3:"));
+        assert!(parse_trace("t,rps,service_ms\n0,1e300,10\n5,1,10\n")
+            .unwrap_err()
+            .starts_with("trace.csv:2: `1e300` in column rps is over the limit"));
+        assert!(parse_trace("t,rps,service_ms\n0,1,10\n1e13,1,10\n")
+            .unwrap_err()
+            .starts_with("trace.csv:3: `1e13` in column t is over the limit"));
         assert!(parse_trace("t,rps,service_ms\n5,1,10\n5,1,10\n")
             .unwrap_err()
             .contains("t must increase"));

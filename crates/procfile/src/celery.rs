@@ -42,6 +42,20 @@ impl Celery {
     }
 }
 
+/// Celery's options before the subcommand that take a separate value
+/// (`celery --help`); `-A`/`--app` is read above.
+const GLOBAL_OPTIONS_WITH_VALUE: [&str; 9] = [
+    "-b",
+    "--broker",
+    "--result-backend",
+    "--loader",
+    "--config",
+    "--workdir",
+    "-l",
+    "--loglevel",
+    "--hostname",
+];
+
 /// Find a Celery worker or beat invocation in a shell command. Looks at every
 /// simple command (split on `&&`, `||`, `;`, `|`), skips env assignments and
 /// common wrappers (`exec`, `newrelic-admin run-program`, `python -m celery`).
@@ -53,43 +67,21 @@ pub fn analyze(command: &str) -> Option<Celery> {
 }
 
 fn analyze_simple(words: &[String]) -> Option<Celery> {
-    let mut rest = words;
-    // Skip env assignments and wrappers until we reach celery.
-    loop {
-        let first = rest.first()?;
-        let base = first.rsplit('/').next().unwrap_or(first);
+    // The celery invocation, whatever precedes it: env assignments and any
+    // wrappers (`bin/start-pgbouncer`, `newrelic-admin run-program`,
+    // `bin/qgtunnel`, `doppler run --`, `chamber exec app --`, ...).
+    let start = (0..words.len()).find_map(|i| {
+        let w = words[i].as_str();
+        let base = w.rsplit('/').next().unwrap_or(w);
         if base == "celery" {
-            rest = &rest[1..];
-            break;
+            return Some(i + 1);
         }
-        if base.starts_with("python")
-            && rest.get(1).map(String::as_str) == Some("-m")
-            && rest.get(2).map(String::as_str) == Some("celery")
-        {
-            rest = &rest[3..];
-            break;
-        }
-        let is_assignment = first.split_once('=').is_some_and(|(k, _)| {
-            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
-        if is_assignment
-            || matches!(
-                base,
-                "exec"
-                    | "env"
-                    | "nice"
-                    | "newrelic-admin"
-                    | "run-program"
-                    | "ddtrace-run"
-                    | "bin/start-pgbouncer"
-                    | "bin/start-nginx"
-            )
-        {
-            rest = &rest[1..];
-            continue;
-        }
-        return None;
-    }
+        (base.starts_with("python")
+            && words.get(i + 1).map(String::as_str) == Some("-m")
+            && words.get(i + 2).map(String::as_str) == Some("celery"))
+        .then_some(i + 3)
+    })?;
+    let rest = &words[start..];
 
     let mut app = None;
     let mut role = None;
@@ -125,6 +117,10 @@ fn analyze_simple(words: &[String]) -> Option<Celery> {
             excluded.extend(split_list(&v));
         } else if let Some(v) = take_value("--concurrency", Some("-c")) {
             concurrency = v.parse().ok();
+        } else if role.is_none() && GLOBAL_OPTIONS_WITH_VALUE.contains(&word) && !word.contains('=')
+        {
+            // `celery -A app --loglevel info worker`: the value is not the subcommand.
+            i += 1;
         } else if word == "-B" || word == "--beat" {
             embeds_beat = true;
         } else if role.is_none() && word == "worker" {
@@ -193,6 +189,30 @@ mod tests {
             analyze("python manage.py check && exec python -m celery -A app worker -Q feedback")
                 .unwrap();
         assert_eq!(c.queues, ["feedback"]);
+    }
+
+    #[test]
+    fn celery_is_found_after_any_wrapper_as_real_procfiles_write_them() {
+        for line in [
+            "REMAP_SIGTERM=SIGQUIT bin/start-pgbouncer newrelic-admin run-program celery -A app worker -Q high_memory",
+            "bin/qgtunnel celery -A app worker -Q high_memory",
+            "doppler run -- celery -A app worker -Q high_memory",
+            "chamber exec app -- /app/.heroku/python/bin/celery -A app worker -Q high_memory",
+            "bin/start-pgbouncer-stunnel python -m celery -A app worker -Q high_memory",
+        ] {
+            let c = analyze(line).unwrap_or_else(|| panic!("not seen as Celery: {line}"));
+            assert_eq!(c.queues, ["high_memory"], "{line}");
+        }
+    }
+
+    #[test]
+    fn options_before_the_subcommand_are_not_taken_for_it() {
+        let c = analyze("celery -A app --loglevel=info worker -B").unwrap();
+        assert_eq!(c.role, Role::Worker);
+        assert!(c.embeds_beat);
+        let c = analyze("celery -A app --loglevel info worker -Q a").unwrap();
+        assert_eq!((c.role, c.queues), (Role::Worker, vec!["a".to_string()]));
+        assert!(analyze("celery -A app inspect active").is_none());
     }
 
     #[test]

@@ -33,6 +33,12 @@ impl Redactor {
             if let Some(password) = url_password(&value) {
                 if password.len() >= MIN_SECRET_LEN {
                     secrets.push(password.to_string());
+                    // A program that parses the URL prints the decoded form
+                    // (`S3cr3t%40Pw` is `S3cr3t@Pw`): mask that too.
+                    let decoded = percent_decode(password);
+                    if decoded != password && decoded.len() >= MIN_SECRET_LEN {
+                        secrets.push(decoded);
+                    }
                 }
             }
         }
@@ -61,6 +67,13 @@ impl Redactor {
             None => out,
         }
     }
+}
+
+/// `%XX` sequences decoded, as URL parsers decode userinfo.
+fn percent_decode(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The password of `scheme://user:password@host...`, if the text is such a URL.
@@ -106,6 +119,19 @@ fn mask_url_passwords(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_percent_encoded_url_password_is_masked_decoded_too() {
+        let red = Redactor::from_env([(
+            "DATABASE_URL".to_string(),
+            "postgres://u:S3cr3t%40Pw@db:5432/app".to_string(),
+        )]);
+        assert_eq!(
+            red.redact("connecting with S3cr3t@Pw and S3cr3t%40Pw"),
+            format!("connecting with {MASK} and {MASK}")
+        );
+        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
+    }
 
     fn r(vars: &[(&str, &str)]) -> Redactor {
         Redactor::from_env(

@@ -218,7 +218,21 @@ fn holder(client: &mut Client, key: i64) -> String {
         .flatten()
         .map_or_else(
             || "another session".to_string(),
-            |r| format!("backend pid {} ({}), connected since {}", r.get::<_, i32>(0), r.get::<_, String>(1), r.get::<_, String>(2)),
+            // Another role's session shows NULLs in pg_stat_activity: never a panic.
+            |r| {
+                let text = |i: usize| {
+                    r.try_get::<_, Option<String>>(i)
+                        .ok()
+                        .flatten()
+                        .unwrap_or_else(|| "unknown".into())
+                };
+                let pid = r
+                    .try_get::<_, Option<i32>>(0)
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| "unknown".into(), |p| p.to_string());
+                format!("backend pid {pid} ({}), connected since {}", text(1), text(2))
+            },
         )
 }
 

@@ -108,11 +108,12 @@ pub fn run_step(
             Err(mpsc::RecvTimeoutError::Timeout) => None,
         }
     };
-    let deadline = Instant::now() + limits.timeout;
+    // A timeout past what the clock can represent is no deadline at all (never a panic).
+    let deadline = Instant::now().checked_add(limits.timeout);
     let outcome = loop {
-        if let Some(c) =
-            wait(Duration::from_millis(20).min(deadline.saturating_duration_since(Instant::now())))
-        {
+        if let Some(c) = wait(deadline.map_or(Duration::from_millis(20), |d| {
+            Duration::from_millis(20).min(d.saturating_duration_since(Instant::now()))
+        })) {
             break Outcome::Exited(c);
         }
         let (signal, outcome) = if stop.stopped() {
@@ -121,7 +122,7 @@ pub fn run_step(
                 Signal::try_from(sig).unwrap_or(Signal::SIGTERM),
                 Outcome::Interrupted(sig),
             )
-        } else if Instant::now() >= deadline {
+        } else if deadline.is_some_and(|d| Instant::now() >= d) {
             (Signal::SIGTERM, Outcome::TimedOut)
         } else {
             continue;

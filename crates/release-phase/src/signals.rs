@@ -48,7 +48,10 @@ impl Stop {
 
     /// Sleep up to `d`; true if a signal arrived (at once when it does).
     pub fn sleep(&self, d: Duration) -> bool {
-        let until = Instant::now() + d;
+        // A wait past what the clock can represent is a wait until a signal.
+        let until = Instant::now()
+            .checked_add(d)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365 * 100));
         let mut buf = [0u8; 16];
         loop {
             if self.stopped() {
