@@ -51,7 +51,7 @@ impl Stop {
         // A wait past what the clock can represent is a wait until a signal.
         let until = Instant::now()
             .checked_add(d)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365 * 100));
+            .unwrap_or_else(|| Instant::now() + Duration::from_hours(24 * 365 * 100));
         let mut buf = [0u8; 16];
         loop {
             if self.stopped() {
