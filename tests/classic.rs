@@ -9,7 +9,10 @@
 //! say when they have nothing to do, and put `release`, `autoscale` and
 //! generated types into the slug's Procfile.
 
-use slipway_e2e::{build, fixture, packaged, slipway_cmd};
+use slipway_e2e::{
+    build, copy_dir, fixture, image_process_types, packaged, seven_types_release_and_autoscale,
+    slipway_cmd,
+};
 use std::path::{Path, PathBuf};
 
 const SLIPWAY: [&str; 5] = [
@@ -20,54 +23,19 @@ const SLIPWAY: [&str; 5] = [
     "slug-size",
 ];
 
-const PROCFILE_TYPES: [&str; 7] = [
-    "web",
-    "beat",
-    "worker_high_memory",
-    "worker_primary",
-    "worker_general",
-    "worker_import",
-    "worker_priority",
-];
-
 /// A writable copy of the `hello` classic buildpack (its compile writes `export` beside itself).
 fn hello(parent: &Path) -> PathBuf {
     let dir = parent.join("hello");
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(fixture("classic-buildpacks/hello"))
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_dir(&fixture("classic-buildpacks/hello"), &dir);
     dir
 }
 
-fn released_types(image: &Path) -> Vec<String> {
-    let meta: toml::Table = toml::from_str(
-        &std::fs::read_to_string(image.join("layers/config/metadata.toml")).unwrap(),
-    )
-    .unwrap();
-    let mut types: Vec<String> = meta["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["type"].as_str().unwrap().to_string())
-        .collect();
-    types.sort();
-    types
-}
-
 fn expected(with_hello_defaults: bool) -> Vec<String> {
-    let mut v: Vec<String> = PROCFILE_TYPES
-        .iter()
-        .chain(&["release", "autoscale"])
-        .map(|s| (*s).to_string())
-        .collect();
+    let mut v = seven_types_release_and_autoscale();
     if with_hello_defaults {
         v.push("hello".into());
+        v.sort();
     }
-    v.sort();
     v
 }
 
@@ -95,7 +63,7 @@ fn build_and_release(order: &[&str], how: &str) {
     // The Procfile's seven types, plus release and autoscale, reach the release
     // wherever Slipway is listed; the last buildpack's defaults only when it is hello.
     assert_eq!(
-        released_types(&image),
+        image_process_types(&image),
         expected(order.last() == Some(&"hello")),
         "{context}"
     );
@@ -186,13 +154,7 @@ fn with_release_phase_last_and_slugignore_in_the_middle_the_release_has_release_
 #[test]
 fn a_release_line_the_user_wrote_is_kept_and_only_autoscale_is_added() {
     let app = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("cp")
-        .arg("-r")
-        .arg(format!("{}/.", fixture("celery-procfile").display()))
-        .arg(app.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_dir(&fixture("celery-procfile"), app.path());
     let procfile = app.path().join("Procfile");
     let mut text = std::fs::read_to_string(&procfile).unwrap();
     text.push_str("release: python manage.py migrate --noinput");

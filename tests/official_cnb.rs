@@ -356,27 +356,14 @@ fn the_official_lifecycle_builds_the_reference_app_into_an_oci_image_that_slipwa
     let manifest = blob(&index["manifests"][0]["digest"]);
     let config = blob(&manifest["config"]["digest"]);
     let build_md = label(&config, "io.buildpacks.build.metadata");
-    let mut types: Vec<&str> = build_md["processes"]
+    let mut types: Vec<String> = build_md["processes"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["type"].as_str().unwrap())
+        .map(|p| p["type"].as_str().unwrap().to_string())
         .collect();
-    types.sort_unstable();
-    assert_eq!(
-        types,
-        [
-            "autoscale",
-            "beat",
-            "release",
-            "web",
-            "worker_general",
-            "worker_high_memory",
-            "worker_import",
-            "worker_primary",
-            "worker_priority"
-        ]
-    );
+    types.sort();
+    assert_eq!(types, slipway_e2e::seven_types_release_and_autoscale());
     assert_eq!(
         config["config"]["Entrypoint"],
         serde_json::json!(["/cnb/process/web"]),
@@ -487,31 +474,13 @@ fn outcome(image: &Path, log: &str) -> Outcome {
     let mut launch_layers = BTreeMap::new();
     for g in &group.group {
         let dir = layers.join(g.id.replace('/', "_"));
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.filter_map(Result::ok) {
-            let path = e.path();
-            let Some(name) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".toml"))
-            else {
-                continue;
-            };
-            if ["launch", "build", "store"].contains(&name) {
+        for (name, types) in local_lifecycle::build::layer_types(&dir).unwrap() {
+            if !types.launch {
                 continue;
             }
-            let toml_text = text(&path);
-            let table: toml::Table = toml::from_str(&toml_text).unwrap();
-            let launch = table
-                .get("types")
-                .and_then(|t| t.get("launch"))
-                .and_then(toml::Value::as_bool)
-                == Some(true);
-            if !launch {
-                continue;
-            }
+            let table: toml::Table =
+                toml::from_str(&text(&dir.join(format!("{name}.toml")))).unwrap();
+            let name = name.as_str();
             let key = format!("{}:{name}", g.id);
             launch_layers.insert(format!("{key} toml"), table.to_string());
             for env_dir in ["env", "env.launch", "env.build"] {

@@ -239,30 +239,9 @@ fn the_classic_tgzs_unpack_to_heroku_buildpacks_that_build_the_reference_app() {
         );
     }
     // The generated types, release and autoscale reach the release through the slug's Procfile.
-    let meta: toml::Table = toml::from_str(
-        &std::fs::read_to_string(image.path().join("layers/config/metadata.toml")).unwrap(),
-    )
-    .unwrap();
-    let mut types: Vec<&str> = meta["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["type"].as_str().unwrap())
-        .collect();
-    types.sort_unstable();
     assert_eq!(
-        types,
-        [
-            "autoscale",
-            "beat",
-            "release",
-            "web",
-            "worker_general",
-            "worker_high_memory",
-            "worker_import",
-            "worker_primary",
-            "worker_priority"
-        ],
+        image_process_types(image.path()),
+        seven_types_release_and_autoscale(),
         "{}",
         r.all()
     );

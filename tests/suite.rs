@@ -4,7 +4,10 @@
 //! `slipway build` runs it as the lifecycle does (optional members, plan
 //! resolution across them), as the README's recipe says.
 
-use slipway_e2e::{doubles, fixture, packaged, ran, require_python_modules, root, slipway};
+use slipway_e2e::{
+    copy_dir, doubles, fixture, image_process_types, packaged, ran, require_python_modules, root,
+    seven_types_release_and_autoscale, slipway,
+};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -34,21 +37,6 @@ fn group(image: &Path) -> Vec<String> {
         .collect()
 }
 
-fn types(image: &Path) -> Vec<String> {
-    let t: toml::Table = toml::from_str(
-        &std::fs::read_to_string(image.join("layers/config/metadata.toml")).unwrap(),
-    )
-    .unwrap();
-    let mut v: Vec<String> = t["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["type"].as_str().unwrap().to_string())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn a_django_celery_app_with_a_plain_procfile_and_no_slugignore_or_project_toml_builds_through_the_suite(
 ) {
@@ -71,22 +59,10 @@ fn a_django_celery_app_with_a_plain_procfile_and_no_slugignore_or_project_toml_b
         "{}",
         r.all()
     );
-    let mut want: Vec<String> = [
-        "web",
-        "beat",
-        "worker_high_memory",
-        "worker_primary",
-        "worker_general",
-        "worker_import",
-        "worker_priority",
-        "release",
-        "autoscale",
-    ]
-    .iter()
-    .map(|s| (*s).to_string())
-    .collect();
-    want.sort();
-    assert_eq!(types(out.path()), want);
+    assert_eq!(
+        image_process_types(out.path()),
+        seven_types_release_and_autoscale()
+    );
 }
 
 /// The seed's failure ("set DISABLE_COLLECTSTATIC or your slug will fail to
@@ -158,13 +134,7 @@ fn an_app_whose_settings_need_secrets_at_import_builds_with_hashed_assets_from_o
 fn without_stand_ins_the_secrets_app_fails_in_heroku_pythons_collectstatic_naming_the_variable() {
     require_python_modules(&["django"]);
     let app = tempfile::tempdir().unwrap();
-    let status = Command::new("cp")
-        .arg("-r")
-        .arg(format!("{}/.", fixture("secrets-app").display()))
-        .arg(app.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_dir(&fixture("secrets-app"), app.path());
     std::fs::remove_file(app.path().join("project.toml")).unwrap();
     let out = tempfile::tempdir().unwrap();
     let r = build_suite(
@@ -213,5 +183,5 @@ fn the_readmes_project_toml_group_builds_the_reference_app() {
     let r = ran(&cmd.output().unwrap());
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(group(out.path())[0], "slipway/slugignore");
-    assert!(types(out.path()).contains(&"worker_high_memory".to_string()));
+    assert!(image_process_types(out.path()).contains(&"worker_high_memory".to_string()));
 }

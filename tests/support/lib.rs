@@ -384,3 +384,58 @@ pub fn doubles() -> Vec<String> {
         format!("heroku/python={}", dir.join("heroku-python").display()),
     ]
 }
+
+/// The process types an image released (`layers/config/metadata.toml`), sorted.
+pub fn image_process_types(image: &Path) -> Vec<String> {
+    let meta: toml::Table = toml::from_str(
+        &std::fs::read_to_string(image.join("layers/config/metadata.toml"))
+            .expect("the image's metadata.toml"),
+    )
+    .expect("metadata.toml is TOML");
+    let mut types: Vec<String> = meta["processes"]
+        .as_array()
+        .expect("[[processes]]")
+        .iter()
+        .map(|p| p["type"].as_str().expect("type").to_string())
+        .collect();
+    types.sort();
+    types
+}
+
+/// The seven reference worker types plus `release` and `autoscale`, sorted:
+/// what a Django + Celery app in the reference shape releases with Slipway.
+pub fn seven_types_release_and_autoscale() -> Vec<String> {
+    let mut v: Vec<String> = [
+        "web",
+        "beat",
+        "worker_high_memory",
+        "worker_primary",
+        "worker_general",
+        "worker_import",
+        "worker_priority",
+        "release",
+        "autoscale",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect();
+    v.sort();
+    v
+}
+
+/// `cp -a SRC/. DST`: a writable copy of a fixture.
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).expect("mkdir");
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(src.join("."))
+        .arg(dst)
+        .status()
+        .expect("cp");
+    assert!(
+        status.success(),
+        "cp -a {} {}",
+        src.display(),
+        dst.display()
+    );
+}

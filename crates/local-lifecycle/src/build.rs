@@ -360,7 +360,7 @@ fn detect_one(
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
-pub(crate) struct LayerTypes {
+pub struct LayerTypes {
     #[serde(default)]
     pub launch: bool,
     #[serde(default)]
@@ -380,7 +380,7 @@ struct LayerToml {
 const RESERVED_TOML: [&str; 3] = ["launch", "build", "store"];
 
 /// Every `<layer>.toml` in a buildpack's layers dir, sorted by name, with its types.
-pub(crate) fn layer_types(layers_dir: &Path) -> Result<Vec<(String, LayerTypes)>> {
+pub fn layer_types(layers_dir: &Path) -> Result<Vec<(String, LayerTypes)>> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(layers_dir) else {
         return Ok(out);
