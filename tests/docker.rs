@@ -13,10 +13,9 @@
 //! - Then heroku.yml's `release:` runs the release phase in that image
 //!   directory, and the Dockerfile's `CMD` serves the compiled assets.
 
-use slipway_e2e::{release_phase, root, slipway, wait_exit, wait_for_http};
+use slipway_e2e::{release_phase, root, slipway};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 /// One Dockerfile instruction: the keyword and the rest, continuation lines joined.
 fn instructions(text: &str) -> Vec<(String, String)> {
@@ -220,7 +219,7 @@ fn the_dockerfile_builds_slipways_binaries_and_the_apps_assets_and_heroku_yml_re
 
     // The Dockerfile's CMD serves the page with the hashed stylesheet.
     let port = slipway_e2e::free_port();
-    let mut web = Command::new("bash")
+    let web = Command::new("bash")
         .args(["-c", &format!("exec {}", cmd.expect("a CMD"))])
         .current_dir(&app)
         .env("PATH", &path)
@@ -229,12 +228,6 @@ fn the_dockerfile_builds_slipways_binaries_and_the_apps_assets_and_heroku_yml_re
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let page = wait_for_http(
-        &format!("http://127.0.0.1:{port}/assets/"),
-        Duration::from_secs(30),
-        &mut web,
-    );
-    slipway_e2e::sigterm(&web);
-    wait_exit(&mut web, Duration::from_secs(20));
+    let page = slipway_e2e::fetch_then_stop(web, &format!("http://127.0.0.1:{port}/assets/"));
     assert!(page.contains("/static/") && page.contains(".css"), "{page}");
 }

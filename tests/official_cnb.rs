@@ -24,7 +24,6 @@ use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 /// The reference app's buildpacks, in slipway/suite's order (its Slipway members).
 const REFAPP_ORDER: [&str; 5] = [
@@ -372,7 +371,7 @@ fn the_official_lifecycle_builds_the_reference_app_into_an_oci_image_that_slipwa
 
     // The image directory runs: web serves the compiled, hashed assets.
     let port = slipway_e2e::free_port();
-    let mut web = Command::new(slipway())
+    let web = Command::new(slipway())
         .args(["run", "web", "--image"])
         .arg(&out)
         .args(["--port", &port.to_string()])
@@ -380,13 +379,7 @@ fn the_official_lifecycle_builds_the_reference_app_into_an_oci_image_that_slipwa
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let page = slipway_e2e::wait_for_http(
-        &format!("http://127.0.0.1:{port}/assets/"),
-        Duration::from_secs(30),
-        &mut web,
-    );
-    slipway_e2e::sigterm(&web);
-    slipway_e2e::wait_exit(&mut web, Duration::from_secs(20));
+    let page = slipway_e2e::fetch_then_stop(web, &format!("http://127.0.0.1:{port}/assets/"));
     assert!(
         page.contains("/static/") && page.contains(".css"),
         "the page links the hashed stylesheet: {page}"

@@ -439,3 +439,12 @@ pub fn copy_dir(src: &Path, dst: &Path) {
         dst.display()
     );
 }
+
+/// GET `url` from a server `child` starts (within 30 s), then stop it with
+/// SIGTERM; the body.
+pub fn fetch_then_stop(mut child: Child, url: &str) -> String {
+    let body = wait_for_http(url, Duration::from_secs(30), &mut child);
+    sigterm(&child);
+    wait_exit(&mut child, Duration::from_secs(20));
+    body
+}
