@@ -289,6 +289,17 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SlugError + '_ {
 /// anything is removed), then remove them. The walk runs on every core and
 /// applies none of the `ignore` crate's own filters (hidden files, .gitignore).
 pub fn apply(app_dir: &Path, rules: &SlugIgnore) -> Result<Removal, SlugError> {
+    apply_with(app_dir, rules, &|| {})
+}
+
+/// [`apply`], with `after_walk` called between the walk and the removal
+/// (tests use it to change the tree there, as a race would).
+#[doc(hidden)]
+pub fn apply_with(
+    app_dir: &Path,
+    rules: &SlugIgnore,
+    after_walk: &dyn Fn(),
+) -> Result<Removal, SlugError> {
     use ignore::WalkState;
     use std::sync::Mutex;
     /// Matched (path, is_dir) pairs, and the first walk error.
@@ -346,6 +357,7 @@ pub fn apply(app_dir: &Path, rules: &SlugIgnore) -> Result<Removal, SlugError> {
     if let Some(e) = error {
         return Err(e);
     }
+    after_walk();
     matched.sort();
     let mut removal = Removal::default();
     for (rel, is_dir) in matched {
@@ -362,10 +374,7 @@ pub fn apply(app_dir: &Path, rules: &SlugIgnore) -> Result<Removal, SlugError> {
                     e.metadata().map_or(0, |m| m.len()),
                 );
             }
-            match std::fs::remove_dir_all(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
-                _ => {}
-            }
+            beneath::remove(app_dir, &rel).map_err(io(&path))?;
         } else {
             let meta = match std::fs::symlink_metadata(&path) {
                 Ok(m) => m,
@@ -373,14 +382,97 @@ pub fn apply(app_dir: &Path, rules: &SlugIgnore) -> Result<Removal, SlugError> {
                 Err(e) => return Err(io(&path)(e)),
             };
             count(&mut removal, meta.file_type(), meta.len());
-            match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&path)(e)),
-                _ => {}
-            }
+            beneath::remove(app_dir, &rel).map_err(io(&path))?;
         }
         removal.paths.push(rel);
     }
     Ok(removal)
+}
+
+/// Removal that cannot be redirected out of the app: every directory on the
+/// way is opened relative to its parent's handle with `O_NOFOLLOW`, and
+/// entries are unlinked relative to their directory's handle (`unlinkat`),
+/// so a directory swapped for a symlink after the walk is never followed
+/// (removal stops with an error instead), and a symlink is removed itself.
+mod beneath {
+    use nix::dir::Dir;
+    use nix::errno::Errno;
+    use nix::fcntl::OFlag;
+    use nix::sys::stat::Mode;
+    use nix::unistd::{unlinkat, UnlinkatFlags};
+    use std::ffi::{OsStr, OsString};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::{Component, Path};
+
+    fn dir_flags() -> OFlag {
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
+    }
+
+    fn refused(name: &OsStr, e: Errno) -> std::io::Error {
+        if matches!(e, Errno::ELOOP | Errno::ENOTDIR) {
+            std::io::Error::other(format!(
+                "`{}` stopped being a directory (a symlink now?) while .slugignore was applied: nothing was removed through it",
+                name.to_string_lossy()
+            ))
+        } else {
+            std::io::Error::from(e)
+        }
+    }
+
+    /// Remove `rel` (relative, no `..`) under `app`; a vanished entry is fine.
+    pub(super) fn remove(app: &Path, rel: &Path) -> std::io::Result<()> {
+        let parts: Vec<&OsStr> = rel
+            .components()
+            .map(|c| match c {
+                Component::Normal(s) => Ok(s),
+                _ => Err(std::io::Error::other("not a plain relative path")),
+            })
+            .collect::<std::io::Result<_>>()?;
+        let Some((last, parents)) = parts.split_last() else {
+            return Ok(());
+        };
+        let mut dir = Dir::open(
+            app,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )?;
+        for p in parents {
+            dir = match Dir::openat(Some(dir.as_raw_fd()), *p, dir_flags(), Mode::empty()) {
+                Ok(d) => d,
+                Err(Errno::ENOENT) => return Ok(()),
+                Err(e) => return Err(refused(p, e)),
+            };
+        }
+        remove_entry(&dir, last)
+    }
+
+    fn remove_entry(parent: &Dir, name: &OsStr) -> std::io::Result<()> {
+        match unlinkat(Some(parent.as_raw_fd()), name, UnlinkatFlags::NoRemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => return Ok(()),
+            Err(Errno::EISDIR | Errno::EPERM) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let mut sub = match Dir::openat(Some(parent.as_raw_fd()), name, dir_flags(), Mode::empty())
+        {
+            Ok(d) => d,
+            Err(Errno::ENOENT) => return Ok(()),
+            Err(e) => return Err(refused(name, e)),
+        };
+        let children: Vec<OsString> = sub
+            .iter()
+            .filter_map(Result::ok)
+            .map(|e| OsStr::from_bytes(e.file_name().to_bytes()).to_os_string())
+            .filter(|n| n != "." && n != "..")
+            .collect();
+        for child in children {
+            remove_entry(&sub, &child)?;
+        }
+        match unlinkat(Some(parent.as_raw_fd()), name, UnlinkatFlags::RemoveDir) {
+            Ok(()) | Err(Errno::ENOENT) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 fn walk_error_path(e: &ignore::Error) -> Option<PathBuf> {

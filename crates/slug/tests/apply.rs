@@ -75,3 +75,37 @@ fn a_directory_that_cannot_be_read_stops_before_anything_is_removed() {
         .arg(app.path().join(&name))
         .status();
 }
+
+/// The race an adversarial sweep won 3 times out of 3: a matched directory's
+/// parent swapped for a symlink out of the app between the walk and the
+/// removal. Removal goes through directory handles that refuse symlinks, so
+/// nothing outside is deleted; the run stops with an error naming the swap.
+#[test]
+fn a_directory_swapped_for_a_symlink_after_the_walk_is_never_followed() {
+    let base = tempfile::tempdir().unwrap();
+    let (app, outside) = (base.path().join("app"), base.path().join("outside"));
+    std::fs::create_dir_all(outside.join("cache")).unwrap();
+    std::fs::write(outside.join("cache/precious.txt"), "keep me").unwrap();
+    std::fs::write(outside.join("file.log"), "keep me too").unwrap();
+    std::fs::create_dir_all(app.join("build/cache")).unwrap();
+    std::fs::write(app.join("build/cache/x"), "x").unwrap();
+    std::fs::write(app.join("build/file.log"), "x").unwrap();
+
+    let rules = SlugIgnore::parse(b"/build/cache\n*.log\n").unwrap();
+    let swap = || {
+        std::fs::rename(app.join("build"), app.join("build-moved")).unwrap();
+        symlink(&outside, app.join("build")).unwrap();
+    };
+    let result = slug::ignore_file::apply_with(&app, &rules, &swap);
+    let e = result.expect_err("the swap is reported").to_string();
+    assert!(e.contains("stopped being a directory"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("cache/precious.txt")).unwrap(),
+        "keep me"
+    );
+    assert!(outside.join("file.log").exists());
+    assert!(std::fs::symlink_metadata(app.join("build"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
