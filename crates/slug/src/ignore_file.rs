@@ -304,6 +304,16 @@ pub fn apply_with(
     use std::sync::Mutex;
     /// Matched (path, is_dir) pairs, and the first walk error.
     type Found = (Vec<(PathBuf, bool)>, Option<SlugError>);
+    // A missing app is an error, never "nothing matched".
+    if !app_dir.is_dir() {
+        return Err(SlugError::Io {
+            path: app_dir.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such directory (the app to apply .slugignore to)",
+            ),
+        });
+    }
     let found: Mutex<Found> = Mutex::new((Vec::new(), None));
     ignore::WalkBuilder::new(app_dir)
         .standard_filters(false)

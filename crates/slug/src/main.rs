@@ -138,6 +138,7 @@ fn run(cli: &Cli) -> Result<u8, String> {
             Ok(u8::from(verdict == Verdict::OverHard))
         }
         Cmd::Pack { dir, output } => {
+            remove_partial_on_termination(output);
             let stats = slug::pack(
                 &[Source::app(dir)],
                 output,
@@ -171,4 +172,19 @@ fn indent(text: &str) -> String {
         let _ = writeln!(out, "       {l}");
         out
     })
+}
+
+/// SIGTERM or SIGINT while packing: remove the partial slug, then exit as
+/// killed by that signal (128 + N), so nothing half-written is left behind.
+fn remove_partial_on_termination(output: &std::path::Path) {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let partial = slug::pack::partial_path_for(output);
+    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) {
+        std::thread::spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                let _ = std::fs::remove_file(&partial);
+                std::process::exit(128 + sig);
+            }
+        });
+    }
 }

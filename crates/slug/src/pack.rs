@@ -93,6 +93,34 @@ fn append_raw<W: Write>(
     builder.append(&h, data)
 }
 
+/// A file's bytes, exactly `left` of them: a file that shrinks while it is
+/// read is an error, never a short entry that corrupts the rest of the slug
+/// (bytes it grew by after its size was taken are not read).
+struct Exact<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: io::Read> io::Read for Exact<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Ok(0);
+        }
+        let want = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the file shrank while it was read (is something writing it?); nothing was written: pack again once it is stable",
+            ));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
 /// Counts the bytes of the tar stream, so entries know where they are.
 struct Offset<W> {
     inner: W,
@@ -132,13 +160,41 @@ pub fn write_tar_tracked<W: Write>(
     out: W,
     tracker: &mut dyn Tracker,
 ) -> Result<(W, SlugStats), SlugError> {
+    write_tar_excluding(sources, out, tracker, &[])
+}
+
+/// The directory a source's walk starts from: a symlinked app is the
+/// directory it points to (packed as that directory, never as a link); a
+/// missing one is an error, never an empty slug.
+fn source_root(dir: &Path) -> Result<PathBuf, SlugError> {
+    let root = std::fs::canonicalize(dir).map_err(io_at(dir))?;
+    if !root.is_dir() {
+        return Err(SlugError::Io {
+            path: dir.to_path_buf(),
+            source: io::Error::other("not a directory"),
+        });
+    }
+    Ok(root)
+}
+
+/// [`write_tar_tracked`], leaving out `exclude` (the slug being written, when
+/// it is inside the app).
+fn write_tar_excluding<W: Write>(
+    sources: &[Source],
+    out: W,
+    tracker: &mut dyn Tracker,
+    exclude: &[PathBuf],
+) -> Result<(W, SlugStats), SlugError> {
     let mut stats = SlugStats::default();
     let mut builder = tar::Builder::new(Offset { inner: out, at: 0 });
     for source in sources {
-        for entry in WalkDir::new(&source.dir)
+        let root = source_root(&source.dir)?;
+        let walk = WalkDir::new(&root)
             .follow_links(false)
             .sort_by_file_name()
-        {
+            .into_iter()
+            .filter_entry(|e| !exclude.iter().any(|x| x == e.path()));
+        for entry in walk {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e)
@@ -148,9 +204,7 @@ pub fn write_tar_tracked<W: Write>(
                     continue
                 }
                 Err(e) => {
-                    let path = e
-                        .path()
-                        .map_or_else(|| source.dir.clone(), Path::to_path_buf);
+                    let path = e.path().map_or_else(|| root.clone(), Path::to_path_buf);
                     return Err(SlugError::Io {
                         path,
                         source: e
@@ -159,10 +213,7 @@ pub fn write_tar_tracked<W: Write>(
                     });
                 }
             };
-            let rel = entry
-                .path()
-                .strip_prefix(&source.dir)
-                .expect("under the source");
+            let rel = entry.path().strip_prefix(&root).expect("under the source");
             // Raw bytes, `./` kept: the tar crate's path setters would drop it.
             let mut name = source.prefix.as_bytes().to_vec();
             if !rel.as_os_str().is_empty() {
@@ -223,7 +274,10 @@ pub fn write_tar_tracked<W: Write>(
                     header(tar::EntryType::Regular, meta.permissions().mode(), size),
                     &name,
                     None,
-                    io::Read::take(file, size),
+                    Exact {
+                        inner: file,
+                        left: size,
+                    },
                 )
                 .map_err(io_at(entry.path()))?;
                 stats.files += 1;
@@ -275,11 +329,17 @@ pub fn pack(sources: &[Source], dest: &Path, opts: GzOptions) -> Result<SlugStat
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let tmp = partial_path(dir, dest);
+    // The slug being written (and the one it replaces) never go into itself.
+    let dir_abs = std::fs::canonicalize(dir).map_err(io_at(dir))?;
+    let exclude: Vec<PathBuf> = [&tmp, dest]
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| dir_abs.join(n)))
+        .collect();
     let result = (|| {
         let file = File::create(&tmp).map_err(io_at(&tmp))?;
         let gz =
             ParGz::new(io::BufWriter::with_capacity(1 << 20, file), opts).map_err(io_at(&tmp))?;
-        let (gz, mut stats) = write_tar(sources, gz)?;
+        let (gz, mut stats) = write_tar_excluding(sources, gz, &mut (), &exclude)?;
         let (writer, gz_stats) = gz.finish().map_err(io_at(&tmp))?;
         let file = writer
             .into_inner()
@@ -293,6 +353,15 @@ pub fn pack(sources: &[Source], dest: &Path, opts: GzOptions) -> Result<SlugStat
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Where [`pack`] writes before renaming into `dest` (the CLI removes it on SIGTERM).
+pub fn partial_path_for(dest: &Path) -> PathBuf {
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    partial_path(dir, dest)
 }
 
 fn partial_path(dir: &Path, dest: &Path) -> PathBuf {

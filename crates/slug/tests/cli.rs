@@ -225,3 +225,121 @@ fn level_chooses_the_compression_and_measure_matches_the_packed_size_at_each_lev
     let (code, _, err) = slug(&["measure", &dir, "--level", "0"], &[]);
     assert_eq!(code, 2, "{err}");
 }
+
+// ---- Issue 17: what pack, measure and ignore do with bad paths and moving files.
+
+#[test]
+fn a_missing_app_is_an_error_for_pack_measure_and_ignore_never_an_empty_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-app");
+    let out = dir.path().join("slug.tgz");
+    for args in [
+        vec![
+            "pack",
+            missing.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        vec!["measure", missing.to_str().unwrap()],
+        vec!["ignore", missing.to_str().unwrap()],
+    ] {
+        let (code, stdout, stderr) = slug(&args, &[]);
+        assert_ne!(code, 0, "{args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("no-such-app"),
+            "{args:?} names the path: {stderr}"
+        );
+    }
+    assert!(!out.exists());
+}
+
+fn listing(slug_file: &std::path::Path) -> Vec<String> {
+    let out = Command::new("tar")
+        .arg("-tzf")
+        .arg(slug_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tar could not read the slug");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_symlinked_app_is_packed_as_the_directory_it_points_to() {
+    let app = app();
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("current");
+    std::os::unix::fs::symlink(app.path(), &link).unwrap();
+    let out = dir.path().join("slug.tgz");
+    let (code, _, stderr) = slug(
+        &["pack", link.to_str().unwrap(), "-o", out.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let names = listing(&out);
+    assert!(names.contains(&"./app/manage.py".to_string()), "{names:?}");
+}
+
+#[test]
+fn a_slug_written_inside_the_app_never_packs_itself_or_its_partial_file() {
+    let app = app();
+    let out = app.path().join("slug.tgz");
+    for _ in 0..2 {
+        let (code, _, stderr) = slug(
+            &[
+                "pack",
+                app.path().to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let names = listing(&out);
+    assert!(
+        !names.iter().any(|n| n.contains("slug.tgz")),
+        "the slug contains itself or its partial file: {names:?}"
+    );
+}
+
+#[test]
+fn sigterm_while_packing_leaves_no_partial_slug() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(app.path().join("big.bin"), noise(160 << 20)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("slug.tgz");
+    let child = Command::new(env!("CARGO_BIN_EXE_slug"))
+        .args([
+            "pack",
+            app.path().to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+    // Once the partial file exists, the pack is under way: stop it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let partial = || {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().contains(".partial-"))
+    };
+    while !partial() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(partial(), "the pack never started writing");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out_status = child.wait_with_output().unwrap();
+    assert_eq!(out_status.status.code(), Some(143));
+    assert!(!partial(), "a partial slug was left behind");
+    assert!(!out.exists());
+}

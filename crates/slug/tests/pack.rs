@@ -180,3 +180,51 @@ fn extra_sources_go_under_their_prefix() {
         "{e:?}"
     );
 }
+
+/// A tar stream that truncates `victim` as soon as the entry header for it is
+/// written, i.e. after its size was taken and before its bytes are read: the
+/// file shrinking mid-pack, deterministically.
+struct TruncateOnHeader {
+    victim: std::path::PathBuf,
+    written: Vec<u8>,
+    done: bool,
+}
+
+impl std::io::Write for TruncateOnHeader {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.written.extend_from_slice(data);
+        if !self.done
+            && self
+                .written
+                .windows(b"big.log".len())
+                .any(|w| w == b"big.log")
+        {
+            std::fs::write(&self.victim, b"").unwrap();
+            self.done = true;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_file_that_shrinks_after_its_size_was_taken_fails_the_pack_never_a_short_entry() {
+    let app = tempfile::tempdir().unwrap();
+    let victim = app.path().join("big.log");
+    std::fs::write(&victim, vec![b'x'; 100_000]).unwrap();
+    let out = TruncateOnHeader {
+        victim: victim.clone(),
+        written: Vec::new(),
+        done: false,
+    };
+    let e = slug::pack::write_tar(&[Source::app(app.path())], out)
+        .err()
+        .expect("the shrink is an error")
+        .to_string();
+    assert!(
+        e.contains("big.log") && e.contains("shrank while it was read"),
+        "{e}"
+    );
+}
