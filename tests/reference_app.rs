@@ -230,7 +230,7 @@ fn the_reference_app_from_build_to_a_release_that_scales_web_and_the_busy_worker
     assert_eq!(
         api.quantity("worker_general"),
         Some(0),
-        "its other queues do not exist yet: unknown holds: {log}"
+        "bulk_priority drives worker_priority (its most specific consumer); worker_general's own queues are empty or not there yet (0 waiting): {log}"
     );
     assert_eq!(api.quantity("beat"), Some(1));
     assert_eq!(api.quantity("autoscale"), Some(1));

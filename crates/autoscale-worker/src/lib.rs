@@ -31,6 +31,8 @@ pub struct AutoscaleTable {
     pub scale_down_delay_seconds: Option<u64>,
     pub flap_budget_per_hour: Option<u32>,
     pub daily_dyno_hour_cap: Option<u32>,
+    /// The max of a Celery worker type that declares none (default 5).
+    pub worker_max: Option<u32>,
     /// A URL to POST notifications to (JSON).
     pub webhook: Option<String>,
     #[serde(default)]
@@ -43,6 +45,8 @@ pub struct TypeTable {
     /// Override the queues inferred from the type's `-Q` list.
     pub queues: Option<Vec<String>>,
     pub jobs_per_dyno: Option<u32>,
+    /// This type's max (instead of its formation's or `worker-max`).
+    pub max: Option<u32>,
     /// `false`: never scale this type.
     pub enabled: Option<bool>,
 }
@@ -78,6 +82,8 @@ pub struct Config {
     pub own_type: String,
     /// Knows the token and the broker URL: applied to every line logged.
     pub redactor: Redactor,
+    /// Where each worker type's max came from (the start line says).
+    pub max_sources: BTreeMap<String, String>,
 }
 
 fn parse_table(text: &str) -> Result<AutoscaleTable, String> {
@@ -95,11 +101,75 @@ fn parse_table(text: &str) -> Result<AutoscaleTable, String> {
 /// singletons; and the starting formation (for `simulate`).
 pub struct AppPolicy {
     pub policy: Policy,
+    /// Where each worker type's max came from (logged at start).
+    pub max_sources: BTreeMap<String, String>,
     pub initial: BTreeMap<String, u32>,
     pub own_type: String,
     pub table: AutoscaleTable,
     pub has_web: bool,
 }
+
+/// When several worker types consume a queue, its backlog drives the one that
+/// consumes it most specifically (the fewest queues; ties: the first by name);
+/// each type scales from the queues it owns. A type that owns none (a
+/// catch-all whose queues all have a more specific consumer) is not scaled:
+/// it keeps its quantity. Queues declared in `[_.metadata.slipway.autoscale.types]`
+/// are the type's own whatever the others consume.
+fn own_queues(
+    policy: &mut Policy,
+    table: &AutoscaleTable,
+    max_sources: &mut BTreeMap<String, String>,
+) {
+    let declared = |t: &str| table.types.get(t).is_some_and(|o| o.queues.is_some());
+    let specificity: Vec<(String, usize)> = policy
+        .workers
+        .iter()
+        .map(|(t, r)| (t.clone(), r.queues.len()))
+        .collect();
+    let owner = |q: &str| -> Option<String> {
+        specificity
+            .iter()
+            .filter(|(t, _)| policy.workers[t].queues.iter().any(|x| x == q))
+            .min_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)))
+            .map(|(t, _)| t.clone())
+    };
+    let by_type: BTreeMap<String, Vec<String>> = policy
+        .workers
+        .iter()
+        .map(|(t, r)| {
+            let mine = if declared(t) {
+                r.queues.clone()
+            } else {
+                r.queues
+                    .iter()
+                    .filter(|q| owner(q).as_deref() == Some(t.as_str()))
+                    .cloned()
+                    .collect()
+            };
+            (t.clone(), mine)
+        })
+        .collect();
+    for (t, queues) in by_type {
+        if queues.is_empty() {
+            policy.workers.remove(&t);
+            max_sources.insert(
+                t.clone(),
+                "not scaled: a more specific type consumes each of its queues".into(),
+            );
+            policy.singletons.insert(t);
+        } else if let Some(rule) = policy.workers.get_mut(&t) {
+            rule.queues = queues;
+        }
+    }
+}
+
+/// The max of a Celery worker type that declares none
+/// (`[_.metadata.slipway.autoscale] worker-max`, `AUTOSCALE_WORKER_MAX_DYNOS`).
+pub const DEFAULT_WORKER_MAX: u32 = 5;
+
+/// A queue the broker does not have (never declared, never published to):
+/// nothing waits there. The probes say so in these words.
+const MISSING_QUEUE: &str = "does not exist on the broker";
 
 pub fn policy_for(
     app_dir: &Path,
@@ -118,6 +188,7 @@ pub fn policy_for(
         .unwrap_or_else(|| "autoscale".into());
 
     let mut policy = Policy::new(settings.clone());
+    let mut max_sources = BTreeMap::new();
     policy.singletons.insert(own_type.clone());
     if let Some(s) = table.freeze_seconds {
         policy.freeze = Duration::from_secs(s);
@@ -130,6 +201,12 @@ pub fn policy_for(
     }
     policy.daily_dyno_hour_cap = table.daily_dyno_hour_cap;
     let default_per = table.jobs_per_dyno.unwrap_or(10);
+    let worker_max = match env("AUTOSCALE_WORKER_MAX_DYNOS") {
+        Some(v) => v.trim().parse::<u32>().map_err(|_| {
+            format!("AUTOSCALE_WORKER_MAX_DYNOS={v}: expected a number of dynos (the max of a worker type that declares none)")
+        })?,
+        None => table.worker_max.unwrap_or(DEFAULT_WORKER_MAX),
+    };
     for p in &processes.processes {
         if p.formation.singleton {
             policy.singletons.insert(p.name.clone());
@@ -155,16 +232,29 @@ pub fn policy_for(
                 .cloned()
                 .collect()
         });
+        // The max: the type's own (autoscale table, then formation), else
+        // `worker-max`: with nothing declared, every worker type scales from
+        // its queues between its min (0 by default) and worker-max.
+        let (max, max_from) = match (overrides.max, p.formation.max) {
+            (Some(m), _) => (m, "[_.metadata.slipway.autoscale.types] max"),
+            (None, Some(m)) => (m, "its formation max"),
+            (None, None) => (
+                worker_max.max(p.formation.min),
+                "worker-max (none declared)",
+            ),
+        };
         policy.workers.insert(
             p.name.clone(),
             QueueRule {
                 queues,
                 jobs_per_dyno: overrides.jobs_per_dyno.unwrap_or(default_per).max(1),
                 min: Bound::Fixed(p.formation.min),
-                max: Bound::Fixed(p.formation.max.unwrap_or(p.formation.quantity.max(1))),
+                max: Bound::Fixed(max),
             },
         );
+        max_sources.insert(p.name.clone(), max_from.to_string());
     }
+    own_queues(&mut policy, &table, &mut max_sources);
     for name in table.types.keys() {
         if !processes.processes.iter().any(|p| &p.name == name) {
             return Err(format!("project.toml: [_.metadata.slipway.autoscale.types.{name}]: the app has no process type `{name}` (types: {})", processes.processes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")));
@@ -182,6 +272,7 @@ pub fn policy_for(
         .collect();
     Ok(AppPolicy {
         policy,
+        max_sources,
         initial,
         own_type,
         table,
@@ -223,6 +314,7 @@ impl Config {
             own_type,
             table,
             has_web,
+            max_sources,
             ..
         } = policy_for(app_dir, env)?;
         let heartbeat_url = if has_web {
@@ -266,6 +358,7 @@ impl Config {
             return Err("worker types consume Celery queues, but no broker URL is set: set CELERY_BROKER_URL (or CLOUDAMQP_URL, REDIS_URL, AUTOSCALE_BROKER_URL)".into());
         }
         Ok(Self {
+            max_sources,
             policy,
             app,
             token,
@@ -278,6 +371,13 @@ impl Config {
             own_type,
             redactor,
         })
+    }
+}
+
+fn bound_json(b: &Bound) -> serde_json::Value {
+    match b {
+        Bound::Fixed(n) => serde_json::json!(n),
+        other @ Bound::Schedule(_) => serde_json::json!(format!("{other:?}")),
     }
 }
 
@@ -335,6 +435,7 @@ pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut 
     };
     let mut backoff = Duration::ZERO;
     let mut notified_limits = BTreeSet::new();
+    let mut warned_missing: BTreeSet<String> = BTreeSet::new();
     let emit = |log: &mut dyn Write, line: serde_json::Value| {
         let _ = writeln!(log, "{}", redactor.redact(&line.to_string()));
         let _ = log.flush();
@@ -342,7 +443,7 @@ pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut 
     emit(
         log,
         serde_json::json!({"event": "start", "app": config.app, "dry_run": config.dry_run, "interval_s": interval.as_secs(),
-        "web": config.policy.web_type, "workers": config.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno}))).collect::<BTreeMap<_, _>>(),
+        "web": config.policy.web_type, "workers": config.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno, "min": bound_json(&r.min), "max": bound_json(&r.max), "max_from": config.max_sources.get(t)}))).collect::<BTreeMap<_, _>>(),
         "never_scaled": config.policy.singletons,
         "queue_depth": match &config.broker {
             Some(Broker::Rabbit(_)) => "rabbitmq: ready messages (AMQP passive declare)",
@@ -402,6 +503,31 @@ pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut 
                 .unwrap_or_default(),
             None => BTreeMap::new(),
         };
+        // A queue the broker does not have holds nothing: 0 waiting, said once
+        // with its consumers (a typo in -Q shows); unknown is for failures only.
+        let queues: BTreeMap<String, Measure<u64>> = queues
+            .into_iter()
+            .map(|(q, m)| match m {
+                Measure::Unknown(why) if why.contains(MISSING_QUEUE) => {
+                    if warned_missing.insert(q.clone()) {
+                        let consumers: Vec<&String> = config
+                            .policy
+                            .workers
+                            .iter()
+                            .filter(|(_, r)| r.queues.contains(&q))
+                            .map(|(t, _)| t)
+                            .collect();
+                        emit(
+                            log,
+                            serde_json::json!({"event": "warning", "queue": q, "consumers": consumers,
+                                "message": format!("queue {q} does not exist on the broker: counted as 0 waiting until something is published to it (a typo in the -Q list of {}?)", consumers.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "))}),
+                        );
+                    }
+                    (q, Measure::Value(0))
+                }
+                other => (q, other),
+            })
+            .collect();
         let obs = Observation {
             formation,
             heartbeat,

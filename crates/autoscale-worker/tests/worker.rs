@@ -408,6 +408,49 @@ fn an_account_limit_clamps_only_the_type_above_it_not_every_type_in_the_batch() 
     );
 }
 
+/// A queue nothing was ever published to does not exist on the broker: it
+/// counts as 0 waiting (not "unknown", which would hold the type forever),
+/// with one warning naming it and its consumers.
+#[test]
+fn a_queue_that_does_not_exist_on_the_broker_counts_as_empty_with_one_warning() {
+    let (pq, missing) = (unique("bulk_priority"), unique("never-published"));
+    publish(&pq, 25);
+    let api = small_api();
+    let target = heartbeat_target(50);
+    let (log, code) = run_for(
+        app(&pq, &missing).path(),
+        &env(&api, &target, AMQP),
+        false,
+        || std::thread::sleep(Duration::from_millis(3500)),
+    );
+    delete(&[&pq]);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(
+        log.matches(&format!(
+            "queue {missing} does not exist on the broker: counted as 0 waiting"
+        ))
+        .count(),
+        1,
+        "one warning: {log}"
+    );
+    assert!(
+        log.contains("a typo in the -Q list of worker_general?"),
+        "{log}"
+    );
+    let ticks: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("\"event\":\"tick\""))
+        .collect();
+    assert!(ticks.len() >= 2, "{log}");
+    for tick in ticks {
+        assert!(
+            tick.contains(&format!("\"{missing}\":0")),
+            "measured as 0: {tick}"
+        );
+    }
+    assert_eq!(api.quantity("worker_priority"), Some(3), "{log}");
+}
+
 #[test]
 fn notifications_are_posted_to_the_webhook_as_json() {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
