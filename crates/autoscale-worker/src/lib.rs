@@ -101,6 +101,9 @@ fn parse_table(text: &str) -> Result<AutoscaleTable, String> {
 /// singletons; and the starting formation (for `simulate`).
 pub struct AppPolicy {
     pub policy: Policy,
+    /// Every Celery worker process type with every queue it consumes,
+    /// scaled or not (beat with -B, catch-alls): what serves the queues.
+    pub consumers: BTreeMap<String, Vec<String>>,
     /// Where each worker type's max came from (logged at start).
     pub max_sources: BTreeMap<String, String>,
     pub initial: BTreeMap<String, u32>,
@@ -264,6 +267,28 @@ pub fn policy_for(
     if !has_web {
         policy.web_type = None;
     }
+    let consumers = processes
+        .processes
+        .iter()
+        .filter_map(|p| {
+            let c = p
+                .celery
+                .as_ref()
+                .filter(|c| c.role == procfile::celery::Role::Worker)?;
+            let queues = table
+                .types
+                .get(&p.name)
+                .and_then(|o| o.queues.clone())
+                .unwrap_or_else(|| {
+                    c.queues
+                        .iter()
+                        .filter(|q| !c.excluded_queues.contains(q))
+                        .cloned()
+                        .collect()
+                });
+            Some((p.name.clone(), queues))
+        })
+        .collect();
     let initial = processes
         .processes
         .iter()
@@ -272,6 +297,7 @@ pub fn policy_for(
         .collect();
     Ok(AppPolicy {
         policy,
+        consumers,
         max_sources,
         initial,
         own_type,

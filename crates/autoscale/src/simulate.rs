@@ -191,14 +191,29 @@ fn seed_decide(
     to
 }
 
-/// Run the trace. `initial` is the starting formation; `sample_every` ticks one sample is kept.
+/// Run the trace. `initial` is the starting formation; `consumers`, every
+/// process type that consumes queues with the queues it consumes (scaled or
+/// not: beat run with `-B`, a catch-all at a fixed quantity; None: the
+/// policy's worker types); `sample_every` ticks one sample is kept.
 pub fn run(
     policy: &Policy,
     which: Which,
     trace: &[Row],
     initial: &BTreeMap<String, u32>,
+    consumers: Option<&BTreeMap<String, Vec<String>>>,
     sample_every: u64,
 ) -> (Vec<Sample>, Summary) {
+    let from_policy: BTreeMap<String, Vec<String>>;
+    let consumers = if let Some(c) = consumers {
+        c
+    } else {
+        from_policy = policy
+            .workers
+            .iter()
+            .map(|(t, r)| (t.clone(), r.queues.clone()))
+            .collect();
+        &from_policy
+    };
     let interval = policy.settings.heartbeat_interval.as_secs_f64().max(0.001);
     let start: DateTime<Utc> = Utc
         .with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
@@ -208,7 +223,10 @@ pub fn run(
     let web = policy.web_type.clone().unwrap_or_else(|| "web".into());
     // Positions instead of names in the loop: types, the trace's queues, each row's rates.
     let mut names: Vec<String> = initial.keys().cloned().collect();
-    for t in std::iter::once(&web).chain(policy.workers.keys()) {
+    for t in std::iter::once(&web)
+        .chain(policy.workers.keys())
+        .chain(consumers.keys())
+    {
         if !names.contains(t) {
             names.push(t.clone());
         }
@@ -224,18 +242,18 @@ pub fn run(
         .iter()
         .map(|n| *n == web || policy.workers.contains_key(n))
         .collect();
-    // Per worker type: its position, and the trace queues it consumes.
-    let consumers: Vec<(usize, Vec<usize>, usize)> = policy
-        .workers
+    // Per consuming type: its position, and the trace queues it consumes
+    // (its capacity is shared among all the queues it consumes).
+    let consumers: Vec<(usize, Vec<usize>, usize)> = consumers
         .iter()
-        .map(|(t, r)| {
+        .map(|(t, queues)| {
             (
                 names.iter().position(|n| n == t).expect("added"),
-                r.queues
+                queues
                     .iter()
                     .filter_map(|q| qnames.iter().position(|x| x == q))
                     .collect(),
-                r.queues.len().max(1),
+                queues.len().max(1),
             )
         })
         .collect();
@@ -574,6 +592,7 @@ mod tests {
             Which::Slipway,
             &parse_trace(TRACE).unwrap(),
             &initial,
+            None,
             1,
         );
         assert_eq!(summary.ticks, 360, "three hours of 30 s ticks");
@@ -603,6 +622,43 @@ mod tests {
         );
     }
 
+    /// A queue only beat consumes (`-Q default -B`, one dyno, never scaled)
+    /// is served by it: it does not grow all day.
+    #[test]
+    fn every_consumer_of_a_queue_serves_it_scaled_or_not() {
+        let trace = "t,rps,service_ms,q:default,job_ms\n0,1,100,1,1000\n36000,1,100,1,1000\n";
+        let initial = BTreeMap::from([("web".to_string(), 1), ("beat".to_string(), 1)]);
+        let consumers = BTreeMap::from([("beat".to_string(), vec!["default".to_string()])]);
+        let mut p = policy();
+        p.workers.clear();
+        let (samples, summary) = run(
+            &p,
+            Which::Slipway,
+            &parse_trace(trace).unwrap(),
+            &initial,
+            Some(&consumers),
+            1,
+        );
+        assert!(
+            summary.peak_depth < 5.0,
+            "beat's one dyno keeps up with 1 job/s: peak {}",
+            summary.peak_depth
+        );
+        assert!(samples.iter().all(|s| s.dynos["beat"] == 1), "never scaled");
+        let (_, without) = run(
+            &p,
+            Which::Slipway,
+            &parse_trace(trace).unwrap(),
+            &initial,
+            None,
+            1,
+        );
+        assert!(
+            without.peak_depth > 1000.0,
+            "without its consumer the queue grows all day"
+        );
+    }
+
     #[test]
     fn the_seed_policy_never_scales_workers() {
         let initial = BTreeMap::from([("web".to_string(), 1), ("worker_general".to_string(), 0)]);
@@ -611,6 +667,7 @@ mod tests {
             Which::Seed,
             &parse_trace(TRACE).unwrap(),
             &initial,
+            None,
             1,
         );
         assert!(samples.iter().all(|s| s.dynos["worker_general"] == 0));

@@ -134,6 +134,7 @@ fn simulate(
             which,
             &rows,
             &app.initial,
+            Some(&app.consumers),
             (ticks / 3000).max(1),
         );
         let elapsed = started.elapsed();
