@@ -578,10 +578,22 @@ fn the_autoscale_process_runs_from_the_image_reads_the_reference_queues_and_stop
         out.all()
     );
     assert!(out.stdout.contains("\"event\":\"start\""), "{}", out.all());
-    assert!(
+    let start: serde_json::Value = serde_json::from_str(
         out.stdout
-            .contains("\"worker_priority\":{\"jobs_per_dyno\":10,\"queues\":[\"bulk_priority\"]}"),
+            .lines()
+            .find(|l| l.contains("\"event\":\"start\""))
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        start["workers"]["worker_priority"]["queues"],
+        serde_json::json!(["bulk_priority"]),
         "queues inferred from the reference app's -Q lists: {}",
+        out.stdout
+    );
+    assert_eq!(
+        start["workers"]["worker_priority"]["max"], 10,
+        "{}",
         out.stdout
     );
     assert!(
