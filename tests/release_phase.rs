@@ -623,3 +623,49 @@ fn a_huge_step_timeout_and_lock_timeout_run_the_step_without_a_panic() {
     assert!(r.all().contains("step-ran"), "{}", r.all());
     assert!(!r.all().contains("panicked"), "{}", r.all());
 }
+
+/// A server that accepts TCP and never answers the startup (issue 17): the
+/// wait stays within `database-wait` plus one attempt, and SIGTERM ends it at once.
+#[test]
+fn a_database_that_accepts_and_never_answers_is_given_up_on_in_time_and_sigterm_ends_the_wait() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let h = held.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            h.lock().unwrap().push(conn); // accepted, never answered
+        }
+    });
+    let app = app_with(
+        "[[com.heroku.phase.release]]\ncommand = \"true\"\n\n[_.metadata.slipway.release]\nmigrate = false\ndatabase-wait = 3\n",
+        &[],
+    );
+    let url = format!("postgres://u:{SECRET_PASSWORD}@127.0.0.1:{port}/db?sslmode=disable");
+    let started = std::time::Instant::now();
+    let r = run_release(app.path(), &[("DATABASE_URL", &url)]);
+    let took = started.elapsed();
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(
+        took < Duration::from_secs(20),
+        "gave up after {took:?}: {}",
+        r.all()
+    );
+    assert!(r.all().contains("did not answer within"), "{}", r.all());
+    assert!(!r.all().contains(SECRET_PASSWORD), "{}", r.all());
+
+    let mut child = release_phase_in(app.path(), &["run"], &[("DATABASE_URL", &url)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let asked = std::time::Instant::now();
+    sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "SIGTERM honoured at once"
+    );
+    assert_eq!(status.code(), Some(143));
+}

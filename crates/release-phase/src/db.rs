@@ -101,7 +101,46 @@ fn connect(config: &Config) -> Result<Client, postgres::Error> {
     }
 }
 
+/// Why one connection attempt failed.
+enum Attempt {
+    Failed(postgres::Error),
+    /// The server took the TCP connection and did not answer the startup in time.
+    Silent(Duration),
+    Signalled(i32),
+}
+
+/// One connection attempt with a deadline, interruptible by a signal. The
+/// postgres client bounds only the TCP connect (`connect_timeout`): a server
+/// that accepts and never answers would hold the startup forever, so the
+/// attempt runs on a thread and is abandoned at the deadline (the thread
+/// ends with the process, or when the server finally answers).
+fn connect_within(config: &Config, within: Duration, stop: &Stop) -> Result<Client, Attempt> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let config = config.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(connect(&config));
+    });
+    let deadline = Instant::now().checked_add(within);
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(result) => return result.map_err(Attempt::Failed),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Attempt::Silent(within))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if stop.stopped() {
+                    return Err(Attempt::Signalled(stop.signal()));
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(Attempt::Silent(within));
+                }
+            }
+        }
+    }
+}
+
 /// Connect, retrying with exponential backoff (0.25s doubling to 5s) until `wait` has passed.
+/// Each attempt has a deadline (the time left, at most 10 s, at least 1 s).
 pub fn wait_for(
     config: &Config,
     target: &str,
@@ -114,30 +153,36 @@ pub fn wait_for(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        match connect(config) {
+        let within = wait
+            .saturating_sub(started.elapsed())
+            .clamp(Duration::from_secs(1), Duration::from_secs(10));
+        let error = match connect_within(config, within, stop) {
             Ok(client) => return Ok(client),
-            Err(e) => {
-                let error = describe_pg_error(&e);
-                let waited = started.elapsed();
-                if waited + delay > wait {
-                    return Err(ReleaseError::DatabaseUnreachable {
-                        target: target.to_string(),
-                        waited,
-                        last_error: error,
-                    });
-                }
-                if attempts == 1 || attempts % 5 == 0 {
-                    log(&format!(
-                        "database not ready ({error}); retrying for up to {}s",
-                        wait.saturating_sub(waited).as_secs()
-                    ));
-                }
-                if stop.sleep(delay) {
-                    return Err(ReleaseError::Signalled(stop.signal()));
-                }
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
+            Err(Attempt::Signalled(sig)) => return Err(ReleaseError::Signalled(sig)),
+            Err(Attempt::Failed(e)) => describe_pg_error(&e),
+            Err(Attempt::Silent(d)) => format!(
+                "the server accepted the connection but did not answer within {}s",
+                d.as_secs()
+            ),
+        };
+        let waited = started.elapsed();
+        if waited + delay > wait {
+            return Err(ReleaseError::DatabaseUnreachable {
+                target: target.to_string(),
+                waited,
+                last_error: error,
+            });
         }
+        if attempts == 1 || attempts % 5 == 0 {
+            log(&format!(
+                "database not ready ({error}); retrying for up to {}s",
+                wait.saturating_sub(waited).as_secs()
+            ));
+        }
+        if stop.sleep(delay) {
+            return Err(ReleaseError::Signalled(stop.signal()));
+        }
+        delay = (delay * 2).min(Duration::from_secs(5));
     }
 }
 
