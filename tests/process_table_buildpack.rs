@@ -339,3 +339,23 @@ fn binary_garbage_and_a_ten_megabyte_line_fail_cleanly_in_the_packaged_buildpack
         );
     }
 }
+
+/// A Procfile that is a symlink out of the app is refused, and what it
+/// points at is never read nor echoed (issue 17).
+#[test]
+fn a_procfile_linking_out_of_the_app_fails_the_build_without_showing_the_target() {
+    let base = tempfile::tempdir().unwrap();
+    let app = base.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        base.path().join("outside.txt"),
+        "DB_PASSWORD=hunter2-outside\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(base.path().join("outside.txt"), app.join("Procfile")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = build(&app, &[packaged("process-table")], out.path(), &[]);
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(r.all().contains("outside the app"), "{}", r.all());
+    assert!(!r.all().contains("hunter2-outside"), "{}", r.all());
+}

@@ -51,8 +51,11 @@ impl From<BuildpackError> for libcnb::Error<BuildpackError> {
 /// Whether the app has anything to run on release.
 pub(crate) fn has_release_work(app_dir: &Path) -> bool {
     config::detect_migration(app_dir).is_some()
-        || std::fs::read_to_string(app_dir.join("project.toml"))
-            .is_ok_and(|t| t.contains("com.heroku.phase.release") || t.contains("slipway.release"))
+        || app_files::read_to_string(app_dir, "project.toml").is_ok_and(|t| {
+            t.is_some_and(|t| {
+                t.contains("com.heroku.phase.release") || t.contains("slipway.release")
+            })
+        })
 }
 
 /// The Procfile's own `release:` command, if it declares one.
@@ -62,7 +65,7 @@ pub(crate) fn procfile_release(app_dir: &Path) -> Option<String> {
 
 /// The Procfile's command for a type, if it declares one.
 pub(crate) fn procfile_command(app_dir: &Path, name: &str) -> Option<String> {
-    let bytes = std::fs::read(app_dir.join("Procfile")).ok()?;
+    let bytes = app_files::read(app_dir, "Procfile").ok()??;
     procfile::parse::parse("Procfile", &bytes)
         .entries
         .into_iter()

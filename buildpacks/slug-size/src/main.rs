@@ -66,7 +66,7 @@ fn launch_layers(layers_root: &Path) -> Vec<Source> {
 
 fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), String> {
     build_output::header("Slipway slug size");
-    let project = std::fs::read_to_string(app_dir.join("project.toml")).ok();
+    let project = app_files::read_to_string(app_dir, "project.toml").map_err(|e| e.to_string())?;
     let limits = Limits::load(project.as_deref(), &|k| std::env::var(k).ok())?;
     let mut sources = vec![Source::app(app_dir)];
     if let Some(root) = layers_root {

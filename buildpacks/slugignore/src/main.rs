@@ -20,7 +20,9 @@ fn has_slugignore(app_dir: &Path) -> bool {
 
 /// Read project.toml `[io.buildpacks] exclude` (applied in classic builds only).
 fn excludes(app_dir: &Path) -> Result<Vec<String>, String> {
-    let Ok(text) = std::fs::read_to_string(app_dir.join("project.toml")) else {
+    let Some(text) =
+        app_files::read_to_string(app_dir, "project.toml").map_err(|e| e.to_string())?
+    else {
         return Ok(Vec::new());
     };
     let doc: toml::Table =
@@ -40,13 +42,9 @@ fn excludes(app_dir: &Path) -> Result<Vec<String>, String> {
 
 fn apply(app_dir: &Path, classic: bool) -> Result<(), String> {
     build_output::header("Slipway .slugignore");
-    let bytes = std::fs::read(app_dir.join(".slugignore")).or_else(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            Ok(Vec::new())
-        } else {
-            Err(e.to_string())
-        }
-    })?;
+    let bytes = app_files::read(app_dir, ".slugignore")
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
     let mut rules = slug::SlugIgnore::parse(&bytes).map_err(|e| e.to_string())?;
     if classic {
         let excludes = excludes(app_dir)?;

@@ -179,9 +179,10 @@ pub fn policy_for(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AppPolicy, String> {
     let settings = Settings::from_env(env).map_err(|e| e.to_string())?;
-    let table = match std::fs::read_to_string(app_dir.join("project.toml")) {
-        Ok(t) => parse_table(&t)?,
-        Err(_) => AutoscaleTable::default(),
+    let table = match app_files::read_to_string(app_dir, "project.toml") {
+        Ok(Some(t)) => parse_table(&t)?,
+        Ok(None) => AutoscaleTable::default(),
+        Err(e) => return Err(e.to_string()),
     };
     let processes = procfile::load(app_dir)
         .map(|l| l.table)

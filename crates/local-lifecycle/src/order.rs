@@ -211,7 +211,9 @@ struct ProjectRef {
 /// An entry with a `uri` that is a local directory is registered from it.
 pub fn project_group(app_dir: &Path, registry: &mut Registry) -> Result<Option<Vec<Element>>> {
     let path = app_dir.join("project.toml");
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    let Some(text) = app_files::read_to_string(app_dir, "project.toml")
+        .map_err(|e| LifecycleError::Order(e.to_string()))?
+    else {
         return Ok(None);
     };
     let parsed: ProjectToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml {

@@ -15,8 +15,13 @@ use std::path::{Path, PathBuf};
 pub fn user_env(app_dir: &Path, args: &[String]) -> Result<Vec<(String, String)>> {
     let mut vars: Vec<(String, String)> = Vec::new();
     let dotenv = app_dir.join(".env");
-    if dotenv.is_file() {
-        let iter = dotenvy::from_path_iter(&dotenv).map_err(|e| dotenv_error(&dotenv, &e))?;
+    // Read as every app file is: never through a link out of the app, bounded.
+    let text = app_files::read(app_dir, ".env").map_err(|e| LifecycleError::DotEnv {
+        file: dotenv.clone(),
+        message: e.to_string(),
+    })?;
+    if let Some(text) = text {
+        let iter = dotenvy::from_read_iter(std::io::Cursor::new(text));
         for item in iter {
             let (k, v) = item.map_err(|e| dotenv_error(&dotenv, &e))?;
             vars.push((k, v));

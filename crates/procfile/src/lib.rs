@@ -40,4 +40,6 @@ pub enum ProcfileError {
     },
     #[error("{}", diagnostic::render_all(diagnostics))]
     Invalid { diagnostics: Vec<Diagnostic> },
+    #[error(transparent)]
+    AppFile(#[from] app_files::AppFileError),
 }

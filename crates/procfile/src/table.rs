@@ -96,27 +96,27 @@ pub struct Loaded {
 
 /// What in an app dir could define processes (used by detect).
 pub fn has_process_sources(app_dir: &Path) -> bool {
-    if app_dir.join("Procfile").is_file() {
+    // An unreadable or refused file passes: the build then reports it.
+    let read = |name| app_files::read_to_string(app_dir, name);
+    if !matches!(app_files::read(app_dir, "Procfile"), Ok(None)) {
         return true;
     }
-    if let Ok(text) = std::fs::read_to_string(app_dir.join("heroku.yml")) {
-        if !heroku_yml::parse("heroku.yml", &text).run.is_empty() {
-            return true;
-        }
+    match read("heroku.yml") {
+        Ok(Some(text)) if !heroku_yml::parse("heroku.yml", &text).run.is_empty() => return true,
+        Err(_) => return true,
+        _ => {}
     }
-    std::fs::read_to_string(app_dir.join("project.toml"))
-        .ok()
-        .and_then(|t| project::parse("project.toml", &t).ok())
-        .is_some_and(|t| t.celery.is_some())
+    match read("project.toml") {
+        Ok(Some(t)) => project::parse("project.toml", &t)
+            .ok()
+            .is_some_and(|t| t.celery.is_some()),
+        Ok(None) => false,
+        Err(_) => true,
+    }
 }
 
 fn read(app_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, ProcfileError> {
-    let path = app_dir.join(name);
-    match std::fs::read(&path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ProcfileError::Read { path, source }),
-    }
+    app_files::read(app_dir, name).map_err(ProcfileError::AppFile)
 }
 
 /// Load the process table of the app in `app_dir`.

@@ -179,15 +179,14 @@ fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ReleaseError {
 /// Load the plan for the app in `app_dir`. `env` gives `HEROKU_APP_NAME` and
 /// `SLIPWAY_RELEASE_COMMANDS`.
 pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, ReleaseError> {
-    let path = app_dir.join("project.toml");
-    let descriptor = match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str::<Descriptor>(&text)
+    let descriptor = match app_files::read_to_string(app_dir, "project.toml") {
+        Ok(Some(text)) => toml::from_str::<Descriptor>(&text)
             .map_err(|e| toml_error("project.toml", &text, &e))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Descriptor::default(),
+        Ok(None) => Descriptor::default(),
         Err(e) => {
             return Err(ReleaseError::Io {
-                what: path.display().to_string(),
-                source: e,
+                what: "project.toml".into(),
+                source: std::io::Error::other(e.to_string()),
             })
         }
     };

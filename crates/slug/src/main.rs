@@ -58,11 +58,9 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Result<u8, String> {
     match &cli.command {
         Cmd::Ignore { dir } => {
-            let bytes = match std::fs::read(dir.join(".slugignore")) {
-                Ok(b) => b,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-                Err(e) => return Err(format!("{}: {e}", dir.join(".slugignore").display())),
-            };
+            let bytes = app_files::read(dir, ".slugignore")
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default();
             let rules = SlugIgnore::parse(&bytes).map_err(|e| e.to_string())?;
             let removal = slug::apply(dir, &rules).map_err(|e| e.to_string())?;
             if cli.json {
@@ -85,7 +83,8 @@ fn run(cli: &Cli) -> Result<u8, String> {
             Ok(0)
         }
         Cmd::Measure { dir, report } => {
-            let project = std::fs::read_to_string(dir.join("project.toml")).ok();
+            let project =
+                app_files::read_to_string(dir, "project.toml").map_err(|e| e.to_string())?;
             let limits = Limits::load(project.as_deref(), &|k| std::env::var(k).ok())?;
             let opts = GzOptions {
                 level: cli.level,

@@ -343,3 +343,14 @@ fn sigterm_while_packing_leaves_no_partial_slug() {
     assert!(!partial(), "a partial slug was left behind");
     assert!(!out.exists());
 }
+
+#[test]
+fn a_slugignore_that_links_out_of_the_app_is_refused_never_read() {
+    let app = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("/dev/zero", app.path().join(".slugignore")).unwrap();
+    let started = std::time::Instant::now();
+    let (code, _, stderr) = slug(&["ignore", app.path().to_str().unwrap()], &[]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("outside the app"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

@@ -45,12 +45,12 @@ struct Slipway {
 impl AssetsConfig {
     /// Read the app's project.toml; no file means the defaults.
     pub fn load(app_dir: &Path) -> Result<Self, AssetsError> {
-        match std::fs::read_to_string(app_dir.join("project.toml")) {
-            Ok(text) => Self::parse("project.toml", &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+        match app_files::read_to_string(app_dir, "project.toml") {
+            Ok(Some(text)) => Self::parse("project.toml", &text),
+            Ok(None) => Ok(Self::default()),
             Err(e) => Err(AssetsError::Io {
                 path: app_dir.join("project.toml"),
-                source: e,
+                source: std::io::Error::other(e.to_string()),
             }),
         }
     }
