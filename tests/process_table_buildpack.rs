@@ -313,14 +313,19 @@ fn an_app_without_process_sources_fails_detection_with_the_reason() {
 
 #[test]
 fn binary_garbage_and_a_ten_megabyte_line_fail_cleanly_in_the_packaged_buildpack() {
-    let mut huge = b"web: ".to_vec();
-    huge.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
+    let line = |n: usize| {
+        let mut v = b"web: ".to_vec();
+        v.extend(std::iter::repeat_n(b'x', n));
+        v
+    };
     for (contents, expect) in [
         (
             b"web: ok\n\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec(),
             "Procfile:2",
         ),
-        (huge, "longer than 131072 bytes"),
+        (line(1024 * 1024), "longer than 131072 bytes"),
+        // Over the limit for any configuration file: refused before it is parsed.
+        (line(10 * 1024 * 1024), "over the 4194304-byte limit"),
     ] {
         let app = tempfile::tempdir().unwrap();
         std::fs::write(app.path().join("Procfile"), &contents).unwrap();

@@ -95,6 +95,7 @@ pub struct Client {
     app: String,
     token: Token,
     remaining: Cell<Option<u32>>,
+    timeout: Duration,
 }
 
 impl fmt::Debug for Client {
@@ -122,6 +123,7 @@ impl Client {
             app: app.to_string(),
             token,
             remaining: Cell::new(None),
+            timeout,
         }
     }
 
@@ -135,8 +137,12 @@ impl Client {
     }
 
     fn request(&self, method: &str) -> ureq::Request {
+        // A deadline per request as well: the agent's socket timeouts are set
+        // when a connection is made, and a kept-alive connection from the
+        // pool would wait out a stalled answer (issue 17).
         self.agent
             .request(method, &self.url())
+            .timeout(self.timeout)
             .set("Accept", ACCEPT)
             .set("Authorization", &format!("Bearer {}", self.token.0))
     }

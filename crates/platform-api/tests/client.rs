@@ -146,3 +146,34 @@ fn the_remaining_rate_limit_is_tracked_from_every_response() {
     assert!(matches!(c.formation().unwrap_err(), ApiError::RateLimited));
     assert_eq!(c.rate_limit_remaining(), Some(0));
 }
+
+/// On a kept-alive connection too (issue 17): a stalled answer is given up
+/// on at the client's timeout, for a GET and for a PATCH.
+#[test]
+fn a_stall_on_a_kept_alive_connection_times_out_like_a_new_one() {
+    let api = FakeApi::start("refapp", TOKEN, &[("web", 1)]);
+    let c = client(&api, TOKEN);
+    c.formation().unwrap(); // the connection is now pooled
+    api.push_fault(Fault::Delay(Duration::from_secs(5)));
+    let started = std::time::Instant::now();
+    let e = c.formation().unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "GET waited {:?}: {e}",
+        started.elapsed()
+    );
+    c.formation().ok(); // a fresh, pooled connection again (after the stalled one answers)
+    api.push_fault(Fault::Delay(Duration::from_secs(5)));
+    let started = std::time::Instant::now();
+    let e = c
+        .update_formation(&[Update {
+            process_type: "web".into(),
+            quantity: 2,
+        }])
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "PATCH waited {:?}: {e}",
+        started.elapsed()
+    );
+}
