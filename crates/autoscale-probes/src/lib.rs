@@ -27,11 +27,12 @@ pub fn heartbeat_url(setting: &str, app_url: Option<&str>) -> Result<String, Str
 pub fn heartbeat(agent: &ureq::Agent, url: &str) -> Measure<Duration> {
     let started = Instant::now();
     match agent.get(url).call() {
-        Ok(r) => {
-            // Read the body: the response is complete only then.
-            let _ = r.into_string();
-            Measure::Value(started.elapsed())
-        }
+        // Read the body: the response is complete only then. A body that
+        // does not arrive within the timeout is unknown, never "slow" (issue 17).
+        Ok(r) => match r.into_string() {
+            Ok(_) => Measure::Value(started.elapsed()),
+            Err(e) => Measure::Unknown(format!("the heartbeat's body did not arrive: {e}")),
+        },
         Err(ureq::Error::Status(code, _)) => {
             Measure::Unknown(format!("HTTP {code} from the heartbeat"))
         }

@@ -314,3 +314,31 @@ fn the_heartbeat_latency_is_measured_and_failures_are_unknown_not_slow() {
         "refused"
     );
 }
+
+/// A heartbeat whose headers come at once and whose body trickles in past the
+/// timeout is unknown (the SPEC's rule for a timeout), never "slow" (issue 17).
+#[test]
+fn a_heartbeat_body_trickling_past_the_timeout_is_unknown_not_slow() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/heroku-autoscale/heartbeat/v1",
+        listener.local_addr().unwrap()
+    );
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+            for _ in 0..100 {
+                if conn.write_all(b"x").is_err() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+    });
+    let agent = autoscale_probes::heartbeat_agent(std::time::Duration::from_millis(600));
+    match autoscale_probes::heartbeat(&agent, &url) {
+        autoscale::Measure::Unknown(why) => assert!(why.contains("body"), "{why}"),
+        autoscale::Measure::Value(d) => panic!("counted as a {d:?} heartbeat"),
+    }
+}
