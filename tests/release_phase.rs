@@ -669,3 +669,39 @@ fn a_database_that_accepts_and_never_answers_is_given_up_on_in_time_and_sigterm_
     );
     assert_eq!(status.code(), Some(143));
 }
+
+/// The lock lives as long as its connection: when that connection drops
+/// mid-step, the step is stopped at once and the release fails, so it never
+/// runs beside a release that takes the freed lock (issue 17).
+#[test]
+fn a_lost_lock_connection_stops_the_step_and_fails_the_release() {
+    let (db, _app, mut child) = start_long_release("lost");
+    let killed: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = 'release-phase' AND datname = current_database()) t",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(killed, 1, "the lock's connection");
+    let status = wait_exit(&mut child, Duration::from_secs(20));
+    let out = ran(&child.wait_with_output().unwrap());
+    assert_eq!(status.code(), Some(75), "{}", out.all());
+    assert!(out.all().contains("connection was lost"), "{}", out.all());
+    let ended: Option<std::time::SystemTime> = db
+        .client()
+        .query_one("SELECT ended FROM windows", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        ended.is_none(),
+        "the step was stopped, not allowed to finish"
+    );
+    let still = Command::new("pgrep")
+        .args(["-f", "record.py lost"])
+        .output()
+        .unwrap();
+    assert!(!still.status.success(), "the step's process is gone");
+}

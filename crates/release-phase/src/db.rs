@@ -18,7 +18,12 @@ pub fn parse_url(url: &str) -> Result<(Config, String), ReleaseError> {
         Config::from_str(url).map_err(|e| ReleaseError::BadDatabaseUrl(e.to_string()))?;
     config.application_name("release-phase");
     config.connect_timeout(Duration::from_secs(5));
+    // Keepalives that notice a silently dropped connection in about 15 s:
+    // the lock lives only as long as the connection (see LockWatcher).
     config.keepalives(true);
+    config.keepalives_idle(Duration::from_secs(5));
+    config.keepalives_interval(Duration::from_secs(2));
+    config.keepalives_retries(3);
     let host = config.get_hosts().first().map_or_else(
         || "localhost".to_string(),
         |h| match h {
@@ -279,6 +284,50 @@ fn holder(client: &mut Client, key: i64) -> String {
                 format!("backend pid {pid} ({}), connected since {}", text(1), text(2))
             },
         )
+}
+
+/// Watches the connection that holds the release lock while steps run: a
+/// `SELECT 1` every second on its own thread; an error means the connection,
+/// and with it the lock, is gone.
+pub struct LockWatcher {
+    lost: Arc<std::sync::atomic::AtomicBool>,
+    done: Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Option<Client>>,
+}
+
+impl LockWatcher {
+    pub fn start(mut client: Client) -> Self {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let lost = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicBool::new(false));
+        let (l, d) = (lost.clone(), done.clone());
+        let thread = std::thread::spawn(move || {
+            while !d.load(Ordering::SeqCst) {
+                if client.is_closed() || client.simple_query("SELECT 1").is_err() {
+                    l.store(true, Ordering::SeqCst);
+                    return None;
+                }
+                for _ in 0..20 {
+                    if d.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+            Some(client)
+        });
+        Self { lost, done, thread }
+    }
+
+    pub fn lost(&self) -> bool {
+        self.lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stop watching; the connection back, unless it was lost.
+    pub fn stop(self) -> Option<Client> {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.join().ok().flatten()
+    }
 }
 
 pub fn release(client: &mut Client, name: &str) -> Result<(), ReleaseError> {

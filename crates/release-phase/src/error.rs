@@ -10,6 +10,8 @@ pub mod exit {
     pub const INTERRUPTED: i32 = 130;
     /// Terminated (SIGTERM): the platform stopping the release dyno.
     pub const TERMINATED: i32 = 143;
+    /// The release lock's connection was lost mid-step: the step was stopped.
+    pub const LOCK_LOST: i32 = 75;
 }
 
 #[derive(Debug, thiserror::Error)]

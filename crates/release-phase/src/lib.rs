@@ -154,6 +154,10 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
         timeout: plan.settings.step_timeout,
         grace: plan.settings.grace,
     };
+    // While steps run, a watcher checks the lock's connection every second
+    // (and TCP keepalives catch a silent drop): a lost connection is a lost lock.
+    let watcher = lock.map(db::LockWatcher::start);
+    let lock_lost = || watcher.as_ref().is_some_and(db::LockWatcher::lost);
     let total = plan.steps.len();
     let mut result = 0;
     for (i, step) in plan.steps.iter().enumerate() {
@@ -164,7 +168,7 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
             step.source
         ));
         let t = Instant::now();
-        let outcome = runner::run_step(step, app_dir, &limits, &stop, log.redactor)?;
+        let outcome = runner::run_step(step, app_dir, &limits, &stop, log.redactor, &lock_lost)?;
         let took = seconds(t.elapsed());
         result = match outcome {
             Outcome::Exited(0) => {
@@ -178,6 +182,10 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
             Outcome::TimedOut => {
                 log.warn(&format!("step {} ran longer than its {}s timeout and was stopped; the release is not deployed", i + 1, limits.timeout.as_secs()));
                 exit::TIMEOUT
+            }
+            Outcome::LockLost => {
+                log.warn(&format!("the release lock's database connection was lost during step {} (the lock went with it): the step was stopped so it never runs beside another release; the release is not deployed", i + 1));
+                exit::LOCK_LOST
             }
             Outcome::Interrupted(sig) => {
                 log.warn(&format!(
@@ -193,6 +201,7 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
         };
         break;
     }
+    let lock = watcher.and_then(db::LockWatcher::stop);
     if let Some(mut client) = lock {
         match db::release(&mut client, &plan.settings.lock_name) {
             Ok(()) => log.info("released the release lock"),

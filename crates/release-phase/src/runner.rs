@@ -23,6 +23,10 @@ pub enum Outcome {
     TimedOut,
     /// Stopped because release-phase received this signal.
     Interrupted(i32),
+    /// Stopped because the release lock's database connection was lost: the
+    /// lock is gone with it, so the step must not go on (another release may
+    /// take the lock and run).
+    LockLost,
 }
 
 pub struct Limits {
@@ -69,6 +73,7 @@ pub fn run_step(
     limits: &Limits,
     stop: &Stop,
     redactor: &Redactor,
+    lock_lost: &dyn Fn() -> bool,
 ) -> Result<Outcome, ReleaseError> {
     let mut child = Command::new(&to_run.argv[0])
         .args(&to_run.argv[1..])
@@ -124,6 +129,8 @@ pub fn run_step(
             )
         } else if deadline.is_some_and(|d| Instant::now() >= d) {
             (Signal::SIGTERM, Outcome::TimedOut)
+        } else if lock_lost() {
+            (Signal::SIGTERM, Outcome::LockLost)
         } else {
             continue;
         };
