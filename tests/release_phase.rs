@@ -257,14 +257,37 @@ fn start_long_release(run: &str) -> (TestDb, tempfile::TempDir, std::process::Ch
 }
 
 #[test]
-fn a_release_killed_mid_step_leaves_no_lock_behind() {
+fn a_release_killed_mid_step_leaves_no_lock_and_no_step_behind() {
     let (db, _app, mut victim) = start_long_release("killed");
     let url = db.url();
     victim.kill().unwrap(); // SIGKILL: no chance to unlock; the server must release it.
     victim.wait().unwrap();
-    let _ = Command::new("pkill")
-        .args(["-KILL", "-f", "record.py killed"])
-        .status();
+    // The step does not outlive it (its guard gets SIGTERM from the kernel
+    // when release-phase dies, and stops the step's group): it never runs on
+    // without the lock, beside the next release.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while Command::new("pgrep")
+        .args(["-f", "record.py killed"])
+        .output()
+        .unwrap()
+        .status
+        .success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the step outlived the SIGKILLed release-phase"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let ended: Option<std::time::SystemTime> = db
+        .client()
+        .query_one("SELECT ended FROM windows", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        ended.is_none(),
+        "the step was stopped, not allowed to finish"
+    );
 
     let quick = app_with("[_]\nid = \"lockapp\"\n[_.metadata.slipway.release]\nlock-timeout = 10\n[[com.heroku.phase.release]]\ncommand = \"true\"\n", &[]);
     let r = run_release(quick.path(), &[("DATABASE_URL", &url)]);

@@ -35,6 +35,14 @@ enum Cmd {
         #[command(subcommand)]
         action: Option<AutoscaleCmd>,
     },
+    /// Internal: runs a release step so that it never outlives `run` (see runner.rs).
+    #[command(name = "__step-guard", hide = true)]
+    StepGuard {
+        #[arg(long)]
+        parent: i32,
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,6 +73,7 @@ pub fn main() -> ExitCode {
             dry_run,
             action: None,
         } => autoscale(&cli.app_dir, dry_run),
+        Cmd::StepGuard { parent, argv } => crate::runner::step_guard(parent, &argv),
         Cmd::Check => crate::check(&cli.app_dir).unwrap_or_else(|e| {
             let redactor = crate::redact::Redactor::from_process_env();
             eprintln!(

@@ -75,8 +75,22 @@ pub fn run_step(
     redactor: &Redactor,
     lock_lost: &dyn Fn() -> bool,
 ) -> Result<Outcome, ReleaseError> {
-    let mut child = Command::new(&to_run.argv[0])
-        .args(&to_run.argv[1..])
+    // Through the step guard (this binary), so the step dies with us even if
+    // we are SIGKILLed; directly if our own executable cannot be found.
+    let mut command = if let Ok(me) = std::env::current_exe() {
+        let mut c = Command::new(me);
+        c.arg("__step-guard")
+            .arg("--parent")
+            .arg(std::process::id().to_string())
+            .arg("--")
+            .args(&to_run.argv);
+        c
+    } else {
+        let mut c = Command::new(&to_run.argv[0]);
+        c.args(&to_run.argv[1..]);
+        c
+    };
+    let mut child = command
         .current_dir(cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -147,4 +161,47 @@ pub fn run_step(
         let _ = pumped_rx.recv_timeout(Duration::from_secs(2));
     }
     Ok(outcome)
+}
+
+/// `release-phase __step-guard --parent PID -- ARGV...`: runs ARGV in this
+/// process group (the one `run_step` made) and exits with its code. It asks
+/// the kernel for SIGTERM when its parent dies (`PR_SET_PDEATHSIG`); then,
+/// its parent gone, it stops the whole group (SIGTERM, SIGKILL 5 s later), so
+/// a release step never outlives a `release-phase run` that was SIGKILLed and
+/// never runs without the lock. Signals the parent sends to the group reach
+/// the step directly; the guard only waits for it.
+pub fn step_guard(parent: i32, argv: &[String]) -> i32 {
+    use nix::unistd::{getpgrp, getppid};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let parent_gone = move || getppid().as_raw() != parent;
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
+        return 1;
+    };
+    if nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).is_err() || parent_gone() {
+        return 143;
+    }
+    let Some((program, rest)) = argv.split_first() else {
+        return 2;
+    };
+    let mut child = match Command::new(program).args(rest).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("could not start `{program}`: {e}");
+            return 127;
+        }
+    };
+    std::thread::spawn(move || {
+        for _ in signals.forever() {
+            if parent_gone() {
+                let group = getpgrp();
+                let _ = killpg(group, Signal::SIGTERM);
+                std::thread::sleep(Duration::from_secs(5));
+                let _ = killpg(group, Signal::SIGKILL);
+            }
+        }
+    });
+    match child.wait() {
+        Ok(status) => code(status),
+        Err(_) => 1,
+    }
 }
