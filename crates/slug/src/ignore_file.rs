@@ -16,6 +16,11 @@ use globset::{GlobBuilder, GlobMatcher, GlobSet, GlobSetBuilder};
 use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
+/// The longest pattern accepted: longer ones could never match a path
+/// (Linux paths end at 4096 bytes) and would only make the glob engine's
+/// automaton huge.
+pub const MAX_PATTERN_BYTES: usize = 4096;
+
 #[derive(Debug, Clone)]
 pub struct Pattern {
     /// 1-based line in `.slugignore`.
@@ -144,6 +149,15 @@ impl SlugIgnore {
             let text = text.trim();
             if text.is_empty() {
                 continue;
+            }
+            if text.len() > MAX_PATTERN_BYTES {
+                return Err(SlugError::BadPattern {
+                    line,
+                    pattern: format!("{}…", text.chars().take(40).collect::<String>()),
+                    why: format!(
+                        "longer than {MAX_PATTERN_BYTES} bytes: no path is that long (was the wrong file saved as .slugignore?)"
+                    ),
+                });
             }
             if text.starts_with('!') {
                 return Err(SlugError::Negation {
@@ -513,6 +527,20 @@ mod tests {
             .unwrap()
             .matching(Path::new(path), is_dir)
             .is_some()
+    }
+
+    #[test]
+    fn a_pattern_longer_than_any_path_is_an_error_naming_its_line_never_a_panic() {
+        for c in ["a", "*", "?", "["] {
+            let text = format!("*.psd\n{}\n", c.repeat(400_000));
+            let e = SlugIgnore::parse(text.as_bytes()).unwrap_err().to_string();
+            assert!(
+                e.contains(".slugignore:2") && e.contains("longer than 4096 bytes"),
+                "{}",
+                &e[..e.len().min(300)]
+            );
+            assert!(e.len() < 1000, "the pattern is not echoed whole");
+        }
     }
 
     #[test]
