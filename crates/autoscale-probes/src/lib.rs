@@ -120,12 +120,7 @@ fn amqp_target(amqp_url: &str) -> Result<amqp::Target, String> {
     if url.scheme() != "amqp" {
         return Err(format!("unsupported broker URL scheme {}://", url.scheme()));
     }
-    let decode = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default()
-    };
+    let decode = |s: &str| percent_decode(s);
     Ok(amqp::Target {
         host: url.host_str().unwrap_or("localhost").to_string(),
         port: url.port().unwrap_or(5672),
@@ -167,12 +162,7 @@ impl RabbitManagement {
                 url.scheme()
             ));
         }
-        let decode = |s: &str| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
+        let decode = |s: &str| percent_decode(s);
         let authorization = (!url.username().is_empty()).then(|| {
             let user = decode(url.username());
             let password = url.password().map(decode).unwrap_or_default();
@@ -254,11 +244,17 @@ pub fn amqp_vhost(amqp_url: &str) -> String {
     };
     match url.path().strip_prefix('/') {
         None | Some("") => "/".to_string(),
-        Some(v) => url::form_urlencoded::parse(format!("x={v}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default(),
+        Some(v) => percent_decode(v),
     }
+}
+
+/// A URL's user, password or path segment as it was meant: `%XX` decoded,
+/// and `+` kept (it is a space only in form data, never in a URL's userinfo
+/// or path: a password with `+` was read with a space, issue 14).
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Waiting messages per queue on Redis, as Celery's Redis transport stores
@@ -350,6 +346,15 @@ fn redact_url_error(message: &str, url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_password_and_vhost_are_percent_decoded_and_a_plus_stays_a_plus() {
+        let t = amqp_target("amqp://us%40er:pa+ss%2Bw%3A@broker.example:5671/v%2Fh").unwrap();
+        assert_eq!(t.username, "us@er");
+        assert_eq!(t.password, "pa+ss+w:");
+        assert_eq!(t.vhost, "v/h");
+        assert_eq!(t.port, 5671);
+    }
 
     #[test]
     fn the_seeds_relative_url_is_joined_to_the_app_url() {
