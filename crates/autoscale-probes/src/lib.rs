@@ -272,11 +272,22 @@ pub struct RedisProbe {
 }
 
 impl RedisProbe {
+    /// `redis://` or `rediss://` (TLS). Heroku's Redis (Key-Value Store)
+    /// presents a self-signed certificate, and Heroku documents connecting
+    /// without verifying it: a `rediss://` URL is used without verification
+    /// unless `verify_tls` (`AUTOSCALE_REDIS_VERIFY_TLS=true`) or the URL
+    /// already says (a `#insecure` fragment).
     pub fn new(redis_url: &str) -> Self {
-        Self {
-            url: redis_url.to_string(),
-            conn: None,
-        }
+        Self::with_tls_verification(redis_url, false)
+    }
+
+    pub fn with_tls_verification(redis_url: &str, verify_tls: bool) -> Self {
+        let url = if redis_url.starts_with("rediss://") && !verify_tls && !redis_url.contains('#') {
+            format!("{redis_url}#insecure")
+        } else {
+            redis_url.to_string()
+        };
+        Self { url, conn: None }
     }
 
     pub fn depths(&mut self, queues: &[String]) -> Vec<(String, Measure<u64>)> {

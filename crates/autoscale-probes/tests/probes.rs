@@ -342,3 +342,31 @@ fn a_heartbeat_body_trickling_past_the_timeout_is_unknown_not_slow() {
         autoscale::Measure::Value(d) => panic!("counted as a {d:?} heartbeat"),
     }
 }
+
+/// `rediss://` as Heroku gives it: TLS with a self-signed certificate
+/// (scripts/services starts one on 127.0.0.1:6380). Measured, not unknown.
+#[test]
+fn a_tls_redis_with_a_self_signed_certificate_is_measured() {
+    require(
+        "127.0.0.1:6380",
+        "Redis with TLS",
+        "scripts/services (a TLS Redis on 6380)",
+    );
+    let url = "rediss://127.0.0.1:6380/0";
+    let q = unique("tls");
+    let client = redis::Client::open(format!("{url}#insecure")).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    for i in 0..4 {
+        let _: u64 = redis::cmd("RPUSH").arg(&q).arg(i).query(&mut conn).unwrap();
+    }
+    let mut probe = autoscale_probes::RedisProbe::new(url);
+    let got = probe.depths(std::slice::from_ref(&q));
+    let _: u64 = redis::cmd("DEL").arg(&q).query(&mut conn).unwrap();
+    assert_eq!(got[0].1, autoscale::Measure::Value(4), "{got:?}");
+    // Verification asked for: the self-signed certificate is refused, unknown.
+    let mut strict = autoscale_probes::RedisProbe::with_tls_verification(url, true);
+    assert!(matches!(
+        strict.depths(std::slice::from_ref(&q))[0].1,
+        autoscale::Measure::Unknown(_)
+    ));
+}

@@ -364,7 +364,15 @@ impl Config {
         .find_map(|k| env(k).filter(|v| !v.is_empty()))
         .map(|url| {
             if url.starts_with("redis://") || url.starts_with("rediss://") {
-                Broker::Redis(url)
+                // rediss:// (Heroku's, self-signed): unverified unless asked for.
+                let verify = env("AUTOSCALE_REDIS_VERIFY_TLS").is_some_and(|v| v == "true");
+                Broker::Redis(
+                    if url.starts_with("rediss://") && !verify && !url.contains('#') {
+                        format!("{url}#insecure")
+                    } else {
+                        url
+                    },
+                )
             } else {
                 Broker::Rabbit(url)
             }
