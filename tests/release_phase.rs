@@ -238,6 +238,19 @@ fn wait_for_row(db: &TestDb) {
     }
 }
 
+/// The long step recorded its start and never its end: it was stopped.
+fn assert_step_stopped(db: &TestDb) {
+    let ended: Option<std::time::SystemTime> = db
+        .client()
+        .query_one("SELECT ended FROM windows", &[])
+        .unwrap()
+        .get(0);
+    assert!(
+        ended.is_none(),
+        "the step was stopped, not allowed to finish"
+    );
+}
+
 /// A release (under the lock) whose step records its start and then runs for a minute.
 fn start_long_release(run: &str) -> (TestDb, tempfile::TempDir, std::process::Child) {
     require_python_modules(&["psycopg"]);
@@ -279,15 +292,7 @@ fn a_release_killed_mid_step_leaves_no_lock_and_no_step_behind() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let ended: Option<std::time::SystemTime> = db
-        .client()
-        .query_one("SELECT ended FROM windows", &[])
-        .unwrap()
-        .get(0);
-    assert!(
-        ended.is_none(),
-        "the step was stopped, not allowed to finish"
-    );
+    assert_step_stopped(&db);
 
     let quick = app_with("[_]\nid = \"lockapp\"\n[_.metadata.slipway.release]\nlock-timeout = 10\n[[com.heroku.phase.release]]\ncommand = \"true\"\n", &[]);
     let r = run_release(quick.path(), &[("DATABASE_URL", &url)]);
@@ -306,15 +311,7 @@ fn sigterm_stops_the_step_releases_the_lock_and_exits_143() {
         "{}",
         out.all()
     );
-    let ended: Option<std::time::SystemTime> = db
-        .client()
-        .query_one("SELECT ended FROM windows", &[])
-        .unwrap()
-        .get(0);
-    assert!(
-        ended.is_none(),
-        "the step was stopped, not allowed to finish"
-    );
+    assert_step_stopped(&db);
     let locks: i64 = db
         .client()
         .query_one(
@@ -713,15 +710,7 @@ fn a_lost_lock_connection_stops_the_step_and_fails_the_release() {
     let out = ran(&child.wait_with_output().unwrap());
     assert_eq!(status.code(), Some(75), "{}", out.all());
     assert!(out.all().contains("connection was lost"), "{}", out.all());
-    let ended: Option<std::time::SystemTime> = db
-        .client()
-        .query_one("SELECT ended FROM windows", &[])
-        .unwrap()
-        .get(0);
-    assert!(
-        ended.is_none(),
-        "the step was stopped, not allowed to finish"
-    );
+    assert_step_stopped(&db);
     let still = Command::new("pgrep")
         .args(["-f", "record.py lost"])
         .output()
