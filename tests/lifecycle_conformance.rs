@@ -402,43 +402,158 @@ printf '[metadata]\nruns = 1\n' > "$L/store.toml""#,
     );
 }
 
-#[test]
-fn a_failed_build_never_leaves_a_half_changed_cache_and_a_good_one_caches_again() {
-    let bps = tempfile::tempdir().unwrap();
-    // Counts builds in its cache layer; fails (after touching the layer) when the app says so.
-    let bp = script_buildpack(
-        bps.path(),
+/// A buildpack that counts builds in a cached layer, says what it restored,
+/// launches `cat app.txt`, and fails (after changing its layer) when the app
+/// has a `fail` file.
+fn counting_buildpack(parent: &Path) -> std::path::PathBuf {
+    script_buildpack(
+        parent,
         "test/cache-fail",
-        "",
+        "[ ! -f no-detect ] || exit 100",
         r#"L="$CNB_LAYERS_DIR"; mkdir -p "$L/deps"
 echo "restored: $(cat "$L/deps/count" 2>/dev/null || echo none)"
 n=$(cat "$L/deps/count" 2>/dev/null || echo 0); echo $((n + 1)) > "$L/deps/count"
 printf '[types]
 cache = true
 ' > "$L/deps.toml"
+printf '[[processes]]\ntype = "web"\ncommand = ["cat", "app.txt"]\ndefault = true\n' > "$L/launch.toml"
 if [ -f fail ]; then echo "half-way through" > "$L/deps/count"; exit 1; fi"#,
-    );
+    )
+}
+
+/// What `slipway run` in the image prints.
+fn served(out: &Path) -> String {
+    let r = slipway_cmd(&["run", "--image", &out.display().to_string()]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    r.stdout
+}
+
+#[test]
+fn a_failed_build_keeps_the_previous_image_and_its_cache_as_heroku_does() {
+    let bps = tempfile::tempdir().unwrap();
+    let bp = counting_buildpack(bps.path());
     let out = tempfile::tempdir().unwrap();
     let good = app();
     let r = build_ok(good.path(), std::slice::from_ref(&bp), out.path(), &[]);
     assert!(r.stdout.contains("restored: none"), "{}", r.stdout);
     let r = build_ok(good.path(), std::slice::from_ref(&bp), out.path(), &[]);
     assert!(r.stdout.contains("restored: 1"), "{}", r.stdout);
+    assert_eq!(served(out.path()), "hello");
+
+    let bad = app();
+    std::fs::write(bad.path().join("app.txt"), "broken").unwrap();
+    std::fs::write(bad.path().join("fail"), "").unwrap();
+    let r = build(bad.path(), std::slice::from_ref(&bp), out.path(), &[]);
+    assert_ne!(r.code, 0);
+    assert!(r.stdout.contains("restored: 2"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("the previous image in") && r.stdout.contains("is unchanged"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        served(out.path()),
+        "hello",
+        "the last good build still runs"
+    );
+    assert!(!out.path().join("workspace/fail").exists());
+    assert!(!out.path().join("previous").exists());
+
+    let r = build_ok(good.path(), std::slice::from_ref(&bp), out.path(), &[]);
+    assert!(
+        r.stdout.contains("restored: 2"),
+        "the cache is the last good build's, not the failed one's: {}",
+        r.stdout
+    );
+    let r = build_ok(good.path(), &[bp], out.path(), &[]);
+    assert!(r.stdout.contains("restored: 3"), "{}", r.stdout);
+}
+
+#[test]
+fn a_build_that_fails_detection_keeps_the_previous_image() {
+    let bps = tempfile::tempdir().unwrap();
+    let bp = counting_buildpack(bps.path());
+    let out = tempfile::tempdir().unwrap();
+    build_ok(app().path(), std::slice::from_ref(&bp), out.path(), &[]);
+    let other = app();
+    std::fs::write(other.path().join("app.txt"), "other").unwrap();
+    std::fs::write(other.path().join("no-detect"), "").unwrap();
+    let r = build(other.path(), std::slice::from_ref(&bp), out.path(), &[]);
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert_eq!(served(out.path()), "hello");
+    let r = build_ok(app().path(), &[bp], out.path(), &[]);
+    assert!(r.stdout.contains("restored: 1"), "{}", r.stdout);
+}
+
+#[test]
+fn a_build_killed_half_way_leaves_the_last_good_image_for_the_next_build() {
+    let bps = tempfile::tempdir().unwrap();
+    let bp = counting_buildpack(bps.path());
+    let out = tempfile::tempdir().unwrap();
+    build_ok(app().path(), std::slice::from_ref(&bp), out.path(), &[]);
+    // What a SIGKILL during a build leaves: the good image set aside under
+    // previous/, a half-made workspace and layers beside it.
+    let previous = out.path().join("previous");
+    std::fs::create_dir(&previous).unwrap();
+    for dir in ["workspace", "platform", "layers"] {
+        std::fs::rename(out.path().join(dir), previous.join(dir)).unwrap();
+    }
+    std::fs::create_dir_all(out.path().join("workspace")).unwrap();
+    std::fs::write(out.path().join("workspace/app.txt"), "half").unwrap();
+    std::fs::create_dir_all(out.path().join("layers/test_cache-fail")).unwrap();
 
     let bad = app();
     std::fs::write(bad.path().join("fail"), "").unwrap();
     let r = build(bad.path(), std::slice::from_ref(&bp), out.path(), &[]);
     assert_ne!(r.code, 0);
-    assert!(r.stdout.contains("restored: 2"), "{}", r.stdout);
+    assert_eq!(served(out.path()), "hello", "{}", r.all());
+    assert!(!previous.exists());
+}
 
-    let r = build_ok(good.path(), std::slice::from_ref(&bp), out.path(), &[]);
-    assert!(
-        r.stdout.contains("restored: none"),
-        "the layer the failed build changed is not restored: {}",
-        r.stdout
+#[test]
+fn a_failed_classic_build_keeps_the_previous_slug_and_cache() {
+    let bps = tempfile::tempdir().unwrap();
+    let bp = bps.path().join("counter");
+    write_exec(&bp.join("bin/detect"), "#!/bin/sh\necho Counter\n");
+    // Counts compiles in CACHE_DIR; fails (after changing it) when the app has `fail`.
+    write_exec(
+        &bp.join("bin/compile"),
+        r#"#!/bin/sh
+set -e
+n=$(cat "$2/count" 2>/dev/null || echo 0)
+echo "restored: $n"
+echo $((n + 1)) > "$2/count"
+if [ -f "$1/fail" ]; then echo broken > "$2/count"; exit 1; fi
+"#,
     );
-    let r = build_ok(good.path(), &[bp], out.path(), &[]);
-    assert!(r.stdout.contains("restored: 1"), "{}", r.stdout);
+    let out = tempfile::tempdir().unwrap();
+    let good = app();
+    std::fs::write(good.path().join("Procfile"), "web: cat app.txt\n").unwrap();
+    build_ok(
+        good.path(),
+        std::slice::from_ref(&bp),
+        out.path(),
+        &["--classic"],
+    );
+    let bad = app();
+    std::fs::write(bad.path().join("Procfile"), "web: cat app.txt\n").unwrap();
+    std::fs::write(bad.path().join("app.txt"), "broken").unwrap();
+    std::fs::write(bad.path().join("fail"), "").unwrap();
+    let r = build(
+        bad.path(),
+        std::slice::from_ref(&bp),
+        out.path(),
+        &["--classic"],
+    );
+    assert_ne!(r.code, 0);
+    assert!(r.stdout.contains("restored: 1"), "{}", r.all());
+    assert_eq!(served(out.path()), "hello");
+    let r = build_ok(good.path(), &[bp], out.path(), &["--classic"]);
+    assert!(
+        r.stdout.contains("restored: 1"),
+        "the failed compile's cache was not saved: {}",
+        r.all()
+    );
 }
 
 #[test]

@@ -73,13 +73,19 @@ pub fn order_groups(opts: &BuildOptions) -> Result<order::Order> {
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     let order::Order { groups, .. } = order_groups(opts)?;
     let (image, _app_dir) = platform::prepare_image(opts)?;
+    let result = build_image(&image, &groups);
+    platform::conclude(&image, result)
+}
+
+/// Detect, restore, build and export into a prepared image directory.
+fn build_image(image: &Image, groups: &[Vec<order::Element>]) -> Result<BuildReport> {
     let tmp = image.tmp();
     let platform_env = env::read_platform_env(&image.platform())?;
 
     let base = base_env(&platform_env);
 
     println!("===> DETECTING");
-    let (buildpacks, mut resolved) = detect(&image, &groups, &tmp, &base)?;
+    let (buildpacks, mut resolved) = detect(image, groups, &tmp, &base)?;
     let listed = groups.iter().map(Vec::len).max().unwrap_or(0);
     if buildpacks.len() < listed {
         println!("{} of {listed} buildpacks participating", buildpacks.len());
@@ -88,12 +94,12 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     for bp in &buildpacks {
         println!("{:<width$} {}", bp.id, bp.version);
     }
-    write_group_and_plan(&image, &buildpacks, &resolved)?;
+    write_group_and_plan(image, &buildpacks, &resolved)?;
 
     println!("===> RESTORING");
     let mut restored = Vec::new();
     for bp in &buildpacks {
-        restored.extend(restore(&image, bp)?);
+        restored.extend(restore(image, bp)?);
     }
     for r in &restored {
         println!("Restoring cached layer '{r}'");
@@ -156,7 +162,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
 
     println!("===> EXPORTING");
     for bp in &buildpacks {
-        export(&image, bp)?;
+        export(image, bp)?;
     }
     let metadata = ImageMetadata {
         default_process_type: None,
@@ -438,13 +444,11 @@ fn restore(image: &Image, bp: &BuildpackDir) -> Result<Vec<String>> {
         )
         .at(&layers)?;
         if cache.join(&name).is_dir() {
-            // Moved, not copied: a cache of hundreds of MB restores in no time.
-            // The cache gives the layer up (toml too), so a failed build leaves
-            // no half-cache behind: that layer is simply not cached next time.
-            if std::fs::rename(cache.join(&name), layers.join(&name)).is_err() {
-                copy_tree(&cache.join(&name), &layers.join(&name), None)?;
-            }
-            remove(&toml_path)?;
+            // Copied, as the lifecycle's restorer extracts the cache: the
+            // cache stays as the last good build left it until a build
+            // succeeds (`save_cache` replaces it then), so a failed build
+            // neither loses it nor leaves a half-changed layer in it.
+            copy_tree(&cache.join(&name), &layers.join(&name), None)?;
         }
         restored.push(format!("{}:{name}", bp.id));
     }

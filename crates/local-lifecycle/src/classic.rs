@@ -17,7 +17,8 @@
 use crate::build::{BuildOptions, BuildReport};
 use crate::env::{self, Env};
 use crate::error::{IoContext, LifecycleError, Result};
-use crate::image::{Api, ImageBuildpack, ImageMetadata, ImageProcess};
+use crate::fsutil::{copy_tree, remove};
+use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
 use crate::platform;
 use crate::process;
 use serde::Deserialize;
@@ -95,6 +96,12 @@ pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<BuildReport>
         .map(|b| open(b))
         .collect::<Result<Vec<_>>>()?;
     let (image, _app_dir) = platform::prepare_image(opts)?;
+    let result = compile_all(&image, &buildpacks, flavor);
+    platform::conclude(&image, result)
+}
+
+/// Detect and compile every buildpack in order over a prepared image.
+fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<BuildReport> {
     let build_dir = image.workspace();
     let env_dir = image.platform().join("env");
 
@@ -103,6 +110,13 @@ pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<BuildReport>
         for (i, bp) in buildpacks.iter().enumerate() {
             println!("       {}. {}", i + 1, bp.name);
         }
+    }
+    // Heroku keeps the cache of the last successful build: compile against a
+    // working copy, saved over it only when every buildpack succeeded.
+    let saved_cache = image.cache().join("classic");
+    let work_cache = image.tmp().join("classic-cache");
+    if saved_cache.is_dir() {
+        copy_tree(&saved_cache, &work_cache, None)?;
     }
     let mut env = env::host_env();
     let mut last_release: Option<(Vec<u8>, String)> = None;
@@ -144,7 +158,7 @@ pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<BuildReport>
             Flavor::Native => println!("-----> {detected} app detected"),
             Flavor::Multi => println!("=====> Detected Framework: {detected}"),
         }
-        let cache = image.cache().join("classic").join(&bp.name);
+        let cache = work_cache.join(&bp.name);
         std::fs::create_dir_all(&cache).at(&cache)?;
         let status = process::status(process::phase(
             &bp.dir.join("bin/compile"),
@@ -247,6 +261,12 @@ pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<BuildReport>
         processes,
     };
     image.write_metadata(&metadata)?;
+    if work_cache.is_dir() {
+        remove(&saved_cache)?;
+        std::fs::create_dir_all(image.cache()).at(image.cache())?;
+        std::fs::rename(&work_cache, &saved_cache).at(&saved_cache)?;
+    }
+    remove(&image.tmp())?;
     let names: Vec<_> = metadata.processes.iter().map(|p| p.kind.as_str()).collect();
     println!(
         "-----> Discovering process types\n       Procfile declares types -> {}",

@@ -24,6 +24,7 @@ use crate::descriptor::BuildpackDir;
 use crate::env::{self, Env};
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::fsutil::remove;
+use crate::image::Image;
 use crate::platform;
 use sha2::{Digest as _, Sha256};
 use std::ffi::{OsStr, OsString};
@@ -59,6 +60,18 @@ pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<Build
         .cloned()
         .collect();
     let (image, _app_dir) = platform::prepare_image(opts)?;
+    let result = run_phases(opts, &image, &tools, &order, &buildpacks);
+    platform::conclude(&image, result)
+}
+
+/// analyzer → detector → restorer → builder → exporter over a prepared image.
+fn run_phases(
+    opts: &BuildOptions,
+    image: &Image,
+    tools: &Path,
+    order: &crate::order::Order,
+    buildpacks: &[BuildpackDir],
+) -> Result<BuildReport> {
     let cache = image.root.join(CACHE_DIR);
     if opts.clear_cache {
         remove(&cache)?;
@@ -83,7 +96,7 @@ pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<Build
     let user = BuildUser::from_env();
     let runner = Runner {
         cwd: &image.root,
-        tools: &tools,
+        tools,
         user,
         env: phase_env(),
     };
@@ -163,7 +176,7 @@ pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<Build
             ],
         ],
     )?;
-    let restored = restored_layers(&layers, &buildpacks)?;
+    let restored = restored_layers(&layers, buildpacks)?;
     for r in &restored {
         println!("Restoring cached layer '{r}'");
     }

@@ -167,6 +167,33 @@ pub fn check_out_dir(app_dir: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where `prepare_image` keeps the previous image while a build runs.
+pub const PREVIOUS_DIR: &str = "previous";
+
+/// End a build begun by `prepare_image`: on success the previous image goes;
+/// on failure (detect included) the failed build's directories go and the
+/// previous image comes back, so `slipway run` keeps running the last good
+/// build. The error is returned as it was.
+pub fn conclude<T>(image: &Image, result: Result<T>) -> Result<T> {
+    let previous = image.root.join(PREVIOUS_DIR);
+    if result.is_err() && previous.join("layers/config/metadata.toml").is_file() {
+        for dir in [image.workspace(), image.platform(), image.layers()] {
+            remove(&dir)?;
+            let aside = previous.join(dir.file_name().expect("named"));
+            if aside.exists() {
+                std::fs::rename(&aside, &dir).at(&dir)?;
+            }
+        }
+        remove(&image.tmp())?;
+        println!(
+            "The build failed: the previous image in {} is unchanged.",
+            image.root.display()
+        );
+    }
+    remove(&previous)?;
+    result
+}
+
 /// Lay out a fresh image directory for a build: the cache is kept (unless
 /// `clear_cache`), everything else is replaced; the app is copied into
 /// `workspace/` and the user env written to `platform/env/`.
@@ -182,14 +209,38 @@ pub fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf)> {
         "A Slipway image directory (slipway build --out): builds replace workspace/, layers/, platform/ and tmp/ here.\n",
     )
     .at(&marker)?;
-    for dir in [
-        image.workspace(),
-        image.layers(),
-        image.platform(),
-        image.tmp(),
-    ] {
+    // The previous image is kept aside until this build succeeds
+    // (`conclude`), as Heroku keeps the running release when a build fails.
+    // A complete `previous/` already there means a build was killed before
+    // it concluded: it holds the last good image, and the dirs beside it are
+    // that build's leftovers. An incomplete one means the kill came while
+    // setting aside: what was moved goes back first. `layers/` (which holds
+    // the image's metadata) moves last, so "complete" is well defined.
+    let previous = image.root.join(PREVIOUS_DIR);
+    let dirs = [image.workspace(), image.platform(), image.layers()];
+    let complete = |p: &Path| p.join("layers/config/metadata.toml").is_file();
+    if previous.is_dir() && !complete(&previous) {
+        for dir in &dirs {
+            let aside = previous.join(dir.file_name().expect("named"));
+            if aside.exists() && !dir.exists() {
+                std::fs::rename(&aside, dir).at(dir)?;
+            }
+        }
+        remove(&previous)?;
+    }
+    if !previous.is_dir() && image.metadata_path().is_file() {
+        std::fs::create_dir_all(&previous).at(&previous)?;
+        for dir in &dirs {
+            if dir.exists() {
+                let aside = previous.join(dir.file_name().expect("named"));
+                std::fs::rename(dir, &aside).at(&aside)?;
+            }
+        }
+    }
+    for dir in dirs {
         remove(&dir)?;
     }
+    remove(&image.tmp())?;
     if opts.clear_cache {
         remove(&image.cache())?;
     }
