@@ -17,7 +17,7 @@
 use crate::build::{BuildOptions, BuildReport};
 use crate::env::{self, Env};
 use crate::error::{IoContext, LifecycleError, Result};
-use crate::fsutil::{copy_tree, remove};
+use crate::fsutil::remove;
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
 use crate::platform;
 use crate::process;
@@ -111,13 +111,6 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
             println!("       {}. {}", i + 1, bp.name);
         }
     }
-    // Heroku keeps the cache of the last successful build: compile against a
-    // working copy, saved over it only when every buildpack succeeded.
-    let saved_cache = image.cache().join("classic");
-    let work_cache = image.tmp().join("classic-cache");
-    if saved_cache.is_dir() {
-        copy_tree(&saved_cache, &work_cache, None)?;
-    }
     let mut env = env::host_env();
     let mut last_release: Option<(Vec<u8>, String)> = None;
     for (i, bp) in buildpacks.iter().enumerate() {
@@ -158,7 +151,7 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
             Flavor::Native => println!("-----> {detected} app detected"),
             Flavor::Multi => println!("=====> Detected Framework: {detected}"),
         }
-        let cache = work_cache.join(&bp.name);
+        let cache = image.cache().join("classic").join(&bp.name);
         std::fs::create_dir_all(&cache).at(&cache)?;
         let status = process::status(process::phase(
             &bp.dir.join("bin/compile"),
@@ -171,6 +164,10 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
             &env,
         ))?;
         if !status.success() {
+            // CACHE_DIR is the buildpack's own, changed in place: a compile
+            // that failed may have left it half-changed, so it goes (copying
+            // it before every compile to keep it would cost every build).
+            remove(&cache)?;
             return Err(LifecycleError::CompileFailed {
                 buildpack: bp.name.clone(),
                 code: crate::exit_code(status),
@@ -261,12 +258,6 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
         processes,
     };
     image.write_metadata(&metadata)?;
-    if work_cache.is_dir() {
-        remove(&saved_cache)?;
-        std::fs::create_dir_all(image.cache()).at(image.cache())?;
-        std::fs::rename(&work_cache, &saved_cache).at(&saved_cache)?;
-    }
-    remove(&image.tmp())?;
     let names: Vec<_> = metadata.processes.iter().map(|p| p.kind.as_str()).collect();
     println!(
         "-----> Discovering process types\n       Procfile declares types -> {}",
