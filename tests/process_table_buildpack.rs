@@ -5,16 +5,10 @@ use slipway_e2e::*;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-const SEVEN_AND_RELEASE: [&str; 8] = [
-    "web",
-    "beat",
-    "worker_high_memory",
-    "worker_primary",
-    "worker_general",
-    "worker_import",
-    "worker_priority",
-    "release",
-];
+/// The reference app's seven types, then the `release` type release-phase adds.
+fn seven_and_release() -> Vec<&'static str> {
+    REFERENCE_TYPES.iter().copied().chain(["release"]).collect()
+}
 
 fn metadata(image: &std::path::Path) -> toml::Table {
     toml::from_str(&std::fs::read_to_string(image.join("layers/config/metadata.toml")).unwrap())
@@ -53,7 +47,8 @@ fn a_cnb_build_of_the_reference_app_declares_all_seven_types_and_web_is_the_defa
     let types = process_types(&metadata(out.path()));
     let names: Vec<_> = types.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
-        names, SEVEN_AND_RELEASE,
+        names,
+        seven_and_release(),
         "names are kept exactly, underscores included"
     );
     let defaults: Vec<_> = types
@@ -173,7 +168,10 @@ fn the_classic_api_builds_the_same_table_and_runs_web() {
         .map(|(n, _)| n)
         .collect();
     names.sort();
-    let mut want: Vec<_> = SEVEN_AND_RELEASE.iter().map(ToString::to_string).collect();
+    let mut want: Vec<_> = seven_and_release()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     want.sort();
     assert_eq!(names, want);
     let profile = std::fs::read_to_string(
@@ -205,10 +203,13 @@ fn the_classic_shims_follow_herokus_buildpack_api() {
     let r = detect(app.path());
     assert_eq!((r.code, r.stdout.trim()), (0, "Slipway process table"));
     let (cache, env) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let compile = ran(&Command::new(bp.join("bin/compile"))
-        .args([app.path(), cache.path(), env.path()])
-        .output()
-        .unwrap());
+    let run_compile = || {
+        ran(&Command::new(bp.join("bin/compile"))
+            .args([app.path(), cache.path(), env.path()])
+            .output()
+            .unwrap())
+    };
+    let compile = run_compile();
     assert_eq!(compile.code, 0, "{}", compile.all());
     assert!(
         compile.stdout.contains(
@@ -232,10 +233,7 @@ fn the_classic_shims_follow_herokus_buildpack_api() {
     assert_eq!(release.code, 0, "{}", release.all());
     assert_eq!(release.stdout, "---\ndefault_process_types:\n  web: ./serve\n  worker_import: celery -A x worker -Q user_import\n");
 
-    let compile = ran(&Command::new(bp.join("bin/compile"))
-        .args([app.path(), cache.path(), env.path()])
-        .output()
-        .unwrap());
+    let compile = run_compile();
     assert_eq!(compile.code, 0, "{}", compile.all());
     assert!(
         compile.stdout.contains("worker_import"),

@@ -402,23 +402,25 @@ pub fn image_process_types(image: &Path) -> Vec<String> {
     types
 }
 
+/// The reference app's seven process types, as its Procfile writes them.
+pub const REFERENCE_TYPES: [&str; 7] = [
+    "web",
+    "beat",
+    "worker_high_memory",
+    "worker_primary",
+    "worker_general",
+    "worker_import",
+    "worker_priority",
+];
+
 /// The seven reference worker types plus `release` and `autoscale`, sorted:
 /// what a Django + Celery app in the reference shape releases with Slipway.
 pub fn seven_types_release_and_autoscale() -> Vec<String> {
-    let mut v: Vec<String> = [
-        "web",
-        "beat",
-        "worker_high_memory",
-        "worker_primary",
-        "worker_general",
-        "worker_import",
-        "worker_priority",
-        "release",
-        "autoscale",
-    ]
-    .iter()
-    .map(|s| (*s).to_string())
-    .collect();
+    let mut v: Vec<String> = REFERENCE_TYPES
+        .iter()
+        .chain(&["release", "autoscale"])
+        .map(|s| (*s).to_string())
+        .collect();
     v.sort();
     v
 }
