@@ -6,7 +6,6 @@
 //! output, and exits non-zero when anything fails, which makes the platform
 //! refuse the release. Formats and exit codes: `SPEC.md` beside this crate.
 
-pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;

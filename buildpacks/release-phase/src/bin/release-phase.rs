@@ -1,5 +1,189 @@
-//! The `release-phase` binary this buildpack installs into its launch layer.
+//! The `release-phase` binary this buildpack installs into its launch layer:
+//! the command line that wires the release runner (`crates/release-phase`)
+//! and the autoscale worker (`crates/autoscale-worker`); neither crate knows
+//! the other.
 
-fn main() -> std::process::ExitCode {
-    release_phase::cli::main()
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "release-phase",
+    version,
+    about = "Run the release plan (migrations and release commands) safely"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+    /// The app directory (project.toml, manage.py); default: the current directory.
+    #[arg(long, global = true, default_value = ".")]
+    app_dir: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the release plan; exit non-zero if any step fails (the platform then refuses the release).
+    Run,
+    /// Validate the configuration and print the plan without running it.
+    Check,
+    /// The autoscale worker (the `autoscale` process type): heartbeat and queue-depth
+    /// scaling through the Platform API, configured by django-heroku-autoscale's
+    /// AUTOSCALE_* variables. Runs until SIGTERM.
+    Autoscale {
+        /// Decide and log, never PATCH the formation.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(subcommand)]
+        action: Option<AutoscaleCmd>,
+    },
+    /// Internal: runs a release step so that it never outlives `run` (see runner.rs).
+    #[command(name = "__step-guard", hide = true)]
+    StepGuard {
+        #[arg(long)]
+        parent: i32,
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AutoscaleCmd {
+    /// Replay a load trace through the policy against a queueing model of dynos:
+    /// writes timeline.csv, plot.svg and summary.txt into --out.
+    Simulate {
+        /// CSV: t,rps,service_ms[,q:<queue>...][,job_ms]
+        #[arg(long)]
+        trace: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// `slipway` (this autoscaler) or `seed` (django-heroku-autoscale's algorithm).
+        #[arg(long, default_value = "slipway", value_parser = ["slipway", "seed"])]
+        policy: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Cmd::Run => release_phase::run(&cli.app_dir),
+        Cmd::Autoscale {
+            action: Some(AutoscaleCmd::Simulate { trace, out, policy }),
+            ..
+        } => simulate(&cli.app_dir, &trace, &out, &policy),
+        Cmd::Autoscale {
+            dry_run,
+            action: None,
+        } => autoscale(&cli.app_dir, dry_run),
+        Cmd::StepGuard { parent, argv } => release_phase::runner::step_guard(parent, &argv),
+        Cmd::Check => release_phase::check(&cli.app_dir).unwrap_or_else(|e| {
+            let redactor = release_phase::redact::Redactor::from_process_env();
+            eprintln!(
+                " !     {}",
+                redactor.redact(&e.to_string()).replace('\n', "\n !     ")
+            );
+            release_phase::error::exit::ERROR
+        }),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
+    let stop = match release_phase::signals::Stop::install() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!(" !     cannot install signal handlers: {e}");
+            return release_phase::error::exit::ERROR;
+        }
+    };
+    let mut config =
+        match autoscale_worker::Config::load(app_dir, &|k| std::env::var(k).ok(), dry_run) {
+            Ok(c) => c,
+            Err(e) => {
+                let redactor = release_phase::redact::Redactor::from_process_env();
+                eprintln!(
+                    " !     autoscale: {}",
+                    redactor.redact(&e).replace('\n', "\n !     ")
+                );
+                return autoscale_worker::EXIT_CONFIG;
+            }
+        };
+    autoscale_worker::run(&mut config, &|d| stop.sleep(d), &mut std::io::stdout())
+}
+
+fn simulate(
+    app_dir: &std::path::Path,
+    trace: &std::path::Path,
+    out: &std::path::Path,
+    which: &str,
+) -> i32 {
+    use autoscale_engine::simulate;
+    let result = (|| -> Result<String, String> {
+        let text =
+            std::fs::read_to_string(trace).map_err(|e| format!("{}: {e}", trace.display()))?;
+        let rows = simulate::parse_trace(&text)
+            .map_err(|e| e.replacen("trace.csv", &trace.display().to_string(), 1))?;
+        let mut app = autoscale_worker::policy_for(app_dir, &|k| std::env::var(k).ok())?;
+        // Decisions carry their rule; explaining every hold is for the live log.
+        app.policy.explain = false;
+        let interval = app
+            .policy
+            .settings
+            .heartbeat_interval
+            .as_secs_f64()
+            .max(0.001);
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ticks = ((rows[rows.len() - 1].t - rows[0].t) / interval) as u64;
+        let which = if which == "seed" {
+            simulate::Which::Seed
+        } else {
+            simulate::Which::Slipway
+        };
+        let started = std::time::Instant::now();
+        let (samples, summary) = simulate::run(
+            &app.policy,
+            which,
+            &rows,
+            &app.initial,
+            Some(&app.consumers),
+            (ticks / 3000).max(1),
+        );
+        let elapsed = started.elapsed();
+        std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let target = app.policy.settings.max_response.as_secs_f64() * 1000.0;
+        let title = format!(
+            "{which:?} policy: {:.1} dyno-hours, {:.0} min over {target:.0} ms, {} reversals",
+            summary.dyno_hours, summary.minutes_over_target, summary.reversals
+        );
+        let text = format!(
+            "policy: {which:?}\nticks: {}\ndyno-hours: {:.2}\nminutes over the latency target ({target:.0} ms): {:.1}\ndirection reversals: {}\njobs waiting: {:.1} job-hours (peak queue {:.0})\nsimulated in {:.3}s ({:.0} ticks/s)\n",
+            summary.ticks,
+            summary.dyno_hours,
+            summary.minutes_over_target,
+            summary.reversals,
+            summary.job_hours_waiting,
+            summary.peak_depth,
+            elapsed.as_secs_f64(),
+            f64::from(u32::try_from(summary.ticks).unwrap_or(u32::MAX)) / elapsed.as_secs_f64().max(1e-9)
+        );
+        for (name, body) in [
+            ("timeline.csv", simulate::timeline_csv(&samples)),
+            ("plot.svg", simulate::svg(&samples, target, &title)),
+            ("summary.txt", text.clone()),
+        ] {
+            std::fs::write(out.join(name), body)
+                .map_err(|e| format!("{}: {e}", out.join(name).display()))?;
+        }
+        Ok(text)
+    })();
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!(" !     simulate: {e}");
+            release_phase::error::exit::ERROR
+        }
+    }
 }
