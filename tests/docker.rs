@@ -13,6 +13,9 @@
 //! - Then heroku.yml's `release:` runs the release phase in that image
 //!   directory, and the Dockerfile's `CMD` serves the compiled assets.
 
+// One end-to-end story, read top to bottom as a user lives it.
+#![allow(clippy::too_many_lines)]
+
 use slipway_e2e::{release_phase, root, slipway};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

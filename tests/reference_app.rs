@@ -5,6 +5,9 @@
 //! Platform API (the fake on loopback), scales web on slow heartbeats and the
 //! worker type of a queue with messages waiting in RabbitMQ, and never beat.
 
+// One end-to-end story, read top to bottom as a user lives it.
+#![allow(clippy::too_many_lines)]
+
 use fake_platform_api::FakeApi;
 use slipway_e2e::*;
 use std::io::Read;

@@ -7,16 +7,16 @@
 //! names and defaults), the broker URL Celery uses, and per-type rules in
 //! project.toml `[_.metadata.slipway.autoscale]` (see SPEC.md).
 
-use autoscale::{
-    applied, tick, Bound, Measure, Notification, Observation, Policy, QueueRule, Settings, State,
-};
-use platform_api::{ApiError, Client, Token, Update};
+mod run;
+pub use run::run;
+
+use autoscale::{Bound, Policy, QueueRule, Settings};
+use platform_api::Token;
 use redact::Redactor;
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
+use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Exit codes.
 pub const EXIT_STOPPED: i32 = 0;
@@ -174,6 +174,29 @@ pub const DEFAULT_WORKER_MAX: u32 = 5;
 /// nothing waits there. The probes say so in these words.
 const MISSING_QUEUE: &str = "does not exist on the broker";
 
+/// The queues a Celery worker type consumes: its declared override, else
+/// its `-Q` list less `-X`. `None`: not a Celery worker.
+fn consumed_queues(p: &procfile::Process, table: &AutoscaleTable) -> Option<Vec<String>> {
+    let celery = p
+        .celery
+        .as_ref()
+        .filter(|c| c.role == procfile::celery::Role::Worker)?;
+    Some(
+        table
+            .types
+            .get(&p.name)
+            .and_then(|o| o.queues.clone())
+            .unwrap_or_else(|| {
+                celery
+                    .queues
+                    .iter()
+                    .filter(|q| !celery.excluded_queues.contains(q))
+                    .cloned()
+                    .collect()
+            }),
+    )
+}
+
 pub fn policy_for(
     app_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
@@ -221,21 +244,9 @@ pub fn policy_for(
             policy.singletons.insert(p.name.clone());
             continue;
         }
-        let Some(celery) = p
-            .celery
-            .as_ref()
-            .filter(|c| c.role == procfile::celery::Role::Worker)
-        else {
+        let Some(queues) = consumed_queues(p, &table) else {
             continue;
         };
-        let queues = overrides.queues.clone().unwrap_or_else(|| {
-            celery
-                .queues
-                .iter()
-                .filter(|q| !celery.excluded_queues.contains(q))
-                .cloned()
-                .collect()
-        });
         // The max: the type's own (autoscale table, then formation), else
         // `worker-max`: with nothing declared, every worker type scales from
         // its queues between its min (0 by default) and worker-max.
@@ -271,24 +282,7 @@ pub fn policy_for(
     let consumers = processes
         .processes
         .iter()
-        .filter_map(|p| {
-            let c = p
-                .celery
-                .as_ref()
-                .filter(|c| c.role == procfile::celery::Role::Worker)?;
-            let queues = table
-                .types
-                .get(&p.name)
-                .and_then(|o| o.queues.clone())
-                .unwrap_or_else(|| {
-                    c.queues
-                        .iter()
-                        .filter(|q| !c.excluded_queues.contains(q))
-                        .cloned()
-                        .collect()
-                });
-            Some((p.name.clone(), queues))
-        })
+        .filter_map(|p| Some((p.name.clone(), consumed_queues(p, &table)?)))
         .collect();
     let initial = processes
         .processes
@@ -407,333 +401,4 @@ impl Config {
             redactor,
         })
     }
-}
-
-fn bound_json(b: &Bound) -> serde_json::Value {
-    match b {
-        Bound::Fixed(n) => serde_json::json!(n),
-        other @ Bound::Schedule(_) => serde_json::json!(format!("{other:?}")),
-    }
-}
-
-fn measure_json<T: serde::Serialize>(m: &Measure<T>) -> serde_json::Value {
-    match m {
-        Measure::Value(v) => serde_json::json!(v),
-        Measure::Unknown(why) => serde_json::json!({ "unknown": why }),
-    }
-}
-
-/// Doubling, from one interval up to ten minutes (or the interval, if longer).
-fn next_backoff(current: Duration, interval: Duration) -> Duration {
-    (current * 2)
-        .max(interval)
-        .min(Duration::from_mins(10).max(interval))
-}
-
-/// Run until stopped; one JSON line per tick on `log`. `pause_for(d)` waits
-/// up to `d` between ticks and says whether to stop (at once on a signal:
-/// the worker wakes once per tick, not to poll a flag).
-pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut dyn Write) -> i32 {
-    let redactor = config.redactor.clone();
-    let interval = config.policy.settings.heartbeat_interval;
-    let client = Client::new(
-        &config.api_base,
-        &config.app,
-        config.token.clone(),
-        Duration::from_secs(10),
-    );
-    let probe = autoscale_probes::heartbeat_agent(
-        config
-            .policy
-            .settings
-            .max_response
-            .max(Duration::from_secs(1))
-            * 5,
-    );
-    let hook = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(5))
-        .build();
-    let mut state = State::default();
-    let mut rabbit = match &config.broker {
-        Some(Broker::Rabbit(url)) => Some(autoscale_probes::RabbitProbe::new(url)),
-        _ => None,
-    };
-    let mut redis = match &config.broker {
-        Some(Broker::Redis(url)) => Some(autoscale_probes::RedisProbe::new(url)),
-        _ => None,
-    };
-    let management = match &config.broker {
-        Some(Broker::RabbitManagement { amqp, api }) => {
-            autoscale_probes::RabbitManagement::new(api, &autoscale_probes::amqp_vhost(amqp)).ok()
-        }
-        _ => None,
-    };
-    let mut backoff = Duration::ZERO;
-    let mut notified_limits = BTreeSet::new();
-    let mut warned_missing: BTreeSet<String> = BTreeSet::new();
-    let emit = |log: &mut dyn Write, line: serde_json::Value| {
-        let _ = writeln!(log, "{}", redactor.redact(&line.to_string()));
-        let _ = log.flush();
-    };
-    emit(
-        log,
-        serde_json::json!({"event": "start", "app": config.app, "dry_run": config.dry_run, "interval_s": interval.as_secs(),
-        "web": config.policy.web_type, "workers": config.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno, "min": bound_json(&r.min), "max": bound_json(&r.max), "max_from": config.max_sources.get(t)}))).collect::<BTreeMap<_, _>>(),
-        "never_scaled": config.policy.singletons,
-        "queue_depth": match &config.broker {
-            Some(Broker::Rabbit(_)) => "rabbitmq: ready messages (AMQP passive declare)",
-            Some(Broker::RabbitManagement { .. }) => "rabbitmq: ready + unacked messages (management API)",
-            Some(Broker::Redis(_)) => "redis: list lengths",
-            None => "none",
-        }}),
-    );
-    while !pause_for(Duration::ZERO) {
-        let started = Instant::now();
-        let now = chrono::Utc::now();
-        let formation = match client.formation() {
-            Ok(f) => Measure::Value(
-                f.into_iter()
-                    .map(|e| (e.process_type, e.quantity))
-                    .collect::<BTreeMap<_, _>>(),
-            ),
-            Err(e) if e.is_fatal() => {
-                emit(
-                    log,
-                    serde_json::json!({"event": "fatal", "error": e.to_string()}),
-                );
-                return EXIT_CONFIG;
-            }
-            Err(e) => {
-                if matches!(e, ApiError::RateLimited) {
-                    backoff = next_backoff(backoff, interval);
-                }
-                Measure::Unknown(e.to_string())
-            }
-        };
-        let heartbeat = config
-            .heartbeat_url
-            .as_deref()
-            .map(|u| autoscale_probes::heartbeat(&probe, u));
-        let wanted: Vec<String> = config
-            .policy
-            .workers
-            .values()
-            .flat_map(|r| r.queues.iter().cloned())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let queues: BTreeMap<String, Measure<u64>> = match &config.broker {
-            _ if wanted.is_empty() => BTreeMap::new(),
-            Some(Broker::Rabbit(_)) => rabbit
-                .as_mut()
-                .map(|r| r.depths(&wanted).into_iter().collect())
-                .unwrap_or_default(),
-            Some(Broker::RabbitManagement { .. }) => management
-                .as_ref()
-                .map(|m| m.depths(&wanted).into_iter().collect())
-                .unwrap_or_default(),
-            Some(Broker::Redis(_)) => redis
-                .as_mut()
-                .map(|r| r.depths(&wanted).into_iter().collect())
-                .unwrap_or_default(),
-            None => BTreeMap::new(),
-        };
-        // A queue the broker does not have holds nothing: 0 waiting, said once
-        // with its consumers (a typo in -Q shows); unknown is for failures only.
-        let queues: BTreeMap<String, Measure<u64>> = queues
-            .into_iter()
-            .map(|(q, m)| match m {
-                Measure::Unknown(why) if why.contains(MISSING_QUEUE) => {
-                    if warned_missing.insert(q.clone()) {
-                        let consumers: Vec<&String> = config
-                            .policy
-                            .workers
-                            .iter()
-                            .filter(|(_, r)| r.queues.contains(&q))
-                            .map(|(t, _)| t)
-                            .collect();
-                        emit(
-                            log,
-                            serde_json::json!({"event": "warning", "queue": q, "consumers": consumers,
-                                "message": format!("queue {q} does not exist on the broker: counted as 0 waiting until something is published to it (a typo in the -Q list of {}?)", consumers.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "))}),
-                        );
-                    }
-                    (q, Measure::Value(0))
-                }
-                other => (q, other),
-            })
-            .collect();
-        let obs = Observation {
-            formation,
-            heartbeat,
-            queues,
-            released_at: None,
-        };
-        let t = tick(&config.policy, &mut state, &obs, now);
-        let mut notes = t.notifications.clone();
-        let call = if t.decisions.is_empty() {
-            "none".to_string()
-        } else {
-            let shown = t
-                .decisions
-                .iter()
-                .map(|d| format!("{}={}", d.process_type, d.to))
-                .collect::<Vec<_>>()
-                .join(" ");
-            if config.dry_run {
-                format!("dry-run: would PATCH {shown}")
-            } else {
-                let updates: Vec<Update> = t
-                    .decisions
-                    .iter()
-                    .map(|d| Update {
-                        process_type: d.process_type.clone(),
-                        quantity: d.to,
-                    })
-                    .collect();
-                match client.update_formation(&updates) {
-                    Ok(_) => {
-                        for d in &t.decisions {
-                            notes.extend(applied(&config.policy, &mut state, d, Ok(()), now));
-                        }
-                        format!("PATCH {shown}")
-                    }
-                    Err(e) if e.is_fatal() => {
-                        emit(
-                            log,
-                            serde_json::json!({"event": "fatal", "error": e.to_string()}),
-                        );
-                        return EXIT_CONFIG;
-                    }
-                    Err(ApiError::AboveLimit {
-                        limit: Some(limit),
-                        message,
-                    }) => {
-                        // The batch is refused whole, and the message does not say which
-                        // type is over the limit: send each update alone, clamp only the
-                        // types refused, and say so once per type.
-                        let mut refused = Vec::new();
-                        for d in &t.decisions {
-                            let single = [Update {
-                                process_type: d.process_type.clone(),
-                                quantity: d.to,
-                            }];
-                            let result = if t.decisions.len() == 1 {
-                                Err(ApiError::AboveLimit {
-                                    limit: Some(limit),
-                                    message: message.clone(),
-                                })
-                            } else {
-                                client.update_formation(&single).map(|_| ())
-                            };
-                            match result {
-                                Ok(()) => {
-                                    notes.extend(applied(
-                                        &config.policy,
-                                        &mut state,
-                                        d,
-                                        Ok(()),
-                                        now,
-                                    ));
-                                }
-                                Err(ApiError::AboveLimit {
-                                    limit: l,
-                                    message: m,
-                                }) if d.to > d.from => {
-                                    let limit = l.unwrap_or(limit);
-                                    refused.push(format!("{}={}", d.process_type, d.to));
-                                    let bound = Bound::Fixed(limit);
-                                    if config.policy.web_type.as_deref()
-                                        == Some(d.process_type.as_str())
-                                    {
-                                        config.policy.settings.max_dynos = bound;
-                                    } else if let Some(r) =
-                                        config.policy.workers.get_mut(&d.process_type)
-                                    {
-                                        r.max = bound;
-                                    }
-                                    if notified_limits.insert(d.process_type.clone()) {
-                                        notes.push(Notification::ScaleFailed {
-                                            process_type: d.process_type.clone(),
-                                            to: d.to,
-                                            error: format!("{m}: clamping its max to {limit}"),
-                                        });
-                                    }
-                                }
-                                Err(e) => {
-                                    notes.extend(applied(
-                                        &config.policy,
-                                        &mut state,
-                                        d,
-                                        Err(e.to_string()),
-                                        now,
-                                    ));
-                                }
-                            }
-                        }
-                        format!(
-                            "PATCH {shown}: refused, account limit {limit} ({} refused alone)",
-                            refused.join(" ")
-                        )
-                    }
-                    Err(e) => {
-                        if matches!(e, ApiError::RateLimited) {
-                            backoff = next_backoff(backoff, interval);
-                        }
-                        for d in &t.decisions {
-                            notes.extend(applied(
-                                &config.policy,
-                                &mut state,
-                                d,
-                                Err(e.to_string()),
-                                now,
-                            ));
-                        }
-                        format!("PATCH {shown}: failed: {e}")
-                    }
-                }
-            }
-        };
-        if !matches!(obs.formation, Measure::Unknown(_)) && !call.contains("failed") {
-            backoff = Duration::ZERO;
-        }
-        emit(
-            log,
-            serde_json::json!({
-                "event": "tick",
-                "at": now.to_rfc3339(),
-                "heartbeat_ms": obs.heartbeat.as_ref().map(|h| match h { Measure::Value(d) => serde_json::json!(d.as_secs_f64() * 1000.0), Measure::Unknown(w) => serde_json::json!({"unknown": w}) }),
-                "queues": obs.queues.iter().map(|(k, v)| (k.clone(), measure_json(v))).collect::<BTreeMap<_, _>>(),
-                "formation": measure_json(&obs.formation),
-                "types": t.report.iter().map(|r| serde_json::json!({"type": r.process_type, "current": r.current, "min": r.min, "max": r.max, "rule": r.rule})).collect::<Vec<_>>(),
-                "call": call,
-                "rate_limit_remaining": client.rate_limit_remaining(),
-                "tick_ms": started.elapsed().as_secs_f64() * 1000.0,
-            }),
-        );
-        for n in &notes {
-            let sent = n.wanted(&config.policy.settings) && config.webhook.is_some();
-            emit(
-                log,
-                serde_json::json!({"event": "notify", "kind": n.kind(), "message": n.to_string(), "webhook": sent}),
-            );
-            if let (true, Some(url)) = (sent, &config.webhook) {
-                let _ = hook.post(url).send_json(serde_json::json!({"app": config.app, "kind": n.kind(), "message": n.to_string()}));
-            }
-        }
-        // Low on API tokens: slow down rather than run dry.
-        let pause = if client.rate_limit_remaining().is_some_and(|r| r < 50) {
-            interval * 4
-        } else {
-            interval.max(backoff)
-        };
-        if pause_for(pause.saturating_sub(started.elapsed())) {
-            break;
-        }
-    }
-    emit(
-        log,
-        serde_json::json!({"event": "stop", "reason": "signal"}),
-    );
-    EXIT_STOPPED
 }

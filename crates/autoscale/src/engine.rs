@@ -478,10 +478,12 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
 }
 
 /// [`tick`] by position: `frame` follows [`State::layout`] for this policy.
+///
+/// Measure (the heartbeat joins its history, the formation is read and
+/// external changes noted), decide (a proposal for web, one per worker
+/// type), then guard (freeze, dyno-hour cap, flap budget) and report.
 pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime<Utc>) -> Tick {
     let mut out = Tick::default();
-    let s = &policy.settings;
-    let explain = policy.explain;
     state.fit(policy);
     assert!(
         obs.queues.len() == state.index.queues.len()
@@ -491,35 +493,69 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
                 .all(|f| f.len() == state.index.names.len()),
         "a Frame follows State::layout"
     );
-
-    // The heartbeat verdict joins the history whatever else happens.
     if let Some(hb) = &obs.heartbeat {
-        let v = match hb {
-            Measure::Value(d) if *d > s.max_response => Verdict::Slow,
-            Measure::Value(d) if *d < s.min_response => Verdict::Fast,
-            Measure::Value(_) => Verdict::Ok,
-            Measure::Unknown(why) => {
-                once(
-                    &mut state.notified.heartbeat,
-                    || Notification::Unknown {
-                        what: "the heartbeat".into(),
-                        why: why.clone(),
-                    },
-                    &mut out.notifications,
-                );
-                Verdict::Unknown
-            }
+        record_heartbeat(policy, state, hb, &mut out);
+    }
+    if !read_formation(policy, state, obs, now, &mut out) {
+        return out;
+    }
+    let mut proposals = std::mem::take(&mut state.proposals);
+    proposals.clear();
+    if let Some(p) = propose_web(policy, state, now, &mut out) {
+        proposals.push(p);
+    }
+    for (w, rule) in policy.workers.values().enumerate() {
+        let Some(i) = state.index.worker_slots.get(w).copied().flatten() else {
+            continue;
         };
-        if v != Verdict::Unknown {
-            state.notified.heartbeat = false;
-        }
-        state.history.push_back(v);
-        let keep = s.fails_to_scale_up.max(s.passes_to_scale_down) as usize;
-        while state.history.len() > keep {
-            state.history.pop_front();
+        if let Some(p) = propose_worker(policy, rule, i, state, obs, now, &mut out) {
+            proposals.push(p);
         }
     }
+    guard_and_report(policy, state, &mut proposals, now, &mut out);
+    state.proposals = proposals;
+    out
+}
 
+/// The heartbeat's verdict joins the history whatever else happens.
+fn record_heartbeat(policy: &Policy, state: &mut State, hb: &Measure<Duration>, out: &mut Tick) {
+    let s = &policy.settings;
+    let v = match hb {
+        Measure::Value(d) if *d > s.max_response => Verdict::Slow,
+        Measure::Value(d) if *d < s.min_response => Verdict::Fast,
+        Measure::Value(_) => Verdict::Ok,
+        Measure::Unknown(why) => {
+            once(
+                &mut state.notified.heartbeat,
+                || Notification::Unknown {
+                    what: "the heartbeat".into(),
+                    why: why.clone(),
+                },
+                &mut out.notifications,
+            );
+            Verdict::Unknown
+        }
+    };
+    if v != Verdict::Unknown {
+        state.notified.heartbeat = false;
+    }
+    state.history.push_back(v);
+    let keep = s.fails_to_scale_up.max(s.passes_to_scale_down) as usize;
+    while state.history.len() > keep {
+        state.history.pop_front();
+    }
+}
+
+/// Take the formation in (false: it is unknown and nothing is decided this
+/// tick), account dyno-seconds, and freeze on a change someone else made (a
+/// deploy, a manual `heroku ps:scale`) or a release.
+fn read_formation(
+    policy: &Policy,
+    state: &mut State,
+    obs: &Frame,
+    now: DateTime<Utc>,
+    out: &mut Tick,
+) -> bool {
     let formation = match obs.formation {
         Ok(f) => {
             state.notified.formation = false;
@@ -534,14 +570,12 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
                 },
                 &mut out.notifications,
             );
-            return out;
+            return false;
         }
     };
     state.current.clear();
     state.current.extend_from_slice(formation);
     state.account(policy, now);
-
-    // Someone else changed the formation (a deploy, a manual `heroku ps:scale`): freeze.
     for (slot, q) in state.slots.iter_mut().zip(&state.current) {
         if let (Some(set), Some(q)) = (slot.last_set, q) {
             if set != *q {
@@ -555,244 +589,182 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
             state.last_external_change = Some(r);
         }
     }
+    true
+}
 
-    let mut proposals = std::mem::take(&mut state.proposals);
-    proposals.clear();
-    let tz = s.time_zone;
-    if state.index.web {
-        if let Some(current) = state.current[0] {
-            let (lo, max) = (s.min_dynos.at(now, tz), s.max_dynos.at(now, tz));
-            let min = lo.min(max);
-            let web = state.index.names[0].as_str();
-            let web_slot = &mut state.slots[0];
-            let n_up = s.fails_to_scale_up as usize;
-            let n_down = s.passes_to_scale_down as usize;
-            let streak = |n: usize, v: Verdict| {
-                state.history.len() >= n && state.history.iter().rev().take(n).all(|x| *x == v)
-            };
-            let (slow, fast) = (streak(n_up, Verdict::Slow), streak(n_down, Verdict::Fast));
-            let (to, rule, bound) = if current < min {
-                (min, format!("below the min of {min}"), true)
-            } else if current > max {
-                (max, format!("above the max of {max}"), true)
-            } else if slow {
-                if current >= max {
-                    once(
-                        &mut web_slot.notified_max,
-                        || Notification::NeedsExceedMax {
-                            process_type: web.into(),
-                            needed: current.saturating_add(s.increment),
-                            max,
-                        },
-                        &mut out.notifications,
-                    );
-                    (
-                        current,
-                        why!(explain, "{n_up} slow heartbeats, at the max of {max}"),
-                        false,
-                    )
-                } else {
-                    (
-                        current.saturating_add(s.increment).min(max),
-                        format!(
-                            "{n_up} heartbeats slower than {} ms",
-                            s.max_response.as_millis()
-                        ),
-                        false,
-                    )
-                }
-            } else if fast {
-                if current <= min {
-                    // The seed: "at the min ... (but above one)": a min of 1 has nothing to learn.
-                    if min > 1 {
-                        once(
-                            &mut web_slot.notified_min,
-                            || Notification::NeedsBelowMin {
-                                process_type: web.into(),
-                                min,
-                            },
-                            &mut out.notifications,
-                        );
-                    }
-                    (
-                        current,
-                        why!(explain, "{n_down} fast heartbeats, at the min of {min}"),
-                        false,
-                    )
-                } else {
-                    (
-                        current.saturating_sub(s.increment).max(min),
-                        format!(
-                            "{n_down} heartbeats faster than {} ms",
-                            s.min_response.as_millis()
-                        ),
-                        false,
-                    )
-                }
-            } else if !explain {
-                (current, String::new(), false)
-            } else {
-                let shown: Vec<&str> = state
-                    .history
-                    .iter()
-                    .map(|v| match v {
-                        Verdict::Slow => "slow",
-                        Verdict::Fast => "fast",
-                        Verdict::Ok => "ok",
-                        Verdict::Unknown => "unknown",
-                    })
-                    .collect();
-                (
-                    current,
-                    format!(
-                        "holding (recent heartbeats: {})",
-                        if shown.is_empty() {
-                            "none".to_string()
-                        } else {
-                            shown.join(",")
-                        }
-                    ),
-                    false,
-                )
-            };
-            if !slow {
-                web_slot.notified_max = false;
-            }
-            if !fast {
-                web_slot.notified_min = false;
-            }
-            proposals.push(Proposal {
-                slot: 0,
-                current,
-                to,
-                min,
+/// Where a quantity outside its bounds goes, and why (bound enforcement).
+fn into_bounds(current: u32, min: u32, max: u32) -> Option<(u32, String)> {
+    if current < min {
+        Some((min, format!("below the min of {min}")))
+    } else if current > max {
+        Some((max, format!("above the max of {max}")))
+    } else {
+        None
+    }
+}
+
+/// Web, by the seed's rule: N slow heartbeats in a row add `increment`, N
+/// fast ones remove it, within the bounds.
+fn propose_web(
+    policy: &Policy,
+    state: &mut State,
+    now: DateTime<Utc>,
+    out: &mut Tick,
+) -> Option<Proposal> {
+    let s = &policy.settings;
+    let explain = policy.explain;
+    if !state.index.web {
+        return None;
+    }
+    let current = state.current[0]?;
+    let (lo, max) = (
+        s.min_dynos.at(now, s.time_zone),
+        s.max_dynos.at(now, s.time_zone),
+    );
+    let min = lo.min(max);
+    let web = state.index.names[0].as_str();
+    let web_slot = &mut state.slots[0];
+    let n_up = s.fails_to_scale_up as usize;
+    let n_down = s.passes_to_scale_down as usize;
+    let streak = |n: usize, v: Verdict| {
+        state.history.len() >= n && state.history.iter().rev().take(n).all(|x| *x == v)
+    };
+    let (slow, fast) = (streak(n_up, Verdict::Slow), streak(n_down, Verdict::Fast));
+    let (to, rule, bound) = if let Some((to, rule)) = into_bounds(current, min, max) {
+        (to, rule, true)
+    } else if slow && current >= max {
+        once(
+            &mut web_slot.notified_max,
+            || Notification::NeedsExceedMax {
+                process_type: web.into(),
+                needed: current.saturating_add(s.increment),
                 max,
-                rule,
-                bound,
-            });
+            },
+            &mut out.notifications,
+        );
+        let rule = why!(explain, "{n_up} slow heartbeats, at the max of {max}");
+        (current, rule, false)
+    } else if slow {
+        let rule = format!(
+            "{n_up} heartbeats slower than {} ms",
+            s.max_response.as_millis()
+        );
+        (current.saturating_add(s.increment).min(max), rule, false)
+    } else if fast && current <= min {
+        // The seed: "at the min ... (but above one)": a min of 1 has nothing to learn.
+        if min > 1 {
+            once(
+                &mut web_slot.notified_min,
+                || Notification::NeedsBelowMin {
+                    process_type: web.into(),
+                    min,
+                },
+                &mut out.notifications,
+            );
+        }
+        let rule = why!(explain, "{n_down} fast heartbeats, at the min of {min}");
+        (current, rule, false)
+    } else if fast {
+        let rule = format!(
+            "{n_down} heartbeats faster than {} ms",
+            s.min_response.as_millis()
+        );
+        (current.saturating_sub(s.increment).max(min), rule, false)
+    } else if !explain {
+        (current, String::new(), false)
+    } else {
+        (current, holding_rule(&state.history), false)
+    };
+    if !slow {
+        web_slot.notified_max = false;
+    }
+    if !fast {
+        web_slot.notified_min = false;
+    }
+    Some(Proposal {
+        slot: 0,
+        current,
+        to,
+        min,
+        max,
+        rule,
+        bound,
+    })
+}
+
+fn holding_rule(history: &VecDeque<Verdict>) -> String {
+    let shown: Vec<&str> = history
+        .iter()
+        .map(|v| match v {
+            Verdict::Slow => "slow",
+            Verdict::Fast => "fast",
+            Verdict::Ok => "ok",
+            Verdict::Unknown => "unknown",
+        })
+        .collect();
+    format!(
+        "holding (recent heartbeats: {})",
+        if shown.is_empty() {
+            "none".to_string()
+        } else {
+            shown.join(",")
+        }
+    )
+}
+
+/// A worker type: enough dynos for its deepest queue (`jobs_per_dyno` each),
+/// scaling down only to the highest need of the delay window; an unknown
+/// queue holds the type.
+fn propose_worker(
+    policy: &Policy,
+    rule: &QueueRule,
+    i: usize,
+    state: &mut State,
+    obs: &Frame,
+    now: DateTime<Utc>,
+    out: &mut Tick,
+) -> Option<Proposal> {
+    let explain = policy.explain;
+    let tz = policy.settings.time_zone;
+    let current = state.current[i]?;
+    let (lo, max) = (rule.min.at(now, tz), rule.max.at(now, tz));
+    let min = lo.min(max);
+    let queue_ix = &state.index.slot_queues[i];
+    let mut need: u32 = 0;
+    let mut unknown = None;
+    let mut deepest: (usize, u64) = (usize::MAX, 0);
+    for &qi in queue_ix {
+        match &obs.queues[qi] {
+            Measure::Value(depth) => {
+                let per = u64::from(rule.jobs_per_dyno.max(1));
+                let n = u32::try_from(depth.div_ceil(per)).unwrap_or(u32::MAX);
+                if n >= need {
+                    need = n;
+                    deepest = (qi, *depth);
+                }
+            }
+            Measure::Unknown(why) => unknown = Some((qi, why.as_str())),
         }
     }
-
-    for (rule, slot_i) in policy.workers.values().zip(&state.index.worker_slots) {
-        let Some(i) = *slot_i else { continue };
-        let Some(current) = state.current[i] else {
-            continue;
-        };
-        let (lo, max) = (rule.min.at(now, tz), rule.max.at(now, tz));
-        let min = lo.min(max);
-        let t = state.index.names[i].as_str();
-        let queue_ix = &state.index.slot_queues[i];
-        let mut need: u32 = 0;
-        let mut unknown = None;
-        let mut deepest: (usize, u64) = (usize::MAX, 0);
-        for &qi in queue_ix {
-            match &obs.queues[qi] {
-                Measure::Value(depth) => {
-                    let per = u64::from(rule.jobs_per_dyno.max(1));
-                    let n = u32::try_from(depth.div_ceil(per)).unwrap_or(u32::MAX);
-                    if n >= need {
-                        need = n;
-                        deepest = (qi, *depth);
-                    }
-                }
-                Measure::Unknown(why) => unknown = Some((qi, why.as_str())),
-            }
-        }
-        if let Some((qi, why)) = unknown {
-            let q = state.index.queues[qi].as_str();
-            once(
-                &mut state.notified_queue[qi],
-                || Notification::Unknown {
-                    what: format!("queue {q}"),
-                    why: why.to_string(),
-                },
-                &mut out.notifications,
-            );
-            let (to, rule, bound) = if current < min {
-                (min, format!("below the min of {min}"), true)
-            } else if current > max {
-                (max, format!("above the max of {max}"), true)
-            } else {
-                (
-                    current,
-                    why!(explain, "holding: queue {q} is unknown"),
-                    false,
-                )
-            };
-            proposals.push(Proposal {
-                slot: i,
+    if let Some((qi, why)) = unknown {
+        let q = state.index.queues[qi].as_str();
+        once(
+            &mut state.notified_queue[qi],
+            || Notification::Unknown {
+                what: format!("queue {q}"),
+                why: why.to_string(),
+            },
+            &mut out.notifications,
+        );
+        let (to, rule, bound) = match into_bounds(current, min, max) {
+            Some((to, rule)) => (to, rule, true),
+            None => (
                 current,
-                to,
-                min,
-                max,
-                rule,
-                bound,
-            });
-            continue;
-        }
-        for &qi in queue_ix {
-            state.notified_queue[qi] = false;
-        }
-        let slot = &mut state.slots[i];
-        // Scale down only to the highest need of the delay window (HPA's stabilization).
-        // A monotonic max-queue: needs decrease from front to back, so the
-        // front is the window's highest need (O(1) per tick, whatever the window).
-        let window = &mut slot.needs;
-        if window.back().is_some_and(|(at, _)| *at > now) {
-            // The clock went back: keep the window's highest need for a whole new delay.
-            let highest = window.iter().map(|(_, n)| *n).max().unwrap_or(0);
-            window.clear();
-            window.push_back((now, highest));
-        }
-        while window.back().is_some_and(|(_, n)| *n <= need) {
-            window.pop_back();
-        }
-        window.push_back((now, need));
-        while window
-            .front()
-            .is_some_and(|(at, _)| since(now, *at) > policy.scale_down_delay)
-        {
-            window.pop_front();
-        }
-        let stable_need = window.front().map_or(need, |(_, n)| *n);
-        let wanted = if need >= current {
-            need
-        } else {
-            stable_need.min(current)
+                why!(explain, "holding: queue {q} is unknown"),
+                false,
+            ),
         };
-        if need > max {
-            once(
-                &mut slot.notified_max,
-                || Notification::NeedsExceedMax {
-                    process_type: t.to_string(),
-                    needed: need,
-                    max,
-                },
-                &mut out.notifications,
-            );
-        } else {
-            slot.notified_max = false;
-        }
-        let to = wanted.clamp(min, max);
-        let bound = current < min || current > max;
-        let deepest_name = state.index.queues.get(deepest.0).map_or("", String::as_str);
-        let rule = if bound {
-            format!("outside [{min}, {max}]")
-        } else if to == current {
-            why!(
-                explain,
-                "holding: {} waiting in {} ({} per dyno)",
-                deepest.1,
-                deepest_name,
-                rule.jobs_per_dyno
-            )
-        } else {
-            format!(
-                "{} waiting in {} / {} per dyno",
-                deepest.1, deepest_name, rule.jobs_per_dyno
-            )
-        };
-        proposals.push(Proposal {
+        return Some(Proposal {
             slot: i,
             current,
             to,
@@ -802,8 +774,98 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
             bound,
         });
     }
+    for &qi in queue_ix {
+        state.notified_queue[qi] = false;
+    }
+    let t = state.index.names[i].as_str();
+    let slot = &mut state.slots[i];
+    let stable_need = stabilized_need(&mut slot.needs, need, now, policy.scale_down_delay);
+    let wanted = if need >= current {
+        need
+    } else {
+        stable_need.min(current)
+    };
+    if need > max {
+        once(
+            &mut slot.notified_max,
+            || Notification::NeedsExceedMax {
+                process_type: t.to_string(),
+                needed: need,
+                max,
+            },
+            &mut out.notifications,
+        );
+    } else {
+        slot.notified_max = false;
+    }
+    let to = wanted.clamp(min, max);
+    let bound = current < min || current > max;
+    let deepest_name = state.index.queues.get(deepest.0).map_or("", String::as_str);
+    let rule = if bound {
+        format!("outside [{min}, {max}]")
+    } else if to == current {
+        why!(
+            explain,
+            "holding: {} waiting in {} ({} per dyno)",
+            deepest.1,
+            deepest_name,
+            rule.jobs_per_dyno
+        )
+    } else {
+        format!(
+            "{} waiting in {} / {} per dyno",
+            deepest.1, deepest_name, rule.jobs_per_dyno
+        )
+    };
+    Some(Proposal {
+        slot: i,
+        current,
+        to,
+        min,
+        max,
+        rule,
+        bound,
+    })
+}
 
-    // Guards: freeze, flap budget, dyno-hour cap. Bound enforcement passes them all.
+/// Scale down only to the highest need of the delay window (HPA's
+/// stabilization). A monotonic max-queue: needs decrease from front to back,
+/// so the front is the window's highest need (O(1) per tick, whatever the window).
+fn stabilized_need(
+    window: &mut VecDeque<(DateTime<Utc>, u32)>,
+    need: u32,
+    now: DateTime<Utc>,
+    delay: Duration,
+) -> u32 {
+    if window.back().is_some_and(|(at, _)| *at > now) {
+        // The clock went back: keep the window's highest need for a whole new delay.
+        let highest = window.iter().map(|(_, n)| *n).max().unwrap_or(0);
+        window.clear();
+        window.push_back((now, highest));
+    }
+    while window.back().is_some_and(|(_, n)| *n <= need) {
+        window.pop_back();
+    }
+    window.push_back((now, need));
+    while window
+        .front()
+        .is_some_and(|(at, _)| since(now, *at) > delay)
+    {
+        window.pop_front();
+    }
+    window.front().map_or(need, |(_, n)| *n)
+}
+
+/// Guards: freeze, flap budget, dyno-hour cap (bound enforcement passes them
+/// all); then each surviving change is a decision, and every type is reported.
+fn guard_and_report(
+    policy: &Policy,
+    state: &mut State,
+    proposals: &mut Vec<Proposal>,
+    now: DateTime<Utc>,
+    out: &mut Tick,
+) {
+    let explain = policy.explain;
     let frozen_left = state
         .last_external_change
         .map(|c| policy.freeze.saturating_sub(since(now, c)))
@@ -849,32 +911,9 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
                 to = current;
             }
             if to != current && slot.last_direction.is_some_and(|d| d != dir) {
-                if let Some(budget) = policy.flap_budget_per_hour {
-                    let recent = &mut slot.reversals;
-                    while recent
-                        .front()
-                        .is_some_and(|at| since(now, *at) > Duration::from_hours(1))
-                    {
-                        recent.pop_front();
-                    }
-                    let count = u32::try_from(recent.len()).unwrap_or(u32::MAX);
-                    if count >= budget {
-                        once(
-                            &mut slot.notified_flap,
-                            || Notification::FlapBudgetSpent {
-                                process_type: t.clone(),
-                                reversals: count,
-                            },
-                            &mut out.notifications,
-                        );
-                        rule = why!(
-                            explain,
-                            "{rule}; held: flap budget ({budget} reversals/hour) spent"
-                        );
-                        to = current;
-                    } else {
-                        slot.notified_flap = false;
-                    }
+                if let Some(held) = flap_budget(policy, slot, t, now, out) {
+                    rule = why!(explain, "{rule}; held: {held}");
+                    to = current;
                 }
             }
         }
@@ -900,8 +939,39 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
             });
         }
     }
-    state.proposals = proposals;
-    out
+}
+
+/// A reversal this tick would spend the type's flap budget: why it is held.
+fn flap_budget(
+    policy: &Policy,
+    slot: &mut Slot,
+    t: &str,
+    now: DateTime<Utc>,
+    out: &mut Tick,
+) -> Option<String> {
+    let budget = policy.flap_budget_per_hour?;
+    let recent = &mut slot.reversals;
+    while recent
+        .front()
+        .is_some_and(|at| since(now, *at) > Duration::from_hours(1))
+    {
+        recent.pop_front();
+    }
+    let count = u32::try_from(recent.len()).unwrap_or(u32::MAX);
+    if count >= budget {
+        once(
+            &mut slot.notified_flap,
+            || Notification::FlapBudgetSpent {
+                process_type: t.to_string(),
+                reversals: count,
+            },
+            &mut out.notifications,
+        );
+        Some(format!("flap budget ({budget} reversals/hour) spent"))
+    } else {
+        slot.notified_flap = false;
+        None
+    }
 }
 
 /// Report a call's result. Success: the type's new quantity is ours (not an

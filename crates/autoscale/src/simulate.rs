@@ -191,6 +191,228 @@ fn seed_decide(
     to
 }
 
+/// The queueing model: dynos per type (by position), the web backlog, and
+/// every trace queue's depth.
+struct Model {
+    names: Vec<String>,
+    qnames: Vec<String>,
+    quantity: Vec<u32>,
+    web_i: usize,
+    /// Types whose dyno-hours count (web and the scaled worker types).
+    counted: Vec<bool>,
+    /// Per consuming type: its position, the trace queues it consumes, and
+    /// how many queues share its capacity.
+    consumers: Vec<(usize, Vec<usize>, usize)>,
+    /// Each row's arrival rate per trace queue.
+    rates: Vec<Vec<f64>>,
+    depths: Vec<f64>,
+    served: Vec<f64>,
+    backlog: f64,
+}
+
+impl Model {
+    fn new(
+        policy: &Policy,
+        trace: &[Row],
+        initial: &BTreeMap<String, u32>,
+        consumers: &BTreeMap<String, Vec<String>>,
+    ) -> Self {
+        let web = policy.web_type.clone().unwrap_or_else(|| "web".into());
+        // Positions instead of names in the loop: types, the trace's queues, each row's rates.
+        let mut names: Vec<String> = initial.keys().cloned().collect();
+        for t in std::iter::once(&web)
+            .chain(policy.workers.keys())
+            .chain(consumers.keys())
+        {
+            if !names.contains(t) {
+                names.push(t.clone());
+            }
+        }
+        // The trace's queues (sorted, as the rows hold them).
+        let qnames: Vec<String> = trace[0].queues.keys().cloned().collect();
+        let quantity = names
+            .iter()
+            .map(|n| initial.get(n).copied().unwrap_or(0))
+            .collect();
+        let web_i = names.iter().position(|n| *n == web).expect("added");
+        let counted = names
+            .iter()
+            .map(|n| *n == web || policy.workers.contains_key(n))
+            .collect();
+        let consumers = consumers
+            .iter()
+            .map(|(t, queues)| {
+                (
+                    names.iter().position(|n| n == t).expect("added"),
+                    queues
+                        .iter()
+                        .filter_map(|q| qnames.iter().position(|x| x == q))
+                        .collect(),
+                    queues.len().max(1),
+                )
+            })
+            .collect();
+        let rates = trace
+            .iter()
+            .map(|r| {
+                qnames
+                    .iter()
+                    .map(|q| r.queues.get(q).copied().unwrap_or(0.0))
+                    .collect()
+            })
+            .collect();
+        Self {
+            depths: vec![0.0; qnames.len()],
+            served: vec![0.0; qnames.len()],
+            names,
+            qnames,
+            quantity,
+            web_i,
+            counted,
+            consumers,
+            rates,
+            backlog: 0.0,
+        }
+    }
+
+    /// Advance `interval` seconds under `row`: the web latency (ms), queue
+    /// depths, and the summary's dyno-hours and waiting job-hours.
+    fn step(&mut self, row_i: usize, row: &Row, interval: f64, summary: &mut Summary) -> f64 {
+        // Web: a fluid queue over n dynos, each serving 1000/service_ms requests per second.
+        let n = f64::from(self.quantity[self.web_i]);
+        let capacity = n * 1000.0 / row.service_ms;
+        self.backlog = (self.backlog + (row.rps - capacity) * interval).max(0.0);
+        let rho = if capacity > 0.0 {
+            (row.rps / capacity).min(0.95)
+        } else {
+            0.95
+        };
+        let latency_ms = if capacity > 0.0 {
+            row.service_ms / (1.0 - rho) + self.backlog / capacity * 1000.0
+        } else {
+            60_000.0
+        };
+        // Workers: each type's capacity shared among the queues it consumes.
+        self.served.fill(0.0);
+        for (ty, qs, n_queues) in &self.consumers {
+            let per_queue = f64::from(self.quantity[*ty]) * 1000.0 / row.job_ms / *n_queues as f64;
+            for q in qs {
+                self.served[*q] += per_queue;
+            }
+        }
+        for ((d, rate), serve) in self
+            .depths
+            .iter_mut()
+            .zip(&self.rates[row_i])
+            .zip(&self.served)
+        {
+            *d = (*d + (rate - serve) * interval).max(0.0);
+            summary.job_hours_waiting += *d * interval / 3600.0;
+            summary.peak_depth = summary.peak_depth.max(*d);
+        }
+        for (q, c) in self.quantity.iter().zip(&self.counted) {
+            if *c {
+                summary.dyno_hours += f64::from(*q) * interval / 3600.0;
+            }
+        }
+        latency_ms
+    }
+
+    fn sample(&self, t: f64, rps: f64, latency_ms: f64) -> Sample {
+        Sample {
+            t,
+            rps,
+            latency_ms,
+            dynos: self
+                .names
+                .iter()
+                .cloned()
+                .zip(self.quantity.iter().copied())
+                .collect(),
+            depths: self
+                .qnames
+                .iter()
+                .cloned()
+                .zip(self.depths.iter().copied())
+                .collect(),
+        }
+    }
+}
+
+/// This autoscaler's engine, fed by position ([`Frame`]) from the model.
+struct Engine {
+    state: State,
+    /// The model's position of each engine type and queue.
+    type_pos: Vec<usize>,
+    queue_pos: Vec<Option<usize>>,
+    formation: Vec<Option<u32>>,
+    queues: Vec<Measure<u64>>,
+}
+
+impl Engine {
+    fn new(policy: &Policy, model: &Model) -> Self {
+        let mut state = State::default();
+        let (engine_types, engine_queues) = state.layout(policy);
+        let type_pos: Vec<usize> = engine_types
+            .iter()
+            .map(|t| model.names.iter().position(|n| n == t).expect("added"))
+            .collect();
+        let queue_pos: Vec<Option<usize>> = engine_queues
+            .iter()
+            .map(|q| model.qnames.iter().position(|x| x == q))
+            .collect();
+        // A queue the trace does not have is unknown, as on a broker without it.
+        let queues = queue_pos
+            .iter()
+            .map(|p| match p {
+                Some(_) => Measure::Value(0),
+                None => Measure::Unknown("not in the trace".into()),
+            })
+            .collect();
+        Self {
+            state,
+            formation: vec![None; type_pos.len()],
+            type_pos,
+            queue_pos,
+            queues,
+        }
+    }
+
+    fn decide(
+        &mut self,
+        policy: &Policy,
+        model: &Model,
+        latency: Duration,
+        now: DateTime<Utc>,
+        changes: &mut Vec<(usize, u32)>,
+    ) {
+        for (slot, p) in self.queues.iter_mut().zip(&self.queue_pos) {
+            if let Some(p) = p {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let depth = model.depths[*p].round() as u64;
+                *slot = Measure::Value(depth);
+            }
+        }
+        for (slot, p) in self.formation.iter_mut().zip(&self.type_pos) {
+            *slot = Some(model.quantity[*p]);
+        }
+        let heartbeat = Measure::Value(latency);
+        let frame = Frame {
+            formation: Ok(&self.formation),
+            heartbeat: Some(&heartbeat),
+            queues: &self.queues,
+            released_at: None,
+        };
+        let out = tick_frame(policy, &mut self.state, &frame, now);
+        for d in &out.decisions {
+            applied(policy, &mut self.state, d, Ok(()), now);
+            if let Some(i) = model.names.iter().position(|n| *n == d.process_type) {
+                changes.push((i, d.to));
+            }
+        }
+    }
+}
+
 /// Run the trace. `initial` is the starting formation; `consumers`, every
 /// process type that consumes queues with the queues it consumes (scaled or
 /// not: beat run with `-B`, a catch-all at a fixed quantity; None: the
@@ -220,81 +442,14 @@ pub fn run(
         .single()
         .expect("valid");
     let end = trace[trace.len() - 1].t;
-    let web = policy.web_type.clone().unwrap_or_else(|| "web".into());
-    // Positions instead of names in the loop: types, the trace's queues, each row's rates.
-    let mut names: Vec<String> = initial.keys().cloned().collect();
-    for t in std::iter::once(&web)
-        .chain(policy.workers.keys())
-        .chain(consumers.keys())
-    {
-        if !names.contains(t) {
-            names.push(t.clone());
-        }
-    }
-    // The trace's queues (sorted, as the rows hold them).
-    let qnames: Vec<String> = trace[0].queues.keys().cloned().collect();
-    let mut quantity: Vec<u32> = names
-        .iter()
-        .map(|n| initial.get(n).copied().unwrap_or(0))
-        .collect();
-    let web_i = names.iter().position(|n| *n == web).expect("added");
-    let counted: Vec<bool> = names
-        .iter()
-        .map(|n| *n == web || policy.workers.contains_key(n))
-        .collect();
-    // Per consuming type: its position, and the trace queues it consumes
-    // (its capacity is shared among all the queues it consumes).
-    let consumers: Vec<(usize, Vec<usize>, usize)> = consumers
-        .iter()
-        .map(|(t, queues)| {
-            (
-                names.iter().position(|n| n == t).expect("added"),
-                queues
-                    .iter()
-                    .filter_map(|q| qnames.iter().position(|x| x == q))
-                    .collect(),
-                queues.len().max(1),
-            )
-        })
-        .collect();
-    let rates: Vec<Vec<f64>> = trace
-        .iter()
-        .map(|r| {
-            qnames
-                .iter()
-                .map(|q| r.queues.get(q).copied().unwrap_or(0.0))
-                .collect()
-        })
-        .collect();
-    let mut depths = vec![0.0f64; qnames.len()];
-    let mut served = vec![0.0f64; qnames.len()];
-    let mut state = State::default();
-    // The engine reads its types and queues by position.
-    let (engine_types, engine_queues) = state.layout(policy);
-    let type_pos: Vec<usize> = engine_types
-        .iter()
-        .map(|t| names.iter().position(|n| n == t).expect("added"))
-        .collect();
-    let queue_pos: Vec<Option<usize>> = engine_queues
-        .iter()
-        .map(|q| qnames.iter().position(|x| x == q))
-        .collect();
-    let mut frame_formation: Vec<Option<u32>> = vec![None; type_pos.len()];
-    // A queue the trace does not have is unknown, as on a broker without it.
-    let mut frame_queues: Vec<Measure<u64>> = queue_pos
-        .iter()
-        .map(|p| match p {
-            Some(_) => Measure::Value(0),
-            None => Measure::Unknown("not in the trace".into()),
-        })
-        .collect();
+    let mut model = Model::new(policy, trace, initial, consumers);
+    let mut engine = Engine::new(policy, &model);
     let mut seed = Seed {
         history: Vec::new(),
     };
-    let mut backlog = 0.0f64;
     let mut samples = Vec::new();
     let mut summary = Summary::default();
-    let mut last_dir: Vec<i8> = vec![0; names.len()];
+    let mut last_dir: Vec<i8> = vec![0; model.names.len()];
     let mut row_i = 0;
     let mut t = trace[0].t;
     let target_ms = policy.settings.max_response.as_secs_f64() * 1000.0;
@@ -304,38 +459,7 @@ pub fn run(
             row_i += 1;
         }
         let row = &trace[row_i];
-        // Web: a fluid queue over n dynos, each serving 1000/service_ms requests per second.
-        let n = f64::from(quantity[web_i]);
-        let capacity = n * 1000.0 / row.service_ms;
-        backlog = (backlog + (row.rps - capacity) * interval).max(0.0);
-        let rho = if capacity > 0.0 {
-            (row.rps / capacity).min(0.95)
-        } else {
-            0.95
-        };
-        let latency_ms = if capacity > 0.0 {
-            row.service_ms / (1.0 - rho) + backlog / capacity * 1000.0
-        } else {
-            60_000.0
-        };
-        // Workers: each type's capacity shared among the queues it consumes.
-        served.fill(0.0);
-        for (ty, qs, n_queues) in &consumers {
-            let per_queue = f64::from(quantity[*ty]) * 1000.0 / row.job_ms / *n_queues as f64;
-            for q in qs {
-                served[*q] += per_queue;
-            }
-        }
-        for ((d, rate), serve) in depths.iter_mut().zip(&rates[row_i]).zip(&served) {
-            *d = (*d + (rate - serve) * interval).max(0.0);
-            summary.job_hours_waiting += *d * interval / 3600.0;
-            summary.peak_depth = summary.peak_depth.max(*d);
-        }
-        for (q, c) in quantity.iter().zip(&counted) {
-            if *c {
-                summary.dyno_hours += f64::from(*q) * interval / 3600.0;
-            }
-        }
+        let latency_ms = model.step(row_i, row, interval, &mut summary);
         if latency_ms > target_ms {
             summary.minutes_over_target += interval / 60.0;
         }
@@ -346,41 +470,16 @@ pub fn run(
         changes.clear();
         match which {
             Which::Seed => {
-                let cur = quantity[web_i];
+                let cur = model.quantity[model.web_i];
                 let to = seed_decide(policy, &mut seed, latency, cur, now);
                 if to != cur {
-                    changes.push((web_i, to));
+                    changes.push((model.web_i, to));
                 }
             }
-            Which::Slipway => {
-                for (slot, p) in frame_queues.iter_mut().zip(&queue_pos) {
-                    if let Some(p) = p {
-                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                        let depth = depths[*p].round() as u64;
-                        *slot = Measure::Value(depth);
-                    }
-                }
-                for (slot, p) in frame_formation.iter_mut().zip(&type_pos) {
-                    *slot = Some(quantity[*p]);
-                }
-                let heartbeat = Measure::Value(latency);
-                let frame = Frame {
-                    formation: Ok(&frame_formation),
-                    heartbeat: Some(&heartbeat),
-                    queues: &frame_queues,
-                    released_at: None,
-                };
-                let out = tick_frame(policy, &mut state, &frame, now);
-                for d in &out.decisions {
-                    applied(policy, &mut state, d, Ok(()), now);
-                    if let Some(i) = names.iter().position(|n| *n == d.process_type) {
-                        changes.push((i, d.to));
-                    }
-                }
-            }
+            Which::Slipway => engine.decide(policy, &model, latency, now, &mut changes),
         }
         for &(i, to) in &changes {
-            let from = std::mem::replace(&mut quantity[i], to);
+            let from = std::mem::replace(&mut model.quantity[i], to);
             let dir: i8 = if to > from { 1 } else { -1 };
             if last_dir[i] != 0 && last_dir[i] != dir {
                 summary.reversals += 1;
@@ -388,17 +487,7 @@ pub fn run(
             last_dir[i] = dir;
         }
         if summary.ticks % sample_every.max(1) == 0 {
-            samples.push(Sample {
-                t,
-                rps: row.rps,
-                latency_ms,
-                dynos: names
-                    .iter()
-                    .cloned()
-                    .zip(quantity.iter().copied())
-                    .collect(),
-                depths: qnames.iter().cloned().zip(depths.iter().copied()).collect(),
-            });
+            samples.push(model.sample(t, row.rps, latency_ms));
         }
         summary.ticks += 1;
         t += interval;

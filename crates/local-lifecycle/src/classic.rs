@@ -117,36 +117,7 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
         if flavor == Flavor::Multi {
             println!("=====> Downloading Buildpack: {}", bp.name);
         }
-        let out = process::output(process::phase(
-            &bp.dir.join("bin/detect"),
-            &[build_dir.as_os_str()],
-            &build_dir,
-            &env,
-        ))?;
-        if !out.status.success() {
-            let why = match flavor {
-                Flavor::Native => format!("App not compatible with buildpack: {}", bp.name),
-                Flavor::Multi => {
-                    "Couldn't detect any framework for this buildpack. Exiting.".to_string()
-                }
-            };
-            return Err(LifecycleError::NoGroupPassed {
-                report: format!(
-                    "{why}\nfail: {} (buildpack #{} in the list): bin/detect exited {}\n{}{}",
-                    bp.name,
-                    i + 1,
-                    crate::exit_code(out.status),
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr)
-                ),
-            });
-        }
-        let detected = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let detected = if detected.is_empty() {
-            bp.name.clone()
-        } else {
-            detected
-        };
+        let detected = detect(bp, i, flavor, &build_dir, &env)?;
         match flavor {
             Flavor::Native => println!("-----> {detected} app detected"),
             Flavor::Multi => println!("=====> Detected Framework: {detected}"),
@@ -199,6 +170,74 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
         }
     }
 
+    let processes = process_types(last_release, &build_dir)?;
+    let metadata = ImageMetadata {
+        default_process_type: None,
+        api: Api::Classic,
+        buildpacks: buildpacks
+            .iter()
+            .map(|b| ImageBuildpack {
+                id: b.name.clone(),
+                version: String::new(),
+                layers: b.name.clone(),
+            })
+            .collect(),
+        processes,
+    };
+    image.write_metadata(&metadata)?;
+    let names: Vec<_> = metadata.processes.iter().map(|p| p.kind.as_str()).collect();
+    println!(
+        "-----> Discovering process types\n       Procfile declares types -> {}",
+        names.join(", ")
+    );
+    Ok(BuildReport {
+        image: image.root.clone(),
+        metadata,
+        restored: Vec::new(),
+    })
+}
+
+/// Run `bin/detect`: the name it prints (the buildpack's when it prints none),
+/// or why the build stops here.
+fn detect(bp: &Classic, i: usize, flavor: Flavor, build_dir: &Path, env: &Env) -> Result<String> {
+    let out = process::output(process::phase(
+        &bp.dir.join("bin/detect"),
+        &[build_dir.as_os_str()],
+        build_dir,
+        env,
+    ))?;
+    if !out.status.success() {
+        let why = match flavor {
+            Flavor::Native => format!("App not compatible with buildpack: {}", bp.name),
+            Flavor::Multi => {
+                "Couldn't detect any framework for this buildpack. Exiting.".to_string()
+            }
+        };
+        return Err(LifecycleError::NoGroupPassed {
+            report: format!(
+                "{why}\nfail: {} (buildpack #{} in the list): bin/detect exited {}\n{}{}",
+                bp.name,
+                i + 1,
+                crate::exit_code(out.status),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        });
+    }
+    let detected = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Ok(if detected.is_empty() {
+        bp.name.clone()
+    } else {
+        detected
+    })
+}
+
+/// The slug's process types: the last `bin/release`'s `default_process_types`,
+/// overridden type by type by the Procfile; `web` (or a lone type) is the default.
+fn process_types(
+    last_release: Option<(Vec<u8>, String)>,
+    build_dir: &Path,
+) -> Result<Vec<ImageProcess>> {
     let mut defaults = serde_yaml_ng::Mapping::new();
     if let Some((out, name)) = last_release {
         let release: Release = serde_yaml_ng::from_slice::<Option<Release>>(&out)
@@ -233,7 +272,7 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
     } else {
         None
     };
-    let processes = types
+    Ok(types
         .into_iter()
         .map(|(kind, command)| ImageProcess {
             default: Some(&kind) == default.as_ref(),
@@ -243,31 +282,7 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
             buildpack_id: String::new(),
             working_dir: None,
         })
-        .collect();
-    let metadata = ImageMetadata {
-        default_process_type: None,
-        api: Api::Classic,
-        buildpacks: buildpacks
-            .iter()
-            .map(|b| ImageBuildpack {
-                id: b.name.clone(),
-                version: String::new(),
-                layers: b.name.clone(),
-            })
-            .collect(),
-        processes,
-    };
-    image.write_metadata(&metadata)?;
-    let names: Vec<_> = metadata.processes.iter().map(|p| p.kind.as_str()).collect();
-    println!(
-        "-----> Discovering process types\n       Procfile declares types -> {}",
-        names.join(", ")
-    );
-    Ok(BuildReport {
-        image: image.root.clone(),
-        metadata,
-        restored: Vec::new(),
-    })
+        .collect())
 }
 
 /// heroku-buildpack-multi sources `<buildpack>/export` after each compile.

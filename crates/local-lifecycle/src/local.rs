@@ -199,119 +199,149 @@ pub fn local(
     let mut readers = Vec::new();
     let mut start_error = None;
     for (i, dyno) in dynos.iter().enumerate() {
-        let mut env = opts.env.clone();
-        env.push(format!("PORT={}", dyno.port));
-        env.push(format!("DYNO={}", dyno.name()));
-        let prepared = match prepare(&RunOptions {
-            image: root.clone(),
-            process: Some(dyno.process_type.clone()),
-            port: dyno.port,
-            env,
-            args: Vec::new(),
-        }) {
-            Ok(p) => p,
+        match start(
+            opts,
+            &root,
+            dyno,
+            COLORS[i % COLORS.len()],
+            &out,
+            &mut readers,
+        ) {
+            Ok(r) => running.push(r),
             Err(e) => {
                 start_error = Some(e);
                 break;
             }
-        };
-        let mut cmd = Command::new(&prepared.program);
-        cmd.args(&prepared.args)
-            .env_clear()
-            .envs(&prepared.env)
-            .current_dir(&prepared.cwd)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own group: a signal reaches the process's children too (gunicorn's workers, celery's pool).
-            .process_group(0);
-        let color = COLORS[i % COLORS.len()];
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
-            Err(source) => {
-                start_error = Some(LifecycleError::Spawn {
-                    program: prepared.program.clone(),
-                    source,
-                });
-                break;
-            }
-        };
-        out.line(
-            &dyno.name(),
-            color,
-            &format!(
-                "started with pid {} (PORT={}): {}",
-                child.id(),
-                dyno.port,
-                match prepared.process.command.as_slice() {
-                    // The launcher's `bash -c SCRIPT` form: the script is the command.
-                    [shell, flag, script, ..] if shell == "bash" && flag == "-c" => script.clone(),
-                    command => command.join(" "),
-                }
-            ),
-        );
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let out = out.clone();
-            let name = dyno.name();
-            readers.push(std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream);
-                let mut buf = Vec::new();
-                while reader.read_until(b'\n', &mut buf).unwrap_or(0) > 0 {
-                    let text = String::from_utf8_lossy(&buf);
-                    out.line(&name, color, text.trim_end_matches(['\n', '\r']));
-                    buf.clear();
-                }
-            }));
         }
-        running.push(Running {
-            dyno: dyno.clone(),
-            child,
-            color,
-        });
     }
+    let code = if start_error.is_none() {
+        supervise(&mut running, stop, &out)
+    } else {
+        0
+    };
+    stop_all(&mut running, opts.grace, &out);
+    for r in readers {
+        let _ = r.join();
+    }
+    if let Some(e) = start_error {
+        return Err(e);
+    }
+    Ok(code)
+}
 
-    // Supervise: the first exit, or a signal, stops everything.
-    let mut code = 0;
-    if start_error.is_none() {
-        'watch: loop {
-            if stop.load(Ordering::SeqCst) {
-                out.line("slipway", system, "stopping every process (SIGTERM)");
-                break;
+/// Start one dyno in its own process group, its output copied line by line
+/// (prefixed with its name) by reader threads pushed onto `readers`.
+fn start(
+    opts: &LocalOptions,
+    root: &std::path::Path,
+    dyno: &Dyno,
+    color: &'static str,
+    out: &Out,
+    readers: &mut Vec<std::thread::JoinHandle<()>>,
+) -> Result<Running> {
+    let mut env = opts.env.clone();
+    env.push(format!("PORT={}", dyno.port));
+    env.push(format!("DYNO={}", dyno.name()));
+    let prepared = prepare(&RunOptions {
+        image: root.to_path_buf(),
+        process: Some(dyno.process_type.clone()),
+        port: dyno.port,
+        env,
+        args: Vec::new(),
+    })?;
+    let mut cmd = Command::new(&prepared.program);
+    cmd.args(&prepared.args)
+        .env_clear()
+        .envs(&prepared.env)
+        .current_dir(&prepared.cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own group: a signal reaches the process's children too (gunicorn's workers, celery's pool).
+        .process_group(0);
+    let mut child = cmd.spawn().map_err(|source| LifecycleError::Spawn {
+        program: prepared.program.clone(),
+        source,
+    })?;
+    out.line(
+        &dyno.name(),
+        color,
+        &format!(
+            "started with pid {} (PORT={}): {}",
+            child.id(),
+            dyno.port,
+            match prepared.process.command.as_slice() {
+                // The launcher's `bash -c SCRIPT` form: the script is the command.
+                [shell, flag, script, ..] if shell == "bash" && flag == "-c" => script.clone(),
+                command => command.join(" "),
             }
-            for r in &mut running {
-                if let Ok(Some(status)) = r.child.try_wait() {
-                    code = crate::exit_code(status);
-                    out.line(
-                        &r.dyno.name(),
-                        r.color,
-                        &format!("exited with code {code}: stopping every process (SIGTERM)"),
-                    );
-                    break 'watch;
-                }
+        ),
+    );
+    for stream in [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let out = out.clone();
+        let name = dyno.name();
+        readers.push(std::thread::spawn(move || {
+            let mut reader = BufReader::new(stream);
+            let mut buf = Vec::new();
+            while reader.read_until(b'\n', &mut buf).unwrap_or(0) > 0 {
+                let text = String::from_utf8_lossy(&buf);
+                out.line(&name, color, text.trim_end_matches(['\n', '\r']));
+                buf.clear();
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        }));
     }
+    Ok(Running {
+        dyno: dyno.clone(),
+        child,
+        color,
+    })
+}
+
+/// Until the first exit (its code) or a signal (0): either stops everything.
+fn supervise(running: &mut [Running], stop: &Arc<AtomicBool>, out: &Out) -> i32 {
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            out.line("slipway", "0", "stopping every process (SIGTERM)");
+            return 0;
+        }
+        for r in running.iter_mut() {
+            if let Ok(Some(status)) = r.child.try_wait() {
+                let code = crate::exit_code(status);
+                out.line(
+                    &r.dyno.name(),
+                    r.color,
+                    &format!("exited with code {code}: stopping every process (SIGTERM)"),
+                );
+                return code;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM every group, SIGKILL what still runs after the grace period, and
+/// then any process left in a group (a child that ignored its parent's exit).
+fn stop_all(running: &mut [Running], grace: Duration, out: &Out) {
     let pgid = |r: &Running| Pid::from_raw(i32::try_from(r.child.id()).expect("pid fits i32"));
-    for r in &running {
+    for r in running.iter() {
         let _ = killpg(pgid(r), Signal::SIGTERM);
     }
-    let deadline = Instant::now() + opts.grace;
+    let deadline = Instant::now() + grace;
     loop {
         let mut left = 0;
-        for r in &mut running {
+        for r in running.iter_mut() {
             if matches!(r.child.try_wait(), Ok(None)) {
                 left += 1;
             }
@@ -320,15 +350,12 @@ pub fn local(
             break;
         }
         if Instant::now() >= deadline {
-            for r in &mut running {
+            for r in running.iter_mut() {
                 if matches!(r.child.try_wait(), Ok(None)) {
                     out.line(
                         &r.dyno.name(),
                         r.color,
-                        &format!(
-                            "still running {}s after SIGTERM: SIGKILL",
-                            opts.grace.as_secs()
-                        ),
+                        &format!("still running {}s after SIGTERM: SIGKILL", grace.as_secs()),
                     );
                     let _ = killpg(pgid(r), Signal::SIGKILL);
                     let _ = r.child.wait();
@@ -338,17 +365,9 @@ pub fn local(
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    // Any process left in a group (a child that ignored its parent's exit) goes too.
-    for r in &running {
+    for r in running.iter() {
         let _ = killpg(pgid(r), Signal::SIGKILL);
     }
-    for r in readers {
-        let _ = r.join();
-    }
-    if let Some(e) = start_error {
-        return Err(e);
-    }
-    Ok(code)
 }
 
 #[cfg(test)]

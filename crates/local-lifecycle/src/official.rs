@@ -64,14 +64,14 @@ pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<Build
     platform::conclude(&image, result)
 }
 
-/// analyzer → detector → restorer → builder → exporter over a prepared image.
-fn run_phases(
+/// The inputs the phases read: the cache directory, the layers directory,
+/// the buildpacks as the lifecycle looks them up, order.toml and our run
+/// image. Where the buildpacks and order.toml are.
+fn stage_inputs(
     opts: &BuildOptions,
     image: &Image,
-    tools: &Path,
     order: &crate::order::Order,
-    buildpacks: &[BuildpackDir],
-) -> Result<BuildReport> {
+) -> Result<(PathBuf, PathBuf)> {
     let cache = image.root.join(CACHE_DIR);
     if opts.clear_cache {
         remove(&cache)?;
@@ -92,6 +92,20 @@ fn run_phases(
     std::fs::write(&order_path, order_toml(&order.top)).at(&order_path)?;
     let layout = image.root.join(LAYOUT_DIR);
     write_run_image(&layout.join(RUN_IMAGE_PATH))?;
+    Ok((bp_root, order_path))
+}
+
+/// analyzer → detector → restorer → builder → exporter over a prepared image.
+fn run_phases(
+    opts: &BuildOptions,
+    image: &Image,
+    tools: &Path,
+    order: &crate::order::Order,
+    buildpacks: &[BuildpackDir],
+) -> Result<BuildReport> {
+    let cache = image.root.join(CACHE_DIR);
+    let layers = image.layers();
+    let (bp_root, order_path) = stage_inputs(opts, image, order)?;
 
     let user = BuildUser::from_env();
     let runner = Runner {
@@ -204,7 +218,7 @@ fn run_phases(
             ],
         ],
     )?;
-    remove(&tmp)?;
+    remove(&image.tmp())?;
     let metadata = image.read_metadata()?;
     Ok(BuildReport {
         image: image.root.clone(),

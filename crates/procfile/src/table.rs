@@ -159,48 +159,7 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
         }
     }
 
-    let explicit: Vec<(String, String, Origin)> = match (&procfile, &yml) {
-        (Some(p), yml) => {
-            loaded.sources.push("Procfile".into());
-            split_diagnostics(&p.diagnostics, &mut errors, &mut loaded.warnings);
-            if let Some(y) = yml
-                .as_ref()
-                .filter(|y| !y.run.is_empty() && y.diagnostics.is_empty())
-            {
-                if let Some(w) = disagreement(p, y) {
-                    loaded.warnings.push(w);
-                }
-            }
-            p.entries
-                .iter()
-                .map(|e| {
-                    (
-                        e.name.clone(),
-                        e.command.clone(),
-                        Origin::Procfile { line: e.line },
-                    )
-                })
-                .collect()
-        }
-        (None, Some(y)) => {
-            if !y.run.is_empty() || !y.diagnostics.is_empty() {
-                loaded.sources.push("heroku.yml".into());
-            }
-            split_diagnostics(&y.diagnostics, &mut errors, &mut loaded.warnings);
-            let mut v: Vec<_> = y
-                .run
-                .iter()
-                .map(|(n, c)| (n.clone(), c.clone(), Origin::HerokuYml))
-                .collect();
-            if let Some(release) = &y.release {
-                if !y.run.iter().any(|(n, _)| n == "release") {
-                    v.push(("release".to_string(), release.clone(), Origin::HerokuYml));
-                }
-            }
-            v
-        }
-        (None, None) => Vec::new(),
-    };
+    let explicit = explicit_lines(procfile.as_ref(), yml.as_ref(), &mut loaded, &mut errors);
 
     for (name, command, origin) in explicit {
         if crate::name::check_name(&name).is_err() {
@@ -238,27 +197,13 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
     for p in &mut processes {
         apply_scheduler_rule(p);
     }
-    for (name, config) in &tables.formation {
-        match processes.iter_mut().find(|p| &p.name == name) {
-            Some(p) => {
-                let (mut found, mut found_warnings) = (Vec::new(), Vec::new());
-                apply_config(p, config, &mut found, &mut found_warnings);
-                found.append(&mut found_warnings);
-                let (line, src) = table_line(project_text.as_deref().unwrap_or(""), name);
-                for d in &mut found {
-                    d.line = line;
-                    d.source_line = src.to_string();
-                }
-                let (errs, warns): (Vec<_>, Vec<_>) = found.into_iter().partition(Diagnostic::is_error);
-                errors.extend(errs);
-                loaded.warnings.extend(warns);
-            }
-            None => loaded.warnings.push(
-                Diagnostic::warning("project.toml", table_line(project_text.as_deref().unwrap_or(""), name).0, table_line(project_text.as_deref().unwrap_or(""), name).1, format!("`[_.metadata.slipway.formation.{name}]` names a process type that does not exist"))
-                    .help(format!("the process types are: {}; fix the name or remove the table", names(&processes))),
-            ),
-        }
-    }
+    apply_formation_tables(
+        &tables,
+        project_text.as_deref().unwrap_or(""),
+        &mut processes,
+        &mut loaded,
+        &mut errors,
+    );
 
     if !errors.is_empty() {
         errors.extend(loaded.warnings);
@@ -268,6 +213,90 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
     }
     loaded.table = ProcessTable { processes };
     Ok(loaded)
+}
+
+/// The Procfile's lines (heroku.yml's `run:` when there is no Procfile; a
+/// disagreement between the two is a warning), with where each came from.
+fn explicit_lines(
+    procfile: Option<&parse::Parsed>,
+    yml: Option<&heroku_yml::HerokuYml>,
+    loaded: &mut Loaded,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<(String, String, Origin)> {
+    match (procfile, yml) {
+        (Some(p), yml) => {
+            loaded.sources.push("Procfile".into());
+            split_diagnostics(&p.diagnostics, errors, &mut loaded.warnings);
+            if let Some(y) = yml
+                .as_ref()
+                .filter(|y| !y.run.is_empty() && y.diagnostics.is_empty())
+            {
+                if let Some(w) = disagreement(p, y) {
+                    loaded.warnings.push(w);
+                }
+            }
+            p.entries
+                .iter()
+                .map(|e| {
+                    (
+                        e.name.clone(),
+                        e.command.clone(),
+                        Origin::Procfile { line: e.line },
+                    )
+                })
+                .collect()
+        }
+        (None, Some(y)) => {
+            if !y.run.is_empty() || !y.diagnostics.is_empty() {
+                loaded.sources.push("heroku.yml".into());
+            }
+            split_diagnostics(&y.diagnostics, errors, &mut loaded.warnings);
+            let mut v: Vec<_> = y
+                .run
+                .iter()
+                .map(|(n, c)| (n.clone(), c.clone(), Origin::HerokuYml))
+                .collect();
+            if let Some(release) = &y.release {
+                if !y.run.iter().any(|(n, _)| n == "release") {
+                    v.push(("release".to_string(), release.clone(), Origin::HerokuYml));
+                }
+            }
+            v
+        }
+        (None, None) => Vec::new(),
+    }
+}
+
+/// `[_.metadata.slipway.formation.<type>]` tables onto the types they name;
+/// their diagnostics point at the table's line.
+fn apply_formation_tables(
+    tables: &SlipwayTables,
+    project_text: &str,
+    processes: &mut [Process],
+    loaded: &mut Loaded,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for (name, config) in &tables.formation {
+        match processes.iter_mut().find(|p| &p.name == name) {
+            Some(p) => {
+                let (mut found, mut found_warnings) = (Vec::new(), Vec::new());
+                apply_config(p, config, &mut found, &mut found_warnings);
+                found.append(&mut found_warnings);
+                let (line, src) = table_line(project_text, name);
+                for d in &mut found {
+                    d.line = line;
+                    d.source_line = src.to_string();
+                }
+                let (errs, warns): (Vec<_>, Vec<_>) = found.into_iter().partition(Diagnostic::is_error);
+                errors.extend(errs);
+                loaded.warnings.extend(warns);
+            }
+            None => loaded.warnings.push(
+                Diagnostic::warning("project.toml", table_line(project_text, name).0, table_line(project_text, name).1, format!("`[_.metadata.slipway.formation.{name}]` names a process type that does not exist"))
+                    .help(format!("the process types are: {}; fix the name or remove the table", names(processes))),
+            ),
+        }
+    }
 }
 
 /// The line of `[_.metadata.slipway.formation.<name>]` (or the dotted-key form) in project.toml.

@@ -1,0 +1,418 @@
+//! The worker's loop: measure (formation, heartbeat, queue depths), ask the
+//! engine, apply (one batch PATCH), log one JSON line and the notifications.
+
+use crate::{Broker, Config, EXIT_CONFIG, EXIT_STOPPED, MISSING_QUEUE};
+use autoscale::{applied, tick, Bound, Decision, Measure, Notification, Observation, State, Tick};
+use platform_api::{ApiError, Client, Update};
+use redact::Redactor;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// Doubling, from one interval up to ten minutes (or the interval, if longer).
+fn next_backoff(current: Duration, interval: Duration) -> Duration {
+    (current * 2)
+        .max(interval)
+        .min(Duration::from_mins(10).max(interval))
+}
+
+fn bound_json(b: &Bound) -> serde_json::Value {
+    match b {
+        Bound::Fixed(n) => serde_json::json!(n),
+        other @ Bound::Schedule(_) => serde_json::json!(format!("{other:?}")),
+    }
+}
+
+fn measure_json<T: serde::Serialize>(m: &Measure<T>) -> serde_json::Value {
+    match m {
+        Measure::Value(v) => serde_json::json!(v),
+        Measure::Unknown(why) => serde_json::json!({ "unknown": why }),
+    }
+}
+
+/// The Platform API said the token or app is wrong: stop with [`EXIT_CONFIG`].
+struct Fatal(ApiError);
+
+/// The queue-depth probe of the configured broker.
+enum Depths {
+    Rabbit(autoscale_probes::RabbitProbe),
+    Management(Option<autoscale_probes::RabbitManagement>),
+    Redis(autoscale_probes::RedisProbe),
+    None,
+}
+
+impl Depths {
+    fn new(broker: Option<&Broker>) -> Self {
+        match broker {
+            Some(Broker::Rabbit(url)) => Self::Rabbit(autoscale_probes::RabbitProbe::new(url)),
+            Some(Broker::RabbitManagement { amqp, api }) => Self::Management(
+                autoscale_probes::RabbitManagement::new(api, &autoscale_probes::amqp_vhost(amqp))
+                    .ok(),
+            ),
+            Some(Broker::Redis(url)) => Self::Redis(autoscale_probes::RedisProbe::new(url)),
+            None => Self::None,
+        }
+    }
+
+    fn depths(&mut self, wanted: &[String]) -> BTreeMap<String, Measure<u64>> {
+        if wanted.is_empty() {
+            return BTreeMap::new();
+        }
+        match self {
+            Self::Rabbit(r) => r.depths(wanted).into_iter().collect(),
+            Self::Management(Some(m)) => m.depths(wanted).into_iter().collect(),
+            Self::Redis(r) => r.depths(wanted).into_iter().collect(),
+            Self::Management(None) | Self::None => BTreeMap::new(),
+        }
+    }
+}
+
+struct Worker<'a> {
+    config: &'a mut Config,
+    log: &'a mut dyn Write,
+    redactor: Redactor,
+    client: Client,
+    heartbeat: ureq::Agent,
+    hook: ureq::Agent,
+    depths: Depths,
+    state: State,
+    backoff: Duration,
+    notified_limits: BTreeSet<String>,
+    warned_missing: BTreeSet<String>,
+}
+
+/// Run until stopped; one JSON line per tick on `log`. `pause_for(d)` waits
+/// up to `d` between ticks and says whether to stop (at once on a signal:
+/// the worker wakes once per tick, not to poll a flag).
+pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut dyn Write) -> i32 {
+    let mut w = Worker::new(config, log);
+    w.emit(&w.start_line());
+    while !pause_for(Duration::ZERO) {
+        let started = Instant::now();
+        let Ok(pause) = w.one_tick(started) else {
+            return EXIT_CONFIG;
+        };
+        if pause_for(pause.saturating_sub(started.elapsed())) {
+            break;
+        }
+    }
+    w.emit(&serde_json::json!({"event": "stop", "reason": "signal"}));
+    EXIT_STOPPED
+}
+
+impl<'a> Worker<'a> {
+    fn new(config: &'a mut Config, log: &'a mut dyn Write) -> Self {
+        let client = Client::new(
+            &config.api_base,
+            &config.app,
+            config.token.clone(),
+            Duration::from_secs(10),
+        );
+        let heartbeat = autoscale_probes::heartbeat_agent(
+            config
+                .policy
+                .settings
+                .max_response
+                .max(Duration::from_secs(1))
+                * 5,
+        );
+        let hook = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(5))
+            .build();
+        Self {
+            redactor: config.redactor.clone(),
+            depths: Depths::new(config.broker.as_ref()),
+            config,
+            log,
+            client,
+            heartbeat,
+            hook,
+            state: State::default(),
+            backoff: Duration::ZERO,
+            notified_limits: BTreeSet::new(),
+            warned_missing: BTreeSet::new(),
+        }
+    }
+
+    fn emit(&mut self, line: &serde_json::Value) {
+        let _ = writeln!(self.log, "{}", self.redactor.redact(&line.to_string()));
+        let _ = self.log.flush();
+    }
+
+    /// How each type will be scaled and why, before the first tick.
+    fn start_line(&self) -> serde_json::Value {
+        let c = &*self.config;
+        serde_json::json!({"event": "start", "app": c.app, "dry_run": c.dry_run, "interval_s": c.policy.settings.heartbeat_interval.as_secs(),
+        "web": c.policy.web_type, "workers": c.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno, "min": bound_json(&r.min), "max": bound_json(&r.max), "max_from": c.max_sources.get(t)}))).collect::<BTreeMap<_, _>>(),
+        "never_scaled": c.policy.singletons,
+        "queue_depth": match &c.broker {
+            Some(Broker::Rabbit(_)) => "rabbitmq: ready messages (AMQP passive declare)",
+            Some(Broker::RabbitManagement { .. }) => "rabbitmq: ready + unacked messages (management API)",
+            Some(Broker::Redis(_)) => "redis: list lengths",
+            None => "none",
+        }})
+    }
+
+    /// One tick: measure, decide, apply, log. The pause until the next one.
+    fn one_tick(&mut self, started: Instant) -> Result<Duration, Fatal> {
+        let now = chrono::Utc::now();
+        let obs = match self.measure() {
+            Ok(obs) => obs,
+            Err(Fatal(e)) => return Err(self.fatal(e)),
+        };
+        let t = tick(&self.config.policy, &mut self.state, &obs, now);
+        let mut notes = t.notifications.clone();
+        let call = match self.apply(&t, now, &mut notes) {
+            Ok(call) => call,
+            Err(Fatal(e)) => return Err(self.fatal(e)),
+        };
+        if !matches!(obs.formation, Measure::Unknown(_)) && !call.contains("failed") {
+            self.backoff = Duration::ZERO;
+        }
+        self.emit(&serde_json::json!({
+            "event": "tick",
+            "at": now.to_rfc3339(),
+            "heartbeat_ms": obs.heartbeat.as_ref().map(|h| match h { Measure::Value(d) => serde_json::json!(d.as_secs_f64() * 1000.0), Measure::Unknown(w) => serde_json::json!({"unknown": w}) }),
+            "queues": obs.queues.iter().map(|(k, v)| (k.clone(), measure_json(v))).collect::<BTreeMap<_, _>>(),
+            "formation": measure_json(&obs.formation),
+            "types": t.report.iter().map(|r| serde_json::json!({"type": r.process_type, "current": r.current, "min": r.min, "max": r.max, "rule": r.rule})).collect::<Vec<_>>(),
+            "call": call,
+            "rate_limit_remaining": self.client.rate_limit_remaining(),
+            "tick_ms": started.elapsed().as_secs_f64() * 1000.0,
+        }));
+        self.notify(&notes);
+        // Low on API tokens: slow down rather than run dry.
+        let interval = self.config.policy.settings.heartbeat_interval;
+        Ok(
+            if self.client.rate_limit_remaining().is_some_and(|r| r < 50) {
+                interval * 4
+            } else {
+                interval.max(self.backoff)
+            },
+        )
+    }
+
+    fn fatal(&mut self, e: ApiError) -> Fatal {
+        self.emit(&serde_json::json!({"event": "fatal", "error": e.to_string()}));
+        Fatal(e)
+    }
+
+    fn rate_limited(&mut self, e: &ApiError) {
+        if matches!(e, ApiError::RateLimited) {
+            self.backoff =
+                next_backoff(self.backoff, self.config.policy.settings.heartbeat_interval);
+        }
+    }
+
+    /// The formation (never from a cache), the heartbeat and the queue depths.
+    fn measure(&mut self) -> Result<Observation, Fatal> {
+        let formation = match self.client.formation() {
+            Ok(f) => Measure::Value(
+                f.into_iter()
+                    .map(|e| (e.process_type, e.quantity))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            Err(e) if e.is_fatal() => return Err(Fatal(e)),
+            Err(e) => {
+                self.rate_limited(&e);
+                Measure::Unknown(e.to_string())
+            }
+        };
+        let heartbeat = self
+            .config
+            .heartbeat_url
+            .as_deref()
+            .map(|u| autoscale_probes::heartbeat(&self.heartbeat, u));
+        let wanted: Vec<String> = self
+            .config
+            .policy
+            .workers
+            .values()
+            .flat_map(|r| r.queues.iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let queues = self.depths.depths(&wanted);
+        let queues = self.missing_queues_hold_nothing(queues);
+        Ok(Observation {
+            formation,
+            heartbeat,
+            queues,
+            released_at: None,
+        })
+    }
+
+    /// A queue the broker does not have holds nothing: 0 waiting, said once
+    /// with its consumers (a typo in -Q shows); unknown is for failures only.
+    fn missing_queues_hold_nothing(
+        &mut self,
+        queues: BTreeMap<String, Measure<u64>>,
+    ) -> BTreeMap<String, Measure<u64>> {
+        let mut out = BTreeMap::new();
+        for (q, m) in queues {
+            let m = match m {
+                Measure::Unknown(why) if why.contains(MISSING_QUEUE) => {
+                    if self.warned_missing.insert(q.clone()) {
+                        let consumers: Vec<String> = self
+                            .config
+                            .policy
+                            .workers
+                            .iter()
+                            .filter(|(_, r)| r.queues.contains(&q))
+                            .map(|(t, _)| t.clone())
+                            .collect();
+                        let message = format!("queue {q} does not exist on the broker: counted as 0 waiting until something is published to it (a typo in the -Q list of {}?)", consumers.join(", "));
+                        self.emit(&serde_json::json!({"event": "warning", "queue": q, "consumers": consumers, "message": message}));
+                    }
+                    Measure::Value(0)
+                }
+                other => other,
+            };
+            out.insert(q, m);
+        }
+        out
+    }
+
+    /// Send the tick's decisions as one batch PATCH (or say what a dry run
+    /// would send). The `call` field of the tick's log line.
+    fn apply(
+        &mut self,
+        t: &Tick,
+        now: chrono::DateTime<chrono::Utc>,
+        notes: &mut Vec<Notification>,
+    ) -> Result<String, Fatal> {
+        if t.decisions.is_empty() {
+            return Ok("none".to_string());
+        }
+        let shown = t
+            .decisions
+            .iter()
+            .map(|d| format!("{}={}", d.process_type, d.to))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if self.config.dry_run {
+            return Ok(format!("dry-run: would PATCH {shown}"));
+        }
+        let updates: Vec<Update> = t
+            .decisions
+            .iter()
+            .map(|d| Update {
+                process_type: d.process_type.clone(),
+                quantity: d.to,
+            })
+            .collect();
+        match self.client.update_formation(&updates) {
+            Ok(_) => {
+                for d in &t.decisions {
+                    self.applied(d, Ok(()), now, notes);
+                }
+                Ok(format!("PATCH {shown}"))
+            }
+            Err(e) if e.is_fatal() => Err(Fatal(e)),
+            Err(ApiError::AboveLimit {
+                limit: Some(limit),
+                message,
+            }) => {
+                let refused = self.one_by_one(&t.decisions, limit, &message, now, notes);
+                Ok(format!(
+                    "PATCH {shown}: refused, account limit {limit} ({} refused alone)",
+                    refused.join(" ")
+                ))
+            }
+            Err(e) => {
+                self.rate_limited(&e);
+                for d in &t.decisions {
+                    self.applied(d, Err(e.to_string()), now, notes);
+                }
+                Ok(format!("PATCH {shown}: failed: {e}"))
+            }
+        }
+    }
+
+    fn applied(
+        &mut self,
+        d: &Decision,
+        result: Result<(), String>,
+        now: chrono::DateTime<chrono::Utc>,
+        notes: &mut Vec<Notification>,
+    ) {
+        notes.extend(applied(
+            &self.config.policy,
+            &mut self.state,
+            d,
+            result,
+            now,
+        ));
+    }
+
+    /// The batch was refused whole for an account limit, and the message does
+    /// not say which type is over it: send each update alone, clamp only the
+    /// types refused, and say so once per type. The refused updates.
+    fn one_by_one(
+        &mut self,
+        decisions: &[Decision],
+        limit: u32,
+        message: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        notes: &mut Vec<Notification>,
+    ) -> Vec<String> {
+        let mut refused = Vec::new();
+        for d in decisions {
+            let result = if decisions.len() == 1 {
+                Err(ApiError::AboveLimit {
+                    limit: Some(limit),
+                    message: message.to_string(),
+                })
+            } else {
+                self.client
+                    .update_formation(&[Update {
+                        process_type: d.process_type.clone(),
+                        quantity: d.to,
+                    }])
+                    .map(|_| ())
+            };
+            match result {
+                Ok(()) => self.applied(d, Ok(()), now, notes),
+                Err(ApiError::AboveLimit {
+                    limit: l,
+                    message: m,
+                }) if d.to > d.from => {
+                    let limit = l.unwrap_or(limit);
+                    refused.push(format!("{}={}", d.process_type, d.to));
+                    self.clamp_max(&d.process_type, limit);
+                    if self.notified_limits.insert(d.process_type.clone()) {
+                        notes.push(Notification::ScaleFailed {
+                            process_type: d.process_type.clone(),
+                            to: d.to,
+                            error: format!("{m}: clamping its max to {limit}"),
+                        });
+                    }
+                }
+                Err(e) => self.applied(d, Err(e.to_string()), now, notes),
+            }
+        }
+        refused
+    }
+
+    fn clamp_max(&mut self, process_type: &str, limit: u32) {
+        let policy = &mut self.config.policy;
+        if policy.web_type.as_deref() == Some(process_type) {
+            policy.settings.max_dynos = Bound::Fixed(limit);
+        } else if let Some(r) = policy.workers.get_mut(process_type) {
+            r.max = Bound::Fixed(limit);
+        }
+    }
+
+    /// Log every notification; post the wanted ones to the webhook.
+    fn notify(&mut self, notes: &[Notification]) {
+        for n in notes {
+            let sent = n.wanted(&self.config.policy.settings) && self.config.webhook.is_some();
+            self.emit(&serde_json::json!({"event": "notify", "kind": n.kind(), "message": n.to_string(), "webhook": sent}));
+            if let (true, Some(url)) = (sent, &self.config.webhook) {
+                let _ = self.hook.post(url).send_json(
+                    serde_json::json!({"app": self.config.app, "kind": n.kind(), "message": n.to_string()}),
+                );
+            }
+        }
+    }
+}
