@@ -15,11 +15,11 @@ use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::layer::UncachedLayerDefinition;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libcnb::Buildpack;
-use release_phase::config::{self, CommandEntry, COMMANDS_ENV};
-use serde::{Deserialize, Serialize};
+use release_phase::config;
+use slipway_data::project::Project;
+use slipway_data::release::{CommandEntry, CommandsFile, ReleaseRequest, COMMANDS_ENV, PLAN_NAME};
 use std::path::Path;
 
-pub(crate) const PLAN_NAME: &str = "release-phase";
 pub(crate) const RELEASE_COMMAND: &str = "release-phase run";
 pub(crate) const AUTOSCALE_COMMAND: &str = "release-phase autoscale";
 
@@ -51,11 +51,15 @@ impl From<BuildpackError> for libcnb::Error<BuildpackError> {
 /// Whether the app has anything to run on release.
 pub(crate) fn has_release_work(app_dir: &Path) -> bool {
     config::detect_migration(app_dir).is_some()
-        || app_files::read_to_string(app_dir, "project.toml").is_ok_and(|t| {
-            t.is_some_and(|t| {
-                t.contains("com.heroku.phase.release") || t.contains("slipway.release")
-            })
-        })
+        || match Project::read(app_dir) {
+            Ok(Some(p)) => {
+                // A table that does not read is work too: the build reports it.
+                p.release_commands().map_or(true, |c| !c.is_empty())
+                    || p.release().map_or(true, |r| r.is_some())
+            }
+            Ok(None) => false,
+            Err(_) => true,
+        }
 }
 
 /// The Procfile's own `release:` command, if it declares one.
@@ -92,27 +96,6 @@ pub(crate) fn check_and_report(app_dir: &Path) -> Result<(), BuildpackError> {
         _ => {}
     }
     Ok(())
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct PlanMetadata {
-    #[serde(default)]
-    release: Vec<CommandEntry>,
-    #[serde(default)]
-    source: Option<String>,
-}
-
-#[derive(Serialize)]
-struct CommandsFile<'a> {
-    release: Vec<CommandOut<'a>>,
-}
-
-#[derive(Serialize)]
-struct CommandOut<'a> {
-    command: &'a str,
-    args: &'a [String],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<&'a str>,
 }
 
 impl Buildpack for ReleasePhaseBuildpack {
@@ -164,24 +147,20 @@ impl Buildpack for ReleasePhaseBuildpack {
             .iter()
             .filter(|e| e.name == PLAN_NAME)
         {
-            let meta: PlanMetadata = toml::Value::Table(entry.metadata.clone())
+            let meta: ReleaseRequest = toml::Value::Table(entry.metadata.clone())
                 .try_into()
                 .map_err(|e: toml::de::Error| BuildpackError::BadPlanEntry(e.to_string()))?;
             for cmd in meta.release {
-                entries.push((cmd, meta.source.clone()));
+                entries.push(CommandEntry {
+                    source: cmd.source.clone().or(meta.source.clone()),
+                    ..cmd
+                });
             }
         }
         if !entries.is_empty() {
             let file = layer.path().join("release-commands.toml");
             let out = CommandsFile {
-                release: entries
-                    .iter()
-                    .map(|(c, s)| CommandOut {
-                        command: &c.command,
-                        args: &c.args,
-                        source: c.source.as_deref().or(s.as_deref()),
-                    })
-                    .collect(),
+                release: entries.clone(),
             };
             std::fs::write(&file, toml::to_string(&out).expect("serializes"))
                 .map_err(BuildpackError::Install)?;

@@ -66,8 +66,8 @@ fn launch_layers(layers_root: &Path) -> Vec<Source> {
 
 fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), String> {
     build_output::header("Slipway slug size");
-    let project = app_files::read_to_string(app_dir, "project.toml").map_err(|e| e.to_string())?;
-    let limits = Limits::load(project.as_deref(), &|k| std::env::var(k).ok())?;
+    let project = slipway_data::project::Project::read(app_dir).map_err(|e| e.to_string())?;
+    let limits = Limits::load(project.as_ref(), &|k| std::env::var(k).ok())?;
     let mut sources = vec![Source::app(app_dir)];
     if let Some(root) = layers_root {
         sources.extend(launch_layers(root));

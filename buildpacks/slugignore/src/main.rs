@@ -7,6 +7,7 @@ use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::Buildpack;
+use slipway_data::project::Project;
 use std::path::Path;
 
 struct SlugignoreBuildpack;
@@ -20,24 +21,10 @@ fn has_slugignore(app_dir: &Path) -> bool {
 
 /// Read project.toml `[io.buildpacks] exclude` (applied in classic builds only).
 fn excludes(app_dir: &Path) -> Result<Vec<String>, String> {
-    let Some(text) =
-        app_files::read_to_string(app_dir, "project.toml").map_err(|e| e.to_string())?
-    else {
-        return Ok(Vec::new());
-    };
-    let doc: toml::Table =
-        toml::from_str(&text).map_err(|e| format!("project.toml: {}", e.message()))?;
-    Ok(doc
-        .get("io")
-        .and_then(|v| v.get("buildpacks"))
-        .and_then(|v| v.get("exclude"))
-        .and_then(toml::Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default())
+    match Project::read(app_dir).map_err(|e| e.to_string())? {
+        Some(project) => project.exclude().map_err(|e| e.to_string()),
+        None => Ok(Vec::new()),
+    }
 }
 
 fn apply(app_dir: &Path, classic: bool) -> Result<(), String> {

@@ -19,7 +19,7 @@ use std::path::Path;
 
 /// Our own plan entry: tells the build which detect alternative resolved.
 const OWN_PLAN: &str = "slipway-static-assets";
-const RELEASE_PHASE: &str = "release-phase";
+use slipway_data::release::{CommandEntry, ReleaseRequest, PLAN_NAME as RELEASE_PHASE};
 
 pub(crate) struct StaticAssetsBuildpack;
 
@@ -60,18 +60,6 @@ const HEROKU_NODEJS: &str = "heroku/nodejs";
 #[derive(Serialize)]
 struct NodeBuildScripts {
     enabled: bool,
-}
-
-#[derive(Serialize)]
-struct ReleaseCommand {
-    command: String,
-    args: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct ReleaseRequest {
-    release: Vec<ReleaseCommand>,
-    source: String,
 }
 
 pub(crate) fn process_env() -> Env {
@@ -154,8 +142,12 @@ impl Buildpack for StaticAssetsBuildpack {
                 let (command, args) = static_assets::release_command();
                 let mut req = Require::new(RELEASE_PHASE);
                 req.metadata(ReleaseRequest {
-                    release: vec![ReleaseCommand { command, args }],
-                    source: "slipway/static-assets".into(),
+                    release: vec![CommandEntry {
+                        command,
+                        args,
+                        source: None,
+                    }],
+                    source: Some("slipway/static-assets".into()),
                 })
                 .expect("serializes");
                 builder = builder.requires(req);

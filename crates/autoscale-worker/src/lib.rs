@@ -13,7 +13,7 @@ pub use run::run;
 use autoscale::{Bound, Policy, QueueRule, Settings};
 use platform_api::Token;
 use redact::Redactor;
-use serde::Deserialize;
+use slipway_data::project::AutoscaleTable;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -21,42 +21,6 @@ use std::time::Duration;
 /// Exit codes.
 pub const EXIT_STOPPED: i32 = 0;
 pub const EXIT_CONFIG: i32 = 1;
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct AutoscaleTable {
-    /// Waiting jobs one worker dyno is expected to keep up with (default 10).
-    pub jobs_per_dyno: Option<u32>,
-    pub freeze_seconds: Option<u64>,
-    pub scale_down_delay_seconds: Option<u64>,
-    pub flap_budget_per_hour: Option<u32>,
-    pub daily_dyno_hour_cap: Option<u32>,
-    /// The max of a Celery worker type that declares none (default 5).
-    pub worker_max: Option<u32>,
-    /// A URL to POST notifications to (JSON).
-    pub webhook: Option<String>,
-    #[serde(default)]
-    pub types: BTreeMap<String, TypeTable>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct TypeTable {
-    /// Override the queues inferred from the type's `-Q` list.
-    pub queues: Option<Vec<String>>,
-    pub jobs_per_dyno: Option<u32>,
-    /// This type's max (instead of its formation's or `worker-max`).
-    pub max: Option<u32>,
-    /// `false`: never scale this type.
-    pub enabled: Option<bool>,
-}
-
-/// The part of `[_.metadata.slipway]` this crate reads.
-#[derive(Deserialize, Default)]
-struct Slip {
-    #[serde(default)]
-    autoscale: AutoscaleTable,
-}
 
 pub enum Broker {
     /// AMQP passive declares: Ready messages.
@@ -86,14 +50,15 @@ pub struct Config {
     pub max_sources: BTreeMap<String, String>,
 }
 
-fn parse_table(text: &str) -> Result<AutoscaleTable, String> {
-    procfile::project::slipway_tables::<Slip>(
-        "project.toml",
-        text,
-        "see crates/autoscale/SPEC.md for [_.metadata.slipway.autoscale] and its keys",
-    )
-    .map(|s| s.autoscale)
-    .map_err(|d| d.render())
+/// `[_.metadata.slipway.autoscale]` of the app's project.toml (defaults without one).
+fn read_table(app_dir: &Path) -> Result<AutoscaleTable, String> {
+    let help = "see crates/autoscale/SPEC.md for [_.metadata.slipway.autoscale] and its keys";
+    match procfile::project::read(app_dir, help)? {
+        Some(project) => project
+            .autoscale()
+            .map_err(|e| procfile::project::diagnostic(&e, help).render()),
+        None => Ok(AutoscaleTable::default()),
+    }
 }
 
 /// The policy for an app: the seed's settings for web, a queue rule per Celery
@@ -202,11 +167,7 @@ pub fn policy_for(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<AppPolicy, String> {
     let settings = Settings::from_env(env).map_err(|e| e.to_string())?;
-    let table = match app_files::read_to_string(app_dir, "project.toml") {
-        Ok(Some(t)) => parse_table(&t)?,
-        Ok(None) => AutoscaleTable::default(),
-        Err(e) => return Err(e.to_string()),
-    };
+    let table = read_table(app_dir)?;
     let processes = procfile::load(app_dir)
         .map(|l| l.table)
         .map_err(|e| e.to_string())?;

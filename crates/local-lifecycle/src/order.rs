@@ -14,6 +14,7 @@
 use crate::descriptor::{BuildpackDir, GroupRef};
 use crate::error::{LifecycleError, Result};
 use serde::Deserialize;
+use slipway_data::project::{Project, ReadError};
 use std::path::{Path, PathBuf};
 
 /// Groups are expanded up to this many (composites multiply).
@@ -179,55 +180,24 @@ fn expand_depth(group: &[Element], registry: &Registry, depth: usize) -> Result<
     Ok(out)
 }
 
-#[derive(Deserialize)]
-struct ProjectToml {
-    #[serde(default)]
-    io: Option<Io>,
-}
-
-#[derive(Deserialize)]
-struct Io {
-    #[serde(default)]
-    buildpacks: Option<IoBuildpacks>,
-}
-
-#[derive(Deserialize)]
-struct IoBuildpacks {
-    #[serde(default)]
-    group: Vec<ProjectRef>,
-}
-
-#[derive(Deserialize)]
-struct ProjectRef {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    version: Option<String>,
-    #[serde(default)]
-    uri: Option<String>,
-}
-
 /// The app's `project.toml` `[[io.buildpacks.group]]`, resolved, if it has one.
 /// An entry with a `uri` that is a local directory is registered from it.
 pub fn project_group(app_dir: &Path, registry: &mut Registry) -> Result<Option<Vec<Element>>> {
     let path = app_dir.join("project.toml");
-    let Some(text) = app_files::read_to_string(app_dir, "project.toml")
-        .map_err(|e| LifecycleError::Order(e.to_string()))?
-    else {
-        return Ok(None);
-    };
-    let parsed: ProjectToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+    let toml_error = |e: slipway_data::TomlError| LifecycleError::Toml {
         file: path.clone(),
-        message: e.message().to_string(),
-    })?;
-    let Some(group) = parsed
-        .io
-        .and_then(|io| io.buildpacks)
-        .map(|b| b.group)
-        .filter(|g| !g.is_empty())
-    else {
-        return Ok(None);
+        message: format!("line {}: {}", e.line, e.message),
     };
+    let project = match Project::read(app_dir) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(None),
+        Err(ReadError::Toml(e)) => return Err(toml_error(e)),
+        Err(ReadError::AppFile(e)) => return Err(LifecycleError::Order(e.to_string())),
+    };
+    let group = project.group().map_err(toml_error)?;
+    if group.is_empty() {
+        return Ok(None);
+    }
     let mut out = Vec::new();
     for (i, entry) in group.into_iter().enumerate() {
         let local = entry

@@ -64,17 +64,15 @@ impl Diagnostic {
         }
     }
 
-    /// A TOML syntax or schema error in `file`, pointing at its line.
-    pub fn from_toml(file: &str, text: &str, e: &toml::de::Error) -> Self {
-        let line = e.span().map_or(0, |span| {
-            text.as_bytes()[..span.start.min(text.len())]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count()
-                + 1
-        });
-        let src = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
-        Diagnostic::error(file, line, src, format!("{file}: {}", e.message().trim())).label("here")
+    /// A TOML syntax or schema error (read by `slipway-data`), pointing at its line.
+    pub fn from_toml(e: &slipway_data::TomlError) -> Self {
+        Diagnostic::error(
+            &e.file,
+            e.line,
+            &e.source_line,
+            format!("{}: {}", e.file, e.message),
+        )
+        .label("here")
     }
 
     #[must_use]

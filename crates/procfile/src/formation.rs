@@ -104,14 +104,3 @@ impl Formation {
         }
     }
 }
-
-/// One `[_.metadata.slipway.formation.<type>]` table, as the user wrote it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FormationConfig {
-    pub size: Option<String>,
-    pub quantity: Option<u32>,
-    pub min: Option<u32>,
-    pub max: Option<u32>,
-    pub singleton: Option<bool>,
-}

@@ -1,90 +1,57 @@
-//! Slipway's tables in `project.toml` (CNB project descriptor), as far as the
-//! process table is concerned: `[_.metadata.slipway.celery]` and
-//! `[_.metadata.slipway.formation.<type>]`. Other tables are left alone.
+//! Slipway's tables in `project.toml` that the process table reads
+//! (`[_.metadata.slipway.celery]`, `[_.metadata.slipway.formation.<type>]`),
+//! through `slipway-data`, and TOML errors as diagnostics that point at the line.
 
 use crate::diagnostic::Diagnostic;
-use crate::formation::FormationConfig;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use slipway_data::project::{CeleryTable, FormationTable, Project, ReadError};
+use slipway_data::TomlError;
 use std::collections::BTreeMap;
 
-// project.toml down to `[_.metadata.slipway]`; every level may be absent.
-#[derive(Default, Deserialize)]
-struct Descriptor<S> {
-    #[serde(rename = "_", default)]
-    underscore: Underscore<S>,
-}
-
-#[derive(Default, Deserialize)]
-struct Underscore<S> {
-    #[serde(default)]
-    metadata: Metadata<S>,
-}
-
-#[derive(Default, Deserialize)]
-struct Metadata<S> {
-    #[serde(default)]
-    slipway: S,
-}
-
-/// `[_.metadata.slipway]` of a project.toml, read as `S`: a crate's struct
-/// naming its own tables there (other tables and keys elsewhere are left
-/// alone). Absent levels give `S::default()`. A TOML syntax error, a misspelt
-/// key or a wrong type becomes a diagnostic naming the line, with `help`.
-pub fn slipway_tables<S: DeserializeOwned + Default>(
-    file: &str,
-    text: &str,
-    help: &str,
-) -> Result<S, Diagnostic> {
-    toml::from_str::<Descriptor<S>>(text)
-        .map(|d| d.underscore.metadata.slipway)
-        .map_err(|e| Diagnostic::from_toml(file, text, &e).help(help))
-}
-
 /// The parts of `[_.metadata.slipway]` this crate owns.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlipwayTables {
-    pub celery: Option<CeleryConfig>,
-    #[serde(default)]
-    pub formation: BTreeMap<String, FormationConfig>,
+    pub celery: Option<CeleryTable>,
+    pub formation: BTreeMap<String, FormationTable>,
 }
 
-/// `[_.metadata.slipway.celery]`: declares a Celery app in the reference layout.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CeleryConfig {
-    /// The Celery app module (`celery -A <app>`).
-    pub app: String,
-    /// The WSGI callable for the generated `web` type; default `<app>.wsgi`.
-    pub wsgi: Option<String>,
+/// A TOML error in `project` as a diagnostic naming the line, with `help`.
+pub fn diagnostic(e: &TomlError, help: &str) -> Diagnostic {
+    Diagnostic::from_toml(e).help(help)
 }
 
-impl CeleryConfig {
-    pub fn wsgi(&self) -> String {
-        self.wsgi
-            .clone()
-            .unwrap_or_else(|| format!("{}.wsgi", self.app))
+/// The app's project.toml through `slipway-data`; a refused file or a TOML
+/// syntax error rendered as a diagnostic (with `help`) naming the line.
+pub fn read(app_dir: &std::path::Path, help: &str) -> Result<Option<Project>, String> {
+    match Project::read(app_dir) {
+        Ok(p) => Ok(p),
+        Err(ReadError::Toml(e)) => Err(diagnostic(&e, help).render()),
+        Err(ReadError::AppFile(e)) => Err(e.to_string()),
     }
 }
 
-/// Parse `project.toml`. A TOML syntax error, a misspelt key or a wrong type
-/// becomes a diagnostic naming the line.
-pub fn parse(file: &str, text: &str) -> Result<SlipwayTables, Diagnostic> {
-    slipway_tables(
-        file,
-        text,
-        "see crates/procfile/SPEC.md for the `[_.metadata.slipway]` tables and their keys",
-    )
+/// Read this crate's tables. A misspelt key or a wrong type becomes a
+/// diagnostic naming the line.
+pub fn parse(project: &Project) -> Result<SlipwayTables, Diagnostic> {
+    let help = "see crates/procfile/SPEC.md for the `[_.metadata.slipway]` tables and their keys";
+    Ok(SlipwayTables {
+        celery: project.celery().map_err(|e| diagnostic(&e, help))?,
+        formation: project.formation().map_err(|e| diagnostic(&e, help))?,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse_text(text: &str) -> Result<SlipwayTables, Diagnostic> {
+        let project =
+            Project::parse("project.toml", text).map_err(|e| Diagnostic::from_toml(&e))?;
+        parse(&project)
+    }
+
     #[test]
     fn reads_celery_and_formation_tables_and_ignores_others() {
-        let t = parse(
-            "project.toml",
+        let t = parse_text(
             "[_]\nschema-version = \"0.2\"\n[io.buildpacks]\nexclude = [\"docs\"]\n[_.metadata.slipway.celery]\napp = \"refapp\"\n[_.metadata.slipway.formation.worker_general]\nsize = \"standard-2x\"\nmax = 4\n[_.metadata.slipway.assets]\nanything = 1\n",
         )
         .unwrap();
@@ -94,11 +61,8 @@ mod tests {
 
     #[test]
     fn a_misspelt_key_names_its_line() {
-        let d = parse(
-            "project.toml",
-            "[_.metadata.slipway.formation.web]\nsize = \"basic\"\nmaximum = 3\n",
-        )
-        .unwrap_err();
+        let d = parse_text("[_.metadata.slipway.formation.web]\nsize = \"basic\"\nmaximum = 3\n")
+            .unwrap_err();
         assert_eq!(d.location(), "project.toml:3");
         assert!(
             d.message.contains("unknown field `maximum`"),
@@ -109,11 +73,8 @@ mod tests {
 
     #[test]
     fn a_toml_syntax_error_names_its_line() {
-        let d = parse(
-            "project.toml",
-            "[_]\nschema-version = \"0.2\"\n[_.metadata.slipway.celery\n",
-        )
-        .unwrap_err();
+        let d =
+            parse_text("[_]\nschema-version = \"0.2\"\n[_.metadata.slipway.celery\n").unwrap_err();
         assert_eq!(d.line, 3);
     }
 }

@@ -3,12 +3,13 @@
 
 use crate::celery::{self, Celery};
 use crate::diagnostic::Diagnostic;
-use crate::formation::{is_known_size, Formation, FormationConfig, FormationOrigin};
+use crate::formation::{is_known_size, Formation, FormationOrigin};
 use crate::name::is_scheduler_type;
 use crate::project::{self, SlipwayTables};
 use crate::reference::REFERENCE;
 use crate::{heroku_yml, parse, ProcfileError};
 use serde::{Deserialize, Serialize};
+use slipway_data::project::{FormationTable, Project};
 use std::path::Path;
 
 /// Where a process type's command came from.
@@ -106,10 +107,8 @@ pub fn has_process_sources(app_dir: &Path) -> bool {
         Err(_) => return true,
         _ => {}
     }
-    match read("project.toml") {
-        Ok(Some(t)) => project::parse("project.toml", &t)
-            .ok()
-            .is_some_and(|t| t.celery.is_some()),
+    match Project::read(app_dir) {
+        Ok(Some(p)) => p.celery().is_ok_and(|c| c.is_some()),
         Ok(None) => false,
         Err(_) => true,
     }
@@ -129,7 +128,10 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
     let tables = match &project_text {
         Some(text) => {
             loaded.sources.push("project.toml".into());
-            match project::parse("project.toml", text) {
+            match Project::parse(slipway_data::project::FILE, text)
+                .map_err(|e| Diagnostic::from_toml(&e))
+                .and_then(|p| project::parse(&p))
+            {
                 Ok(t) => t,
                 Err(d) => {
                     errors.push(d);
@@ -348,7 +350,7 @@ fn apply_scheduler_rule(p: &mut Process) {
 
 fn apply_config(
     p: &mut Process,
-    c: &FormationConfig,
+    c: &FormationTable,
     errors: &mut Vec<Diagnostic>,
     warnings: &mut Vec<Diagnostic>,
 ) {

@@ -11,13 +11,13 @@
 //! The formats are specified in `SPEC.md` beside this crate.
 
 use crate::error::ReleaseError;
-use serde::Deserialize;
+use slipway_data::project::{Migrate, Project, ReadError};
+use slipway_data::release::CommandsFile;
+pub use slipway_data::release::{CommandEntry, COMMANDS_ENV};
+use slipway_data::TomlError;
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
-
-/// Env var naming the build-plan commands file (set by the release-phase buildpack).
-pub const COMMANDS_ENV: &str = "SLIPWAY_RELEASE_COMMANDS";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepSource {
@@ -78,100 +78,10 @@ pub struct Plan {
 /// The platform's release-phase limit: one hour, not extendable.
 pub const PLATFORM_LIMIT: Duration = Duration::from_hours(1);
 
-#[derive(Debug, Default, Deserialize)]
-struct Descriptor {
-    #[serde(rename = "_", default)]
-    underscore: Underscore,
-    #[serde(default)]
-    com: Com,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Com {
-    #[serde(default)]
-    heroku: Heroku,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Heroku {
-    #[serde(default)]
-    phase: Phase,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Phase {
-    #[serde(default)]
-    release: Vec<CommandEntry>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CommandEntry {
-    pub command: String,
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// Only in the build-plan commands file: which buildpack asked.
-    #[serde(default)]
-    pub source: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Underscore {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    metadata: Metadata,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Metadata {
-    #[serde(default)]
-    slipway: Slipway,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Slipway {
-    #[serde(default)]
-    release: ReleaseTable,
-}
-
-/// `[_.metadata.slipway.release]`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-struct ReleaseTable {
-    migrate: Option<Migrate>,
-    lock_key: Option<String>,
-    lock_timeout: Option<u64>,
-    step_timeout: Option<u64>,
-    database_wait: Option<u64>,
-    grace: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum Migrate {
-    Enabled(bool),
-    Command(String),
-}
-
-/// The build-plan commands file.
-#[derive(Debug, Default, Deserialize)]
-struct CommandsFile {
-    #[serde(default)]
-    release: Vec<CommandEntry>,
-}
-
-fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ReleaseError {
-    let line = e.span().map_or(0, |s| {
-        text[..s.start.min(text.len())].matches('\n').count() + 1
-    });
+fn toml_error(e: &TomlError) -> ReleaseError {
     ReleaseError::Config {
-        location: if line > 0 {
-            format!("{file}:{line}")
-        } else {
-            file.to_string()
-        },
-        message: e.message().trim().to_string(),
+        location: e.location(),
+        message: e.message.clone(),
         help: "fix the value; the tables are described in crates/release-phase/SPEC.md".to_string(),
     }
 }
@@ -179,22 +89,25 @@ fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> ReleaseError {
 /// Load the plan for the app in `app_dir`. `env` gives `HEROKU_APP_NAME` and
 /// `SLIPWAY_RELEASE_COMMANDS`.
 pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, ReleaseError> {
-    let descriptor = match app_files::read_to_string(app_dir, "project.toml") {
-        Ok(Some(text)) => toml::from_str::<Descriptor>(&text)
-            .map_err(|e| toml_error("project.toml", &text, &e))?,
-        Ok(None) => Descriptor::default(),
-        Err(e) => {
+    let project = match Project::read(app_dir) {
+        Ok(p) => p.unwrap_or_else(Project::empty),
+        Err(ReadError::Toml(e)) => return Err(toml_error(&e)),
+        Err(ReadError::AppFile(e)) => {
             return Err(ReleaseError::Io {
                 what: "project.toml".into(),
                 source: std::io::Error::other(e.to_string()),
             })
         }
     };
-    let table = &descriptor.underscore.metadata.slipway.release;
+    let table = project
+        .release()
+        .map_err(|e| toml_error(&e))?
+        .unwrap_or_default();
+    let release_commands = project.release_commands().map_err(|e| toml_error(&e))?;
     let mut steps = Vec::new();
     let mut warnings = Vec::new();
 
-    for (i, entry) in descriptor.com.heroku.phase.release.iter().enumerate() {
+    for (i, entry) in release_commands.iter().enumerate() {
         steps.push(step_from(
             entry,
             StepSource::ProjectToml(i + 1),
@@ -207,7 +120,7 @@ pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan
             source: e,
         })?;
         let commands: CommandsFile =
-            toml::from_str(&text).map_err(|e| toml_error(&file, &text, &e))?;
+            slipway_data::error::from_str(&file, &text).map_err(|e| toml_error(&e))?;
         for entry in &commands.release {
             let source = StepSource::BuildPlan(
                 entry
@@ -218,7 +131,7 @@ pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan
             steps.push(step_from(entry, source, &file)?);
         }
     }
-    let user_steps = !descriptor.com.heroku.phase.release.is_empty();
+    let user_steps = !release_commands.is_empty();
     match &table.migrate {
         Some(Migrate::Enabled(false)) => {}
         Some(Migrate::Command(cmd)) if cmd.trim().is_empty() => {
@@ -250,7 +163,7 @@ pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan
             .lock_key
             .clone()
             .or_else(|| env("HEROKU_APP_NAME").filter(|s| !s.is_empty()))
-            .or_else(|| descriptor.underscore.id.clone())
+            .or(project.id().map_err(|e| toml_error(&e))?)
             .unwrap_or_else(|| "default".to_string()),
         lock_timeout: secs(table.lock_timeout, 600),
         step_timeout: secs(table.step_timeout, 55 * 60),

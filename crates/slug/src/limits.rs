@@ -3,7 +3,7 @@
 //! configurable, because refusing what the platform accepts is a bug.
 //! Sizes are compressed sizes, in MiB as Heroku prints them (`346.4M`).
 
-use serde::Deserialize;
+use slipway_data::project::Project;
 
 pub const MIB: u64 = 1024 * 1024;
 pub const DEFAULT_SOFT: u64 = 300 * MIB;
@@ -47,49 +47,18 @@ impl Limits {
     /// project.toml `[_.metadata.slipway.slug] size-limit` / `soft-limit`, then
     /// the env vars (which win).
     pub fn load(
-        project_toml: Option<&str>,
+        project: Option<&Project>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, String> {
-        #[derive(Deserialize, Default)]
-        struct D {
-            #[serde(rename = "_", default)]
-            u: U,
-        }
-        #[derive(Deserialize, Default)]
-        struct U {
-            #[serde(default)]
-            metadata: M,
-        }
-        #[derive(Deserialize, Default)]
-        struct M {
-            #[serde(default)]
-            slipway: S,
-        }
-        #[derive(Deserialize, Default)]
-        struct S {
-            #[serde(default)]
-            slug: T,
-        }
-        #[derive(Deserialize, Default)]
-        #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-        struct T {
-            size_limit: Option<String>,
-            soft_limit: Option<String>,
-        }
         let mut limits = Self::default();
-        if let Some(text) = project_toml {
-            let d: D = toml::from_str(text).map_err(|e| {
-                let line = e.span().map_or(0, |s| {
-                    text[..s.start.min(text.len())].matches('\n').count() + 1
-                });
-                format!("project.toml:{line}: {}", e.message().trim())
-            })?;
-            if let Some(v) = d.u.metadata.slipway.slug.size_limit {
+        if let Some(project) = project {
+            let table = project.slug().map_err(|e| e.to_string())?;
+            if let Some(v) = table.size_limit {
                 limits.hard = parse_size(&v).map_err(|e| {
                     format!("project.toml [_.metadata.slipway.slug] size-limit: {e}")
                 })?;
             }
-            if let Some(v) = d.u.metadata.slipway.slug.soft_limit {
+            if let Some(v) = table.soft_limit {
                 limits.soft = parse_size(&v).map_err(|e| {
                     format!("project.toml [_.metadata.slipway.slug] soft-limit: {e}")
                 })?;
@@ -134,6 +103,10 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 mod tests {
     use super::*;
 
+    fn project(text: &str) -> Project {
+        Project::parse("project.toml", text).unwrap()
+    }
+
     #[test]
     fn defaults_are_herokus_300m_soft_and_1g_hard() {
         let l = Limits::load(None, &|_| None).unwrap();
@@ -146,20 +119,23 @@ mod tests {
     #[test]
     fn the_env_wins_over_project_toml() {
         let toml = "[_.metadata.slipway.slug]\nsize-limit = \"500M\"\n";
-        assert_eq!(Limits::load(Some(toml), &|_| None).unwrap().hard, 500 * MIB);
         assert_eq!(
-            Limits::load(Some(toml), &|k| (k == LIMIT_ENV).then(|| "2G".into()))
-                .unwrap()
-                .hard,
+            Limits::load(Some(&project(toml)), &|_| None).unwrap().hard,
+            500 * MIB
+        );
+        assert_eq!(
+            Limits::load(Some(&project(toml)), &|k| (k == LIMIT_ENV)
+                .then(|| "2G".into()))
+            .unwrap()
+            .hard,
             2048 * MIB
         );
-        assert!(
-            Limits::load(Some("[_.metadata.slipway.slug]\nsize-limt = 1\n"), &|_| {
-                None
-            })
-            .unwrap_err()
-            .starts_with("project.toml:2")
-        );
+        assert!(Limits::load(
+            Some(&project("[_.metadata.slipway.slug]\nsize-limt = 1\n")),
+            &|_| { None }
+        )
+        .unwrap_err()
+        .starts_with("project.toml:2"));
         assert!(
             Limits::load(None, &|k| (k == LIMIT_ENV).then(|| "lots".into()))
                 .unwrap_err()

@@ -83,9 +83,8 @@ fn run(cli: &Cli) -> Result<u8, String> {
             Ok(0)
         }
         Cmd::Measure { dir, report } => {
-            let project =
-                app_files::read_to_string(dir, "project.toml").map_err(|e| e.to_string())?;
-            let limits = Limits::load(project.as_deref(), &|k| std::env::var(k).ok())?;
+            let project = slipway_data::project::Project::read(dir).map_err(|e| e.to_string())?;
+            let limits = Limits::load(project.as_ref(), &|k| std::env::var(k).ok())?;
             let opts = GzOptions {
                 level: cli.level,
                 ..GzOptions::default()

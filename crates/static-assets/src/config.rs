@@ -2,92 +2,54 @@
 
 use crate::error::AssetsError;
 use procfile::Diagnostic;
-use serde::Deserialize;
-use std::collections::BTreeMap;
+use slipway_data::project::Project;
 use std::path::Path;
 
-/// When collectstatic runs.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Collectstatic {
-    /// During the build (the default): the slug carries the collected files.
-    #[default]
-    Build,
-    /// On every release, through slipway/release-phase: for storages that need
-    /// runtime config vars (S3 and the like).
-    Release,
-    /// Never.
-    Off,
-}
+pub use slipway_data::project::{AssetsTable as AssetsConfig, Collectstatic};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct AssetsConfig {
-    /// Build-time stand-ins for settings that demand runtime secrets.
-    #[serde(default)]
-    pub build_env: BTreeMap<String, String>,
-    /// Globs (gitignore-style, relative to the app) of the files whose content
-    /// decides whether assets are rebuilt. Default: every file of the app but
-    /// node_modules, .git and Python bytecode.
-    #[serde(default)]
-    pub inputs: Vec<String>,
-    #[serde(default)]
-    pub collectstatic: Collectstatic,
-}
+const HELP: &str = "see crates/static-assets/SPEC.md: [_.metadata.slipway.assets] takes build-env (a table of strings), inputs (a list of globs) and collectstatic (\"build\", \"release\" or \"off\")";
 
-/// The part of `[_.metadata.slipway]` this crate reads.
-#[derive(Deserialize, Default)]
-struct Slipway {
-    #[serde(default)]
-    assets: AssetsConfig,
-}
-
-impl AssetsConfig {
-    /// Read the app's project.toml; no file means the defaults.
-    pub fn load(app_dir: &Path) -> Result<Self, AssetsError> {
-        match app_files::read_to_string(app_dir, "project.toml") {
-            Ok(Some(text)) => Self::parse("project.toml", &text),
-            Ok(None) => Ok(Self::default()),
-            Err(e) => Err(AssetsError::Io {
-                path: app_dir.join("project.toml"),
-                source: std::io::Error::other(e.to_string()),
-            }),
-        }
+/// Read the app's project.toml; no file means the defaults.
+pub fn load(app_dir: &Path) -> Result<AssetsConfig, AssetsError> {
+    match procfile::project::read(app_dir, HELP).map_err(AssetsError::Config)? {
+        Some(project) => check(&project),
+        None => Ok(AssetsConfig::default()),
     }
+}
 
-    pub fn parse(file: &str, text: &str) -> Result<Self, AssetsError> {
-        let config = procfile::project::slipway_tables::<Slipway>(
-            file,
-            text,
-            "see crates/static-assets/SPEC.md: [_.metadata.slipway.assets] takes build-env (a table of strings), inputs (a list of globs) and collectstatic (\"build\", \"release\" or \"off\")",
-        )
-        .map(|s| s.assets)
-        .map_err(|d| AssetsError::Config(d.render()))?;
-        for pattern in &config.inputs {
-            globset::Glob::new(pattern).map_err(|e| {
-                let line = text
-                    .lines()
-                    .position(|l| l.contains(pattern.as_str()))
-                    .map_or(0, |i| i + 1);
-                let src = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
-                AssetsError::Config(
-                    Diagnostic::error(
-                        file,
-                        line,
-                        src,
-                        format!(
-                            "{file}: inputs: `{pattern}` is not a valid glob: {}",
-                            e.kind()
-                        ),
-                    )
-                    .pointing_at(pattern)
-                    .help("use `*`, `**`, `?` and `[...]`, e.g. \"assets/**\"")
-                    .render(),
+/// `text`, read from `file` (named in errors).
+pub fn parse(file: &str, text: &str) -> Result<AssetsConfig, AssetsError> {
+    let project = Project::parse(file, text)
+        .map_err(|e| AssetsError::Config(procfile::project::diagnostic(&e, HELP).render()))?;
+    check(&project)
+}
+
+/// The table, every `inputs` glob valid.
+fn check(project: &Project) -> Result<AssetsConfig, AssetsError> {
+    let file = project.file();
+    let config = project
+        .assets()
+        .map_err(|e| AssetsError::Config(procfile::project::diagnostic(&e, HELP).render()))?;
+    for pattern in &config.inputs {
+        globset::Glob::new(pattern).map_err(|e| {
+            let (line, src) = project.line_of(pattern);
+            AssetsError::Config(
+                Diagnostic::error(
+                    file,
+                    line,
+                    src,
+                    format!(
+                        "{file}: inputs: `{pattern}` is not a valid glob: {}",
+                        e.kind()
+                    ),
                 )
-            })?;
-        }
-        Ok(config)
+                .pointing_at(pattern)
+                .help("use `*`, `**`, `?` and `[...]`, e.g. \"assets/**\"")
+                .render(),
+            )
+        })?;
     }
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -96,14 +58,14 @@ mod tests {
 
     #[test]
     fn defaults_apply_without_the_table() {
-        let c = AssetsConfig::parse("project.toml", "[_]\nschema-version = \"0.2\"\n").unwrap();
+        let c = parse("project.toml", "[_]\nschema-version = \"0.2\"\n").unwrap();
         assert_eq!(c, AssetsConfig::default());
         assert_eq!(c.collectstatic, Collectstatic::Build);
     }
 
     #[test]
     fn reads_placeholders_inputs_and_collectstatic() {
-        let c = AssetsConfig::parse(
+        let c = parse(
             "project.toml",
             "[_.metadata.slipway.assets]\nbuild-env = { SECRET_KEY = \"x\", DATABASE_URL = \"sqlite:///:memory:\" }\ninputs = [\"assets/**\"]\ncollectstatic = \"release\"\n[_.metadata.slipway.celery]\napp = \"a\"\n",
         )
@@ -115,7 +77,7 @@ mod tests {
 
     #[test]
     fn a_wrong_value_names_the_line() {
-        let e = AssetsConfig::parse(
+        let e = parse(
             "project.toml",
             "[_]\nid = \"a\"\n[_.metadata.slipway.assets]\ncollectstatic = \"sometimes\"\n",
         )
@@ -127,7 +89,7 @@ mod tests {
 
     #[test]
     fn a_misspelt_key_and_a_bad_glob_name_their_lines() {
-        let e = AssetsConfig::parse(
+        let e = parse(
             "project.toml",
             "[_.metadata.slipway.assets]\nbuild_env = {}\n",
         )
@@ -137,7 +99,7 @@ mod tests {
             e.contains("project.toml:2") && e.contains("unknown field `build_env`"),
             "{e}"
         );
-        let e = AssetsConfig::parse(
+        let e = parse(
             "project.toml",
             "[_.metadata.slipway.assets]\n\ninputs = [\"assets/[a\"]\n",
         )

@@ -255,7 +255,7 @@ impl Plan {
     }
 
     pub fn new(app: &Path, env: &Env) -> Result<Self, AssetsError> {
-        let config = AssetsConfig::load(app)?;
+        let config = config::load(app)?;
         let detection = detect(app)?;
         let collect = detection.django
             && config.collectstatic == Collectstatic::Build

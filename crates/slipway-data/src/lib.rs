@@ -1,0 +1,17 @@
+//! Slipway's data formats, in the manner of `libcnb-data`: types, no logic.
+//!
+//! - [`project`]: every table we accept in the app's `project.toml`
+//!   (`[_.metadata.slipway.*]`, `[[com.heroku.phase.release]]`,
+//!   `[io.buildpacks] exclude` and `[[io.buildpacks.group]]`), read through
+//!   one reader ([`project::Project`]) that reports a TOML error at its line.
+//! - [`release`]: what one buildpack hands `slipway/release-phase`: the build
+//!   plan entry asking for a release command, and the commands file the
+//!   release-phase binary reads on every release.
+//!
+//! The tables' meaning is each owner's SPEC; this crate's SPEC.md lists them.
+
+pub mod error;
+pub mod project;
+pub mod release;
+
+pub use error::TomlError;
