@@ -9,6 +9,10 @@
 //! say when they have nothing to do, and put `release`, `autoscale` and
 //! generated types into the slug's Procfile.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slipway_e2e::{
     build, copy_dir, fixture, image_process_types, packaged, seven_types_release_and_autoscale,
     slipway_cmd,

@@ -13,6 +13,9 @@
 //! - Then heroku.yml's `release:` runs the release phase in that image
 //!   directory, and the Dockerfile's `CMD` serves the compiled assets.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
 // One end-to-end story, read top to bottom as a user lives it.
 #![allow(clippy::too_many_lines)]
 

@@ -2,6 +2,10 @@
 //! tests can trust it. Each test drives small real buildpacks (bash scripts)
 //! through the `slipway` CLI and checks what the spec says must happen.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slipway_e2e::*;
 use std::path::Path;
 use std::process::{Command, Stdio};

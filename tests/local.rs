@@ -2,6 +2,10 @@
 //! runs it, with the platform's shutdown contract (SIGTERM to every process
 //! when one exits or on Ctrl-C, SIGKILL after the grace period).
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slipway_e2e::*;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};

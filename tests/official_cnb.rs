@@ -17,6 +17,10 @@
 //! scripts/bootstrap); without Go or the module proxy these tests fail, naming
 //! what is missing.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use local_lifecycle::image::{Image, ImageProcess};
 use local_lifecycle::plan::{BuildpackPlan, GroupToml, PlanToml};
 use slipway_e2e::{fixture, official_tools, packaged, ran, slipway, write_exec};

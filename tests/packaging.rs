@@ -3,6 +3,10 @@
 //! `.tgz` form `.buildpacks` names. `pack` is not on this machine, so the
 //! packaged output is checked the way `pack` and the lifecycle read it.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slipway_e2e::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

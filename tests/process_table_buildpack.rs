@@ -1,6 +1,10 @@
 //! The packaged `slipway/process-table` buildpack, driven through `slipway`
 //! exactly as a user would: CNB API and classic API, on the reference app.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slipway_e2e::*;
 use std::process::{Command, Stdio};
 use std::time::Duration;

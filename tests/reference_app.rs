@@ -5,6 +5,9 @@
 //! Platform API (the fake on loopback), scales web on slow heartbeats and the
 //! worker type of a queue with messages waiting in RabbitMQ, and never beat.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
 // One end-to-end story, read top to bottom as a user lives it.
 #![allow(clippy::too_many_lines)]
 

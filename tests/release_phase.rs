@@ -1,5 +1,9 @@
 //! `release-phase` on every release: real migrations, real PostgreSQL, real signals.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slipway_e2e::*;
 use std::path::Path;
 use std::process::{Command, Stdio};

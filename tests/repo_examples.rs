@@ -1,6 +1,10 @@
 //! The top-level `.buildpacks` and `heroku.yml` are real examples of how an
 //! app references Slipway. These tests keep them true.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slipway_e2e::root;
 
 fn buildpack_dirs() -> Vec<String> {

@@ -1,6 +1,10 @@
 //! `slipway/static-assets` through `slipway build`, with the real tools: npm
 //! (sass and esbuild from the npm registry), Django and whitenoise.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slipway_e2e::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

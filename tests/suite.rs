@@ -4,6 +4,10 @@
 //! `slipway build` runs it as the lifecycle does (optional members, plan
 //! resolution across them), as the README's recipe says.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slipway_e2e::{
     copy_dir, doubles, fixture, image_process_types, packaged, ran, require_python_modules, root,
     seven_types_release_and_autoscale, slipway,

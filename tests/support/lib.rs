@@ -1,6 +1,9 @@
 //! Test support: the packaged buildpacks and the `slipway` binary, built once
 //! per test process from this checkout, plus small helpers.
 
+// The test files share this package's dependencies; this support library uses some.
+#![allow(unused_crate_dependencies)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -206,7 +209,9 @@ impl Drop for TestDb {
 
 pub const SECRET_PASSWORD: &str = "Sup3r-s3cret-pw";
 
-/// A finished command's exit code and output as text.
+/// A finished command's exit code and output as text, as a user reads it:
+/// terminal colour codes (bullet_stream colours headers, warnings and errors)
+/// taken out, so the specifications speak of words, not escapes.
 pub struct Ran {
     pub code: i32,
     pub stdout: String,
@@ -222,9 +227,28 @@ impl Ran {
 pub fn ran(out: &Output) -> Ran {
     Ran {
         code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        stdout: strip_ansi(&String::from_utf8_lossy(&out.stdout)),
+        stderr: strip_ansi(&String::from_utf8_lossy(&out.stderr)),
     }
+}
+
+/// `text` without `ESC [ ... m` colour codes.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// `slipway <args>`, waited for.

@@ -5,28 +5,21 @@
 //! heroku-buildpack-multi (`.buildpacks`) only runs classic buildpacks.
 
 use crate::{load_and_report, TABLE_FILE};
+use buildkit::classic::Classic;
 use procfile::render;
 use std::path::Path;
 
-/// Runs the classic phase named by argv[0], or returns None for the CNB API.
-pub(crate) fn dispatch() -> Option<i32> {
-    classic_api::dispatch(&classic_api::Classic {
+/// The classic phases (`main` runs the one named by argv[0]).
+pub(crate) const CLASSIC: Classic<'static> = Classic {
         name: "Slipway process table",
         detect: &procfile::has_process_sources,
         nothing_to_do: "the app declares no processes (no Procfile, heroku.yml run: or [_.metadata.slipway.celery] in project.toml)",
-        compile: &|build_dir, _cache, _env| compile(build_dir),
-        release: &release,
-    })
-}
+    compile: &|build_dir, _cache, _env| compile(build_dir),
+    release: &release,
+};
 
-fn compile(build_dir: &Path) -> i32 {
-    let table = match load_and_report(build_dir) {
-        Ok(t) => t,
-        Err(e) => {
-            build_output::error("Slipway process table", &e.to_string());
-            return 1;
-        }
-    };
+fn compile(build_dir: &Path) -> Result<(), String> {
+    let table = load_and_report(build_dir).map_err(|e| e.to_string())?;
     let dir = build_dir.join(".slipway");
     let profile_d = build_dir.join(".profile.d");
     let written = std::fs::create_dir_all(&dir)
@@ -42,13 +35,9 @@ fn compile(build_dir: &Path) -> i32 {
             )
         });
     if let Err(e) = written {
-        build_output::error(
-            "Slipway process table",
-            &format!("could not write {}: {e}", dir.display()),
-        );
-        return 1;
+        return Err(format!("could not write {}: {e}", dir.display()));
     }
-    build_output::bullet(&format!(
+    buildkit::output::bullet(&format!(
         "Formation metadata: ${} (.slipway/{TABLE_FILE})",
         procfile::TABLE_PATH_ENV
     ));
@@ -60,14 +49,12 @@ fn compile(build_dir: &Path) -> i32 {
     match procfile::slug_procfile::append_missing(build_dir, &wanted) {
         Ok(added) => report_added(&added, "generated from project.toml"),
         Err(e) => {
-            build_output::error(
-                "Slipway process table",
-                &format!("could not add process types to the slug's Procfile: {e}"),
-            );
-            return 1;
+            return Err(format!(
+                "could not add process types to the slug's Procfile: {e}"
+            ))
         }
     }
-    0
+    Ok(())
 }
 
 /// Say which types went into the slug's Procfile, and why.
@@ -75,7 +62,7 @@ pub(crate) fn report_added(added: &[(String, String)], origin: &str) {
     if added.is_empty() {
         return;
     }
-    build_output::bullet(&format!(
+    buildkit::output::bullet(&format!(
         "Added to the slug's Procfile ({origin}): {}",
         added
             .iter()
@@ -83,22 +70,15 @@ pub(crate) fn report_added(added: &[(String, String)], origin: &str) {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    build_output::block(
+    buildkit::output::block(
         "Classic Heroku takes process types from the slug's Procfile and from the\n\
          last buildpack's bin/release only; in the Procfile they reach the release\n\
          wherever this buildpack is listed. Lines you wrote are never changed.",
     );
 }
 
-fn release(build_dir: &Path) -> i32 {
-    match procfile::load(build_dir) {
-        Ok(loaded) => {
-            print!("{}", render::classic_release_yaml(&loaded.table));
-            0
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            1
-        }
-    }
+fn release(build_dir: &Path) -> Result<String, String> {
+    procfile::load(build_dir)
+        .map(|loaded| render::classic_release_yaml(&loaded.table))
+        .map_err(|e| e.to_string())
 }

@@ -78,7 +78,7 @@ impl Buildpack for ProcessTableBuildpack {
             procfile::TABLE_PATH_ENV,
             &table_path,
         ))?;
-        build_output::bullet(&format!(
+        buildkit::output::bullet(&format!(
             "Formation metadata: ${} ({})",
             procfile::TABLE_PATH_ENV,
             table_path.display()
@@ -100,38 +100,27 @@ impl Buildpack for ProcessTableBuildpack {
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {
-        match error {
-            libcnb::Error::BuildpackError(e) => {
-                build_output::error("Slipway process table", &e.to_string());
-            }
-            other => build_output::error(
-                "Slipway process table (internal)",
-                &format!("{other}\nPlease report this with the build log."),
-            ),
-        }
+        buildkit::classic::on_error("Slipway process table", error);
     }
 }
 
 /// Load the table, print it in Heroku's build-output style, print warnings loudly.
 pub(crate) fn load_and_report(app_dir: &Path) -> Result<ProcessTable, BuildpackError> {
-    build_output::header("Slipway process table");
+    buildkit::output::header("Slipway process table");
     let loaded = procfile::load(app_dir).map_err(BuildpackError::Table)?;
     for w in &loaded.warnings {
-        build_output::warning(&w.render());
+        buildkit::output::warning(&w.render());
     }
-    build_output::bullet(&format!("Read from {}", loaded.sources.join(", ")));
-    build_output::bullet(&format!(
+    buildkit::output::bullet(&format!("Read from {}", loaded.sources.join(", ")));
+    buildkit::output::bullet(&format!(
         "{} process types, default: {}",
         loaded.table.processes.len(),
         loaded.table.default_process().unwrap_or("none")
     ));
-    build_output::block(&render::human_table(&loaded.table));
+    buildkit::output::block(&render::human_table(&loaded.table));
     Ok(loaded.table)
 }
 
 fn main() {
-    if let Some(code) = classic::dispatch() {
-        std::process::exit(code);
-    }
-    libcnb::libcnb_runtime(&ProcessTableBuildpack);
+    buildkit::classic::main(&classic::CLASSIC, &ProcessTableBuildpack);
 }

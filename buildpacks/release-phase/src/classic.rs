@@ -5,22 +5,21 @@
 use crate::{
     check_and_report, has_release_work, procfile_release, AUTOSCALE_COMMAND, RELEASE_COMMAND,
 };
+use buildkit::classic::Classic;
 use std::path::Path;
 
-pub(crate) fn dispatch() -> Option<i32> {
-    classic_api::dispatch(&classic_api::Classic {
+/// The classic phases (`main` runs the one named by argv[0]).
+pub(crate) const CLASSIC: Classic<'static> = Classic {
         name: "Slipway release phase",
         detect: &has_release_work,
         nothing_to_do: "nothing to run on release (no manage.py, bin/rails, [[com.heroku.phase.release]] or [_.metadata.slipway.release] in project.toml)",
-        compile: &|build_dir, _cache, _env| compile(build_dir),
-        release: &release,
-    })
-}
+    compile: &|build_dir, _cache, _env| compile(build_dir),
+    release: &|build_dir| Ok(release(build_dir)),
+};
 
-fn compile(build_dir: &Path) -> i32 {
+fn compile(build_dir: &Path) -> Result<(), String> {
     if let Err(e) = check_and_report(build_dir) {
-        build_output::error("Slipway release phase", &e.to_string());
-        return 1;
+        return Err(e.to_string());
     }
     // The buildpack's own binary lives beside bin/: <buildpack>/.libcnb-cargo/additional-bin/release-phase.
     let me = std::env::current_exe().ok();
@@ -42,13 +41,9 @@ fn compile(build_dir: &Path) -> i32 {
             )
         });
     if let Err(e) = installed {
-        build_output::error(
-            "Slipway release phase",
-            &format!("could not install the release-phase binary: {e}"),
-        );
-        return 1;
+        return Err(format!("could not install the release-phase binary: {e}"));
     }
-    build_output::bullet("Installed release-phase on PATH (.slipway/bin, via .profile.d)");
+    buildkit::output::bullet("Installed release-phase on PATH (.slipway/bin, via .profile.d)");
     let wanted = [
         ("release".to_string(), RELEASE_COMMAND.to_string()),
         ("autoscale".to_string(), AUTOSCALE_COMMAND.to_string()),
@@ -57,28 +52,28 @@ fn compile(build_dir: &Path) -> i32 {
         Ok(added) if added.is_empty() => {}
         Ok(added) => {
             for (name, command) in &added {
-                build_output::bullet(&format!("Added to the slug's Procfile: {name}: {command}"));
+                buildkit::output::bullet(&format!(
+                    "Added to the slug's Procfile: {name}: {command}"
+                ));
             }
-            build_output::block(
+            buildkit::output::block(
                 "Classic Heroku runs the release phase only for a `release` type in the\n\
                  slug's Procfile (buildpacks' defaults count only from the last one listed).\n\
                  `autoscale` stays at 0 dynos until you scale it: heroku ps:scale autoscale=1",
             );
         }
         Err(e) => {
-            build_output::error(
-                "Slipway release phase",
-                &format!("could not add release and autoscale to the slug's Procfile: {e}"),
-            );
-            return 1;
+            return Err(format!(
+                "could not add release and autoscale to the slug's Procfile: {e}"
+            ));
         }
     }
-    0
+    Ok(())
 }
 
 /// heroku-buildpack-multi keeps only the last buildpack's bin/release: print
 /// the whole process table (if the app declares one) plus `release`.
-fn release(build_dir: &Path) -> i32 {
+fn release(build_dir: &Path) -> String {
     let mut table = procfile::load(build_dir)
         .map(|l| l.table)
         .unwrap_or_default();
@@ -101,6 +96,5 @@ fn release(build_dir: &Path) -> i32 {
             celery: None,
         });
     }
-    print!("{}", procfile::render::classic_release_yaml(&table));
-    0
+    procfile::render::classic_release_yaml(&table)
 }

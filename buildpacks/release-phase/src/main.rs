@@ -3,6 +3,9 @@
 //! configuration at build time, stores release commands other buildpacks
 //! asked for through the build plan, and declares the `release` process.
 
+// One package, several targets: the package's dependencies serve all of them.
+#![allow(unused_crate_dependencies)]
+
 mod classic;
 
 use libcnb::additional_buildpack_binary_path;
@@ -79,18 +82,18 @@ pub(crate) fn procfile_command(app_dir: &Path, name: &str) -> Option<String> {
 
 /// Check the plan at build time, so a broken config fails the build, not the release.
 pub(crate) fn check_and_report(app_dir: &Path) -> Result<(), BuildpackError> {
-    build_output::header("Slipway release phase");
+    buildkit::output::header("Slipway release phase");
     let plan = config::load(app_dir, &|k| {
         (k != COMMANDS_ENV).then(|| std::env::var(k).ok()).flatten()
     })
     .map_err(BuildpackError::Config)?;
     for w in &plan.warnings {
-        build_output::warning(w);
+        buildkit::output::warning(w);
     }
-    build_output::bullet("Release plan (run by `release-phase run` on every release):");
-    build_output::block(&config::describe(&plan));
+    buildkit::output::bullet("Release plan (run by `release-phase run` on every release):");
+    buildkit::output::block(&config::describe(&plan));
     match procfile_release(app_dir) {
-        Some(cmd) if !cmd.contains("release-phase") => build_output::warning(&format!(
+        Some(cmd) if !cmd.contains("release-phase") => buildkit::output::warning(&format!(
             "The Procfile declares `release: {cmd}`, which runs instead of release-phase (no lock, timeout or redaction).\nUse `release: release-phase run` and put the command in [[com.heroku.phase.release]] in project.toml."
         )),
         _ => {}
@@ -135,7 +138,7 @@ impl Buildpack for ReleasePhaseBuildpack {
             bin.join("release-phase"),
         )
         .map_err(BuildpackError::Install)?;
-        build_output::bullet(&format!(
+        buildkit::output::bullet(&format!(
             "Installed release-phase on PATH ({})",
             bin.join("release-phase").display()
         ));
@@ -170,7 +173,7 @@ impl Buildpack for ReleasePhaseBuildpack {
                 COMMANDS_ENV,
                 &file,
             ))?;
-            build_output::bullet(&format!(
+            buildkit::output::bullet(&format!(
                 "{} release command(s) requested by other buildpacks",
                 entries.len()
             ));
@@ -181,7 +184,7 @@ impl Buildpack for ReleasePhaseBuildpack {
             launch.process(
                 ProcessBuilder::new(process_type!("release"), ["release-phase", "run"]).build(),
             );
-            build_output::bullet(&format!("Process type: release -> {RELEASE_COMMAND}"));
+            buildkit::output::bullet(&format!("Process type: release -> {RELEASE_COMMAND}"));
         }
         if procfile_command(&context.app_dir, "autoscale").is_none() {
             // Declared, not started: scale it to 1 (`heroku ps:scale autoscale=1`) with
@@ -190,27 +193,16 @@ impl Buildpack for ReleasePhaseBuildpack {
                 ProcessBuilder::new(process_type!("autoscale"), ["release-phase", "autoscale"])
                     .build(),
             );
-            build_output::bullet(&format!("Process type: autoscale -> {AUTOSCALE_COMMAND} (scale it to 1 to enable; see AUTOSCALE_* settings)"));
+            buildkit::output::bullet(&format!("Process type: autoscale -> {AUTOSCALE_COMMAND} (scale it to 1 to enable; see AUTOSCALE_* settings)"));
         }
         BuildResultBuilder::new().launch(launch.build()).build()
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {
-        match error {
-            libcnb::Error::BuildpackError(e) => {
-                build_output::error("Slipway release phase", &e.to_string());
-            }
-            other => build_output::error(
-                "Slipway release phase (internal)",
-                &format!("{other}\nPlease report this with the build log."),
-            ),
-        }
+        buildkit::classic::on_error("Slipway release phase", error);
     }
 }
 
 fn main() {
-    if let Some(code) = classic::dispatch() {
-        std::process::exit(code);
-    }
-    libcnb::libcnb_runtime(&ReleasePhaseBuildpack);
+    buildkit::classic::main(&classic::CLASSIC, &ReleasePhaseBuildpack);
 }

@@ -2,6 +2,7 @@
 //! (the app and every launch layer of the build), judges it against the
 //! limits and prints the report of what to cut. Runs last in the order.
 
+use buildkit::classic::{Classic, Failed};
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
@@ -12,9 +13,6 @@ use slug::{GzOptions, SizeTracker, Source};
 use std::path::Path;
 
 struct SlugSizeBuildpack;
-
-#[derive(Debug)]
-struct Failed(String);
 
 /// Every `launch = true` layer under the build's layers root (all buildpacks' dirs).
 fn launch_layers(layers_root: &Path) -> Vec<Source> {
@@ -65,23 +63,24 @@ fn launch_layers(layers_root: &Path) -> Vec<Source> {
 }
 
 fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), String> {
-    build_output::header("Slipway slug size");
+    buildkit::output::header("Slipway slug size");
     let project = slipway_data::project::Project::read(app_dir).map_err(|e| e.to_string())?;
     let limits = Limits::load(project.as_ref(), &|k| std::env::var(k).ok())?;
     let mut sources = vec![Source::app(app_dir)];
     if let Some(root) = layers_root {
         sources.extend(launch_layers(root));
     }
-    build_output::bullet(&format!(
+    buildkit::output::bullet(&format!(
         "Measuring the app and {} launch layer(s)",
         sources.len() - 1
     ));
-    let timer = build_output::Timer::start("Compressing");
     let opts = GzOptions::default();
     let mut tracker = SizeTracker::default();
-    let stats = slug::measure_tracked(&sources, opts, &mut tracker).map_err(|e| e.to_string())?;
-    timer.done();
-    build_output::bullet(&format!(
+    let stats = buildkit::output::with_dots("Compressing", || {
+        slug::measure_tracked(&sources, opts, &mut tracker)
+    })
+    .map_err(|e| e.to_string())?;
+    buildkit::output::bullet(&format!(
         "Done: {} ({} files, {} uncompressed)",
         human(stats.gz.compressed),
         stats.files,
@@ -92,16 +91,16 @@ fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), String> {
     match verdict {
         Verdict::Ok => Ok(()),
         Verdict::OverSoft => {
-            build_output::warning(&format!(
+            buildkit::output::warning(&format!(
                 "Warning: Your slug size ({} MB) exceeds our soft limit ({} MB) which may affect boot time.",
                 stats.gz.compressed / slug::limits::MIB,
                 limits.soft / slug::limits::MIB
             ));
-            build_output::block(&report());
+            buildkit::output::block(&report());
             Ok(())
         }
         Verdict::OverHard => {
-            build_output::block(&report());
+            buildkit::output::block(&report());
             Err(format!(
                 "Compiled slug size: {} is too large (max is {}).\nSee: http://devcenter.heroku.com/articles/slug-size\nCut what the report above lists (add the lines to .slugignore), or raise the limit\nwith SLUG_SIZE_LIMIT / [_.metadata.slipway.slug] size-limit if your platform allows more.",
                 human(stats.gz.compressed),
@@ -128,37 +127,19 @@ impl Buildpack for SlugSizeBuildpack {
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {
-        match error {
-            libcnb::Error::BuildpackError(Failed(e)) => {
-                build_output::error("Slipway slug size", &e);
-            }
-            other => build_output::error(
-                "Slipway slug size (internal)",
-                &format!("{other}\nPlease report this with the build log."),
-            ),
-        }
+        buildkit::classic::on_error("Slipway slug size", error);
     }
 }
 
 fn main() {
-    let code = classic_api::dispatch(&classic_api::Classic {
-        name: "Slipway slug size",
-        detect: &|_| true,
-        nothing_to_do: "",
-        compile: &|build_dir, _, _| match check(build_dir, None) {
-            Ok(()) => 0,
-            Err(e) => {
-                build_output::error("Slipway slug size", &e);
-                1
-            }
+    buildkit::classic::main(
+        &Classic {
+            name: "Slipway slug size",
+            detect: &|_| true,
+            nothing_to_do: "",
+            compile: &|build_dir, _, _| check(build_dir, None),
+            release: &buildkit::classic::no_release,
         },
-        release: &|_| {
-            print!("---\n{{}}\n");
-            0
-        },
-    });
-    match code {
-        Some(code) => std::process::exit(code),
-        None => libcnb::libcnb_runtime(&SlugSizeBuildpack),
-    }
+        &SlugSizeBuildpack,
+    );
 }

@@ -3,6 +3,7 @@
 //! included; in a CNB group this buildpack comes first, so every later
 //! buildpack builds the trimmed app (their detection has already seen it whole).
 
+use buildkit::classic::{Classic, Failed};
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
@@ -11,9 +12,6 @@ use slipway_data::project::Project;
 use std::path::Path;
 
 struct SlugignoreBuildpack;
-
-#[derive(Debug)]
-struct Failed(String);
 
 fn has_slugignore(app_dir: &Path) -> bool {
     app_dir.join(".slugignore").is_file()
@@ -28,7 +26,7 @@ fn excludes(app_dir: &Path) -> Result<Vec<String>, String> {
 }
 
 fn apply(app_dir: &Path, classic: bool) -> Result<(), String> {
-    build_output::header("Slipway .slugignore");
+    buildkit::output::header("Slipway .slugignore");
     let bytes = app_files::read(app_dir, ".slugignore")
         .map_err(|e| e.to_string())?
         .unwrap_or_default();
@@ -36,23 +34,23 @@ fn apply(app_dir: &Path, classic: bool) -> Result<(), String> {
     if classic {
         let excludes = excludes(app_dir)?;
         if !excludes.is_empty() {
-            build_output::bullet(&format!("Also applying project.toml [io.buildpacks] exclude ({} patterns): no CNB platform does it in a classic build", excludes.len()));
+            buildkit::output::bullet(&format!("Also applying project.toml [io.buildpacks] exclude ({} patterns): no CNB platform does it in a classic build", excludes.len()));
             rules = rules
                 .with_excludes(app_dir, &excludes)
                 .map_err(|e| e.to_string())?;
         }
     }
     let removal = slug::apply(app_dir, &rules).map_err(|e| e.to_string())?;
-    build_output::bullet(&format!(
+    buildkit::output::bullet(&format!(
         "Deleting {} files matching .slugignore patterns ({} freed)",
         removal.files + removal.links,
         slug::report::human(removal.bytes)
     ));
     for p in removal.paths.iter().take(20) {
-        build_output::sub_bullet(&p.display().to_string());
+        buildkit::output::sub_bullet(&p.display().to_string());
     }
     if removal.paths.len() > 20 {
-        build_output::sub_bullet(&format!("... and {} more", removal.paths.len() - 20));
+        buildkit::output::sub_bullet(&format!("... and {} more", removal.paths.len() - 20));
     }
     Ok(())
 }
@@ -77,38 +75,20 @@ impl Buildpack for SlugignoreBuildpack {
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {
-        match error {
-            libcnb::Error::BuildpackError(Failed(e)) => {
-                build_output::error("Slipway .slugignore", &e);
-            }
-            other => build_output::error(
-                "Slipway .slugignore (internal)",
-                &format!("{other}\nPlease report this with the build log."),
-            ),
-        }
+        buildkit::classic::on_error("Slipway .slugignore", error);
     }
 }
 
 fn main() {
-    let code = classic_api::dispatch(&classic_api::Classic {
-        name: "Slipway .slugignore",
-        detect: &|app| has_slugignore(app) || excludes(app).map_or(true, |e| !e.is_empty()),
-        nothing_to_do:
-            "the app has no .slugignore (and no [io.buildpacks] exclude in project.toml)",
-        compile: &|build_dir, _, _| match apply(build_dir, true) {
-            Ok(()) => 0,
-            Err(e) => {
-                build_output::error("Slipway .slugignore", &e);
-                1
-            }
+    buildkit::classic::main(
+        &Classic {
+            name: "Slipway .slugignore",
+            detect: &|app| has_slugignore(app) || excludes(app).map_or(true, |e| !e.is_empty()),
+            nothing_to_do:
+                "the app has no .slugignore (and no [io.buildpacks] exclude in project.toml)",
+            compile: &|build_dir, _, _| apply(build_dir, true),
+            release: &buildkit::classic::no_release,
         },
-        release: &|_| {
-            print!("---\n{{}}\n");
-            0
-        },
-    });
-    match code {
-        Some(code) => std::process::exit(code),
-        None => libcnb::libcnb_runtime(&SlugignoreBuildpack),
-    }
+        &SlugignoreBuildpack,
+    );
 }

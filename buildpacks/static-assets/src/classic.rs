@@ -4,25 +4,22 @@
 //! Python buildpack does for collectstatic.
 
 use crate::{build_in, process_env, RELEASE_LINES};
+use buildkit::classic::Classic;
 use static_assets::Stores;
 use std::path::Path;
 
-pub(crate) fn dispatch() -> Option<i32> {
-    classic_api::dispatch(&classic_api::Classic {
+/// The classic phases (`main` runs the one named by argv[0]).
+pub(crate) const CLASSIC: Classic<'static> = Classic {
         name: "Slipway static assets",
         detect: &|app| {
             static_assets::Plan::new(app, &process_env()).is_ok_and(|p| p.detection.any())
         },
         nothing_to_do: "no assets to build (no package.json build script, no gulpfile, no Django app with django.contrib.staticfiles)",
-        compile: &compile,
-        release: &|_| {
-            println!("--- {{}}");
-            0
-        },
-    })
-}
+    compile: &compile,
+    release: &|_| Ok("--- {}\n".to_string()),
+};
 
-fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> i32 {
+fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> Result<(), String> {
     let mut env = process_env();
     if let Ok(entries) = std::fs::read_dir(env_dir) {
         for e in entries.filter_map(Result::ok) {
@@ -55,13 +52,10 @@ fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> i32 {
         Ok(outcome) => {
             if outcome.collectstatic_on_release {
                 // Classic builds have no build plan to hand the command over with.
-                build_output::warning(&format!("collectstatic = \"release\": classic buildpacks cannot hand it to release-phase.\nAdd it to project.toml so `release-phase run` runs it on every release:\n\n{RELEASE_LINES}"));
+                buildkit::output::warning(&format!("collectstatic = \"release\": classic buildpacks cannot hand it to release-phase.\nAdd it to project.toml so `release-phase run` runs it on every release:\n\n{RELEASE_LINES}"));
             }
-            0
+            Ok(())
         }
-        Err(e) => {
-            build_output::error("Slipway static assets", &e.to_string());
-            1
-        }
+        Err(e) => Err(e.to_string()),
     }
 }

@@ -26,6 +26,12 @@ pub(crate) struct StaticAssetsBuildpack;
 #[derive(Debug)]
 pub(crate) struct Failed(pub AssetsError);
 
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 impl From<Failed> for libcnb::Error<Failed> {
     fn from(e: Failed) -> Self {
         libcnb::Error::BuildpackError(e)
@@ -76,14 +82,14 @@ pub(crate) fn build_in(
     neighbours: static_assets::Neighbours,
     exported: &[String],
 ) -> Result<static_assets::Outcome, AssetsError> {
-    build_output::header("Slipway static assets");
+    buildkit::output::header("Slipway static assets");
     if !exported.is_empty() {
-        build_output::bullet(&format!(
+        buildkit::output::bullet(&format!(
             "Build-time stand-ins for the next buildpacks (heroku/python's collectstatic): {} (build only, where unset; never in the image)",
             exported.join(", ")
         ));
     }
-    let timer = build_output::Timer::start("Compiling static assets");
+    let timer = buildkit::output::Timer::start("Compiling static assets");
     let outcome = static_assets::build_with(app, stores, env, neighbours)?;
     timer.done();
     Ok(outcome)
@@ -232,24 +238,16 @@ impl Buildpack for StaticAssetsBuildpack {
             });
         if outcome.collectstatic_on_release {
             if handoff {
-                build_output::bullet("Handed `python manage.py collectstatic --noinput` to slipway/release-phase: it runs on every release");
+                buildkit::output::bullet("Handed `python manage.py collectstatic --noinput` to slipway/release-phase: it runs on every release");
             } else {
-                build_output::warning(&format!("collectstatic = \"release\" is set, but no slipway/release-phase runs before slipway/static-assets to run it on release.\nPut slipway/release-phase earlier in the order, or add to project.toml:\n\n{RELEASE_LINES}"));
+                buildkit::output::warning(&format!("collectstatic = \"release\" is set, but no slipway/release-phase runs before slipway/static-assets to run it on release.\nPut slipway/release-phase earlier in the order, or add to project.toml:\n\n{RELEASE_LINES}"));
             }
         }
         BuildResultBuilder::new().build()
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {
-        match error {
-            libcnb::Error::BuildpackError(Failed(e)) => {
-                build_output::error("Slipway static assets", &e.to_string());
-            }
-            other => build_output::error(
-                "Slipway static assets (internal)",
-                &format!("{other}\nPlease report this with the build log."),
-            ),
-        }
+        buildkit::classic::on_error("Slipway static assets", error);
     }
 }
 
@@ -285,8 +283,5 @@ fn export_stand_ins(
 }
 
 fn main() {
-    if let Some(code) = classic::dispatch() {
-        std::process::exit(code);
-    }
-    libcnb::libcnb_runtime(&StaticAssetsBuildpack);
+    buildkit::classic::main(&classic::CLASSIC, &StaticAssetsBuildpack);
 }

@@ -1,6 +1,9 @@
 //! What the autoscaler measures. Every probe answers a [`Measure`]: a value,
 //! or unknown with the reason. A failure is never "zero" and never "slow".
 
+// Dev-dependencies serve the integration tests (tests/), not the unit tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 use autoscale::Measure;
 use std::time::{Duration, Instant};
 

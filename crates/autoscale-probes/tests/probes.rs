@@ -3,6 +3,10 @@
 //! heartbeat target with controllable latency. A missing broker fails the
 //! test with how to start it: never a silent skip.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use autoscale::Measure;
 use autoscale_probes::{
     heartbeat, heartbeat_agent, rabbitmq_depths, redis_depths, RabbitManagement, RabbitProbe,

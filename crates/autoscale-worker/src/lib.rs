@@ -7,12 +7,15 @@
 //! names and defaults), the broker URL Celery uses, and per-type rules in
 //! project.toml `[_.metadata.slipway.autoscale]` (see SPEC.md).
 
+// Dev-dependencies serve the integration tests (tests/), not the unit tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 mod run;
 pub use run::run;
 
 use autoscale::{Bound, Policy, QueueRule, Settings};
+use buildkit::redact::Redactor;
 use platform_api::Token;
-use redact::Redactor;
 use slipway_data::project::AutoscaleTable;
 use std::collections::BTreeMap;
 use std::path::Path;

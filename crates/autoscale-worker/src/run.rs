@@ -3,8 +3,8 @@
 
 use crate::{Broker, Config, EXIT_CONFIG, EXIT_STOPPED, MISSING_QUEUE};
 use autoscale::{applied, tick, Bound, Decision, Measure, Notification, Observation, State, Tick};
+use buildkit::redact::Redactor;
 use platform_api::{ApiError, Client, Update};
-use redact::Redactor;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::time::{Duration, Instant};

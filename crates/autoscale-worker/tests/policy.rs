@@ -1,6 +1,10 @@
 //! How a real Celery app's worker types are scaled with nothing declared:
 //! the seven-type Procfile (tests/fixtures/celery-procfile), no project.toml.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use autoscale::Bound;
 use autoscale_worker::{policy_for, AppPolicy, DEFAULT_WORKER_MAX};
 use std::collections::HashMap;

@@ -1,6 +1,10 @@
 //! The worker end to end: the fake Platform API on loopback (real HTTP), a
 //! real heartbeat target with controllable latency, and real RabbitMQ.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use autoscale_worker::{run, Config};
 use fake_platform_api::FakeApi;
 use lapin::options::{BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions};

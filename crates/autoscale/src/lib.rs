@@ -6,6 +6,9 @@
 //! measured and the time, and returns decisions; the worker that measures and
 //! calls the Platform API lives in release-phase.
 
+// Dev-dependencies serve the integration tests (tests/), not the unit tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod engine;
 pub mod schedule;
 pub mod settings;

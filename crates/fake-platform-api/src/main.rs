@@ -2,6 +2,9 @@
 //! benchmarks and demos); the token comes from $FAKE_PLATFORM_API_TOKEN.
 //! Prints its base URL, then serves until killed.
 
+// One package, several targets: the package's dependencies serve all of them.
+#![allow(unused_crate_dependencies)]
+
 use fake_platform_api::FakeApi;
 
 fn main() {

@@ -4,12 +4,12 @@
 use crate::descriptor::BuildpackDir;
 use crate::env::{self, Env, Phase};
 use crate::error::{IoContext, LifecycleError, Result};
-use crate::fsutil::{copy_tree, remove};
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
 use crate::order;
 use crate::plan::{self, DetectPlan};
 use crate::platform;
 use crate::process;
+use buildkit::fs::{copy_tree, remove};
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -17,10 +17,10 @@
 use crate::build::{BuildOptions, BuildReport};
 use crate::env::{self, Env};
 use crate::error::{IoContext, LifecycleError, Result};
-use crate::fsutil::remove;
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
 use crate::platform;
 use crate::process;
+use buildkit::fs::remove;
 use serde::Deserialize;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;

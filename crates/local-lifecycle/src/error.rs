@@ -82,3 +82,12 @@ impl<T> IoContext<T> for std::io::Result<T> {
         })
     }
 }
+
+impl From<buildkit::fs::FsError> for LifecycleError {
+    fn from(e: buildkit::fs::FsError) -> Self {
+        LifecycleError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}

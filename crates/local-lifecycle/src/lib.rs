@@ -14,7 +14,6 @@ pub mod classic;
 pub mod descriptor;
 pub mod env;
 pub mod error;
-pub mod fsutil;
 pub mod image;
 pub mod launch;
 pub mod local;

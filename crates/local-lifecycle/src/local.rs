@@ -9,9 +9,9 @@
 use crate::error::{LifecycleError, Result};
 use crate::image::{Image, ImageMetadata};
 use crate::launch::{prepare, RunOptions};
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
-use std::io::{BufRead, BufReader, Write};
+use buildkit::process::Group;
+use nix::sys::signal::Signal;
+use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -277,31 +277,14 @@ fn start(
             }
         ),
     );
-    for stream in [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        let out = out.clone();
-        let name = dyno.name();
-        readers.push(std::thread::spawn(move || {
-            let mut reader = BufReader::new(stream);
-            let mut buf = Vec::new();
-            while reader.read_until(b'\n', &mut buf).unwrap_or(0) > 0 {
-                let text = String::from_utf8_lossy(&buf);
-                out.line(&name, color, text.trim_end_matches(['\n', '\r']));
-                buf.clear();
-            }
-        }));
-    }
+    let (lines, _) = buildkit::process::lines(&mut child);
+    let name = dyno.name();
+    let sink = out.clone();
+    readers.push(std::thread::spawn(move || {
+        for line in lines {
+            sink.line(&name, color, &line.text());
+        }
+    }));
     Ok(Running {
         dyno: dyno.clone(),
         child,
@@ -334,9 +317,9 @@ fn supervise(running: &mut [Running], stop: &Arc<AtomicBool>, out: &Out) -> i32 
 /// SIGTERM every group, SIGKILL what still runs after the grace period, and
 /// then any process left in a group (a child that ignored its parent's exit).
 fn stop_all(running: &mut [Running], grace: Duration, out: &Out) {
-    let pgid = |r: &Running| Pid::from_raw(i32::try_from(r.child.id()).expect("pid fits i32"));
+    let group = |r: &Running| Group::of(&r.child);
     for r in running.iter() {
-        let _ = killpg(pgid(r), Signal::SIGTERM);
+        group(r).signal(Signal::SIGTERM);
     }
     let deadline = Instant::now() + grace;
     loop {
@@ -357,7 +340,7 @@ fn stop_all(running: &mut [Running], grace: Duration, out: &Out) {
                         r.color,
                         &format!("still running {}s after SIGTERM: SIGKILL", grace.as_secs()),
                     );
-                    let _ = killpg(pgid(r), Signal::SIGKILL);
+                    group(r).signal(Signal::SIGKILL);
                     let _ = r.child.wait();
                 }
             }
@@ -366,7 +349,7 @@ fn stop_all(running: &mut [Running], grace: Duration, out: &Out) {
         std::thread::sleep(Duration::from_millis(50));
     }
     for r in running.iter() {
-        let _ = killpg(pgid(r), Signal::SIGKILL);
+        group(r).signal(Signal::SIGKILL);
     }
 }
 

@@ -4,8 +4,8 @@
 use crate::build::BuildOptions;
 use crate::env::Env;
 use crate::error::{IoContext, LifecycleError, Result};
-use crate::fsutil::{copy_tree, remove};
 use crate::image::Image;
+use buildkit::fs::{copy_tree, remove};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 

@@ -3,21 +3,16 @@
 
 use crate::env::Env;
 use crate::error::{LifecycleError, Result};
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
+use buildkit::process::Group;
+use nix::sys::signal::Signal;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 use std::ffi::OsStr;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output, Stdio};
 
-/// Exit code as a shell reports it: the code, or 128 + the signal that killed it.
-pub fn exit_code(status: ExitStatus) -> i32 {
-    status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-}
+pub use buildkit::process::exit_code;
 
 /// Spawn `cmd` in a new process group and wait, forwarding termination signals.
 pub fn run_forwarding_signals(mut cmd: Command, program: &str) -> Result<i32> {
@@ -32,12 +27,12 @@ pub fn run_forwarding_signals(mut cmd: Command, program: &str) -> Result<i32> {
         program: program.to_string(),
         source,
     })?;
-    let pgid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
+    let group = Group::of(&child);
     let handle = signals.handle();
     let forwarder = std::thread::spawn(move || {
         for sig in signals.forever() {
             if let Ok(signal) = Signal::try_from(sig) {
-                let _ = killpg(pgid, signal);
+                group.signal(signal);
             }
         }
     });

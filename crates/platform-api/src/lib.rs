@@ -8,6 +8,9 @@
 //!   rate limiting (back off), 422 `cannot_run_above_limit` carries the limit.
 //! - The token never appears in `Debug`, errors or logs.
 
+// Dev-dependencies serve the integration tests (tests/), not the unit tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::fmt;

@@ -1,5 +1,9 @@
 //! The Platform API client against the fake API on loopback (real HTTP).
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use fake_platform_api::{FakeApi, Fault};
 use platform_api::{ApiError, Client, Token, Update};
 use std::time::Duration;

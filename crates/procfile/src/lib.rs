@@ -8,6 +8,9 @@
 //!
 //! The file formats are specified in `SPEC.md` beside this crate.
 
+// Dev-dependencies serve the integration tests (tests/), not the unit tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
 pub mod celery;
 pub mod diagnostic;
 pub mod formation;

@@ -1,5 +1,9 @@
 //! Property tests: the Procfile parser never panics, and what it accepts round-trips.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use procfile::parse::parse;
 use proptest::prelude::*;
 

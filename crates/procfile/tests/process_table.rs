@@ -1,5 +1,9 @@
 //! The process table of an app, as a specification.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use procfile::formation::FormationOrigin;
 use procfile::{load, render, Origin, ProcfileError};
 use std::fs;

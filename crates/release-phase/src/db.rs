@@ -4,7 +4,7 @@
 //! release can never leave it held.
 
 use crate::error::ReleaseError;
-use crate::signals::Stop;
+use buildkit::process::Stop;
 use postgres::config::{Host, SslMode};
 use postgres::{Client, Config, NoTls};
 use sha2::{Digest, Sha256};

@@ -9,15 +9,14 @@
 pub mod config;
 pub mod db;
 pub mod error;
-pub use redact;
+pub use buildkit::redact;
 pub mod runner;
-pub mod signals;
 
+use buildkit::process::Stop;
+use buildkit::redact::Redactor;
 use config::Plan;
 use error::{exit, ReleaseError};
-use redact::Redactor;
 use runner::{Limits, Outcome};
-use signals::Stop;
 use std::path::Path;
 use std::time::Instant;
 

@@ -5,13 +5,13 @@
 use crate::config::Step;
 use crate::error::ReleaseError;
 use crate::redact::Redactor;
-use crate::signals::Stop;
-use nix::sys::signal::{killpg, Signal};
-use nix::unistd::Pid;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use buildkit::process::Stop;
+use buildkit::process::{self, Group, Line};
+use nix::sys::signal::Signal;
+use std::io::Write;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -34,25 +34,14 @@ pub struct Limits {
     pub grace: Duration,
 }
 
-fn code(status: ExitStatus) -> i32 {
-    status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
-}
-
-fn pump<R: Read + Send + 'static>(
-    from: R,
-    stderr: bool,
-    redactor: Redactor,
-    done: mpsc::Sender<()>,
-) {
+/// Copy the step's output to ours as it comes, stdout to stdout and stderr
+/// to stderr, every line through the redactor; `done` when both streams end.
+fn pump(lines: mpsc::Receiver<Line>, redactor: Redactor, done: mpsc::Sender<()>) {
     std::thread::spawn(move || {
-        let mut reader = BufReader::new(from);
-        let mut line = Vec::new();
-        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-            let text = String::from_utf8_lossy(&line);
+        for line in lines {
+            let text = String::from_utf8_lossy(&line.bytes);
             let clean = redactor.redact(&text);
-            if stderr {
+            if line.stderr {
                 let mut e = std::io::stderr().lock();
                 let _ = e.write_all(clean.as_bytes());
                 let _ = e.flush();
@@ -61,7 +50,6 @@ fn pump<R: Read + Send + 'static>(
                 let _ = o.write_all(clean.as_bytes());
                 let _ = o.flush();
             }
-            line.clear();
         }
         let _ = done.send(());
     });
@@ -101,24 +89,13 @@ pub fn run_step(
             step: redactor.redact(&to_run.display()).into_owned(),
             source,
         })?;
-    let pgid = Pid::from_raw(i32::try_from(child.id()).expect("pid fits i32"));
+    let group = Group::of(&child);
     let (pumped_tx, pumped_rx) = mpsc::channel();
-    pump(
-        child.stdout.take().expect("piped"),
-        false,
-        redactor.clone(),
-        pumped_tx.clone(),
-    );
-    pump(
-        child.stderr.take().expect("piped"),
-        true,
-        redactor.clone(),
-        pumped_tx,
-    );
+    pump(process::lines(&mut child).0, redactor.clone(), pumped_tx);
 
     let (exit_tx, exit_rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = exit_tx.send(child.wait().map(code));
+        let _ = exit_tx.send(child.wait().map(process::exit_code));
     });
     let wait = |within: Duration| -> Option<i32> {
         match exit_rx.recv_timeout(within) {
@@ -148,18 +125,12 @@ pub fn run_step(
         } else {
             continue;
         };
-        let _ = killpg(pgid, signal);
-        if wait(limits.grace).is_none() {
-            let _ = killpg(pgid, Signal::SIGKILL);
-            wait(Duration::from_secs(5));
-        }
+        group.stop(signal, limits.grace, &mut |d| wait(d).is_some());
         break outcome;
     };
-    // Let the output threads drain what the step wrote (bounded: a daemonised
+    // Let the output thread drain what the step wrote (bounded: a daemonised
     // grandchild may keep a pipe open).
-    for _ in 0..2 {
-        let _ = pumped_rx.recv_timeout(Duration::from_secs(2));
-    }
+    let _ = pumped_rx.recv_timeout(Duration::from_secs(4));
     Ok(outcome)
 }
 
@@ -194,14 +165,14 @@ pub fn step_guard(parent: i32, argv: &[String]) -> i32 {
         for _ in signals.forever() {
             if parent_gone() {
                 let group = getpgrp();
-                let _ = killpg(group, Signal::SIGTERM);
+                let _ = nix::sys::signal::killpg(group, Signal::SIGTERM);
                 std::thread::sleep(Duration::from_secs(5));
-                let _ = killpg(group, Signal::SIGKILL);
+                let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
             }
         }
     });
     match child.wait() {
-        Ok(status) => code(status),
+        Ok(status) => process::exit_code(status),
         Err(_) => 1,
     }
 }

@@ -55,7 +55,7 @@ impl Project {
 
     /// `text` read from `file` (named in errors). Checks the TOML syntax.
     pub fn parse(file: &str, text: &str) -> Result<Self, TomlError> {
-        from_str::<toml::Table>(file, text)?;
+        from_str::<serde::de::IgnoredAny>(file, text)?;
         Ok(Self {
             file: file.to_string(),
             text: text.to_string(),
@@ -464,5 +464,20 @@ anything = 1
         )
         .unwrap_err();
         assert_eq!(e.line, 3);
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+
+    #[test]
+    fn a_number_past_what_toml_calls_an_integer_still_reads_where_our_type_holds_it() {
+        let p = Project::parse(
+            FILE,
+            "[_.metadata.slipway.release]\nstep-timeout = 18446744073709551615\n",
+        )
+        .unwrap();
+        assert_eq!(p.release().unwrap().unwrap().step_timeout, Some(u64::MAX));
     }
 }

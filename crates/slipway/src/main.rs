@@ -270,24 +270,24 @@ fn assets_build(app_dir: &std::path::Path, cache: Option<&std::path::Path>) -> R
         node: cache.join("node"),
         outputs: cache.join("outputs"),
     };
-    build_output::header("Slipway static assets");
+    buildkit::output::header("Slipway static assets");
     let env: static_assets::Env = std::env::vars().collect();
     let detected = static_assets::Plan::new(app_dir, &env).map_err(|e| e.to_string())?;
     if !detected.detection.any() {
-        build_output::bullet("Nothing to do: no package.json build script, no gulpfile, no Django app with django.contrib.staticfiles");
+        buildkit::output::bullet("Nothing to do: no package.json build script, no gulpfile, no Django app with django.contrib.staticfiles");
         return Ok(0);
     }
-    let timer = build_output::Timer::start("Compiling static assets");
+    let timer = buildkit::output::Timer::start("Compiling static assets");
     match static_assets::build(app_dir, &stores, &env) {
         Ok(outcome) => {
             timer.done();
             if outcome.collectstatic_on_release {
-                build_output::warning("collectstatic = \"release\": run `python manage.py collectstatic --noinput` on release (heroku.yml `release:` with `release-phase run`, which reads [[com.heroku.phase.release]] in project.toml).");
+                buildkit::output::warning("collectstatic = \"release\": run `python manage.py collectstatic --noinput` on release (heroku.yml `release:` with `release-phase run`, which reads [[com.heroku.phase.release]] in project.toml).");
             }
             Ok(0)
         }
         Err(e) => {
-            build_output::error("Slipway static assets", &e.to_string());
+            buildkit::output::error("Slipway static assets", &e.to_string());
             Ok(1)
         }
     }

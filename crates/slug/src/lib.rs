@@ -4,6 +4,15 @@
 //! pigz-style parallel gzip in `pargz`); judge it against the limits
 //! (`limits`) and say what to cut (`report`). Formats: `SPEC.md` beside this crate.
 
+// Dev-dependencies serve the integration tests (tests/), not the unit tests.
+#![cfg_attr(test, allow(unused_crate_dependencies))]
+
+// The `slug` binary's own dependencies (src/main.rs).
+use app_files as _;
+use clap as _;
+use serde_json as _;
+use signal_hook as _;
+
 pub mod error;
 pub mod ignore_file;
 pub mod limits;

@@ -1,5 +1,8 @@
 //! `slug`: apply .slugignore, measure and pack slugs.
 
+// One package, several targets: the package's dependencies serve all of them.
+#![allow(unused_crate_dependencies)]
+
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use slug::limits::{Limits, Verdict};

@@ -1,5 +1,9 @@
 //! Applying `.slugignore` to a real tree.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slug::{apply, SlugIgnore};
 use std::os::unix::fs::symlink;
 

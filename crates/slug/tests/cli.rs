@@ -1,5 +1,9 @@
 //! The `slug` command as scripts and buildpacks use it.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use std::process::Command;
 
 fn slug(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {

@@ -2,6 +2,10 @@
 //! an independent matcher), nothing outside the app changed, and no symlink
 //! was followed.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use slug::{apply, SlugIgnore};
 use std::collections::BTreeMap;

@@ -1,5 +1,9 @@
 //! The slug: a deterministic gzip'd tar with the app under ./app.
 
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
 use slug::{measure, pack, GzOptions, Source};
 use std::io::Read;
 use std::os::unix::fs::{symlink, PermissionsExt};

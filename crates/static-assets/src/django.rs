@@ -3,7 +3,7 @@
 
 use crate::error::AssetsError;
 use crate::run::{run_step, which, Env, Step};
-use redact::Redactor;
+use buildkit::redact::Redactor;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -69,3 +69,12 @@ pub(crate) fn io_at(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> As
         source,
     }
 }
+
+impl From<buildkit::fs::FsError> for AssetsError {
+    fn from(e: buildkit::fs::FsError) -> Self {
+        AssetsError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}

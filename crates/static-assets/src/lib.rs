@@ -12,7 +12,6 @@ pub mod detect;
 pub mod digest;
 pub mod django;
 pub mod error;
-pub mod fsutil;
 pub mod node;
 pub mod run;
 
@@ -21,9 +20,9 @@ pub use detect::{detect, Detection};
 pub use error::AssetsError;
 pub use run::Env;
 
+use buildkit::redact::Redactor;
 use digest::{Inputs, Snapshot};
 use error::io_at;
-use redact::Redactor;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -182,7 +181,7 @@ fn restore(app: &Path, store: &Path) -> Result<Option<Manifest>, AssetsError> {
         let Ok(meta) = std::fs::symlink_metadata(&src) else {
             return Ok(None);
         };
-        fsutil::copy_entry(&src, &app.join(&entry.path), meta.file_type())?;
+        buildkit::fs::copy_entry(&src, &app.join(&entry.path), meta.file_type())?;
     }
     Ok(Some(manifest))
 }
@@ -190,11 +189,11 @@ fn restore(app: &Path, store: &Path) -> Result<Option<Manifest>, AssetsError> {
 /// Keep this build's outputs for the next one (replacing the old ones whole).
 fn save(app: &Path, store: &Path, inputs: &Inputs, manifest: &Manifest) -> Result<(), AssetsError> {
     let staged = store.with_extension("new");
-    fsutil::remove(&staged)?;
+    buildkit::fs::remove(&staged)?;
     for entry in &manifest.files {
         let src = app.join(&entry.path);
         let meta = std::fs::symlink_metadata(&src).map_err(io_at(&src))?;
-        fsutil::copy_entry(
+        buildkit::fs::copy_entry(
             &src,
             &staged.join("files").join(&entry.path),
             meta.file_type(),
@@ -202,7 +201,7 @@ fn save(app: &Path, store: &Path, inputs: &Inputs, manifest: &Manifest) -> Resul
     }
     write_json(&staged.join("manifest.json"), manifest)?;
     write_json(&staged.join("inputs.json"), inputs)?;
-    fsutil::remove(store)?;
+    buildkit::fs::remove(store)?;
     std::fs::rename(&staged, store).map_err(io_at(store))
 }
 
@@ -300,7 +299,7 @@ pub fn build_with(
     let node_project = plan.detection.node.as_ref().filter(|n| n.has_build());
     let tools = node_project.map(|n| node::toolchain(n, env)).transpose()?;
     if plan.detection.django && !plan.collect {
-        build_output::bullet(match plan.config.collectstatic {
+        buildkit::output::bullet(match plan.config.collectstatic {
             Collectstatic::Release => {
                 "collectstatic runs on release (collectstatic = \"release\" in project.toml)"
             }
@@ -315,7 +314,7 @@ pub fn build_with(
             Ok(p) if !neighbours.python_later || django::importable(&p, env) => Some(p),
             Err(e) if !neighbours.python_later => return Err(e),
             _ => {
-                build_output::bullet("Django is not installed yet: heroku/python, later in the order, installs it and runs `manage.py collectstatic` itself (with the build-time stand-ins)");
+                buildkit::output::bullet("Django is not installed yet: heroku/python, later in the order, installs it and runs `manage.py collectstatic` itself (with the build-time stand-ins)");
                 plan.collect = false;
                 None
             }
@@ -335,7 +334,7 @@ pub fn build_with(
 
     if previous.as_ref().is_some_and(|p| p.digest == inputs.digest) {
         if let Some(manifest) = restore(app, &stores.outputs)? {
-            build_output::bullet(&format!(
+            buildkit::output::bullet(&format!(
                 "Inputs unchanged ({} files, digest {}): restored {} compiled files from the cache; skipped install, build and collectstatic",
                 inputs.files.len(),
                 &inputs.digest[..12],
@@ -356,9 +355,11 @@ pub fn build_with(
                 collectstatic_on_release: plan.collectstatic_on_release(),
             });
         }
-        build_output::bullet("Inputs unchanged, but the cached outputs are incomplete: building");
+        buildkit::output::bullet(
+            "Inputs unchanged, but the cached outputs are incomplete: building",
+        );
     } else if let Some(previous) = &previous {
-        build_output::bullet(&format!(
+        buildkit::output::bullet(&format!(
             "Inputs changed since the cached build: building\n{}",
             inputs
                 .changes_since(previous, 8)
@@ -368,7 +369,7 @@ pub fn build_with(
                 .join("\n")
         ));
     } else {
-        build_output::bullet("No cached assets: building");
+        buildkit::output::bullet("No cached assets: building");
     }
 
     let before = Snapshot::take(app)?;
@@ -392,7 +393,7 @@ pub fn build_with(
     if let Some(python) = python {
         let (env, used) = django::with_placeholders(env, &plan.config.build_env);
         if !used.is_empty() {
-            build_output::bullet(&format!(
+            buildkit::output::bullet(&format!(
                 "Build-time stand-ins from project.toml: {} (the real values come from config vars at runtime)",
                 used.join(", ")
             ));
@@ -405,7 +406,7 @@ pub fn build_with(
     save(app, &stores.outputs, &inputs, &manifest)?;
     write_json(&app.join(MANIFEST), &manifest)?;
     let bytes: u64 = manifest.files.iter().map(|f| f.size).sum();
-    build_output::bullet(&format!(
+    buildkit::output::bullet(&format!(
         "Compiled {} files ({} KiB); manifest in {MANIFEST}",
         manifest.files.len(),
         bytes.div_ceil(1024)

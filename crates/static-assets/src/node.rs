@@ -6,9 +6,9 @@
 use crate::detect::{NodeProject, PackageManager};
 use crate::digest::{hex, sha256_file};
 use crate::error::{io_at, AssetsError};
-use crate::fsutil::{move_tree, remove};
 use crate::run::{run_step, which, Env, Step};
-use redact::Redactor;
+use buildkit::fs::{move_tree, remove};
+use buildkit::redact::Redactor;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -262,7 +262,7 @@ pub fn build(
     installed: Installed,
 ) -> Result<(), AssetsError> {
     for w in &project.warnings {
-        build_output::warning(w);
+        buildkit::output::warning(w);
     }
     let mut env = env.clone();
     // Heroku's default, which production bundlers (and Django pipelines) expect.
@@ -292,7 +292,7 @@ pub fn build(
             &["run".into(), name.into()],
         )
     };
-    build_output::bullet(&format!(
+    buildkit::output::bullet(&format!(
         "Node {} with {pm} {} ({})",
         tools.node_version,
         tools.manager_version,
@@ -307,17 +307,17 @@ pub fn build(
     ));
     if installed.in_app && installed.scripts_ran {
         if project.build_scripts().is_empty() && project.gulpfile.is_some() {
-            build_output::bullet("Using the node_modules the Node.js buildpack installed; it ran no build script, so `gulp default` runs here");
+            buildkit::output::bullet("Using the node_modules the Node.js buildpack installed; it ran no build script, so `gulp default` runs here");
             return run_build(app, project, &ctx, &script);
         }
-        build_output::bullet("The Node.js buildpack already installed node_modules and ran the build scripts: nothing to do for Node");
+        buildkit::output::bullet("The Node.js buildpack already installed node_modules and ran the build scripts: nothing to do for Node");
         return Ok(());
     }
     if project.scripts.contains_key("heroku-prebuild") {
         script("heroku-prebuild")?;
     }
     if installed.in_app {
-        build_output::bullet(
+        buildkit::output::bullet(
             "Using the node_modules heroku/nodejs installed (its build scripts disabled at our request: they run here, once)",
         );
         run_build(app, project, &ctx, &script)?;
@@ -328,12 +328,12 @@ pub fn build(
     let cached_key = std::fs::read_to_string(store.key_file()).unwrap_or_default();
     let in_app = app.join("node_modules");
     if cached_key.trim() == key && store.modules().is_dir() {
-        build_output::bullet(
+        buildkit::output::bullet(
             "Reusing node_modules from the cache (lockfile, package manager and Node unchanged)",
         );
         move_tree(&store.modules(), &in_app)?;
     } else {
-        build_output::bullet(if cached_key.is_empty() {
+        buildkit::output::bullet(if cached_key.is_empty() {
             "Installing node_modules (nothing cached yet)"
         } else {
             "Installing node_modules (the lockfile, package manager or Node changed)"

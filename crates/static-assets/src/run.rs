@@ -2,12 +2,10 @@
 //! redacted) as it comes, the last lines kept for the error message.
 
 use crate::error::{io_at, AssetsError, StepFailure};
-use redact::Redactor;
+use buildkit::redact::Redactor;
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 
 /// How many lines of output are kept for diagnosis.
 const KEEP: usize = 400;
@@ -52,38 +50,10 @@ pub fn run(
         .stderr(Stdio::piped())
         .spawn()
         .map_err(io_at(program))?;
-    let (tx, rx) = mpsc::channel::<String>();
-    let readers: Vec<_> = [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|stream| {
-        let tx = tx.clone();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stream);
-            let mut buf = Vec::new();
-            while reader.read_until(b'\n', &mut buf).is_ok_and(|n| n > 0) {
-                let line = String::from_utf8_lossy(&buf).trim_end().to_string();
-                buf.clear();
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        })
-    })
-    .collect();
-    drop(tx);
+    let (lines, readers) = buildkit::process::lines(&mut child);
     let mut kept = VecDeque::with_capacity(KEEP);
-    for line in rx {
-        let line = redactor.redact(&line).into_owned();
+    for line in lines {
+        let line = redactor.redact(line.text().trim_end()).into_owned();
         println!("      {line}");
         if kept.len() == KEEP {
             kept.pop_front();
@@ -94,17 +64,9 @@ pub fn run(
         let _ = r.join();
     }
     let status = child.wait().map_err(io_at(program))?;
-    let described = match (
-        status.code(),
-        std::os::unix::process::ExitStatusExt::signal(&status),
-    ) {
-        (Some(code), _) => format!("exit status {code}"),
-        (None, Some(sig)) => format!("killed by signal {sig}"),
-        _ => "unknown status".to_string(),
-    };
     Ok(Ran {
         success: status.success(),
-        status: described,
+        status: buildkit::process::describe(status),
         lines: kept.into(),
     })
 }
@@ -128,11 +90,11 @@ pub fn run_step(
     redactor: &Redactor,
     diagnose: impl FnOnce(&[String]) -> (String, String),
 ) -> Result<(), AssetsError> {
-    build_output::bullet(&format!("Running `{}`", step.display));
+    buildkit::output::bullet(&format!("Running `{}`", step.display));
     let timer = std::time::Instant::now();
     let ran = run(step.program, step.args, dir, env, redactor)?;
     if ran.success {
-        build_output::sub_bullet(&format!("Done ({:.2}s)", timer.elapsed().as_secs_f64()));
+        buildkit::output::sub_bullet(&format!("Done ({:.2}s)", timer.elapsed().as_secs_f64()));
         return Ok(());
     }
     let (cause, hint) = diagnose(&ran.lines);

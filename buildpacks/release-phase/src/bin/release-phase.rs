@@ -3,6 +3,9 @@
 //! and the autoscale worker (`crates/autoscale-worker`); neither crate knows
 //! the other.
 
+// One package, several targets: the package's dependencies serve all of them.
+#![allow(unused_crate_dependencies)]
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,7 +92,7 @@ fn main() -> ExitCode {
 }
 
 fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
-    let stop = match release_phase::signals::Stop::install() {
+    let stop = match buildkit::process::Stop::install() {
         Ok(s) => s,
         Err(e) => {
             eprintln!(" !     cannot install signal handlers: {e}");

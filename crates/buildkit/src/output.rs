@@ -8,8 +8,10 @@
 //! - Done (0.01s)
 //! ```
 //!
-//! Everything goes to stdout except warnings and errors, which go to stderr
-//! (the lifecycle shows both, interleaved, to the user).
+//! The CNB style is Heroku's own output library, `bullet_stream` (the one
+//! heroku/nodejs and heroku/python print with): coloured headers, warnings
+//! and errors, background timer dots on long silent steps, and one ordered
+//! stream (stdout, warnings and errors included, so they stay in place).
 //!
 //! Classic buildpacks (`bin/compile`) print in Heroku's classic style
 //! instead, once [`use_classic_style`] is called:
@@ -21,8 +23,10 @@
 //!  !     Warning text
 //! ```
 
+use bullet_stream::global::print;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
 use std::time::{Duration, Instant};
 
 static CLASSIC: AtomicBool = AtomicBool::new(false);
@@ -37,6 +41,12 @@ fn classic() -> bool {
     CLASSIC.load(Ordering::Relaxed)
 }
 
+/// CNB style: bullet_stream's global printer, writing to stdout (once set).
+fn cnb() {
+    static STDOUT: Once = Once::new();
+    STDOUT.call_once(|| bullet_stream::global::set_writer(std::io::stdout()));
+}
+
 /// Classic style's indent: the width of `-----> `.
 const INDENT: &str = "       ";
 
@@ -44,7 +54,8 @@ pub fn header(title: &str) {
     if classic() {
         println!("-----> {title}");
     } else {
-        println!("\n## {title}\n");
+        cnb();
+        print::h2(title);
     }
 }
 
@@ -52,7 +63,8 @@ pub fn bullet(text: &str) {
     if classic() {
         print_prefixed(INDENT, INDENT, text);
     } else {
-        print_prefixed("- ", "  ", text);
+        cnb();
+        print::bullet(text);
     }
 }
 
@@ -60,19 +72,31 @@ pub fn sub_bullet(text: &str) {
     if classic() {
         print_prefixed("         ", "         ", text);
     } else {
-        print_prefixed("  - ", "    ", text);
+        cnb();
+        print::sub_bullet(text);
     }
 }
 
 /// Indented verbatim text under a bullet (a table, a command's output).
 pub fn block(text: &str) {
-    let indent = if classic() { "         " } else { "      " };
-    for line in text.lines() {
-        println!("{indent}{line}");
+    if classic() {
+        for line in text.lines() {
+            println!("         {line}");
+        }
+    } else {
+        cnb();
+        for line in text.lines() {
+            print::plain(format!("      {line}"));
+        }
     }
 }
 
 pub fn warning(text: &str) {
+    if !classic() {
+        cnb();
+        print::warning(text);
+        return;
+    }
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err);
     let prefix = if classic() { " !     " } else { "! " };
@@ -83,6 +107,11 @@ pub fn warning(text: &str) {
 }
 
 pub fn error(title: &str, text: &str) {
+    if !classic() {
+        cnb();
+        print::error(format!("ERROR: {title}\n\n{text}"));
+        return;
+    }
     let mut err = std::io::stderr().lock();
     if classic() {
         let _ = writeln!(err, "\n !     ERROR: {title}\n !");
@@ -102,6 +131,22 @@ fn print_prefixed(first: &str, rest: &str, text: &str) {
         let _ = writeln!(out, "{}{line}", if i == 0 { first } else { rest });
     }
     let _ = out.flush();
+}
+
+/// A long step with no output of its own: `  - Compressing . . . (12.3s)`,
+/// a dot a second while it runs (bullet_stream's timer) in the CNB style.
+pub fn with_dots<T>(what: &str, f: impl FnOnce() -> T) -> T {
+    if classic() {
+        let start = Instant::now();
+        let out = f();
+        sub_bullet(&format!("{what} ({})", human_duration(start.elapsed())));
+        return out;
+    }
+    cnb();
+    let timer = print::sub_start_timer(what);
+    let out = f();
+    timer.done();
+    out
 }
 
 /// A step that prints how long it took when it ends: `- Compiling (3.2s)`.

@@ -32,10 +32,50 @@ pub struct Classic<'a> {
     pub detect: &'a dyn Fn(&Path) -> bool,
     /// Why there is nothing to do, e.g. "the app has no .slugignore".
     pub nothing_to_do: &'a str,
-    /// `(build_dir, cache_dir, env_dir)`: the exit code.
-    pub compile: &'a dyn Fn(&Path, &Path, &Path) -> i32,
-    /// Prints the release YAML; the exit code.
-    pub release: &'a dyn Fn(&Path) -> i32,
+    /// `(build_dir, cache_dir, env_dir)`. An error is printed under `name`
+    /// and fails the build.
+    pub compile: &'a dyn Fn(&Path, &Path, &Path) -> Result<(), String>,
+    /// The release YAML (`default_process_types`), e.g. [`no_release`].
+    pub release: &'a dyn Fn(&Path) -> Result<String, String>,
+}
+
+/// A buildpack error that is its message (libcnb's `Buildpack::Error`).
+#[derive(Debug)]
+pub struct Failed(pub String);
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A buildpack that declares no process types on release.
+pub fn no_release(_build_dir: &Path) -> Result<String, String> {
+    Ok("---\n{}\n".to_string())
+}
+
+/// A Slipway buildpack's `main`: the classic phase this binary was called
+/// as, else libcnb's runtime (the CNB API).
+pub fn main<B: libcnb::Buildpack>(classic: &Classic<'_>, buildpack: &B)
+where
+    B::Error: std::fmt::Debug,
+{
+    match dispatch(classic) {
+        Some(code) => std::process::exit(code),
+        None => libcnb::libcnb_runtime(buildpack),
+    }
+}
+
+/// A Slipway buildpack's `on_error`: its own error under its title, anything
+/// libcnb reports as internal, with where to report it.
+pub fn on_error<E: std::fmt::Display + std::fmt::Debug>(title: &str, error: libcnb::Error<E>) {
+    match error {
+        libcnb::Error::BuildpackError(e) => crate::output::error(title, &e.to_string()),
+        other => crate::output::error(
+            &format!("{title} (internal)"),
+            &format!("{other}\nPlease report this with the build log."),
+        ),
+    }
 }
 
 /// Run the classic phase this process was called as, or None for the CNB API.
@@ -49,17 +89,32 @@ pub fn dispatch(classic: &Classic<'_>) -> Option<i32> {
 fn route(args: &[PathBuf], cnb: bool, classic: &Classic<'_>) -> Option<i32> {
     let phase = args.first()?.file_name()?.to_str()?;
     if matches!(phase, "compile" | "release") || (phase == "detect" && !cnb) {
-        build_output::use_classic_style();
+        crate::output::use_classic_style();
     }
     match (phase, args.len()) {
         ("compile", 4) => Some(if (classic.detect)(&args[1]) {
-            (classic.compile)(&args[1], &args[2], &args[3])
+            match (classic.compile)(&args[1], &args[2], &args[3]) {
+                Ok(()) => 0,
+                Err(e) => {
+                    crate::output::error(classic.name, &e);
+                    1
+                }
+            }
         } else {
-            build_output::header(classic.name);
-            build_output::bullet(&format!("Nothing to do: {}", classic.nothing_to_do));
+            crate::output::header(classic.name);
+            crate::output::bullet(&format!("Nothing to do: {}", classic.nothing_to_do));
             0
         }),
-        ("release", 2) => Some((classic.release)(&args[1])),
+        ("release", 2) => Some(match (classic.release)(&args[1]) {
+            Ok(yaml) => {
+                print!("{yaml}");
+                0
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                1
+            }
+        }),
         ("detect", 2) if !cnb => {
             println!("{}", classic.name);
             Some(0)
@@ -84,8 +139,8 @@ mod tests {
         name: "Test",
         detect: &|p| p.ends_with("yes"),
         nothing_to_do: "no",
-        compile: &|_, _, _| 7,
-        release: &|_| 9,
+        compile: &|_, _, _| Err("failed".into()),
+        release: &|_| Ok("---\n".into()),
     };
 
     #[test]
@@ -96,9 +151,9 @@ mod tests {
                 false,
                 &C
             ),
-            Some(7)
+            Some(1)
         );
-        assert_eq!(route(&paths(&["bin/release", "b"]), false, &C), Some(9));
+        assert_eq!(route(&paths(&["bin/release", "b"]), false, &C), Some(0));
         assert_eq!(
             route(&paths(&["bin/detect", "/app/yes"]), false, &C),
             Some(0)

@@ -1,0 +1,152 @@
+//! File trees the way an image build treats them: links copied as links
+//! (never followed), modes kept, absent paths fine to remove.
+
+use std::path::{Path, PathBuf};
+use walkdir::WalkDir;
+
+/// A filesystem operation failed on `path`.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+pub struct FsError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+fn at(path: &Path) -> impl FnOnce(std::io::Error) -> FsError + '_ {
+    move |source| FsError {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Remove a file, link or tree; absent is fine.
+pub fn remove(path: &Path) -> Result<(), FsError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).map_err(at(path)),
+        Ok(_) => std::fs::remove_file(path).map_err(at(path)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(at(path)(e)),
+    }
+}
+
+/// Copy a file, link or tree to `to` (created), never following links,
+/// directory modes kept. `skip` (a path inside `from`, e.g. an output
+/// directory) is left out.
+pub fn copy_tree(from: &Path, to: &Path, skip: Option<&Path>) -> Result<(), FsError> {
+    let walker = WalkDir::new(from).follow_links(false).into_iter();
+    for entry in walker.filter_entry(|e| skip != Some(e.path())) {
+        let entry = entry.map_err(|e| FsError {
+            path: e.path().unwrap_or(from).to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+        })?;
+        let rel = entry
+            .path()
+            .strip_prefix(from)
+            .expect("walkdir stays under its root");
+        let dest = if rel.as_os_str().is_empty() {
+            to.to_path_buf()
+        } else {
+            to.join(rel)
+        };
+        copy_entry(entry.path(), &dest, entry.file_type())?;
+        if entry.file_type().is_dir() {
+            let mode = entry
+                .metadata()
+                .map_err(|e| at(entry.path())(e.into()))?
+                .permissions();
+            std::fs::set_permissions(&dest, mode).map_err(at(&dest))?;
+        }
+    }
+    Ok(())
+}
+
+/// Copy one entry to `dest` (its parent created), replacing what is there.
+pub fn copy_entry(src: &Path, dest: &Path, ft: std::fs::FileType) -> Result<(), FsError> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(at(parent))?;
+    }
+    if ft.is_dir() {
+        std::fs::create_dir_all(dest).map_err(at(dest))?;
+    } else if ft.is_symlink() {
+        let target = std::fs::read_link(src).map_err(at(src))?;
+        remove(dest)?;
+        std::os::unix::fs::symlink(target, dest).map_err(at(dest))?;
+    } else if ft.is_file() {
+        if std::fs::symlink_metadata(dest).is_ok_and(|m| m.file_type().is_symlink()) {
+            remove(dest)?;
+        }
+        std::fs::copy(src, dest).map_err(at(src))?;
+    }
+    Ok(())
+}
+
+/// Move a tree: a rename when both sides share a filesystem, else copy and delete.
+pub fn move_tree(from: &Path, to: &Path) -> Result<(), FsError> {
+    remove(to)?;
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(at(parent))?;
+    }
+    if std::fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    copy_tree(from, to, None)?;
+    remove(from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_tree_is_copied_with_links_as_links_and_modes_kept_leaving_out_skip() {
+        let d = tempfile::tempdir().unwrap();
+        let from = d.path().join("from");
+        std::fs::create_dir_all(from.join("sub/out")).unwrap();
+        std::fs::write(from.join("sub/a.txt"), "a").unwrap();
+        std::fs::write(from.join("sub/out/old"), "x").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", from.join("link")).unwrap();
+        std::fs::set_permissions(from.join("sub"), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let to = d.path().join("to");
+        copy_tree(&from, &to, Some(&from.join("sub/out"))).unwrap();
+        assert_eq!(std::fs::read_to_string(to.join("sub/a.txt")).unwrap(), "a");
+        assert_eq!(
+            std::fs::read_link(to.join("link")).unwrap(),
+            Path::new("/etc/passwd")
+        );
+        assert_eq!(
+            std::fs::metadata(to.join("sub"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+        assert!(!to.join("sub/out").exists());
+    }
+
+    #[test]
+    fn removing_an_absent_path_is_fine_and_a_link_is_removed_not_followed() {
+        let d = tempfile::tempdir().unwrap();
+        remove(&d.path().join("nothing")).unwrap();
+        let target = d.path().join("keep");
+        std::fs::create_dir(&target).unwrap();
+        std::os::unix::fs::symlink(&target, d.path().join("link")).unwrap();
+        remove(&d.path().join("link")).unwrap();
+        assert!(target.is_dir());
+    }
+
+    #[test]
+    fn a_moved_tree_replaces_what_was_at_the_destination() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("a/x")).unwrap();
+        std::fs::create_dir_all(d.path().join("b/old")).unwrap();
+        move_tree(&d.path().join("a"), &d.path().join("b")).unwrap();
+        assert!(d.path().join("b/x").is_dir());
+        assert!(!d.path().join("b/old").exists());
+        assert!(!d.path().join("a").exists());
+    }
+}

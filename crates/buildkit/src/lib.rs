@@ -1,0 +1,21 @@
+//! Slipway's build kit, in the manner of `libherokubuildpack`: the plumbing
+//! every Slipway crate and buildpack shares, one feature-gated module each.
+//!
+//! | feature | module | what |
+//! |---|---|---|
+//! | `output` | [`output`] | build output in Heroku's style (CNB headers and bullets; classic `-----> `) |
+//! | `classic` | [`classic`] | Heroku's classic API (`bin/detect`, `bin/compile`, `bin/release`) over a libcnb binary, one main path for every buildpack |
+//! | `process` | [`process`] | children in their own process group, SIGTERM then SIGKILL after a grace, exit codes, output line by line, SIGTERM/SIGINT caught once |
+//! | `fs` | [`fs`] | copying, moving and removing trees (links kept as links) |
+//! | `redact` | [`redact`] | secrets out of logs and errors |
+
+#[cfg(feature = "classic")]
+pub mod classic;
+#[cfg(feature = "fs")]
+pub mod fs;
+#[cfg(feature = "output")]
+pub mod output;
+#[cfg(feature = "process")]
+pub mod process;
+#[cfg(feature = "redact")]
+pub mod redact;

@@ -1,0 +1,183 @@
+//! Child processes the way a dyno's init runs them: in their own process
+//! group (a signal reaches the whole tree: gunicorn's workers, Celery's
+//! pool), stopped with SIGTERM and, after a grace period, SIGKILL; exit codes
+//! as a shell reports them; output read line by line from both streams; and
+//! SIGTERM/SIGINT caught once for a whole run ([`Stop`]).
+
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
+use signal_hook::consts::{SIGINT, SIGTERM};
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Child, ExitStatus};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+/// Exit code as a shell reports it: the code, or 128 + the signal that killed it.
+pub fn exit_code(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+}
+
+/// `exit status 3`, `killed by signal 9`.
+pub fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => "unknown status".to_string(),
+    }
+}
+
+/// The process group of a child spawned with `process_group(0)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Group(Pid);
+
+impl Group {
+    pub fn of(child: &Child) -> Self {
+        Self(Pid::from_raw(
+            i32::try_from(child.id()).expect("pid fits i32"),
+        ))
+    }
+
+    /// Send `signal` to every process of the group (gone already: fine).
+    pub fn signal(self, signal: Signal) {
+        let _ = killpg(self.0, signal);
+    }
+
+    /// SIGTERM (or `first`), then SIGKILL if `exited(grace)` says the child is
+    /// still running after the grace period; `exited(d)` waits up to `d`.
+    pub fn stop(self, first: Signal, grace: Duration, exited: &mut dyn FnMut(Duration) -> bool) {
+        self.signal(first);
+        if !exited(grace) {
+            self.signal(Signal::SIGKILL);
+            exited(Duration::from_secs(5));
+        }
+    }
+}
+
+/// One line of a child's output, its newline kept (the last may lack one).
+pub struct Line {
+    /// From stderr (else stdout).
+    pub stderr: bool,
+    pub bytes: Vec<u8>,
+}
+
+impl Line {
+    /// The text without its line ending, invalid UTF-8 replaced.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.bytes)
+            .trim_end_matches(['\n', '\r'])
+            .to_string()
+    }
+}
+
+/// Read the child's piped stdout and stderr, line by line as they come, into
+/// one channel (closed when both streams end). The reader threads are returned
+/// for joining.
+pub fn lines(child: &mut Child) -> (mpsc::Receiver<Line>, Vec<std::thread::JoinHandle<()>>) {
+    let (tx, rx) = mpsc::channel();
+    let streams = [
+        child
+            .stdout
+            .take()
+            .map(|s| (false, Box::new(s) as Box<dyn Read + Send>)),
+        child
+            .stderr
+            .take()
+            .map(|s| (true, Box::new(s) as Box<dyn Read + Send>)),
+    ];
+    let readers = streams
+        .into_iter()
+        .flatten()
+        .map(|(stderr, stream)| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut bytes = Vec::new();
+                    match reader.read_until(b'\n', &mut bytes) {
+                        Ok(n) if n > 0 => {
+                            if tx.send(Line { stderr, bytes }).is_err() {
+                                break;
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    (rx, readers)
+}
+
+#[derive(Clone)]
+/// SIGTERM and SIGINT, caught once for the whole run: waits are
+/// interruptible, and the caller passes the signal on to its children.
+pub struct Stop {
+    signal: Arc<AtomicUsize>,
+    /// The handlers also write a byte here (a self-pipe): a wait sleeps in
+    /// one read with a timeout and wakes at once on a signal, instead of
+    /// waking every few milliseconds to look at the flag.
+    wake: Arc<UnixStream>,
+}
+
+impl Stop {
+    /// Register the handlers. Until then, signals have their default effect.
+    pub fn install() -> std::io::Result<Self> {
+        let signal = Arc::new(AtomicUsize::new(0));
+        let (wake, notify) = UnixStream::pair()?;
+        notify.set_nonblocking(true)?;
+        for sig in [SIGTERM, SIGINT] {
+            signal_hook::flag::register_usize(
+                sig,
+                Arc::clone(&signal),
+                usize::try_from(sig).expect("positive"),
+            )?;
+            signal_hook::low_level::pipe::register(sig, notify.try_clone()?)?;
+        }
+        Ok(Self {
+            signal,
+            wake: Arc::new(wake),
+        })
+    }
+
+    /// The signal received, or 0.
+    pub fn signal(&self) -> i32 {
+        i32::try_from(self.signal.load(Ordering::SeqCst)).unwrap_or(0)
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.signal() != 0
+    }
+
+    /// Sleep up to `d`; true if a signal arrived (at once when it does).
+    pub fn sleep(&self, d: Duration) -> bool {
+        // A wait past what the clock can represent is a wait until a signal.
+        let until = Instant::now()
+            .checked_add(d)
+            .unwrap_or_else(|| Instant::now() + Duration::from_hours(24 * 365 * 100));
+        let mut buf = [0u8; 16];
+        loop {
+            if self.stopped() {
+                return true;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            // A timeout of zero would mean "block forever".
+            if self
+                .wake
+                .set_read_timeout(Some(left.max(Duration::from_micros(1))))
+                .is_err()
+            {
+                std::thread::sleep(left.min(Duration::from_millis(20)));
+                continue;
+            }
+            let _ = (&*self.wake).read(&mut buf);
+        }
+    }
+}
