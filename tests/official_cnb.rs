@@ -471,7 +471,7 @@ fn outcome(image: &Path, log: &str) -> Outcome {
     let mut launch_layers = BTreeMap::new();
     for g in &group.group {
         let dir = layers.join(g.id.replace('/', "_"));
-        for (name, types) in local_lifecycle::build::layer_types(&dir).unwrap() {
+        for (name, types) in local_lifecycle::layers::layer_types(&dir).unwrap() {
             if !types.launch {
                 continue;
             }

@@ -302,12 +302,12 @@ fn an_app_without_process_sources_fails_detection_with_the_reason() {
     let r = build(app.path(), &[packaged("process-table")], out.path(), &[]);
     assert_ne!(r.code, 0);
     assert!(
-        r.stderr.contains("fail: slipway/process-table@0.1.0"),
+        r.all().contains("fail: slipway/process-table@0.1.0"),
         "{}",
         r.stderr
     );
     assert!(
-        r.stderr.contains("No Procfile, heroku.yml `run:`"),
+        r.all().contains("No Procfile, heroku.yml `run:`"),
         "{}",
         r.stderr
     );
@@ -335,9 +335,9 @@ fn binary_garbage_and_a_ten_megabyte_line_fail_cleanly_in_the_packaged_buildpack
         let r = build(app.path(), &[packaged("process-table")], out.path(), &[]);
         assert_eq!(r.code, 1, "{}", r.all());
         assert!(
-            r.stderr.contains(expect) && r.stderr.contains("ERROR: Slipway process table"),
+            r.all().contains(expect) && r.all().contains("ERROR: Slipway process table"),
             "{}",
-            &r.stderr[..r.stderr.len().min(3000)]
+            &r.all()[..r.all().len().min(3000)]
         );
         assert!(!r.all().contains("panicked"), "no panic");
         assert!(

@@ -437,8 +437,8 @@ fn a_broken_release_config_fails_the_build_not_the_release() {
     let r = build(app.path(), &[packaged("release-phase")], out.path(), &[]);
     assert_ne!(r.code, 0);
     assert!(
-        r.stderr.contains("ERROR: Slipway release phase")
-            && r.stderr.contains("`migrate` is an empty command"),
+        r.all().contains("ERROR: Slipway release phase")
+            && r.all().contains("`migrate` is an empty command"),
         "{}",
         r.stderr
     );

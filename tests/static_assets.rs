@@ -207,17 +207,17 @@ fn a_failing_gulp_task_fails_the_build_with_its_output_and_a_hint() {
     let r = build(app.path(), &group(), out.path(), &[]);
     assert_ne!(r.code, 0);
     assert!(
-        r.stderr.contains("`gulp default` failed (exit status 1)"),
+        r.all().contains("`gulp default` failed (exit status 1)"),
         "{}",
         r.all()
     );
     assert!(
-        r.stderr.contains("Undefined variable"),
+        r.all().contains("Undefined variable"),
         "the tool's own output: {}",
         r.all()
     );
     assert!(
-        r.stderr.contains("Run `gulp default` locally to reproduce"),
+        r.all().contains("Run `gulp default` locally to reproduce"),
         "{}",
         r.all()
     );
@@ -266,11 +266,11 @@ fn a_package_json_build_script_runs_instead_of_gulp_and_its_failure_fails_the_bu
     );
     assert_ne!(r.code, 0);
     assert!(
-        r.stderr.contains("`npm run build` failed (exit status"),
+        r.all().contains("`npm run build` failed (exit status"),
         "{}",
         r.all()
     );
-    assert!(r.stderr.contains("Undefined variable"), "{}", r.all());
+    assert!(r.all().contains("Undefined variable"), "{}", r.all());
     assert!(
         r.stderr
             .contains("Run `npm run build` locally to reproduce"),
@@ -321,7 +321,7 @@ fn collectstatic_needing_runtime_secrets_fails_naming_the_variable_without_place
     let r = build(app.path(), &group(), out.path(), &[]);
     assert_ne!(r.code, 0);
     assert!(
-        r.stderr.contains("your settings need the environment variable SECRET_KEY, which is not set at build time"),
+        r.all().contains("your settings need the environment variable SECRET_KEY, which is not set at build time"),
         "{}",
         r.all()
     );
@@ -469,7 +469,7 @@ fn a_missing_node_says_which_buildpack_to_add() {
         &["--env", "PATH=/nonexistent"],
     );
     assert_ne!(r.code, 0);
-    assert!(r.stderr.contains("`node` is not on PATH"), "{}", r.all());
+    assert!(r.all().contains("`node` is not on PATH"), "{}", r.all());
     assert!(
         r.stderr
             .contains("Add heroku/nodejs before slipway/static-assets"),

@@ -18,8 +18,8 @@ pub(crate) const CLASSIC: Classic<'static> = Classic {
     release: &release,
 };
 
-fn compile(build_dir: &Path) -> Result<(), String> {
-    let table = load_and_report(build_dir).map_err(|e| e.to_string())?;
+fn compile(build_dir: &Path) -> anyhow::Result<()> {
+    let table = load_and_report(build_dir)?;
     let dir = build_dir.join(".slipway");
     let profile_d = build_dir.join(".profile.d");
     let written = std::fs::create_dir_all(&dir)
@@ -35,7 +35,7 @@ fn compile(build_dir: &Path) -> Result<(), String> {
             )
         });
     if let Err(e) = written {
-        return Err(format!("could not write {}: {e}", dir.display()));
+        return Err(anyhow::anyhow!("could not write {}: {e}", dir.display()));
     }
     buildkit::output::bullet(&format!(
         "Formation metadata: ${} (.slipway/{TABLE_FILE})",
@@ -49,7 +49,7 @@ fn compile(build_dir: &Path) -> Result<(), String> {
     match procfile::slug_procfile::append_missing(build_dir, &wanted) {
         Ok(added) => report_added(&added, "generated from project.toml"),
         Err(e) => {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "could not add process types to the slug's Procfile: {e}"
             ))
         }
@@ -77,8 +77,8 @@ pub(crate) fn report_added(added: &[(String, String)], origin: &str) {
     );
 }
 
-fn release(build_dir: &Path) -> Result<String, String> {
+fn release(build_dir: &Path) -> anyhow::Result<String> {
     procfile::load(build_dir)
         .map(|loaded| render::classic_release_yaml(&loaded.table))
-        .map_err(|e| e.to_string())
+        .map_err(anyhow::Error::from)
 }

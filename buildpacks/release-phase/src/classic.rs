@@ -17,9 +17,9 @@ pub(crate) const CLASSIC: Classic<'static> = Classic {
     release: &|build_dir| Ok(release(build_dir)),
 };
 
-fn compile(build_dir: &Path) -> Result<(), String> {
+fn compile(build_dir: &Path) -> anyhow::Result<()> {
     if let Err(e) = check_and_report(build_dir) {
-        return Err(e.to_string());
+        return Err(anyhow::anyhow!("{e}"));
     }
     // The buildpack's own binary lives beside bin/: <buildpack>/.libcnb-cargo/additional-bin/release-phase.
     let me = std::env::current_exe().ok();
@@ -41,7 +41,9 @@ fn compile(build_dir: &Path) -> Result<(), String> {
             )
         });
     if let Err(e) = installed {
-        return Err(format!("could not install the release-phase binary: {e}"));
+        return Err(anyhow::anyhow!(
+            "could not install the release-phase binary: {e}"
+        ));
     }
     buildkit::output::bullet("Installed release-phase on PATH (.slipway/bin, via .profile.d)");
     let wanted = [
@@ -63,7 +65,7 @@ fn compile(build_dir: &Path) -> Result<(), String> {
             );
         }
         Err(e) => {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "could not add release and autoscale to the slug's Procfile: {e}"
             ));
         }

@@ -45,6 +45,8 @@ impl std::fmt::Display for BuildpackError {
     }
 }
 
+impl std::error::Error for BuildpackError {}
+
 impl From<BuildpackError> for libcnb::Error<BuildpackError> {
     fn from(e: BuildpackError) -> Self {
         libcnb::Error::BuildpackError(e)

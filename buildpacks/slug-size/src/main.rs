@@ -4,6 +4,7 @@
 
 use buildkit::classic::{Classic, Failed};
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
+use libcnb::data::layer_content_metadata::LayerContentMetadata;
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::Buildpack;
@@ -37,15 +38,12 @@ fn launch_layers(layers_root: &Path) -> Vec<Source> {
             .collect();
         tomls.sort();
         for toml_path in tomls {
+            // Another buildpack's layer TOML, as libcnb-data reads one.
             let launch = std::fs::read_to_string(&toml_path)
                 .ok()
-                .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
-                .and_then(|t| {
-                    t.get("types")
-                        .and_then(|ty| ty.get("launch"))
-                        .and_then(toml::Value::as_bool)
-                })
-                .unwrap_or(false);
+                .and_then(|t| toml::from_str::<LayerContentMetadata>(&t).ok())
+                .and_then(|m| m.types)
+                .is_some_and(|t| t.launch);
             let dir = toml_path.with_extension("");
             if launch && dir.is_dir() {
                 let (bp_name, layer) = (
@@ -62,9 +60,9 @@ fn launch_layers(layers_root: &Path) -> Vec<Source> {
     out
 }
 
-fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), String> {
+fn check(app_dir: &Path, layers_root: Option<&Path>) -> anyhow::Result<()> {
     buildkit::output::header("Slipway slug size");
-    let project = slipway_data::project::Project::read(app_dir).map_err(|e| e.to_string())?;
+    let project = slipway_data::project::Project::read(app_dir)?;
     let limits = Limits::load(project.as_ref(), &|k| std::env::var(k).ok())?;
     let mut sources = vec![Source::app(app_dir)];
     if let Some(root) = layers_root {
@@ -78,8 +76,7 @@ fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), String> {
     let mut tracker = SizeTracker::default();
     let stats = buildkit::output::with_dots("Compressing", || {
         slug::measure_tracked(&sources, opts, &mut tracker)
-    })
-    .map_err(|e| e.to_string())?;
+    })?;
     buildkit::output::bullet(&format!(
         "Done: {} ({} files, {} uncompressed)",
         human(stats.gz.compressed),
@@ -101,7 +98,7 @@ fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), String> {
         }
         Verdict::OverHard => {
             buildkit::output::block(&report());
-            Err(format!(
+            Err(anyhow::anyhow!(
                 "Compiled slug size: {} is too large (max is {}).\nSee: http://devcenter.heroku.com/articles/slug-size\nCut what the report above lists (add the lines to .slugignore), or raise the limit\nwith SLUG_SIZE_LIMIT / [_.metadata.slipway.slug] size-limit if your platform allows more.",
                 human(stats.gz.compressed),
                 human(limits.hard)

@@ -18,29 +18,25 @@ fn has_slugignore(app_dir: &Path) -> bool {
 }
 
 /// Read project.toml `[io.buildpacks] exclude` (applied in classic builds only).
-fn excludes(app_dir: &Path) -> Result<Vec<String>, String> {
-    match Project::read(app_dir).map_err(|e| e.to_string())? {
-        Some(project) => project.exclude().map_err(|e| e.to_string()),
+fn excludes(app_dir: &Path) -> anyhow::Result<Vec<String>> {
+    match Project::read(app_dir)? {
+        Some(project) => project.exclude().map_err(anyhow::Error::from),
         None => Ok(Vec::new()),
     }
 }
 
-fn apply(app_dir: &Path, classic: bool) -> Result<(), String> {
+fn apply(app_dir: &Path, classic: bool) -> anyhow::Result<()> {
     buildkit::output::header("Slipway .slugignore");
-    let bytes = app_files::read(app_dir, ".slugignore")
-        .map_err(|e| e.to_string())?
-        .unwrap_or_default();
-    let mut rules = slug::SlugIgnore::parse(&bytes).map_err(|e| e.to_string())?;
+    let bytes = app_files::read(app_dir, ".slugignore")?.unwrap_or_default();
+    let mut rules = slug::SlugIgnore::parse(&bytes)?;
     if classic {
         let excludes = excludes(app_dir)?;
         if !excludes.is_empty() {
             buildkit::output::bullet(&format!("Also applying project.toml [io.buildpacks] exclude ({} patterns): no CNB platform does it in a classic build", excludes.len()));
-            rules = rules
-                .with_excludes(app_dir, &excludes)
-                .map_err(|e| e.to_string())?;
+            rules = rules.with_excludes(app_dir, &excludes)?;
         }
     }
-    let removal = slug::apply(app_dir, &rules).map_err(|e| e.to_string())?;
+    let removal = slug::apply(app_dir, &rules)?;
     buildkit::output::bullet(&format!(
         "Deleting {} files matching .slugignore patterns ({} freed)",
         removal.files + removal.links,

@@ -19,7 +19,7 @@ pub(crate) const CLASSIC: Classic<'static> = Classic {
     release: &|_| Ok("--- {}\n".to_string()),
 };
 
-fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> Result<(), String> {
+fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> anyhow::Result<()> {
     let mut env = process_env();
     if let Ok(entries) = std::fs::read_dir(env_dir) {
         for e in entries.filter_map(Result::ok) {
@@ -56,6 +56,6 @@ fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> Result<(), Str
             }
             Ok(())
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }

@@ -8,6 +8,7 @@
 //! cost ~2.5 ms of CPU for six declares a tick, lapin's executor doubled the
 //! worker's memory. Here a tick is one `write` and, usually, one `read`.
 
+use crate::error::ProbeError;
 use amq_protocol::frame::{gen_frame, parse_frame, AMQPFrame, ProtocolVersion};
 use amq_protocol::protocol::{channel, connection, queue, AMQPClass};
 use amq_protocol::types::{AMQPValue, FieldTable, LongString, ShortString};
@@ -38,32 +39,34 @@ fn method(channel: u16, class: AMQPClass) -> AMQPFrame {
     AMQPFrame::Method(channel, class)
 }
 
-fn encode(frames: &[AMQPFrame]) -> Result<Vec<u8>, String> {
+fn encode(frames: &[AMQPFrame]) -> Result<Vec<u8>, ProbeError> {
     let mut out = Vec::with_capacity(64 * frames.len());
     for f in frames {
         let (bytes, _) = cookie_factory::gen(gen_frame(f), Vec::new())
-            .map_err(|e| format!("AMQP frame: {e:?}"))?;
+            .map_err(|e| ProbeError::Protocol(format!("AMQP frame: {e:?}")))?;
         out.extend_from_slice(&bytes);
     }
     Ok(out)
 }
 
 impl Amqp {
-    pub(crate) fn connect(t: &Target) -> Result<Self, String> {
+    pub(crate) fn connect(t: &Target) -> Result<Self, ProbeError> {
         let addr = std::net::ToSocketAddrs::to_socket_addrs(&(t.host.as_str(), t.port))
-            .map_err(|e| e.to_string())?
+            .map_err(ProbeError::io(format!("resolving {}", t.host)))?
             .next()
-            .ok_or_else(|| format!("{} does not resolve", t.host))?;
-        let stream =
-            TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(|e| e.to_string())?;
+            .ok_or_else(|| ProbeError::Protocol(format!("{} does not resolve", t.host)))?;
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+            .map_err(ProbeError::io(format!("connecting to {addr}")))?;
         // Small frames, one round trip: Nagle with delayed ACKs would add ~40 ms.
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        stream
+            .set_nodelay(true)
+            .map_err(ProbeError::io("configuring the connection"))?;
         stream
             .set_read_timeout(Some(TIMEOUT))
-            .map_err(|e| e.to_string())?;
+            .map_err(ProbeError::io("configuring the connection"))?;
         stream
             .set_write_timeout(Some(TIMEOUT))
-            .map_err(|e| e.to_string())?;
+            .map_err(ProbeError::io("configuring the connection"))?;
         let mut c = Self {
             stream,
             pending: Vec::with_capacity(4096),
@@ -78,10 +81,16 @@ impl Amqp {
                     .split(' ')
                     .any(|m| m == "PLAIN")
                 {
-                    return Err("the broker does not offer PLAIN authentication".into());
+                    return Err(ProbeError::Protocol(
+                        "the broker does not offer PLAIN authentication".into(),
+                    ));
                 }
             }
-            other => return Err(format!("unexpected first frame from the broker: {other:?}")),
+            other => {
+                return Err(ProbeError::Protocol(format!(
+                    "unexpected first frame from the broker: {other:?}"
+                )))
+            }
         }
         let mut properties = FieldTable::default();
         properties.insert(
@@ -101,13 +110,17 @@ impl Amqp {
         let tune = match c.next_frame()? {
             AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Tune(tune))) => tune,
             AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Close(close))) => {
-                return Err(format!(
+                return Err(ProbeError::Protocol(format!(
                     "the broker refused the login ({} {})",
                     close.reply_code,
                     close.reply_text.as_str()
-                ))
+                )))
             }
-            other => return Err(format!("unexpected frame during login: {other:?}")),
+            other => {
+                return Err(ProbeError::Protocol(format!(
+                    "unexpected frame during login: {other:?}"
+                )))
+            }
         };
         // Heartbeats off: the probe speaks every tick, and a dead connection
         // fails the next write or read, which reconnects.
@@ -130,28 +143,28 @@ impl Amqp {
         match c.next_frame()? {
             AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::OpenOk(_))) => Ok(c),
             AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Close(close))) => {
-                Err(format!(
+                Err(ProbeError::Protocol(format!(
                     "the broker refused virtual host {:?} ({} {})",
                     t.vhost,
                     close.reply_code,
                     close.reply_text.as_str()
-                ))
+                )))
             }
-            other => Err(format!(
+            other => Err(ProbeError::Protocol(format!(
                 "unexpected frame opening the connection: {other:?}"
-            )),
+            ))),
         }
     }
 
-    fn send(&mut self, frames: &[AMQPFrame]) -> Result<(), String> {
+    fn send(&mut self, frames: &[AMQPFrame]) -> Result<(), ProbeError> {
         let bytes = encode(frames)?;
         self.stream
             .write_all(&bytes)
-            .map_err(|e| format!("writing to the broker: {e}"))
+            .map_err(ProbeError::io("writing to the broker"))
     }
 
     /// The next frame from the broker, reading as much as it takes.
-    fn next_frame(&mut self) -> Result<AMQPFrame, String> {
+    fn next_frame(&mut self) -> Result<AMQPFrame, ProbeError> {
         loop {
             if !self.pending.is_empty() {
                 match parse_frame(self.pending.as_slice()) {
@@ -161,23 +174,31 @@ impl Amqp {
                         return Ok(frame);
                     }
                     Err(nom::Err::Incomplete(_)) => {}
-                    Err(e) => return Err(format!("unreadable frame from the broker: {e:?}")),
+                    Err(e) => {
+                        return Err(ProbeError::Protocol(format!(
+                            "unreadable frame from the broker: {e:?}"
+                        )))
+                    }
                 }
             }
             let mut buf = [0u8; 4096];
             match self.stream.read(&mut buf) {
-                Ok(0) => return Err("the broker closed the connection".into()),
+                Ok(0) => {
+                    return Err(ProbeError::Protocol(
+                        "the broker closed the connection".into(),
+                    ))
+                }
                 Ok(n) => self.pending.extend_from_slice(&buf[..n]),
                 Err(e)
                     if e.kind() == std::io::ErrorKind::WouldBlock
                         || e.kind() == std::io::ErrorKind::TimedOut =>
                 {
-                    return Err(format!(
+                    return Err(ProbeError::Protocol(format!(
                         "no answer from the broker in {}s",
                         TIMEOUT.as_secs()
-                    ))
+                    )))
                 }
-                Err(e) => return Err(format!("reading from the broker: {e}")),
+                Err(e) => return Err(ProbeError::io("reading from the broker")(e)),
             }
         }
     }
@@ -191,7 +212,10 @@ impl Amqp {
     /// usually one `write` and one `read`. A missing queue closes the channel
     /// (the declares after it are dropped by the broker): that queue is
     /// unknown, and the rest are asked again on a reopened channel.
-    pub(crate) fn depths(&mut self, queues: &[String]) -> Result<Vec<Result<u64, String>>, String> {
+    pub(crate) fn depths(
+        &mut self,
+        queues: &[String],
+    ) -> Result<Vec<Result<u64, String>>, ProbeError> {
         const CH: u16 = 1;
         let mut out: Vec<Result<u64, String>> = Vec::with_capacity(queues.len());
         while out.len() < queues.len() {
@@ -227,11 +251,11 @@ impl Amqp {
                 };
                 match class {
                     AMQPClass::Connection(connection::AMQPMethod::Close(close)) => {
-                        return Err(format!(
+                        return Err(ProbeError::Protocol(format!(
                             "the broker closed the connection ({} {})",
                             close.reply_code,
                             close.reply_text.as_str()
-                        ));
+                        )));
                     }
                     _ if ch != CH => {}
                     AMQPClass::Channel(channel::AMQPMethod::OpenOk(_)) if awaiting_open => {

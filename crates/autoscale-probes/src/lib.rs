@@ -8,14 +8,16 @@ use autoscale::Measure;
 use std::time::{Duration, Instant};
 
 mod amqp;
+pub mod error;
+pub use error::ProbeError;
 
 /// The heartbeat URL: absolute, or the seed's path joined to the app's URL.
-pub fn heartbeat_url(setting: &str, app_url: Option<&str>) -> Result<String, String> {
+pub fn heartbeat_url(setting: &str, app_url: Option<&str>) -> Result<String, ProbeError> {
     if setting.starts_with("http://") || setting.starts_with("https://") {
         return Ok(setting.to_string());
     }
     let base = app_url.ok_or_else(|| {
-        format!("AUTOSCALE_HEARTBEAT_URL is the path {setting:?}, but the app's URL is unknown: set AUTOSCALE_APP_URL (e.g. https://myapp.herokuapp.com) or give an absolute AUTOSCALE_HEARTBEAT_URL")
+        ProbeError::Config(format!("AUTOSCALE_HEARTBEAT_URL is the path {setting:?}, but the app's URL is unknown: set AUTOSCALE_APP_URL (e.g. https://myapp.herokuapp.com) or give an absolute AUTOSCALE_HEARTBEAT_URL"))
     })?;
     Ok(format!(
         "{}/{}",
@@ -89,7 +91,7 @@ impl RabbitProbe {
                 Err(e) => {
                     return all_unknown(&format!(
                         "RabbitMQ unreachable: {}",
-                        redact_url_error(&e, &self.url)
+                        redact_url_error(&e.to_string(), &self.url)
                     ))
                 }
             }
@@ -111,17 +113,24 @@ impl RabbitProbe {
                 .collect(),
             Err(e) => {
                 self.conn = None;
-                all_unknown(&format!("RabbitMQ: {}", redact_url_error(&e, &self.url)))
+                all_unknown(&format!(
+                    "RabbitMQ: {}",
+                    redact_url_error(&e.to_string(), &self.url)
+                ))
             }
         }
     }
 }
 
 /// Where and as whom to connect, from an `amqp://user:pass@host:port/vhost` URL.
-fn amqp_target(amqp_url: &str) -> Result<amqp::Target, String> {
-    let url = url::Url::parse(amqp_url).map_err(|e| format!("not an AMQP URL: {e}"))?;
+fn amqp_target(amqp_url: &str) -> Result<amqp::Target, ProbeError> {
+    let url = url::Url::parse(amqp_url)
+        .map_err(|e| ProbeError::Config(format!("not an AMQP URL: {e}")))?;
     if url.scheme() != "amqp" {
-        return Err(format!("unsupported broker URL scheme {}://", url.scheme()));
+        return Err(ProbeError::Config(format!(
+            "unsupported broker URL scheme {}://",
+            url.scheme()
+        )));
     }
     let decode = |s: &str| percent_decode(s);
     Ok(amqp::Target {
@@ -154,16 +163,16 @@ impl RabbitManagement {
     /// `api_url`: the management base URL with credentials
     /// (`https://user:pass@host` on CloudAMQP, `http://guest:guest@127.0.0.1:15672`
     /// locally); `vhost`: the broker URL's virtual host.
-    pub fn new(api_url: &str, vhost: &str) -> Result<Self, String> {
+    pub fn new(api_url: &str, vhost: &str) -> Result<Self, ProbeError> {
         use base64::Engine as _;
         let mut url = url::Url::parse(api_url).map_err(|e| {
-            format!("AUTOSCALE_RABBITMQ_MANAGEMENT_URL is not a URL ({e}): give the management API's base, e.g. https://user:password@host")
+            ProbeError::Config(format!("AUTOSCALE_RABBITMQ_MANAGEMENT_URL is not a URL ({e}): give the management API's base, e.g. https://user:password@host"))
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!(
+            return Err(ProbeError::Config(format!(
                 "AUTOSCALE_RABBITMQ_MANAGEMENT_URL must be http:// or https://, not {}://",
                 url.scheme()
-            ));
+            )));
         }
         let decode = |s: &str| percent_decode(s);
         let authorization = (!url.username().is_empty()).then(|| {
@@ -386,6 +395,7 @@ mod tests {
         );
         assert!(heartbeat_url("/hb", None)
             .unwrap_err()
+            .to_string()
             .contains("AUTOSCALE_APP_URL"));
     }
 

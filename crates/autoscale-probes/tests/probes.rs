@@ -217,6 +217,7 @@ fn refused_management_credentials_are_unknown_and_never_show_the_password() {
     assert!(RabbitManagement::new("amqp://guest:guest@127.0.0.1/", "/")
         .err()
         .unwrap()
+        .to_string()
         .contains("http"));
 }
 

@@ -10,7 +10,9 @@
 // Dev-dependencies serve the integration tests (tests/), not the unit tests.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
+pub mod error;
 mod run;
+pub use error::WorkerError;
 pub use run::run;
 
 use autoscale::{Bound, Policy, QueueRule, Settings};
@@ -54,12 +56,12 @@ pub struct Config {
 }
 
 /// `[_.metadata.slipway.autoscale]` of the app's project.toml (defaults without one).
-fn read_table(app_dir: &Path) -> Result<AutoscaleTable, String> {
+fn read_table(app_dir: &Path) -> Result<AutoscaleTable, WorkerError> {
     let help = "see crates/autoscale/SPEC.md for [_.metadata.slipway.autoscale] and its keys";
     match procfile::project::read(app_dir, help)? {
         Some(project) => project
             .autoscale()
-            .map_err(|e| procfile::project::diagnostic(&e, help).render()),
+            .map_err(|e| WorkerError::Config(procfile::project::diagnostic(&e, help).render())),
         None => Ok(AutoscaleTable::default()),
     }
 }
@@ -168,12 +170,10 @@ fn consumed_queues(p: &procfile::Process, table: &AutoscaleTable) -> Option<Vec<
 pub fn policy_for(
     app_dir: &Path,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<AppPolicy, String> {
-    let settings = Settings::from_env(env).map_err(|e| e.to_string())?;
+) -> Result<AppPolicy, WorkerError> {
+    let settings = Settings::from_env(env)?;
     let table = read_table(app_dir)?;
-    let processes = procfile::load(app_dir)
-        .map(|l| l.table)
-        .map_err(|e| e.to_string())?;
+    let processes = procfile::load(app_dir)?.table;
     let own_type = env("DYNO")
         .and_then(|d| d.rsplit_once('.').map(|(t, _)| t.to_string()))
         .unwrap_or_else(|| "autoscale".into());
@@ -194,7 +194,7 @@ pub fn policy_for(
     let default_per = table.jobs_per_dyno.unwrap_or(10);
     let worker_max = match env("AUTOSCALE_WORKER_MAX_DYNOS") {
         Some(v) => v.trim().parse::<u32>().map_err(|_| {
-            format!("AUTOSCALE_WORKER_MAX_DYNOS={v}: expected a number of dynos (the max of a worker type that declares none)")
+            WorkerError::Config(format!("AUTOSCALE_WORKER_MAX_DYNOS={v}: expected a number of dynos (the max of a worker type that declares none)"))
         })?,
         None => table.worker_max.unwrap_or(DEFAULT_WORKER_MAX),
     };
@@ -236,7 +236,7 @@ pub fn policy_for(
     own_queues(&mut policy, &table, &mut max_sources);
     for name in table.types.keys() {
         if !processes.processes.iter().any(|p| &p.name == name) {
-            return Err(format!("project.toml: [_.metadata.slipway.autoscale.types.{name}]: the app has no process type `{name}` (types: {})", processes.processes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")));
+            return Err(WorkerError::Config(format!("project.toml: [_.metadata.slipway.autoscale.types.{name}]: the app has no process type `{name}` (types: {})", processes.processes.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "))));
         }
     }
     let has_web = processes.processes.iter().any(|p| p.name == "web");
@@ -271,15 +271,15 @@ impl Config {
         app_dir: &Path,
         env: &dyn Fn(&str) -> Option<String>,
         dry_run: bool,
-    ) -> Result<Self, String> {
-        let settings = Settings::from_env(env).map_err(|e| e.to_string())?;
+    ) -> Result<Self, WorkerError> {
+        let settings = Settings::from_env(env)?;
         let app = settings
             .app_name
             .clone()
-            .ok_or("AUTOSCALE_HEROKU_APP_NAME is not set: the name of the app to scale, e.g. dancing-forest-1234")?;
+            .ok_or_else(|| WorkerError::Config("AUTOSCALE_HEROKU_APP_NAME is not set: the name of the app to scale, e.g. dancing-forest-1234".into()))?;
         let key = env("AUTOSCALE_HEROKU_API_KEY")
             .filter(|k| !k.trim().is_empty())
-            .ok_or("AUTOSCALE_HEROKU_API_KEY is not set: a Platform API token with access to the app (`heroku authorizations:create -d autoscale`)")?;
+            .ok_or_else(|| WorkerError::Config("AUTOSCALE_HEROKU_API_KEY is not set: a Platform API token with access to the app (`heroku authorizations:create -d autoscale`)".into()))?;
         let management = env("AUTOSCALE_RABBITMQ_MANAGEMENT_URL").filter(|v| !v.trim().is_empty());
         let redactor = Redactor::from_env(
             std::env::vars()
@@ -339,16 +339,16 @@ impl Config {
             (Some(Broker::Rabbit(amqp)), Some(api)) => {
                 // Checked now: a bad URL is a configuration error, not an unknown every tick.
                 autoscale_probes::RabbitManagement::new(&api, &autoscale_probes::amqp_vhost(&amqp))
-                    .map_err(|e| redactor.redact(&e).into_owned())?;
+                    .map_err(|e| WorkerError::Config(redactor.redact(&e.to_string()).into_owned()))?;
                 Some(Broker::RabbitManagement { amqp, api })
             }
             (Some(Broker::Redis(_)), Some(_)) => {
-                return Err("AUTOSCALE_RABBITMQ_MANAGEMENT_URL is set, but the broker is Redis: unset it, or point CELERY_BROKER_URL at RabbitMQ".into())
+                return Err(WorkerError::Config("AUTOSCALE_RABBITMQ_MANAGEMENT_URL is set, but the broker is Redis: unset it, or point CELERY_BROKER_URL at RabbitMQ".into()))
             }
             (broker, _) => broker,
         };
         if !policy.workers.is_empty() && broker.is_none() {
-            return Err("worker types consume Celery queues, but no broker URL is set: set CELERY_BROKER_URL (or CLOUDAMQP_URL, REDIS_URL, AUTOSCALE_BROKER_URL)".into());
+            return Err(WorkerError::Config("worker types consume Celery queues, but no broker URL is set: set CELERY_BROKER_URL (or CLOUDAMQP_URL, REDIS_URL, AUTOSCALE_BROKER_URL)".into()));
         }
         Ok(Self {
             max_sources,

@@ -317,7 +317,10 @@ fn a_refused_token_stops_the_worker_with_a_configuration_error() {
 #[test]
 fn missing_settings_and_unknown_types_are_configuration_errors() {
     let dir = app("a", "b");
-    let e = Config::load(dir.path(), &|_| None, false).err().unwrap();
+    let e = Config::load(dir.path(), &|_| None, false)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("AUTOSCALE_HEROKU_APP_NAME is not set"), "{e}");
     std::fs::write(
         dir.path().join("project.toml"),
@@ -330,14 +333,20 @@ fn missing_settings_and_unknown_types_are_configuration_errors() {
         "CELERY_BROKER_URL" => Some(AMQP.to_string()),
         _ => None,
     };
-    let e = Config::load(dir.path(), &env, false).err().unwrap();
+    let e = Config::load(dir.path(), &env, false)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(e.contains("no process type `worker_nope`"), "{e}");
     std::fs::write(
         dir.path().join("project.toml"),
         "[_.metadata.slipway.autoscale]\njobs_per_dyno = 5\n",
     )
     .unwrap();
-    let e = Config::load(dir.path(), &env, false).err().unwrap();
+    let e = Config::load(dir.path(), &env, false)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(
         e.contains("project.toml:2") && e.contains("unknown field `jobs_per_dyno`"),
         "{e}"
@@ -603,7 +612,8 @@ fn a_management_url_with_a_redis_broker_is_a_configuration_error() {
     );
     let err = Config::load(dir.path(), &|k| env.get(k).cloned(), true)
         .err()
-        .expect("refused");
+        .expect("refused")
+        .to_string();
     assert!(
         err.contains("AUTOSCALE_RABBITMQ_MANAGEMENT_URL") && err.contains("Redis"),
         "{err}"

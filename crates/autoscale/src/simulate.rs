@@ -41,19 +41,44 @@ const MAX_RPS: f64 = 1e7;
 const MAX_MS: f64 = 3_600_000.0;
 const MAX_DEPTH: f64 = 1e12;
 
-pub fn parse_trace(text: &str) -> Result<Vec<Row>, String> {
+/// A trace that cannot be read: the line (1-based; 0 for the whole file) and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", if *line > 0 { format!("trace.csv:{line}: ") } else { "trace.csv: ".to_string() })]
+pub struct TraceError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl TraceError {
+    fn at(line: usize, message: String) -> Self {
+        Self { line, message }
+    }
+
+    /// The error naming `file` instead of `trace.csv`.
+    pub fn in_file(&self, file: &str) -> String {
+        if self.line > 0 {
+            format!("{file}:{}: {}", self.line, self.message)
+        } else {
+            format!("{file}: {}", self.message)
+        }
+    }
+}
+
+pub fn parse_trace(text: &str) -> Result<Vec<Row>, TraceError> {
     let mut lines = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
-    let (_, header) = lines.next().ok_or(
-        "trace.csv is empty: expected a header `t,rps,service_ms[,q:<queue>...][,job_ms]`",
-    )?;
+    let (_, header) = lines.next().ok_or_else(|| TraceError {
+        line: 0,
+        message: "empty: expected a header `t,rps,service_ms[,q:<queue>...][,job_ms]`".into(),
+    })?;
     let cols: Vec<&str> = header.split(',').map(str::trim).collect();
     for need in ["t", "rps", "service_ms"] {
         if !cols.contains(&need) {
-            return Err(format!(
-                "trace.csv:1: no `{need}` column (header: {header})"
+            return Err(TraceError::at(
+                1,
+                format!("no `{need}` column (header: {header})"),
             ));
         }
     }
@@ -61,11 +86,9 @@ pub fn parse_trace(text: &str) -> Result<Vec<Row>, String> {
     for (i, line) in lines {
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
         if cells.len() != cols.len() {
-            return Err(format!(
-                "trace.csv:{}: {} values for {} columns",
+            return Err(TraceError::at(
                 i + 1,
-                cells.len(),
-                cols.len()
+                format!("{} values for {} columns", cells.len(), cols.len()),
             ));
         }
         let mut row = Row {
@@ -81,9 +104,9 @@ pub fn parse_trace(text: &str) -> Result<Vec<Row>, String> {
                 .ok()
                 .filter(|x: &f64| x.is_finite() && *x >= 0.0)
                 .ok_or_else(|| {
-                    format!(
-                        "trace.csv:{}: `{v}` in column {c} is not a non-negative number",
-                        i + 1
+                    TraceError::at(
+                        i + 1,
+                        format!("`{v}` in column {c} is not a non-negative number"),
                     )
                 })?;
             let limit = match *c {
@@ -93,10 +116,9 @@ pub fn parse_trace(text: &str) -> Result<Vec<Row>, String> {
                 _ => MAX_DEPTH,
             };
             if x > limit {
-                return Err(format!(
-                    "trace.csv:{}: `{v}` in column {c} is over the limit of {limit} (t: ten years of seconds; rps: 10 million; service_ms, job_ms: one hour; queue depths: a trillion)",
-                    i + 1
-                ));
+                return Err(TraceError::at(i + 1, format!(
+                    "`{v}` in column {c} is over the limit of {limit} (t: ten years of seconds; rps: 10 million; service_ms, job_ms: one hour; queue depths: a trillion)"
+                )));
             }
             match *c {
                 "t" => row.t = x,
@@ -107,18 +129,21 @@ pub fn parse_trace(text: &str) -> Result<Vec<Row>, String> {
                     if let Some(name) = q.strip_prefix("q:") {
                         row.queues.insert(name.to_string(), x);
                     } else {
-                        return Err(format!("trace.csv:1: unknown column `{q}`"));
+                        return Err(TraceError::at(1, format!("unknown column `{q}`")));
                     }
                 }
             }
         }
         if rows.last().is_some_and(|r| r.t >= row.t) {
-            return Err(format!("trace.csv:{}: t must increase", i + 1));
+            return Err(TraceError::at(i + 1, "t must increase".into()));
         }
         rows.push(row);
     }
     if rows.len() < 2 {
-        return Err("trace.csv needs at least two rows (the last row's t is the end)".into());
+        return Err(TraceError::at(
+            0,
+            "needs at least two rows (the last row's t is the end)".into(),
+        ));
     }
     Ok(rows)
 }
@@ -658,18 +683,23 @@ mod tests {
         assert!((rows[1].queues["default"] - 8.0).abs() < f64::EPSILON);
         assert!(parse_trace("t,rps\n0,1\n")
             .unwrap_err()
+            .to_string()
             .contains("no `service_ms` column"));
         assert!(parse_trace("t,rps,service_ms\n0,1,10\n5,x,10\n")
             .unwrap_err()
+            .to_string()
             .starts_with("trace.csv:3:"));
         assert!(parse_trace("t,rps,service_ms\n0,1e300,10\n5,1,10\n")
             .unwrap_err()
+            .to_string()
             .starts_with("trace.csv:2: `1e300` in column rps is over the limit"));
         assert!(parse_trace("t,rps,service_ms\n0,1,10\n1e13,1,10\n")
             .unwrap_err()
+            .to_string()
             .starts_with("trace.csv:3: `1e13` in column t is over the limit"));
         assert!(parse_trace("t,rps,service_ms\n5,1,10\n5,1,10\n")
             .unwrap_err()
+            .to_string()
             .contains("t must increase"));
     }
 

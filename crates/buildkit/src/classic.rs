@@ -34,23 +34,23 @@ pub struct Classic<'a> {
     pub nothing_to_do: &'a str,
     /// `(build_dir, cache_dir, env_dir)`. An error is printed under `name`
     /// and fails the build.
-    pub compile: &'a dyn Fn(&Path, &Path, &Path) -> Result<(), String>,
+    pub compile: &'a dyn Fn(&Path, &Path, &Path) -> anyhow::Result<()>,
     /// The release YAML (`default_process_types`), e.g. [`no_release`].
-    pub release: &'a dyn Fn(&Path) -> Result<String, String>,
+    pub release: &'a dyn Fn(&Path) -> anyhow::Result<String>,
 }
 
-/// A buildpack error that is its message (libcnb's `Buildpack::Error`).
+/// A buildpack's error as its top-level report (libcnb's `Buildpack::Error`).
 #[derive(Debug)]
-pub struct Failed(pub String);
+pub struct Failed(pub anyhow::Error);
 
 impl std::fmt::Display for Failed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "{}", self.0)
     }
 }
 
 /// A buildpack that declares no process types on release.
-pub fn no_release(_build_dir: &Path) -> Result<String, String> {
+pub fn no_release(_build_dir: &Path) -> anyhow::Result<String> {
     Ok("---\n{}\n".to_string())
 }
 
@@ -96,7 +96,8 @@ fn route(args: &[PathBuf], cnb: bool, classic: &Classic<'_>) -> Option<i32> {
             match (classic.compile)(&args[1], &args[2], &args[3]) {
                 Ok(()) => 0,
                 Err(e) => {
-                    crate::output::error(classic.name, &e);
+                    // Our errors carry their sources in their text: the top level is the report.
+                    crate::output::error(classic.name, &e.to_string());
                     1
                 }
             }
@@ -139,7 +140,7 @@ mod tests {
         name: "Test",
         detect: &|p| p.ends_with("yes"),
         nothing_to_do: "no",
-        compile: &|_, _, _| Err("failed".into()),
+        compile: &|_, _, _| Err(anyhow::anyhow!("failed")),
         release: &|_| Ok("---\n".into()),
     };
 

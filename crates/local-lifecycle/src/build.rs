@@ -5,70 +5,21 @@ use crate::descriptor::BuildpackDir;
 use crate::env::{self, Env, Phase};
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
+use crate::layers::{export, layer_types, restore};
+use crate::options::{order_groups, BuildOptions, BuildReport};
 use crate::order;
 use crate::plan::{self, DetectPlan};
 use crate::platform;
 use crate::process;
-use buildkit::fs::{copy_tree, remove};
+use buildkit::fs::remove;
+use libcnb_data::launch::{Launch, WorkingDirectory};
 use serde::Deserialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// What to build.
-#[derive(Debug, Clone, Default)]
-pub struct BuildOptions {
-    pub app_dir: PathBuf,
-    /// Buildpack directories, in order (composites expand); none: the app's
-    /// project.toml `[[io.buildpacks.group]]`.
-    pub buildpacks: Vec<PathBuf>,
-    /// `--map ID=DIR`: where a referenced buildpack id is found.
-    pub map: Vec<(String, PathBuf)>,
-    pub out: PathBuf,
-    /// `--env` arguments (`KEY=VALUE` or `KEY`).
-    pub env: Vec<String>,
-    pub clear_cache: bool,
-}
-
-/// What the build did.
-#[derive(Debug, Clone)]
-pub struct BuildReport {
-    pub image: PathBuf,
-    pub metadata: ImageMetadata,
-    /// `<buildpack>:<layer>` restored from cache.
-    pub restored: Vec<String>,
-}
-
 /// Detect exit codes (Buildpack API 0.10).
 pub const DETECT_PASS: i32 = 0;
 pub const DETECT_FAIL: i32 = 100;
-
-/// The groups to detect over: the `--buildpack` list (or the app's
-/// project.toml group), composites expanded; and the registry of every
-/// buildpack a reference may name.
-pub fn order_groups(opts: &BuildOptions) -> Result<order::Order> {
-    let mut registry = order::Registry::default();
-    for (id, dir) in &opts.map {
-        registry.add_mapping(id, dir)?;
-    }
-    let top: Vec<order::Element> = if opts.buildpacks.is_empty() {
-        order::project_group(&opts.app_dir, &mut registry)?.ok_or(LifecycleError::NoBuildpacks)?
-    } else {
-        opts.buildpacks
-            .iter()
-            .map(|b| {
-                Ok(order::Element {
-                    bp: registry.add_dir(b)?,
-                    optional: false,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?
-    };
-    Ok(order::Order {
-        groups: order::expand(&top, &registry)?,
-        top,
-        registry,
-    })
-}
 
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     let order::Order { groups, .. } = order_groups(opts)?;
@@ -193,7 +144,8 @@ fn build_image(image: &Image, groups: &[Vec<order::Element>]) -> Result<BuildRep
     })
 }
 
-/// The names a buildpack's `build.toml` lists as `[[unmet]]`.
+/// The names a buildpack's `build.toml` lists as `[[unmet]]` (libcnb-data's
+/// `Build` is write-only and writes them as strings, not tables; the spec reads tables).
 fn unmet(build_toml: &Path) -> Result<Vec<String>> {
     #[derive(Deserialize)]
     struct BuildToml {
@@ -365,197 +317,13 @@ fn detect_one(
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-pub struct LayerTypes {
-    #[serde(default)]
-    pub launch: bool,
-    #[serde(default)]
-    pub build: bool,
-    #[serde(default)]
-    pub cache: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct LayerToml {
-    #[serde(default)]
-    types: LayerTypes,
-    #[serde(default)]
-    metadata: toml::Table,
-}
-
-const RESERVED_TOML: [&str; 3] = ["launch", "build", "store"];
-
-/// Every `<layer>.toml` in a buildpack's layers dir, sorted by name, with its types.
-pub fn layer_types(layers_dir: &Path) -> Result<Vec<(String, LayerTypes)>> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(layers_dir) else {
-        return Ok(out);
-    };
-    for e in entries.filter_map(std::result::Result::ok) {
-        let path = e.path();
-        let Some(name) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".toml"))
-        else {
-            continue;
-        };
-        if RESERVED_TOML.contains(&name) || !path.is_file() {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).at(&path)?;
-        let parsed: LayerToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml {
-            file: path.clone(),
-            message: e.message().to_string(),
-        })?;
-        out.push((name.to_string(), parsed.types));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
-}
-
-/// Restore a buildpack's cache: `cache = true` layers with their contents,
-/// their `<layer>.toml` with `[metadata]` only (API ≥ 0.6: types must be
-/// declared again by the buildpack), and `store.toml`.
-fn restore(image: &Image, bp: &BuildpackDir) -> Result<Vec<String>> {
-    let cache = image.cache().join(bp.escaped_id());
-    let layers = image.layers().join(bp.escaped_id());
-    let mut restored = Vec::new();
-    if !cache.is_dir() {
-        return Ok(restored);
-    }
-    std::fs::create_dir_all(&layers).at(&layers)?;
-    for (name, types) in layer_types(&cache)? {
-        if !types.cache {
-            continue;
-        }
-        let toml_path = cache.join(format!("{name}.toml"));
-        let parsed: LayerToml =
-            toml::from_str(&std::fs::read_to_string(&toml_path).at(&toml_path)?)
-                .unwrap_or_default();
-        let mut doc = toml::Table::new();
-        doc.insert(
-            "metadata".into(),
-            as_the_lifecycle_restores(toml::Value::Table(parsed.metadata)),
-        );
-        std::fs::write(
-            layers.join(format!("{name}.toml")),
-            toml::to_string(&doc).expect("serializes"),
-        )
-        .at(&layers)?;
-        if cache.join(&name).is_dir() {
-            // Moved, not copied: a warm build of the reference app takes
-            // 0.23 s this way and 2.3-2.9 s copying its 57 MB node_modules
-            // cache (measured on ext4 here). The cache gives the layer up
-            // (toml too), so a failed build leaves no half-changed cache
-            // behind: that layer is simply not cached next time.
-            if std::fs::rename(cache.join(&name), layers.join(&name)).is_err() {
-                copy_tree(&cache.join(&name), &layers.join(&name), None)?;
-            }
-            remove(&toml_path)?;
-        }
-        restored.push(format!("{}:{name}", bp.id));
-    }
-    if cache.join("store.toml").is_file() {
-        std::fs::copy(cache.join("store.toml"), layers.join("store.toml"))
-            .at(cache.join("store.toml"))?;
-    }
-    Ok(restored)
-}
-
-/// Layer metadata as the official lifecycle gives it back: it keeps it as
-/// JSON in the cache (`io.buildpacks.lifecycle.cache.metadata`) and in the
-/// image label, decoded into Go's `interface{}`, so every number comes back
-/// as a float (`schema = 1` is restored as `schema = 1.0`) and dates as
-/// strings. Doing the same here makes a buildpack that reads an integer back
-/// fail in our tests as it does on pack and Heroku.
-fn as_the_lifecycle_restores(value: toml::Value) -> toml::Value {
-    match value {
-        #[allow(clippy::cast_precision_loss)] // as JSON's float64: the point
-        toml::Value::Integer(i) => toml::Value::Float(i as f64),
-        toml::Value::Datetime(d) => toml::Value::String(d.to_string()),
-        toml::Value::Array(a) => {
-            toml::Value::Array(a.into_iter().map(as_the_lifecycle_restores).collect())
-        }
-        toml::Value::Table(t) => toml::Value::Table(
-            t.into_iter()
-                .map(|(k, v)| (k, as_the_lifecycle_restores(v)))
-                .collect(),
-        ),
-        other => other,
-    }
-}
-
-/// Cache `cache = true` layers (replacing the buildpack's previous cache) and
-/// keep only `launch = true` layers in the image.
-fn export(image: &Image, bp: &BuildpackDir) -> Result<()> {
-    let layers = image.layers().join(bp.escaped_id());
-    let cache = image.cache().join(bp.escaped_id());
-    let staged = image.cache().join(format!("{}.new", bp.escaped_id()));
-    remove(&staged)?;
-    std::fs::create_dir_all(&staged).at(&staged)?;
-    let all = layer_types(&layers)?;
-    for (name, types) in &all {
-        let dir = layers.join(name);
-        let toml_path = layers.join(format!("{name}.toml"));
-        if types.cache {
-            std::fs::copy(&toml_path, staged.join(format!("{name}.toml"))).at(&toml_path)?;
-            if dir.is_dir() {
-                // A cache-only layer leaves the image anyway: move it, don't copy it.
-                if types.launch || std::fs::rename(&dir, staged.join(name)).is_err() {
-                    copy_tree(&dir, &staged.join(name), None)?;
-                }
-            }
-        }
-        if !types.launch {
-            remove(&dir)?;
-            remove(&toml_path)?;
-        }
-    }
-    // Directories without a <layer>.toml are temporary: the exporter drops them.
-    if let Ok(entries) = std::fs::read_dir(&layers) {
-        for e in entries.filter_map(std::result::Result::ok) {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if e.path().is_dir() && !all.iter().any(|(n, t)| *n == name && t.launch) {
-                remove(&e.path())?;
-            }
-        }
-    }
-    if layers.join("store.toml").is_file() {
-        std::fs::copy(layers.join("store.toml"), staged.join("store.toml"))
-            .at(layers.join("store.toml"))?;
-    }
-    remove(&cache)?;
-    std::fs::rename(&staged, &cache).at(&cache)?;
-    Ok(())
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct LaunchToml {
-    #[serde(default)]
-    processes: Vec<LaunchProcess>,
-}
-
-#[derive(Debug, Deserialize)]
-struct LaunchProcess {
-    #[serde(rename = "type")]
-    kind: String,
-    command: Vec<String>,
-    #[serde(default)]
-    args: Vec<String>,
-    #[serde(default)]
-    default: bool,
-    #[serde(rename = "working-dir")]
-    working_dir: Option<String>,
-}
-
 /// Merge a buildpack's `launch.toml` processes: a later buildpack's type
 /// replaces an earlier one's; a later `default = true` moves the default.
 fn merge_launch(processes: &mut Vec<ImageProcess>, launch_toml: &Path, bp_id: &str) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(launch_toml) else {
         return Ok(());
     };
-    let launch: LaunchToml = toml::from_str(&text).map_err(|e| LifecycleError::Toml {
+    let launch: Launch = toml::from_str(&text).map_err(|e| LifecycleError::Toml {
         file: launch_toml.to_path_buf(),
         message: e.message().to_string(),
     })?;
@@ -566,12 +334,15 @@ fn merge_launch(processes: &mut Vec<ImageProcess>, launch_toml: &Path, bp_id: &s
             }
         }
         let new = ImageProcess {
-            kind: p.kind,
+            kind: p.r#type.to_string(),
             command: p.command,
             args: p.args,
             default: p.default,
             buildpack_id: bp_id.to_string(),
-            working_dir: p.working_dir,
+            working_dir: match p.working_directory {
+                WorkingDirectory::App => None,
+                WorkingDirectory::Directory(dir) => Some(dir.display().to_string()),
+            },
         };
         match processes.iter_mut().find(|e| e.kind == new.kind) {
             Some(existing) => *existing = new,

@@ -14,10 +14,10 @@
 //!
 //! In both, the slug's Procfile overrides the default process types, type by type.
 
-use crate::build::{BuildOptions, BuildReport};
 use crate::env::{self, Env};
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
+use crate::options::{BuildOptions, BuildReport};
 use crate::platform;
 use crate::process;
 use buildkit::fs::remove;

@@ -1,10 +1,10 @@
 //! `slipway run`: start one process of a built image with the environment the
 //! CNB launcher (or, for classic builds, a Heroku dyno) would give it.
 
-use crate::build::layer_types;
 use crate::env::{self, Env, Phase};
 use crate::error::{LifecycleError, Result};
 use crate::image::{Api, Image, ImageMetadata, ImageProcess};
+use crate::layers::layer_types;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

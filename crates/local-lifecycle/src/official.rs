@@ -19,11 +19,11 @@
 //!
 //! What this does not do: extensions, SBOM files, a registry or daemon image.
 
-use crate::build::{BuildOptions, BuildReport};
 use crate::descriptor::BuildpackDir;
 use crate::env::{self, Env};
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::image::Image;
+use crate::options::{BuildOptions, BuildReport};
 use crate::platform;
 use buildkit::fs::remove;
 use sha2::{Digest as _, Sha256};
@@ -51,7 +51,7 @@ const PHASES: [&str; 6] = [
 /// `scripts/official-cnb-tools` builds).
 pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<BuildReport> {
     let tools = locate(lifecycle_dir)?;
-    let order = crate::build::order_groups(opts)?;
+    let order = crate::options::order_groups(opts)?;
     let buildpacks: Vec<BuildpackDir> = order
         .registry
         .all()
@@ -341,7 +341,7 @@ fn restored_layers(layers: &Path, buildpacks: &[BuildpackDir]) -> Result<Vec<Str
     let mut out = Vec::new();
     for bp in buildpacks {
         let dir = layers.join(bp.escaped_id());
-        for (name, _) in crate::build::layer_types(&dir)? {
+        for (name, _) in crate::layers::layer_types(&dir)? {
             if dir.join(&name).is_dir() {
                 out.push(format!("{}:{name}", bp.id));
             }

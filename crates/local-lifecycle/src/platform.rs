@@ -1,10 +1,10 @@
 //! The platform side of a build: the platform dir (`env/` from `.env` and
 //! `--env`), target variables, output directory preparation.
 
-use crate::build::BuildOptions;
 use crate::env::Env;
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::image::Image;
+use crate::options::BuildOptions;
 use buildkit::fs::{copy_tree, remove};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -3,6 +3,7 @@
 //! through `slipway-data`, and TOML errors as diagnostics that point at the line.
 
 use crate::diagnostic::Diagnostic;
+use crate::ProcfileError;
 use slipway_data::project::{CeleryTable, FormationTable, Project, ReadError};
 use slipway_data::TomlError;
 use std::collections::BTreeMap;
@@ -21,11 +22,13 @@ pub fn diagnostic(e: &TomlError, help: &str) -> Diagnostic {
 
 /// The app's project.toml through `slipway-data`; a refused file or a TOML
 /// syntax error rendered as a diagnostic (with `help`) naming the line.
-pub fn read(app_dir: &std::path::Path, help: &str) -> Result<Option<Project>, String> {
+pub fn read(app_dir: &std::path::Path, help: &str) -> Result<Option<Project>, ProcfileError> {
     match Project::read(app_dir) {
         Ok(p) => Ok(p),
-        Err(ReadError::Toml(e)) => Err(diagnostic(&e, help).render()),
-        Err(ReadError::AppFile(e)) => Err(e.to_string()),
+        Err(ReadError::Toml(e)) => Err(ProcfileError::Invalid {
+            diagnostics: vec![diagnostic(&e, help)],
+        }),
+        Err(ReadError::AppFile(e)) => Err(ProcfileError::AppFile(e)),
     }
 }
 

@@ -18,6 +18,20 @@ struct Cli {
     command: Cmd,
 }
 
+/// A built image and how to run its processes (`run`, `local`).
+#[derive(clap::Args)]
+struct ImageArgs {
+    #[arg(long, default_value = ".slipway/image")]
+    image: PathBuf,
+    /// $PORT (of web.1 for `local`; each further process gets the next port),
+    /// when the environment does not set it.
+    #[arg(long, default_value_t = 5000)]
+    port: u16,
+    /// Runtime config var, KEY=VALUE or KEY. Repeatable. The app's .env is read too.
+    #[arg(long, short = 'e')]
+    env: Vec<String>,
+}
+
 #[derive(Subcommand)]
 enum AssetsCmd {
     /// Build the assets of APP_DIR in place.
@@ -75,14 +89,8 @@ enum Cmd {
     /// Run a process type of a built image (the default process when omitted).
     Run {
         process: Option<String>,
-        #[arg(long, default_value = ".slipway/image")]
-        image: PathBuf,
-        /// $PORT, when the environment does not set it.
-        #[arg(long, default_value_t = 5000)]
-        port: u16,
-        /// Runtime config var, KEY=VALUE or KEY. Repeatable. The app's .env is read too.
-        #[arg(long, short = 'e')]
-        env: Vec<String>,
+        #[command(flatten)]
+        image: ImageArgs,
         /// Extra arguments appended to the process command.
         #[arg(last = true)]
         args: Vec<String>,
@@ -92,14 +100,8 @@ enum Cmd {
     Local {
         /// `type=count` entries, e.g. `web=2,worker_general=1`; none: one of each.
         formation: Vec<String>,
-        #[arg(long, default_value = ".slipway/image")]
-        image: PathBuf,
-        /// $PORT of web.1; each further process gets the next port.
-        #[arg(long, default_value_t = 5000)]
-        port: u16,
-        /// Config var, KEY=VALUE or KEY. Repeatable. The app's .env is read too.
-        #[arg(long, short = 'e')]
-        env: Vec<String>,
+        #[command(flatten)]
+        image: ImageArgs,
         /// Seconds between SIGTERM and SIGKILL when stopping (Heroku gives 30).
         #[arg(long, default_value_t = 30)]
         grace: u64,
@@ -124,7 +126,9 @@ enum Cmd {
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        Err(message) => {
+        Err(e) => {
+            // Our errors carry their sources in their text: the top level is the report.
+            let message = e.to_string();
             // Rendered diagnostics already start with their severity.
             if message.starts_with("error") {
                 eprintln!("{message}");
@@ -136,7 +140,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<i32, String> {
+fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Cmd::Build {
             app_dir,
@@ -155,11 +159,11 @@ fn run(cli: Cli) -> Result<i32, String> {
                     m.split_once('=')
                         .filter(|(id, dir)| !id.is_empty() && !dir.is_empty())
                         .map(|(id, dir)| (id.to_string(), PathBuf::from(dir)))
-                        .ok_or_else(|| format!("--map {m}: expected ID=DIR, e.g. --map heroku/nodejs=path/to/buildpack"))
+                        .ok_or_else(|| anyhow::anyhow!("--map {m}: expected ID=DIR, e.g. --map heroku/nodejs=path/to/buildpack"))
                 })
-                .collect::<Result<Vec<_>, String>>()?;
+                .collect::<anyhow::Result<Vec<_>>>()?;
             if classic.is_some() && buildpacks.is_empty() {
-                return Err("--classic needs the buildpacks, in order: --buildpack DIR ...".into());
+                anyhow::bail!("--classic needs the buildpacks, in order: --buildpack DIR ...");
             }
             let opts = BuildOptions {
                 app_dir,
@@ -181,8 +185,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                 local_lifecycle::build_official(&opts, dir)
             } else {
                 local_lifecycle::build(&opts)
-            }
-            .map_err(|e| e.to_string())?;
+            }?;
             println!(
                 "Built {} in {:.2}s",
                 report.image.display(),
@@ -192,9 +195,7 @@ fn run(cli: Cli) -> Result<i32, String> {
         }
         Cmd::Run {
             process,
-            image,
-            port,
-            env,
+            image: ImageArgs { image, port, env },
             args,
         } => local_lifecycle::run(&RunOptions {
             image,
@@ -203,19 +204,17 @@ fn run(cli: Cli) -> Result<i32, String> {
             env,
             args,
         })
-        .map_err(|e| e.to_string()),
+        .map_err(anyhow::Error::from),
         Cmd::Local {
             formation,
-            image,
-            port,
-            env,
+            image: ImageArgs { image, port, env },
             grace,
         } => {
             use std::io::IsTerminal as _;
             let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
                 signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
-                    .map_err(|e| format!("cannot handle signals: {e}"))?;
+                    .map_err(|e| anyhow::anyhow!("cannot handle signals: {e}"))?;
             }
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             local_lifecycle::local(
@@ -230,13 +229,13 @@ fn run(cli: Cli) -> Result<i32, String> {
                 &stop,
                 Box::new(std::io::stdout()),
             )
-            .map_err(|e| e.to_string())
+            .map_err(anyhow::Error::from)
         }
         Cmd::Assets {
             command: AssetsCmd::Build { app_dir, cache },
         } => assets_build(&app_dir, cache.as_deref()),
         Cmd::Processes { app_dir, format } => {
-            let loaded = procfile::load(&app_dir).map_err(|e| e.to_string())?;
+            let loaded = procfile::load(&app_dir)?;
             for w in &loaded.warnings {
                 eprintln!("{w}");
             }
@@ -248,7 +247,7 @@ fn run(cli: Cli) -> Result<i32, String> {
                 "heroku-yml" => procfile::render::heroku_yml_run(t),
                 "app-json" => format!("{:#}\n", procfile::render::app_json_formation(t)),
                 "metadata-toml" => procfile::render::metadata_toml(t),
-                other => return Err(format!("unknown --format {other}; use human, launch-toml, release-yaml, heroku-yml, app-json or metadata-toml")),
+                other => anyhow::bail!("unknown --format {other}; use human, launch-toml, release-yaml, heroku-yml, app-json or metadata-toml"),
             };
             print!("{text}");
             Ok(0)
@@ -257,13 +256,13 @@ fn run(cli: Cli) -> Result<i32, String> {
 }
 
 /// `slipway assets build`: what slipway/static-assets runs, in place.
-fn assets_build(app_dir: &std::path::Path, cache: Option<&std::path::Path>) -> Result<i32, String> {
+fn assets_build(app_dir: &std::path::Path, cache: Option<&std::path::Path>) -> anyhow::Result<i32> {
     let temporary;
     let cache = if let Some(c) = cache {
         c.to_path_buf()
     } else {
-        temporary =
-            tempfile::tempdir().map_err(|e| format!("cannot make a cache directory: {e}"))?;
+        temporary = tempfile::tempdir()
+            .map_err(|e| anyhow::anyhow!("cannot make a cache directory: {e}"))?;
         temporary.path().to_path_buf()
     };
     let stores = static_assets::Stores {
@@ -272,7 +271,7 @@ fn assets_build(app_dir: &std::path::Path, cache: Option<&std::path::Path>) -> R
     };
     buildkit::output::header("Slipway static assets");
     let env: static_assets::Env = std::env::vars().collect();
-    let detected = static_assets::Plan::new(app_dir, &env).map_err(|e| e.to_string())?;
+    let detected = static_assets::Plan::new(app_dir, &env)?;
     if !detected.detection.any() {
         buildkit::output::bullet("Nothing to do: no package.json build script, no gulpfile, no Django app with django.contrib.staticfiles");
         return Ok(0);

@@ -18,6 +18,11 @@ pub enum SlugError {
         "project.toml [io.buildpacks] exclude: `{pattern}` is not a valid gitignore pattern: {why}"
     )]
     BadExclude { pattern: String, why: String },
+    /// A slug size limit (`SLUG_SIZE_LIMIT`, `[_.metadata.slipway.slug] size-limit`, ...).
+    #[error("{setting}: {why}")]
+    Limit { setting: String, why: String },
+    #[error(transparent)]
+    Project(#[from] slipway_data::TomlError),
     #[error("{path}: {source}\nNothing outside the matched paths was changed.")]
     Io {
         path: PathBuf,

@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 // The `slug` binary's own dependencies (src/main.rs).
+use anyhow as _;
 use app_files as _;
 use clap as _;
 use serde_json as _;

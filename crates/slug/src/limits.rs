@@ -3,6 +3,7 @@
 //! configurable, because refusing what the platform accepts is a bug.
 //! Sizes are compressed sizes, in MiB as Heroku prints them (`346.4M`).
 
+use crate::error::SlugError;
 use slipway_data::project::Project;
 
 pub const MIB: u64 = 1024 * 1024;
@@ -49,33 +50,40 @@ impl Limits {
     pub fn load(
         project: Option<&Project>,
         env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, SlugError> {
+        let limit = |setting: &str| {
+            let setting = setting.to_string();
+            move |e: SizeError| SlugError::Limit { setting, why: e.0 }
+        };
         let mut limits = Self::default();
         if let Some(project) = project {
-            let table = project.slug().map_err(|e| e.to_string())?;
+            let table = project.slug()?;
             if let Some(v) = table.size_limit {
-                limits.hard = parse_size(&v).map_err(|e| {
-                    format!("project.toml [_.metadata.slipway.slug] size-limit: {e}")
-                })?;
+                limits.hard = parse_size(&v)
+                    .map_err(limit("project.toml [_.metadata.slipway.slug] size-limit"))?;
             }
             if let Some(v) = table.soft_limit {
-                limits.soft = parse_size(&v).map_err(|e| {
-                    format!("project.toml [_.metadata.slipway.slug] soft-limit: {e}")
-                })?;
+                limits.soft = parse_size(&v)
+                    .map_err(limit("project.toml [_.metadata.slipway.slug] soft-limit"))?;
             }
         }
         if let Some(v) = env(LIMIT_ENV).filter(|v| !v.is_empty()) {
-            limits.hard = parse_size(&v).map_err(|e| format!("{LIMIT_ENV}: {e}"))?;
+            limits.hard = parse_size(&v).map_err(limit(LIMIT_ENV))?;
         }
         if let Some(v) = env(SOFT_LIMIT_ENV).filter(|v| !v.is_empty()) {
-            limits.soft = parse_size(&v).map_err(|e| format!("{SOFT_LIMIT_ENV}: {e}"))?;
+            limits.soft = parse_size(&v).map_err(limit(SOFT_LIMIT_ENV))?;
         }
         Ok(limits)
     }
 }
 
+/// A size that does not read: why, and the forms that do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SizeError(pub String);
+
 /// `500M`, `1G`, `1024MB`, `300 MiB`, or plain bytes.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, SizeError> {
     let t = text.trim();
     let split = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -83,13 +91,17 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     let (num, unit) = t.split_at(split);
     let n: f64 = num
         .parse()
-        .map_err(|_| format!("`{text}` is not a size; use e.g. 500M or 1G"))?;
+        .map_err(|_| SizeError(format!("`{text}` is not a size; use e.g. 500M or 1G")))?;
     let mult = match unit.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 1,
         "K" | "KB" | "KIB" => 1024,
         "M" | "MB" | "MIB" => MIB,
         "G" | "GB" | "GIB" => 1024 * MIB,
-        other => return Err(format!("unknown unit `{other}` in `{text}`; use K, M or G")),
+        other => {
+            return Err(SizeError(format!(
+                "unknown unit `{other}` in `{text}`; use K, M or G"
+            )))
+        }
     };
     #[allow(
         clippy::cast_possible_truncation,
@@ -135,10 +147,12 @@ mod tests {
             &|_| { None }
         )
         .unwrap_err()
+        .to_string()
         .starts_with("project.toml:2"));
         assert!(
             Limits::load(None, &|k| (k == LIMIT_ENV).then(|| "lots".into()))
                 .unwrap_err()
+                .to_string()
                 .contains("SLUG_SIZE_LIMIT")
         );
     }

@@ -51,21 +51,20 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
-        Err(message) => {
-            eprintln!(" !     {}", message.replace('\n', "\n !     "));
+        Err(e) => {
+            // Our errors say what and why; their sources are in their text.
+            eprintln!(" !     {}", e.to_string().replace('\n', "\n !     "));
             ExitCode::from(2)
         }
     }
 }
 
-fn run(cli: &Cli) -> Result<u8, String> {
+fn run(cli: &Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Cmd::Ignore { dir } => {
-            let bytes = app_files::read(dir, ".slugignore")
-                .map_err(|e| e.to_string())?
-                .unwrap_or_default();
-            let rules = SlugIgnore::parse(&bytes).map_err(|e| e.to_string())?;
-            let removal = slug::apply(dir, &rules).map_err(|e| e.to_string())?;
+            let bytes = app_files::read(dir, ".slugignore")?.unwrap_or_default();
+            let rules = SlugIgnore::parse(&bytes)?;
+            let removal = slug::apply(dir, &rules)?;
             if cli.json {
                 let paths: Vec<_> = removal
                     .paths
@@ -86,15 +85,14 @@ fn run(cli: &Cli) -> Result<u8, String> {
             Ok(0)
         }
         Cmd::Measure { dir, report } => {
-            let project = slipway_data::project::Project::read(dir).map_err(|e| e.to_string())?;
+            let project = slipway_data::project::Project::read(dir)?;
             let limits = Limits::load(project.as_ref(), &|k| std::env::var(k).ok())?;
             let opts = GzOptions {
                 level: cli.level,
                 ..GzOptions::default()
             };
             let mut tracker = SizeTracker::default();
-            let stats = slug::measure_tracked(&[Source::app(dir)], opts, &mut tracker)
-                .map_err(|e| e.to_string())?;
+            let stats = slug::measure_tracked(&[Source::app(dir)], opts, &mut tracker)?;
             let verdict = limits.judge(stats.gz.compressed);
             let r = tracker.report(&stats, opts.block_size, 10);
             if cli.json {
@@ -147,8 +145,7 @@ fn run(cli: &Cli) -> Result<u8, String> {
                     level: cli.level,
                     ..GzOptions::default()
                 },
-            )
-            .map_err(|e| e.to_string())?;
+            )?;
             if cli.json {
                 println!(
                     "{}",

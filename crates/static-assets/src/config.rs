@@ -11,7 +11,7 @@ const HELP: &str = "see crates/static-assets/SPEC.md: [_.metadata.slipway.assets
 
 /// Read the app's project.toml; no file means the defaults.
 pub fn load(app_dir: &Path) -> Result<AssetsConfig, AssetsError> {
-    match procfile::project::read(app_dir, HELP).map_err(AssetsError::Config)? {
+    match procfile::project::read(app_dir, HELP).map_err(|e| AssetsError::Config(e.to_string()))? {
         Some(project) => check(&project),
         None => Ok(AssetsConfig::default()),
     }

@@ -6,6 +6,7 @@
 // One package, several targets: the package's dependencies serve all of them.
 #![allow(unused_crate_dependencies)]
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -106,7 +107,7 @@ fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
                 let redactor = release_phase::redact::Redactor::from_process_env();
                 eprintln!(
                     " !     autoscale: {}",
-                    redactor.redact(&e).replace('\n', "\n !     ")
+                    redactor.redact(&e.to_string()).replace('\n', "\n !     ")
                 );
                 return autoscale_worker::EXIT_CONFIG;
             }
@@ -121,11 +122,11 @@ fn simulate(
     which: &str,
 ) -> i32 {
     use autoscale_engine::simulate;
-    let result = (|| -> Result<String, String> {
-        let text =
-            std::fs::read_to_string(trace).map_err(|e| format!("{}: {e}", trace.display()))?;
+    let result = (|| -> anyhow::Result<String> {
+        let text = std::fs::read_to_string(trace)
+            .with_context(|| format!("reading {}", trace.display()))?;
         let rows = simulate::parse_trace(&text)
-            .map_err(|e| e.replacen("trace.csv", &trace.display().to_string(), 1))?;
+            .map_err(|e| anyhow::anyhow!(e.in_file(&trace.display().to_string())))?;
         let mut app = autoscale_worker::policy_for(app_dir, &|k| std::env::var(k).ok())?;
         // Decisions carry their rule; explaining every hold is for the live log.
         app.policy.explain = false;
@@ -152,7 +153,7 @@ fn simulate(
             (ticks / 3000).max(1),
         );
         let elapsed = started.elapsed();
-        std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         let target = app.policy.settings.max_response.as_secs_f64() * 1000.0;
         let title = format!(
             "{which:?} policy: {:.1} dyno-hours, {:.0} min over {target:.0} ms, {} reversals",
@@ -175,7 +176,7 @@ fn simulate(
             ("summary.txt", text.clone()),
         ] {
             std::fs::write(out.join(name), body)
-                .map_err(|e| format!("{}: {e}", out.join(name).display()))?;
+                .with_context(|| format!("writing {}", out.join(name).display()))?;
         }
         Ok(text)
     })();
@@ -185,7 +186,7 @@ fn simulate(
             0
         }
         Err(e) => {
-            eprintln!(" !     simulate: {e}");
+            eprintln!(" !     simulate: {e:#}");
             release_phase::error::exit::ERROR
         }
     }
