@@ -280,10 +280,10 @@ fn a_duplicate_type_builds_with_a_loud_warning_and_the_last_definition() {
     let out = tempfile::tempdir().unwrap();
     let r = build_ok(app.path(), &[packaged("process-table")], out.path(), &[]);
     assert!(
-        r.stderr
+        r.all()
             .contains("warning: process type `web` is defined twice"),
         "{}",
-        r.stderr
+        r.all()
     );
     let launch =
         std::fs::read_to_string(out.path().join("layers/slipway_process-table/launch.toml"))
@@ -304,12 +304,12 @@ fn an_app_without_process_sources_fails_detection_with_the_reason() {
     assert!(
         r.all().contains("fail: slipway/process-table@0.1.0"),
         "{}",
-        r.stderr
+        r.all()
     );
     assert!(
         r.all().contains("No Procfile, heroku.yml `run:`"),
         "{}",
-        r.stderr
+        r.all()
     );
 }
 

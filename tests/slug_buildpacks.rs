@@ -62,7 +62,7 @@ fn a_negation_line_fails_the_build_naming_the_line() {
     let out = tempfile::tempdir().unwrap();
     let r = build(&fixture("slugignore-negation"), &group(), out.path(), &[]);
     assert_ne!(r.code, 0);
-    assert!(r.all().contains(".slugignore:2: `!important.log`: negation with `!` is not supported by Heroku's .slugignore"), "{}", r.stderr);
+    assert!(r.all().contains(".slugignore:2: `!important.log`: negation with `!` is not supported by Heroku's .slugignore"), "{}", r.all());
 }
 
 #[test]
@@ -99,7 +99,7 @@ fn over_the_soft_limit_the_build_warns_with_the_report() {
         out.path(),
         &["--env", "SLUG_SIZE_SOFT_LIMIT=100"],
     );
-    assert!(r.all().contains("Warning: Your slug size (0 MB) exceeds our soft limit (0 MB) which may affect boot time."), "{}", r.stderr);
+    assert!(r.all().contains("Warning: Your slug size (0 MB) exceeds our soft limit (0 MB) which may affect boot time."), "{}", r.all());
     assert!(
         r.stdout.contains("Largest directories (compressed ~ raw):"),
         "{}",
@@ -134,7 +134,7 @@ fn over_the_hard_limit_the_build_fails_and_says_what_to_cut() {
         r.all().contains("Compiled slug size: ")
             && r.all().contains("is too large (max is 100.0K)"),
         "{}",
-        r.stderr
+        r.all()
     );
     assert!(
         r.stdout.contains("/docs") && r.stdout.contains("*.pdf"),

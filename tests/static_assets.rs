@@ -272,8 +272,7 @@ fn a_package_json_build_script_runs_instead_of_gulp_and_its_failure_fails_the_bu
     );
     assert!(r.all().contains("Undefined variable"), "{}", r.all());
     assert!(
-        r.stderr
-            .contains("Run `npm run build` locally to reproduce"),
+        r.all().contains("Run `npm run build` locally to reproduce"),
         "{}",
         r.all()
     );
@@ -326,7 +325,7 @@ fn collectstatic_needing_runtime_secrets_fails_naming_the_variable_without_place
         r.all()
     );
     assert!(
-        r.stderr
+        r.all()
             .contains("build-env = { SECRET_KEY = \"placeholder\" }"),
         "{}",
         r.all()
@@ -452,7 +451,7 @@ fn collectstatic_on_release_is_handed_to_release_phase_and_runs_there() {
         &[],
     );
     assert!(
-        r.stderr
+        r.all()
             .contains("no slipway/release-phase runs before slipway/static-assets"),
         "{}",
         r.all()
@@ -471,7 +470,7 @@ fn a_missing_node_says_which_buildpack_to_add() {
     assert_ne!(r.code, 0);
     assert!(r.all().contains("`node` is not on PATH"), "{}", r.all());
     assert!(
-        r.stderr
+        r.all()
             .contains("Add heroku/nodejs before slipway/static-assets"),
         "{}",
         r.all()

@@ -220,6 +220,27 @@ struct Proposal {
     bound: bool,
 }
 
+impl Proposal {
+    fn new(
+        slot: usize,
+        current: u32,
+        (min, max): (u32, u32),
+        to: u32,
+        rule: String,
+        bound: bool,
+    ) -> Self {
+        Self {
+            slot,
+            current,
+            to,
+            min,
+            max,
+            rule,
+            bound,
+        }
+    }
+}
+
 impl State {
     pub fn history(&self) -> Vec<Verdict> {
         self.history.iter().copied().collect()
@@ -630,50 +651,61 @@ fn propose_web(
         state.history.len() >= n && state.history.iter().rev().take(n).all(|x| *x == v)
     };
     let (slow, fast) = (streak(n_up, Verdict::Slow), streak(n_down, Verdict::Fast));
-    let (to, rule, bound) = if let Some((to, rule)) = into_bounds(current, min, max) {
-        (to, rule, true)
-    } else if slow && current >= max {
-        once(
-            &mut web_slot.notified_max,
-            || Notification::NeedsExceedMax {
-                process_type: web.into(),
-                needed: current.saturating_add(s.increment),
-                max,
-            },
-            &mut out.notifications,
-        );
-        let rule = why!(explain, "{n_up} slow heartbeats, at the max of {max}");
-        (current, rule, false)
-    } else if slow {
-        let rule = format!(
-            "{n_up} heartbeats slower than {} ms",
-            s.max_response.as_millis()
-        );
-        (current.saturating_add(s.increment).min(max), rule, false)
-    } else if fast && current <= min {
-        // The seed: "at the min ... (but above one)": a min of 1 has nothing to learn.
-        if min > 1 {
-            once(
-                &mut web_slot.notified_min,
-                || Notification::NeedsBelowMin {
-                    process_type: web.into(),
-                    min,
-                },
-                &mut out.notifications,
-            );
-        }
-        let rule = why!(explain, "{n_down} fast heartbeats, at the min of {min}");
-        (current, rule, false)
+    // At a bound the streak asks past: say so once (the seed: "at the min ...
+    // (but above one)": a min of 1 has nothing to learn).
+    // Outside the bounds, bound enforcement comes first: nothing to say.
+    let bounded = into_bounds(current, min, max);
+    let within = bounded.is_none();
+    if within && slow && current >= max {
+        let needed = current.saturating_add(s.increment);
+        let n = Notification::NeedsExceedMax {
+            process_type: web.into(),
+            needed,
+            max,
+        };
+        once(&mut web_slot.notified_max, || n, &mut out.notifications);
+    } else if within && fast && current <= min && min > 1 {
+        let n = Notification::NeedsBelowMin {
+            process_type: web.into(),
+            min,
+        };
+        once(&mut web_slot.notified_min, || n, &mut out.notifications);
+    }
+    // The seed's streak rule, the same either way: a step of `increment`
+    // toward the bound, none at it.
+    let streak = if slow {
+        Some(Streak {
+            n: n_up,
+            said: ("slow", "slower", s.max_response),
+            bound: ("max", max),
+            at_bound: current >= max,
+            next: current.saturating_add(s.increment).min(max),
+        })
     } else if fast {
-        let rule = format!(
-            "{n_down} heartbeats faster than {} ms",
-            s.min_response.as_millis()
-        );
-        (current.saturating_sub(s.increment).max(min), rule, false)
-    } else if !explain {
-        (current, String::new(), false)
+        Some(Streak {
+            n: n_down,
+            said: ("fast", "faster", s.min_response),
+            bound: ("min", min),
+            at_bound: current <= min,
+            next: current.saturating_sub(s.increment).max(min),
+        })
     } else {
-        (current, holding_rule(&state.history), false)
+        None
+    };
+    let (to, rule, bound) = match (bounded, streak) {
+        (Some((to, rule)), _) => (to, rule, true),
+        (None, Some(st)) if st.at_bound => {
+            let (n, (word, _, _), (which, limit)) = (st.n, st.said, st.bound);
+            let rule = why!(explain, "{n} {word} heartbeats, at the {which} of {limit}");
+            (current, rule, false)
+        }
+        (None, Some(st)) => {
+            let (n, (_, than, threshold)) = (st.n, st.said);
+            let rule = format!("{n} heartbeats {than} than {} ms", threshold.as_millis());
+            (st.next, rule, false)
+        }
+        (None, None) if !explain => (current, String::new(), false),
+        (None, None) => (current, holding_rule(&state.history), false),
     };
     if !slow {
         web_slot.notified_max = false;
@@ -681,15 +713,18 @@ fn propose_web(
     if !fast {
         web_slot.notified_min = false;
     }
-    Some(Proposal {
-        slot: 0,
-        current,
-        to,
-        min,
-        max,
-        rule,
-        bound,
-    })
+    Some(Proposal::new(0, current, (min, max), to, rule, bound))
+}
+
+/// A run of slow (or fast) heartbeats long enough to act on.
+struct Streak {
+    n: usize,
+    /// `("slow", "slower", max_response)` or `("fast", "faster", min_response)`.
+    said: (&'static str, &'static str, Duration),
+    /// The bound it pushes against: `("max", max)` or `("min", min)`.
+    bound: (&'static str, u32),
+    at_bound: bool,
+    next: u32,
 }
 
 fn holding_rule(history: &VecDeque<Verdict>) -> String {
@@ -756,23 +791,12 @@ fn propose_worker(
             },
             &mut out.notifications,
         );
-        let (to, rule, bound) = match into_bounds(current, min, max) {
-            Some((to, rule)) => (to, rule, true),
-            None => (
-                current,
-                why!(explain, "holding: queue {q} is unknown"),
-                false,
-            ),
-        };
-        return Some(Proposal {
-            slot: i,
-            current,
-            to,
-            min,
-            max,
-            rule,
-            bound,
-        });
+        let bounds = (min, max);
+        if let Some((to, rule)) = into_bounds(current, min, max) {
+            return Some(Proposal::new(i, current, bounds, to, rule, true));
+        }
+        let rule = why!(explain, "holding: queue {q} is unknown");
+        return Some(Proposal::new(i, current, bounds, current, rule, false));
     }
     for &qi in queue_ix {
         state.notified_queue[qi] = false;
@@ -817,15 +841,7 @@ fn propose_worker(
             deepest.1, deepest_name, rule.jobs_per_dyno
         )
     };
-    Some(Proposal {
-        slot: i,
-        current,
-        to,
-        min,
-        max,
-        rule,
-        bound,
-    })
+    Some(Proposal::new(i, current, (min, max), to, rule, bound))
 }
 
 /// Scale down only to the highest need of the delay window (HPA's
