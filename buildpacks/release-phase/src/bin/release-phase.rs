@@ -121,7 +121,7 @@ fn simulate(
     out: &std::path::Path,
     which: &str,
 ) -> i32 {
-    use autoscale_engine::simulate;
+    use autoscale::simulate;
     let result = (|| -> anyhow::Result<String> {
         let text = std::fs::read_to_string(trace)
             .with_context(|| format!("reading {}", trace.display()))?;
