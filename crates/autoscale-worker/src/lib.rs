@@ -15,7 +15,7 @@ mod run;
 pub use error::WorkerError;
 pub use run::run;
 
-use autoscale::{Bound, Policy, QueueRule, Settings};
+use autoscale::{Bound, Policy, QueueRule, Settings, WebPolicy};
 use buildkit::redact::Redactor;
 use platform_api::Token;
 use slipway_data::project::AutoscaleTable;
@@ -189,6 +189,23 @@ pub fn policy_for(
     }
     if table.flap_budget_per_hour.is_some() {
         policy.flap_budget_per_hour = table.flap_budget_per_hour;
+    }
+    if table.flap_budget_per_day.is_some() {
+        policy.flap_budget_per_day = table.flap_budget_per_day;
+    }
+    // The variable wins over the table, as for every AUTOSCALE_* setting.
+    let web_policy = env("AUTOSCALE_WEB_POLICY")
+        .map(|v| ("AUTOSCALE_WEB_POLICY", v))
+        .or_else(|| {
+            table
+                .web_policy
+                .clone()
+                .map(|v| ("[_.metadata.slipway.autoscale] web-policy", v))
+        });
+    if let Some((from, v)) = web_policy {
+        policy.web_policy = WebPolicy::parse(&v).ok_or_else(|| {
+            WorkerError::Config(format!("{from} = {v:?}: expected \"capacity\" (the default: web's capacity from its latency) or \"seed\" (django-heroku-autoscale's streaks of slow and fast heartbeats)"))
+        })?;
     }
     policy.daily_dyno_hour_cap = table.daily_dyno_hour_cap;
     let default_per = table.jobs_per_dyno.unwrap_or(10);

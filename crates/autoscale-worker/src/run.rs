@@ -143,7 +143,7 @@ impl<'a> Worker<'a> {
     fn start_line(&self) -> serde_json::Value {
         let c = &*self.config;
         serde_json::json!({"event": "start", "app": c.app, "dry_run": c.dry_run, "interval_s": c.policy.settings.heartbeat_interval.as_secs(),
-        "web": c.policy.web_type, "workers": c.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno, "min": bound_json(&r.min), "max": bound_json(&r.max), "max_from": c.max_sources.get(t)}))).collect::<BTreeMap<_, _>>(),
+        "web": c.policy.web_type, "web_policy": format!("{:?}", c.policy.web_policy).to_lowercase(), "workers": c.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno, "min": bound_json(&r.min), "max": bound_json(&r.max), "max_from": c.max_sources.get(t)}))).collect::<BTreeMap<_, _>>(),
         "never_scaled": c.policy.singletons,
         "queue_depth": match &c.broker {
             Some(Broker::Rabbit(_)) => "rabbitmq: ready messages (AMQP passive declare)",

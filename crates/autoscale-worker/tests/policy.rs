@@ -125,3 +125,26 @@ fn a_catch_all_type_whose_every_queue_has_a_more_specific_consumer_is_not_scaled
     let p = policy(app.path(), &[]);
     assert_eq!(p.policy.workers["worker_all"].queues, ["a", "b"]);
 }
+
+#[test]
+fn web_is_scaled_by_capacity_unless_the_seeds_streaks_are_asked_for_and_a_typo_is_refused() {
+    use autoscale::WebPolicy;
+    let dir = fixture();
+    assert_eq!(policy(&dir, &[]).policy.web_policy, WebPolicy::Capacity);
+    assert_eq!(
+        policy(&dir, &[("AUTOSCALE_WEB_POLICY", "seed")])
+            .policy
+            .web_policy,
+        WebPolicy::Seed
+    );
+    let e = policy_for(&dir, &|k| {
+        (k == "AUTOSCALE_WEB_POLICY").then(|| "sed".to_string())
+    })
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        e.contains("AUTOSCALE_WEB_POLICY") && e.contains("\"seed\""),
+        "{e}"
+    );
+}

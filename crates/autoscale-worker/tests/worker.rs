@@ -180,7 +180,10 @@ fn slow_heartbeats_scale_web_up_fast_ones_down_and_queued_messages_scale_the_mat
     let target = heartbeat_target(150);
     let dir = app(&pq, &gq);
     let mut web_after_slow = None;
-    let (log, code) = run_for(dir.path(), &env(&api, &target, AMQP), false, || {
+    // The seed's streaks, which this test counts (the capacity policy has the engine's tests).
+    let mut env = env(&api, &target, AMQP);
+    env.insert("AUTOSCALE_WEB_POLICY", "seed".into());
+    let (log, code) = run_for(dir.path(), &env, false, || {
         std::thread::sleep(Duration::from_millis(3600));
         web_after_slow = api.quantity("web");
         target.delay_ms.store(0, Ordering::SeqCst);

@@ -40,8 +40,15 @@ pub struct Policy {
     pub freeze: Duration,
     /// A worker type is scaled down only when its need has been lower for this long.
     pub scale_down_delay: Duration,
-    /// Max direction reversals per type per hour.
+    /// How web is scaled: by the capacity its latency shows (default), or by
+    /// the seed's streaks of slow and fast heartbeats.
+    pub web_policy: WebPolicy,
+    /// Max direction reversals per type in any hour. A scale-down that would
+    /// reverse an increase is held while it would leave no room in the budget
+    /// for the increase that may follow; increases are never held.
     pub flap_budget_per_hour: Option<u32>,
+    /// The same, in any 24 hours.
+    pub flap_budget_per_day: Option<u32>,
     /// Max dyno-hours per day (in the settings' time zone) across scaled types:
     /// reached, no more scale-ups.
     pub daily_dyno_hour_cap: Option<u32>,
@@ -62,7 +69,9 @@ impl Policy {
                 .collect(),
             freeze: Duration::from_mins(10),
             scale_down_delay: Duration::from_mins(5),
-            flap_budget_per_hour: Some(6),
+            web_policy: WebPolicy::Capacity,
+            flap_budget_per_hour: Some(2),
+            flap_budget_per_day: None,
             daily_dyno_hour_cap: None,
             explain: true,
         }
@@ -80,6 +89,32 @@ impl Policy {
         let (lo, hi) = (min.at(now, tz), max.at(now, tz));
         // A min above the max at some hour: the max wins (it is the cost limit).
         Some((lo.min(hi), hi))
+    }
+}
+
+/// How web is scaled (`AUTOSCALE_WEB_POLICY`, `[_.metadata.slipway.autoscale] web-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WebPolicy {
+    /// From the heartbeat's latency, the share of web's capacity in use is
+    /// estimated (queueing: latency = service time / (1 - utilization), the
+    /// service time being the fastest heartbeat of the last day); web goes
+    /// at once to as many dynos as keep the latency near 90% of the target,
+    /// and down, after the scale-down delay, to as many as the delay's
+    /// busiest moment needed with a margin.
+    #[default]
+    Capacity,
+    /// django-heroku-autoscale's rule: N slow heartbeats in a row add
+    /// `AUTOSCALE_INCREMENT`, N fast ones remove it.
+    Seed,
+}
+
+impl WebPolicy {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim() {
+            "capacity" => Some(Self::Capacity),
+            "seed" => Some(Self::Seed),
+            _ => None,
+        }
     }
 }
 
@@ -104,11 +139,43 @@ struct Slot {
     last_set: Option<u32>,
     last_direction: Option<Direction>,
     reversals: VecDeque<DateTime<Utc>>,
-    /// Worker types: a monotonic max-queue of (when, need) over the scale-down delay.
+    /// A monotonic max-queue of (when, need) over the scale-down delay.
     needs: VecDeque<(DateTime<Utc>, u32)>,
+    /// Since when needs have been watched: a scale-down waits until they
+    /// have been for a whole delay (a worker just started knows no history).
+    watched_since: Option<DateTime<Utc>>,
     notified_max: bool,
     notified_min: bool,
     notified_flap: bool,
+}
+
+impl Slot {
+    /// How long this type's needs have been watched (from the first tick that
+    /// measured it; a clock that went back starts it again).
+    fn watched_for(&mut self, now: DateTime<Utc>) -> Duration {
+        let since_when = self.watched_since.filter(|w| *w <= now).unwrap_or(now);
+        self.watched_since = Some(since_when);
+        since(now, since_when)
+    }
+
+    /// How long a worker type's lower need must last before a scale-down: the policy's
+    /// delay, doubled for every reversal of this type in the last day
+    /// (at most 64 times: about five hours from the default five minutes).
+    /// A type that keeps turning round at a quantity its load sits between
+    /// turns round less and less often, instead of every few minutes.
+    fn down_delay(&mut self, policy: &Policy, now: DateTime<Utc>) -> Duration {
+        // Reversals are in time order: drop those older than a day, count the rest.
+        while self
+            .reversals
+            .front()
+            .is_some_and(|at| since(now, *at) > Duration::from_hours(24))
+        {
+            self.reversals.pop_front();
+        }
+        let recent = self.reversals.len();
+        let doublings = u32::try_from(recent).unwrap_or(u32::MAX).min(6);
+        policy.scale_down_delay * (1 << doublings)
+    }
 }
 
 /// The policy's scaled types as positions, built on the first tick (and
@@ -182,6 +249,15 @@ impl Index {
 #[derive(Debug, Clone, Default)]
 pub struct State {
     history: VecDeque<Verdict>,
+    /// The capacity policy's measurements: the last heartbeats since web last
+    /// changed, and a monotonic min-queue of the last day's (the service time).
+    latencies: VecDeque<Duration>,
+    fastest: VecDeque<(DateTime<Utc>, Duration)>,
+    /// Web's quantity and median latency just before our last change to it:
+    /// with the first heartbeat after, the two points give the service time.
+    before_change: Option<(u32, Duration)>,
+    /// The service time two such points gave last.
+    service_from_change: Option<Duration>,
     index: Index,
     slots: Vec<Slot>,
     /// Per queue of the index: an unknown reading was notified.
@@ -354,7 +430,7 @@ impl fmt::Display for Notification {
             Notification::NeedsBelowMin { process_type, min } => write!(f, "{process_type} is fast at its min of {min}: the min may be higher than needed"),
             Notification::ScaleFailed { process_type, to, error } => write!(f, "scaling {process_type} to {to} failed: {error}"),
             Notification::Unknown { what, why } => write!(f, "{what} is unknown ({why}): holding"),
-            Notification::FlapBudgetSpent { process_type, reversals } => write!(f, "{process_type} reversed direction {reversals} times in the last hour: holding"),
+            Notification::FlapBudgetSpent { process_type, reversals } => write!(f, "{process_type} reversed direction {reversals} times recently: holding its scale-downs (increases go ahead)"),
             Notification::DynoHourCapReached { used, cap } => write!(f, "{used} dyno-hours used today, cap {cap}: no scale-ups until midnight"),
         }
     }
@@ -515,7 +591,7 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
         "a Frame follows State::layout"
     );
     if let Some(hb) = &obs.heartbeat {
-        record_heartbeat(policy, state, hb, &mut out);
+        record_heartbeat(policy, state, hb, now, &mut out);
     }
     if !read_formation(policy, state, obs, now, &mut out) {
         return out;
@@ -539,8 +615,34 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
 }
 
 /// The heartbeat's verdict joins the history whatever else happens.
-fn record_heartbeat(policy: &Policy, state: &mut State, hb: &Measure<Duration>, out: &mut Tick) {
+fn record_heartbeat(
+    policy: &Policy,
+    state: &mut State,
+    hb: &Measure<Duration>,
+    now: DateTime<Utc>,
+    out: &mut Tick,
+) {
     let s = &policy.settings;
+    if let Measure::Value(d) = hb {
+        state.latencies.push_back(*d);
+        while state.latencies.len() > LATENCY_WINDOW {
+            state.latencies.pop_front();
+        }
+        let fastest = &mut state.fastest;
+        if fastest.back().is_some_and(|(at, _)| *at > now) {
+            fastest.clear(); // the clock went back
+        }
+        while fastest.back().is_some_and(|(_, f)| f >= d) {
+            fastest.pop_back();
+        }
+        fastest.push_back((now, *d));
+        while fastest
+            .front()
+            .is_some_and(|(at, _)| since(now, *at) > SERVICE_TIME_WINDOW)
+        {
+            fastest.pop_front();
+        }
+    }
     let v = match hb {
         Measure::Value(d) if *d > s.max_response => Verdict::Slow,
         Measure::Value(d) if *d < s.min_response => Verdict::Fast,
@@ -624,9 +726,192 @@ fn into_bounds(current: u32, min: u32, max: u32) -> Option<(u32, String)> {
     }
 }
 
+/// Heartbeats the capacity policy takes the median of.
+const LATENCY_WINDOW: usize = 3;
+/// How far back the fastest heartbeat stands for the service time: a day, so
+/// the night's quiet (utilization near zero) shows the service time itself;
+/// over a busy hour the fastest beat is already slowed by queueing, and the
+/// utilization would be underestimated.
+const SERVICE_TIME_WINDOW: Duration = Duration::from_hours(24);
+/// The capacity policy aims web's latency at this share of the target.
+const LATENCY_GOAL: f64 = 0.9;
+/// A scale-down keeps this margin under the utilization aimed at (hysteresis:
+/// a dyno removed is not wanted back at the next wobble).
+const DOWN_MARGIN: f64 = 0.85;
+/// A scale-down removes at most 1/DOWN_STEP of web's dynos (at least one).
+const DOWN_STEP: u32 = 4;
+
+/// Web: by the capacity its latency shows (default) or the seed's streaks.
+fn propose_web(
+    policy: &Policy,
+    state: &mut State,
+    now: DateTime<Utc>,
+    out: &mut Tick,
+) -> Option<Proposal> {
+    match policy.web_policy {
+        WebPolicy::Seed => propose_web_seed(policy, state, now, out),
+        WebPolicy::Capacity => propose_web_capacity(policy, state, now, out),
+    }
+}
+
+/// The capacity policy (see [`WebPolicy::Capacity`]).
+fn propose_web_capacity(
+    policy: &Policy,
+    state: &mut State,
+    now: DateTime<Utc>,
+    out: &mut Tick,
+) -> Option<Proposal> {
+    let s = &policy.settings;
+    if !state.index.web {
+        return None;
+    }
+    let current = state.current[0]?;
+    let (lo, max) = (
+        s.min_dynos.at(now, s.time_zone),
+        s.max_dynos.at(now, s.time_zone),
+    );
+    let min = lo.min(max);
+    let bounds = (min, max);
+    if let Some((to, rule)) = into_bounds(current, min, max) {
+        return Some(Proposal::new(0, current, bounds, to, rule, true));
+    }
+    let Some(need) = capacity_needs(policy, state, current) else {
+        let rule = why!(
+            policy.explain,
+            "holding: no heartbeat measured since the last change"
+        );
+        return Some(Proposal::new(0, current, bounds, current, rule, false));
+    };
+    let web = state.index.names[0].as_str();
+    let slot = &mut state.slots[0];
+    // Web re-measures after every step down; no backoff (workers have one).
+    let delay = policy.scale_down_delay;
+    let stable = stabilized_need(&mut slot.needs, need.down, now, delay);
+    let watched = slot.watched_for(now) >= delay;
+    if need.up > max {
+        let n = Notification::NeedsExceedMax {
+            process_type: web.into(),
+            needed: need.up,
+            max,
+        };
+        once(&mut slot.notified_max, || n, &mut out.notifications);
+    } else {
+        slot.notified_max = false;
+    }
+    let (to, rule) = if need.up > current {
+        (need.up.min(max), need.rule(current))
+    } else if stable < current && current > min && watched {
+        // At most a quarter at a time: the next heartbeats, at the new
+        // quantity, say whether to go on (an underestimated load shows at once).
+        let floor = current - current.div_ceil(DOWN_STEP);
+        let rule = format!("{}; lower for {}s", need.rule(current), delay.as_secs());
+        (stable.max(min).max(floor), rule)
+    } else {
+        (
+            current,
+            why!(policy.explain, "holding: {}", need.rule(current)),
+        )
+    };
+    Some(Proposal::new(0, current, bounds, to, rule, false))
+}
+
+/// What web needs now: from the median of the heartbeats since it last
+/// changed and the service time, the dynos to scale up to and (with the
+/// margin) to scale down to.
+struct WebNeed {
+    latency: Duration,
+    samples: usize,
+    service: Duration,
+    busy: f64,
+    aim: f64,
+    up: u32,
+    down: u32,
+}
+
+impl WebNeed {
+    fn rule(&self, current: u32) -> String {
+        format!(
+            "latency {} ms (median of {}), service {} ms: {:.0}% busy on {current}, {} for {:.0}%",
+            self.latency.as_millis(),
+            self.samples,
+            self.service.as_millis(),
+            self.busy * 100.0,
+            self.up,
+            self.aim * 100.0
+        )
+    }
+}
+
+/// `None`: nothing measured since the last change.
+fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -> Option<WebNeed> {
+    let s = &policy.settings;
+    let latency = median(&state.latencies)?;
+    if let Some((before, l_before)) = state.before_change.take() {
+        // Over the target, a backlog drains too: the model does not hold.
+        if l_before.max(latency) <= s.max_response {
+            state.service_from_change =
+                service_time((before, l_before), (current, latency)).or(state.service_from_change);
+        }
+    }
+    let fastest = state.fastest.front().map_or(latency, |(_, f)| *f);
+    let service = state
+        .service_from_change
+        .map_or(fastest, |d| d.min(fastest));
+    let (l, st) = (latency.as_secs_f64().max(1e-6), service.as_secs_f64());
+    let busy = (1.0 - st / l).clamp(0.0, 0.98);
+    let goal = (s.max_response.as_secs_f64() * LATENCY_GOAL).max(st * 1.5);
+    let aim = (1.0 - st / goal).clamp(0.3, 0.85);
+    let n = f64::from(current.max(1));
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let dynos = |x: f64| x.ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
+    let mut up = dynos(n * busy / aim);
+    if latency > s.max_response {
+        up = up.max(current.saturating_add(s.increment));
+    }
+    Some(WebNeed {
+        latency,
+        samples: state.latencies.len(),
+        service,
+        busy,
+        aim,
+        up,
+        down: dynos(n * busy / (aim * DOWN_MARGIN)),
+    })
+}
+
+fn median(latencies: &VecDeque<Duration>) -> Option<Duration> {
+    // At most LATENCY_WINDOW values: sorted on the stack, no allocation per tick.
+    let mut sorted = [Duration::ZERO; LATENCY_WINDOW];
+    let n = latencies.len().min(LATENCY_WINDOW);
+    for (slot, l) in sorted.iter_mut().zip(latencies.iter().rev()) {
+        *slot = *l;
+    }
+    sorted[..n].sort_unstable();
+    (n > 0).then(|| sorted[n / 2])
+}
+
+/// The service time from web's latency at two quantities under the same
+/// load: with latency = S / (1 - a/n), 1/latency is linear in 1/n, and its
+/// intercept is 1/S. `None` when the points do not fit the model (the load
+/// moved, noise): then the fastest heartbeat stands for it.
+fn service_time((n1, l1): (u32, Duration), (n2, l2): (u32, Duration)) -> Option<Duration> {
+    if n1 == n2 || n1 == 0 || n2 == 0 {
+        return None;
+    }
+    let (x1, x2) = (1.0 / f64::from(n1), 1.0 / f64::from(n2));
+    let (y1, y2) = (1.0 / l1.as_secs_f64(), 1.0 / l2.as_secs_f64());
+    let slope = (y2 - y1) / (x2 - x1);
+    let intercept = y1 - slope * x1;
+    // More dynos must mean less latency (slope < 0), and S must be below both.
+    let service = 1.0 / intercept;
+    (slope < 0.0 && intercept > 0.0 && service.is_finite())
+        .then(|| Duration::from_secs_f64(service))
+        .filter(|d| *d <= l1.min(l2))
+}
+
 /// Web, by the seed's rule: N slow heartbeats in a row add `increment`, N
 /// fast ones remove it, within the bounds.
-fn propose_web(
+fn propose_web_seed(
     policy: &Policy,
     state: &mut State,
     now: DateTime<Utc>,
@@ -803,9 +1088,13 @@ fn propose_worker(
     }
     let t = state.index.names[i].as_str();
     let slot = &mut state.slots[i];
-    let stable_need = stabilized_need(&mut slot.needs, need, now, policy.scale_down_delay);
+    let delay = slot.down_delay(policy, now);
+    let stable_need = stabilized_need(&mut slot.needs, need, now, delay);
+    let watched = slot.watched_for(now) >= delay;
     let wanted = if need >= current {
         need
+    } else if !watched {
+        current
     } else {
         stable_need.min(current)
     };
@@ -926,7 +1215,10 @@ fn guard_and_report(
                 rule = why!(explain, "{rule}; held: daily dyno-hour cap reached");
                 to = current;
             }
-            if to != current && slot.last_direction.is_some_and(|d| d != dir) {
+            // Only a decrease that reverses an increase is held: an increase is
+            // never held for the budget's sake.
+            if to != current && dir == Direction::Down && slot.last_direction == Some(Direction::Up)
+            {
                 if let Some(held) = flap_budget(policy, slot, t, now, out) {
                     rule = why!(explain, "{rule}; held: {held}");
                     to = current;
@@ -965,25 +1257,44 @@ fn flap_budget(
     now: DateTime<Utc>,
     out: &mut Tick,
 ) -> Option<String> {
-    let budget = policy.flap_budget_per_hour?;
     let recent = &mut slot.reversals;
     while recent
         .front()
-        .is_some_and(|at| since(now, *at) > Duration::from_hours(1))
+        .is_some_and(|at| since(now, *at) > Duration::from_hours(24))
     {
         recent.pop_front();
     }
-    let count = u32::try_from(recent.len()).unwrap_or(u32::MAX);
-    if count >= budget {
+    let in_hour = recent
+        .iter()
+        .rev()
+        .take_while(|at| since(now, **at) <= Duration::from_hours(1))
+        .count();
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    // This reversal, and room for the increase that may follow it.
+    let spent = |budget: Option<u32>, used: usize| budget.filter(|b| count(used) + 2 > *b);
+    let held = if let Some(b) = spent(policy.flap_budget_per_hour, in_hour) {
+        Some((
+            count(in_hour),
+            format!("flap budget ({b} reversals/hour) spent"),
+        ))
+    } else {
+        spent(policy.flap_budget_per_day, recent.len()).map(|b| {
+            (
+                count(recent.len()),
+                format!("flap budget ({b} reversals/day) spent"),
+            )
+        })
+    };
+    if let Some((reversals, why)) = held {
         once(
             &mut slot.notified_flap,
             || Notification::FlapBudgetSpent {
                 process_type: t.to_string(),
-                reversals: count,
+                reversals,
             },
             &mut out.notifications,
         );
-        Some(format!("flap budget ({budget} reversals/hour) spent"))
+        Some(why)
     } else {
         slot.notified_flap = false;
         None
@@ -1016,6 +1327,8 @@ pub fn applied(
     };
     if state.index.web && i == 0 {
         state.history.clear();
+        state.before_change = median(&state.latencies).map(|l| (decision.from, l));
+        state.latencies.clear();
     }
     let slot = &mut state.slots[i];
     slot.last_set = Some(decision.to);
@@ -1056,4 +1369,34 @@ pub fn applied(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod capacity_tests {
+    use super::*;
+
+    fn ms(v: f64) -> Duration {
+        Duration::from_secs_f64(v / 1000.0)
+    }
+
+    #[test]
+    fn two_quantities_under_one_load_give_the_service_time() {
+        // S = 120 ms, load a = 3 dynos' worth: at 4 dynos 480 ms, at 6 dynos 240 ms.
+        let s = service_time((4, ms(480.0)), (6, ms(240.0))).unwrap();
+        assert!((s.as_secs_f64() * 1000.0 - 120.0).abs() < 0.01, "{s:?}");
+    }
+
+    #[test]
+    fn points_that_do_not_fit_the_model_give_nothing() {
+        assert_eq!(
+            service_time((4, ms(200.0)), (6, ms(300.0))),
+            None,
+            "more dynos, slower"
+        );
+        assert_eq!(
+            service_time((4, ms(200.0)), (4, ms(300.0))),
+            None,
+            "one quantity"
+        );
+    }
 }

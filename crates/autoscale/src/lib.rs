@@ -16,7 +16,7 @@ pub mod simulate;
 
 pub use engine::{
     applied, tick, tick_frame, Decision, Frame, Measure, Notification, Observation, Policy,
-    QueueRule, State, Tick,
+    QueueRule, State, Tick, WebPolicy,
 };
 pub use schedule::Bound;
 pub use settings::Settings;

@@ -161,8 +161,21 @@ pub struct Sample {
 pub struct Summary {
     pub ticks: u64,
     pub dyno_hours: f64,
+    /// Web's alone.
+    pub web_dyno_hours: f64,
     pub minutes_over_target: f64,
+    /// Of those, the minutes web was already at its max: they measure the max,
+    /// not the policy.
+    pub minutes_over_target_at_max: f64,
     pub reversals: u32,
+    /// The most direction reversals of any one type in any hour, and in any
+    /// 24 hours (the whole trace when shorter), with that type.
+    pub max_reversals_hour: (u32, String),
+    pub max_reversals_day: (u32, String),
+    /// Minutes from the moment the load last fell until web was back at what
+    /// the trace's final load needs (at least its min): `None`: it never was;
+    /// `Some(0)`: the load never rose.
+    pub minutes_back_to_min: Option<f64>,
     /// Queued jobs integrated over time: job-hours spent waiting.
     pub job_hours_waiting: f64,
     pub peak_depth: f64,
@@ -475,6 +488,9 @@ pub fn run(
     let mut samples = Vec::new();
     let mut summary = Summary::default();
     let mut last_dir: Vec<i8> = vec![0; model.names.len()];
+    let mut reversal_times: Vec<Vec<f64>> = vec![Vec::new(); model.names.len()];
+    let fall = load_falls_at(policy, trace, start);
+    let mut back_at_min: Option<f64> = None;
     let mut row_i = 0;
     let mut t = trace[0].t;
     let target_ms = policy.settings.max_response.as_secs_f64() * 1000.0;
@@ -485,11 +501,24 @@ pub fn run(
         }
         let row = &trace[row_i];
         let latency_ms = model.step(row_i, row, interval, &mut summary);
-        if latency_ms > target_ms {
-            summary.minutes_over_target += interval / 60.0;
-        }
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let now = start + chrono::Duration::milliseconds((t * 1000.0) as i64);
+        let web_now = model.quantity[model.web_i];
+        let web_max = policy
+            .bounds(&model.names[model.web_i], now)
+            .map_or(u32::MAX, |(_, max)| max);
+        summary.web_dyno_hours += f64::from(web_now) * interval / 3600.0;
+        if latency_ms > target_ms {
+            summary.minutes_over_target += interval / 60.0;
+            if web_now >= web_max {
+                summary.minutes_over_target_at_max += interval / 60.0;
+            }
+        }
+        if let Some((f, low)) = fall {
+            if t >= f && back_at_min.is_none() && web_now <= low {
+                back_at_min = Some(t);
+            }
+        }
         // The model's latency under overload may exceed what a Duration holds.
         let latency = Duration::try_from_secs_f64(latency_ms / 1000.0).unwrap_or(Duration::MAX);
         changes.clear();
@@ -508,6 +537,7 @@ pub fn run(
             let dir: i8 = if to > from { 1 } else { -1 };
             if last_dir[i] != 0 && last_dir[i] != dir {
                 summary.reversals += 1;
+                reversal_times[i].push(t);
             }
             last_dir[i] = dir;
         }
@@ -517,7 +547,55 @@ pub fn run(
         summary.ticks += 1;
         t += interval;
     }
+    for (i, times) in reversal_times.iter().enumerate() {
+        for (window, worst) in [
+            (3600.0, &mut summary.max_reversals_hour),
+            (86_400.0, &mut summary.max_reversals_day),
+        ] {
+            let most = most_in_window(times, window);
+            if most > worst.0 {
+                *worst = (most, model.names[i].clone());
+            }
+        }
+    }
+    summary.minutes_back_to_min = match (fall, back_at_min) {
+        (None, _) => Some(0.0),
+        (Some((f, _)), Some(b)) => Some((b - f) / 60.0),
+        (Some(_), None) => None,
+    };
     (samples, summary)
+}
+
+/// The most events (sorted times, seconds) in any window of `len` seconds.
+fn most_in_window(times: &[f64], len: f64) -> u32 {
+    let mut most = 0;
+    let mut from = 0;
+    for (to, t) in times.iter().enumerate() {
+        while times[from] <= t - len {
+            from += 1;
+        }
+        most = most.max(to + 1 - from);
+    }
+    u32::try_from(most).unwrap_or(u32::MAX)
+}
+
+/// When the load last fell (the row after the last one above 1.5 times the
+/// trace's final load), and the web quantity that final load needs at 70%
+/// utilization (at least the min): web is "back" when it is there again.
+/// `None` when the load never rose.
+fn load_falls_at(policy: &Policy, trace: &[Row], start: DateTime<Utc>) -> Option<(f64, u32)> {
+    let tz = policy.settings.time_zone;
+    let min = policy
+        .settings
+        .min_dynos
+        .at(start, tz)
+        .min(policy.settings.max_dynos.at(start, tz))
+        .max(1);
+    let last = trace.last()?;
+    let last_high = trace.iter().rposition(|r| r.rps > 1.5 * last.rps)?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let needed = (last.rps * last.service_ms / 1000.0 / 0.7).ceil() as u32;
+    Some((trace.get(last_high + 1)?.t, needed.max(min)))
 }
 
 pub fn timeline_csv(samples: &[Sample]) -> String {
@@ -552,12 +630,39 @@ pub fn timeline_csv(samples: &[Sample]) -> String {
 
 /// Three stacked panels: load, latency (with the target), dynos per type.
 pub fn svg(samples: &[Sample], target_ms: f64, title: &str) -> String {
-    let (w, ph, pad, right) = (1000.0, 160.0, 40.0, 150.0);
-    let h = pad + 3.0 * (ph + pad);
+    let (w, ph, pad, right) = (1000.0, 150.0, 40.0, 150.0);
+    let h = pad + 4.0 * (ph + pad);
     let t0 = samples.first().map_or(0.0, |s| s.t);
     let t1 = samples.last().map_or(1.0, |s| s.t).max(t0 + 1.0);
     let x = |t: f64| pad + (t - t0) / (t1 - t0) * (w - pad - right);
-    let mut out = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{pad}\" y=\"20\" font-size=\"14\">{}</text>\n", escape(title));
+    let mut out = format!("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n<text x=\"{pad}\" y=\"20\" font-size=\"14\">{}</text>\n", escape(title));
+    // The time of day under every panel: a tick each hour, labelled every few
+    // (the trace's t is seconds from midnight).
+    let span_h = (t1 - t0) / 3600.0;
+    let label_every = if span_h > 12.0 {
+        3.0
+    } else if span_h > 4.0 {
+        1.0
+    } else {
+        0.5
+    };
+    let time_axis = |out: &mut String, bottom: f64| {
+        let mut hour = (t0 / 3600.0).ceil();
+        while hour * 3600.0 <= t1 {
+            let xt = x(hour * 3600.0);
+            let _ = writeln!(
+                out,
+                "<line x1=\"{xt:.1}\" x2=\"{xt:.1}\" y1=\"{bottom}\" y2=\"{}\" stroke=\"#999\"/>",
+                bottom + 4.0
+            );
+            if (hour / label_every).fract().abs() < 1e-9 {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let (hh, mm) = ((hour as u64) % 24, ((hour.fract() * 60.0).round()) as u64);
+                let _ = writeln!(out, "<text x=\"{xt:.1}\" y=\"{}\" text-anchor=\"middle\" fill=\"#555\">{hh:02}:{mm:02}</text>", bottom + 15.0);
+            }
+            hour += if label_every < 1.0 { 0.5 } else { 1.0 };
+        }
+    };
     let colors = [
         "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
     ];
@@ -571,6 +676,11 @@ pub fn svg(samples: &[Sample], target_ms: f64, title: &str) -> String {
             * 1.1;
         let y = |v: f64| top + ph - v / max * ph;
         let _ = writeln!(out, "<rect x=\"{pad}\" y=\"{top}\" width=\"{}\" height=\"{ph}\" fill=\"none\" stroke=\"#999\"/>", w - pad - right);
+        // Y ticks at 0, half and the top of the data.
+        for v in [0.0, max / 1.1 / 2.0, max / 1.1] {
+            let _ = writeln!(out, "<line x1=\"{}\" x2=\"{pad}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#999\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#555\">{}</text>", pad - 4.0, y(v), y(v), pad - 6.0, y(v) + 4.0, short(v));
+        }
+        time_axis(&mut out, top + ph);
         let _ = writeln!(
             out,
             "<text x=\"{pad}\" y=\"{}\">{} (max {:.0})</text>",
@@ -624,25 +734,45 @@ pub fn svg(samples: &[Sample], target_ms: f64, title: &str) -> String {
         .first()
         .map(|s| s.dynos.keys().cloned().collect())
         .unwrap_or_default();
-    panel(
-        2,
-        "dynos per type",
-        types
-            .iter()
-            .map(|t| {
-                (
-                    t.clone(),
-                    samples
-                        .iter()
-                        .map(|s| f64::from(s.dynos.get(t).copied().unwrap_or(0)))
-                        .collect(),
-                )
-            })
-            .collect(),
-        None,
-    );
+    let dynos = series(samples, &types, |s, t| {
+        f64::from(s.dynos.get(t).copied().unwrap_or(0))
+    });
+    panel(2, "dynos per type", dynos, None);
+    let queues: Vec<String> = samples
+        .last()
+        .map(|s| s.depths.keys().cloned().collect())
+        .unwrap_or_default();
+    let depths = series(samples, &queues, |s, q| {
+        s.depths.get(q).copied().unwrap_or(0.0)
+    });
+    panel(3, "jobs waiting per queue", depths, None);
     out.push_str("</svg>\n");
     out
+}
+
+/// One line per name, its value in every sample.
+fn series(
+    samples: &[Sample],
+    names: &[String],
+    value: impl Fn(&Sample, &str) -> f64,
+) -> Vec<(String, Vec<f64>)> {
+    names
+        .iter()
+        .map(|n| (n.clone(), samples.iter().map(|s| value(s, n)).collect()))
+        .collect()
+}
+
+/// An axis label: `950`, `12k`, `1.6M`.
+fn short(v: f64) -> String {
+    if v >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if v >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if v >= 10.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
 }
 
 fn escape(s: &str) -> String {

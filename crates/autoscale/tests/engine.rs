@@ -34,10 +34,18 @@ fn obs(f: &[(&str, u32)], heartbeat: Option<Measure<Duration>>) -> Observation {
     }
 }
 
+/// The seed's rule for web (`AUTOSCALE_WEB_POLICY=seed`): the tests below
+/// that speak of streaks specify it; the capacity policy has its own.
+fn seed_rule(s: Settings) -> Policy {
+    let mut p = Policy::new(s);
+    p.web_policy = WebPolicy::Seed;
+    p
+}
+
 fn web_policy(max: u32) -> Policy {
     let mut s = Settings::default();
     s.max_dynos = Bound::Fixed(max);
-    Policy::new(s)
+    seed_rule(s)
 }
 
 /// Tick, and apply every decision successfully; returns the web quantity after.
@@ -122,7 +130,7 @@ fn the_increment_and_the_bounds_from_the_settings_apply() {
     s.increment = 3;
     s.max_dynos = Bound::Fixed(4);
     s.fails_to_scale_up = 1;
-    let p = Policy::new(s);
+    let p = seed_rule(s);
     let mut st = State::default();
     let t = step(&p, &mut st, &obs(&[("web", 2)], hb(2000)), at(0));
     assert_eq!(t.decisions[0].to, 4, "2 + 3 clamped to the max of 4");
@@ -135,7 +143,7 @@ fn a_huge_increment_scales_web_to_its_max_never_past_the_bounds() {
     s.min_dynos = Bound::Fixed(2);
     s.max_dynos = Bound::Fixed(5);
     s.fails_to_scale_up = 1;
-    let p = Policy::new(s);
+    let p = seed_rule(s);
     let mut st = State::default();
     let t = step(&p, &mut st, &obs(&[("web", 2)], hb(2000)), at(0));
     assert_eq!(
@@ -150,7 +158,7 @@ fn a_huge_increment_scales_web_to_its_max_never_past_the_bounds() {
 fn slow_at_the_max_notifies_once_per_episode_not_every_beat() {
     let mut s = Settings::default();
     s.fails_to_scale_up = 1;
-    let p = Policy::new(s);
+    let p = seed_rule(s);
     let mut st = State::default();
     let mut sent = 0;
     for i in 0..10 {
@@ -178,7 +186,7 @@ fn fast_at_a_min_above_one_notifies_and_the_settings_decide_what_is_sent() {
     let mut s = Settings::default();
     s.min_dynos = Bound::Fixed(2);
     s.passes_to_scale_down = 1;
-    let p = Policy::new(s.clone());
+    let p = seed_rule(s.clone());
     let mut st = State::default();
     let t = step(&p, &mut st, &obs(&[("web", 2)], hb(10)), at(0));
     let n = &t.notifications[0];
@@ -241,7 +249,7 @@ fn the_formation_is_read_every_tick_and_a_manual_change_freezes_scale_down() {
     let mut s = Settings::default();
     s.max_dynos = Bound::Fixed(8);
     s.passes_to_scale_down = 1;
-    let p = Policy::new(s);
+    let p = seed_rule(s);
     let mut st = State::default();
     step(&p, &mut st, &obs(&[("web", 2)], hb(500)), at(0));
     let t = step(&p, &mut st, &obs(&[("web", 2)], hb(50)), at(1));
@@ -265,7 +273,7 @@ fn no_scale_down_within_the_freeze_after_a_release_but_scale_up_is_allowed() {
     let mut s = Settings::default();
     s.passes_to_scale_down = 1;
     s.fails_to_scale_up = 1;
-    let p = Policy::new(s);
+    let p = seed_rule(s);
     let mut st = State::default();
     let mut o = obs(&[("web", 2)], hb(50));
     o.released_at = Some(at(0));
@@ -279,7 +287,7 @@ fn a_schedule_boundary_moves_web_to_the_new_bound_at_once() {
     let mut s = Settings::default();
     s.max_dynos = Bound::parse(r#"{"0:00": 2, "9:00": 5, "17:00": 2}"#).unwrap();
     s.time_zone = chrono_tz::America::Vancouver;
-    let p = Policy::new(s);
+    let p = seed_rule(s);
     let mut st = State::default();
     // 16:59 Vancouver (UTC-8) = 00:59 UTC next day.
     let before = Utc.with_ymd_and_hms(2026, 11, 24, 0, 59, 0).unwrap();
@@ -438,7 +446,7 @@ fn workers_scale_to_a_zero_min_only_after_the_need_stayed_low_for_the_delay() {
 fn a_failed_scale_keeps_the_streak_so_the_next_beat_retries_and_is_reported() {
     let mut s = Settings::default();
     s.fails_to_scale_up = 2;
-    let p = Policy::new(s.clone());
+    let p = seed_rule(s.clone());
     let mut st = State::default();
     tick(&p, &mut st, &obs(&[("web", 1)], hb(2000)), at(0));
     let t = tick(&p, &mut st, &obs(&[("web", 1)], hb(2000)), at(1));
@@ -458,7 +466,7 @@ fn the_flap_budget_holds_a_type_that_keeps_reversing() {
     s.fails_to_scale_up = 1;
     s.passes_to_scale_down = 1;
     s.max_dynos = Bound::Fixed(10);
-    let mut p = Policy::new(s);
+    let mut p = seed_rule(s);
     p.flap_budget_per_hour = Some(2);
     p.freeze = Duration::ZERO;
     let mut st = State::default();
@@ -487,7 +495,7 @@ fn the_daily_dyno_hour_cap_stops_scale_ups() {
     let mut s = Settings::default();
     s.fails_to_scale_up = 1;
     s.max_dynos = Bound::Fixed(10);
-    let mut p = Policy::new(s);
+    let mut p = seed_rule(s);
     p.daily_dyno_hour_cap = Some(5);
     let mut st = State::default();
     // 5 dynos for one hour: 5 dyno-hours.
@@ -508,7 +516,7 @@ fn a_large_scale_difference_within_the_period_is_notified() {
     s.max_dynos = Bound::Fixed(20);
     s.notify_scale_diff_threshold = Some(6);
     s.notify_scale_diff_period = Some(Duration::from_mins(30));
-    let p = Policy::new(s);
+    let p = seed_rule(s);
     let mut st = State::default();
     let t = tick(&p, &mut st, &obs(&[("web", 1)], hb(5000)), at(0));
     assert!(
@@ -559,7 +567,7 @@ proptest! {
     /// except to enforce a bound, and never scale down inside the freeze.
     #[test]
     fn no_input_breaks_the_invariants(
-        min in any_bound(), max in any_bound(), wmax in any_bound(),
+        min in any_bound(), max in any_bound(), wmax in any_bound(), seed in any::<bool>(),
         tz in prop_oneof![Just(chrono_tz::UTC), Just(chrono_tz::Europe::London), Just(chrono_tz::America::Vancouver), Just(chrono_tz::Australia::Lord_Howe)],
         steps in proptest::collection::vec((
             -120i64..4000,                                  // clock jump in seconds (backwards too)
@@ -577,6 +585,7 @@ proptest! {
         s.fails_to_scale_up = 2;
         s.passes_to_scale_down = 2;
         let mut p = Policy::new(s);
+        p.web_policy = if seed { WebPolicy::Seed } else { WebPolicy::Capacity };
         p.workers.insert("worker_general".into(), QueueRule { queues: vec!["default".into(), "bulk".into()], jobs_per_dyno: 25, min: Bound::Fixed(0), max: wmax });
         p.workers.insert("beat".into(), QueueRule { queues: vec!["default".into()], jobs_per_dyno: 1, min: Bound::Fixed(0), max: Bound::Fixed(5) });
         let mut st = State::default();
@@ -619,4 +628,156 @@ proptest! {
             }
         }
     }
+}
+
+// ---- Web, the capacity policy (the default) ----
+
+fn capacity_policy(max: u32) -> Policy {
+    let mut s = Settings::default();
+    s.max_dynos = Bound::Fixed(max);
+    let mut p = Policy::new(s);
+    p.freeze = Duration::ZERO;
+    p
+}
+
+fn at_secs(secs: i64) -> DateTime<Utc> {
+    at(0) + chrono::Duration::seconds(secs)
+}
+
+#[test]
+fn one_slow_heartbeat_moves_web_as_far_as_its_utilization_needs_not_one_increment_per_streak() {
+    let p = capacity_policy(30);
+    let mut st = State::default();
+    // A quiet beat shows the service time (100 ms) ...
+    step(&p, &mut st, &obs(&[("web", 8)], hb(100)), at_secs(0));
+    // ... then the load comes: 5 s at 8 dynos is 98% busy (the clamp).
+    let t = step(&p, &mut st, &obs(&[("web", 8)], hb(5000)), at_secs(30));
+    assert_eq!(t.decisions.len(), 1, "{:?}", t.report);
+    assert_eq!(
+        t.decisions[0].to, 10,
+        "ceil(8 x 0.98 / 0.85): {}",
+        t.decisions[0].rule
+    );
+    assert!(
+        t.decisions[0].rule.contains("98% busy on 8"),
+        "{}",
+        t.decisions[0].rule
+    );
+}
+
+#[test]
+fn web_goes_down_only_after_its_need_stayed_low_for_the_delay_and_a_quarter_at_a_time() {
+    let p = capacity_policy(30);
+    let mut st = State::default();
+    let mut web = 8;
+    // 110 ms against a 100 ms service time: 9% busy, one dyno would do.
+    for i in 0..=20 {
+        let beat = if i == 0 { hb(100) } else { hb(110) };
+        let t = step(&p, &mut st, &obs(&[("web", web)], beat), at_secs(i * 30));
+        if let Some(d) = t.decisions.first() {
+            assert!(
+                i * 30 >= 300,
+                "down at {}s, before the 5-minute delay",
+                i * 30
+            );
+            assert_eq!(
+                d.to,
+                web - web.div_ceil(4),
+                "a quarter at a time: {}",
+                d.rule
+            );
+            web = d.to;
+        }
+    }
+    assert!(web < 8, "it did go down");
+}
+
+#[test]
+fn without_a_heartbeat_since_the_last_change_web_holds() {
+    let p = capacity_policy(30);
+    let mut st = State::default();
+    step(&p, &mut st, &obs(&[("web", 2)], hb(100)), at_secs(0));
+    step(&p, &mut st, &obs(&[("web", 2)], hb(3000)), at_secs(30));
+    let t = step(
+        &p,
+        &mut st,
+        &obs(&[("web", 3)], Some(Measure::Unknown("timeout".into()))),
+        at_secs(60),
+    );
+    assert!(t.decisions.is_empty(), "{:?}", t.decisions);
+}
+
+#[test]
+fn a_scale_down_that_reverses_an_increase_waits_for_the_flap_budget_but_an_increase_never_does() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 1;
+    s.passes_to_scale_down = 1;
+    s.max_dynos = Bound::Fixed(10);
+    let mut p = seed_rule(s);
+    p.freeze = Duration::ZERO;
+    p.scale_down_delay = Duration::ZERO;
+    let mut st = State::default();
+    let mut web = 2;
+    let mut go = |beat: u64, minute: i64, web: &mut u32| {
+        let t = step(&p, &mut st, &obs(&[("web", *web)], hb(beat)), at(minute));
+        if let Some(d) = t.decisions.first() {
+            *web = d.to;
+        }
+        t
+    };
+    go(5000, 0, &mut web); // up: 3
+    go(10, 1, &mut web); // down, a reversal: 2 (none in the last hour: room for it and an increase)
+    go(5000, 2, &mut web); // up, a reversal: 3 (never held)
+    assert_eq!(web, 3);
+    let t = go(10, 3, &mut web); // down again: two reversals this hour, no room
+    assert!(t.decisions.is_empty(), "{:?}", t.decisions);
+    assert!(
+        t.report[0].rule.contains("flap budget (2 reversals/hour)"),
+        "{}",
+        t.report[0].rule
+    );
+    go(5000, 4, &mut web);
+    assert_eq!(web, 4, "an increase goes ahead whatever the budget");
+    go(10, 62, &mut web);
+    assert_eq!(web, 4, "the reversal of minute 2 still counts");
+    go(10, 63, &mut web);
+    assert_eq!(
+        web, 3,
+        "over an hour after the last reversal, the budget has room again"
+    );
+}
+
+#[test]
+fn a_worker_type_that_keeps_turning_round_waits_twice_as_long_each_time() {
+    let p = workers_policy();
+    let mut st = State::default();
+    let mut o = obs(&[("worker_priority", 0)], None);
+    let mut n = 0;
+    let mut downs = Vec::new();
+    let mut minute = 0;
+    // Work arrives, is done, arrives again: each down waits for the doubled delay.
+    for _ in 0..3 {
+        o.formation = formation(&[("worker_priority", n)]);
+        o.queues = queues(&[("bulk_priority", Some(20))]);
+        if let Some(d) = step(&p, &mut st, &o, at(minute)).decisions.first() {
+            n = d.to;
+        }
+        o.queues = queues(&[("bulk_priority", Some(0))]);
+        let idle_from = minute;
+        loop {
+            minute += 1;
+            o.formation = formation(&[("worker_priority", n)]);
+            if let Some(d) = step(&p, &mut st, &o, at(minute)).decisions.first() {
+                n = d.to;
+                downs.push(minute - idle_from);
+                break;
+            }
+            assert!(minute - idle_from < 200, "never went down");
+        }
+        minute += 61; // past the flap budget's hour
+    }
+    assert!(
+        downs[1] >= 2 * 5 && downs[2] >= 4 * 5,
+        "waits: {downs:?} minutes"
+    );
 }

@@ -314,7 +314,10 @@ pub struct AutoscaleTable {
     pub freeze_seconds: Option<u64>,
     pub scale_down_delay_seconds: Option<u64>,
     pub flap_budget_per_hour: Option<u32>,
+    pub flap_budget_per_day: Option<u32>,
     pub daily_dyno_hour_cap: Option<u32>,
+    /// `"capacity"` (default) or `"seed"`.
+    pub web_policy: Option<String>,
     /// The max of a Celery worker type that declares none (default 5).
     pub worker_max: Option<u32>,
     /// A URL to POST notifications to (JSON).

@@ -159,12 +159,21 @@ fn simulate(
             "{which:?} policy: {:.1} dyno-hours, {:.0} min over {target:.0} ms, {} reversals",
             summary.dyno_hours, summary.minutes_over_target, summary.reversals
         );
+        let back = summary
+            .minutes_back_to_min
+            .map_or_else(|| "never".to_string(), |m| format!("{m:.1} min"));
         let text = format!(
-            "policy: {which:?}\nticks: {}\ndyno-hours: {:.2}\nminutes over the latency target ({target:.0} ms): {:.1}\ndirection reversals: {}\njobs waiting: {:.1} job-hours (peak queue {:.0})\nsimulated in {:.3}s ({:.0} ticks/s)\n",
+            "policy: {which:?}\nticks: {}\ndyno-hours: {:.2}\nweb dyno-hours: {:.2}\nminutes over the latency target ({target:.0} ms): {:.1}\n  of which web was at its max: {:.1}\nweb back at what the final load needs after the load fell: {back}\ndirection reversals: {} (most in an hour: {} {}; in a day: {} {})\njobs waiting: {:.1} job-hours (peak queue {:.0})\nsimulated in {:.3}s ({:.0} ticks/s)\n",
             summary.ticks,
             summary.dyno_hours,
+            summary.web_dyno_hours,
             summary.minutes_over_target,
+            summary.minutes_over_target_at_max,
             summary.reversals,
+            summary.max_reversals_hour.0,
+            summary.max_reversals_hour.1,
+            summary.max_reversals_day.0,
+            summary.max_reversals_day.1,
             summary.job_hours_waiting,
             summary.peak_depth,
             elapsed.as_secs_f64(),
