@@ -35,9 +35,10 @@ fn compile(build_dir: &Path) -> anyhow::Result<()> {
             std::fs::create_dir_all(&bin)?;
             std::fs::copy(src, bin.join("release-phase"))?;
             std::fs::create_dir_all(build_dir.join(".profile.d"))?;
+            crate::heartbeat_app::install(&build_dir.join(".slipway/python"))?;
             std::fs::write(
                 build_dir.join(".profile.d/slipway-release-phase.sh"),
-                "export PATH=\"$HOME/.slipway/bin:$PATH\"\n",
+                "export PATH=\"$HOME/.slipway/bin:$PATH\"\nexport PYTHONPATH=\"${PYTHONPATH:+$PYTHONPATH:}$HOME/.slipway/python\"\n",
             )
         });
     if let Err(e) = installed {
@@ -46,6 +47,19 @@ fn compile(build_dir: &Path) -> anyhow::Result<()> {
         ));
     }
     buildkit::output::bullet("Installed release-phase on PATH (.slipway/bin, via .profile.d)");
+    // Buildpacks after this one (heroku-buildpack-python's collectstatic) import
+    // the app's settings: multi-buildpack setups source `<buildpack>/export`.
+    if let Some(bp) = me.as_deref().and_then(Path::parent).and_then(Path::parent) {
+        let line = format!(
+            "export PYTHONPATH=\"${{PYTHONPATH:+$PYTHONPATH:}}{}\"\n",
+            build_dir.join(".slipway/python").display()
+        );
+        // A read-only buildpack directory only loses the build-time import.
+        let _ = std::fs::write(bp.join("export"), line);
+    }
+    buildkit::output::bullet(
+        "Heartbeat endpoint: the `heroku_autoscale` Django app on PYTHONPATH (.slipway/python)",
+    );
     let wanted = [
         ("release".to_string(), RELEASE_COMMAND.to_string()),
         ("autoscale".to_string(), AUTOSCALE_COMMAND.to_string()),

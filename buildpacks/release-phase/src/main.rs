@@ -7,6 +7,7 @@
 #![allow(unused_crate_dependencies)]
 
 mod classic;
+mod heartbeat_app;
 
 use libcnb::additional_buildpack_binary_path;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
@@ -144,6 +145,34 @@ impl Buildpack for ReleasePhaseBuildpack {
             "Installed release-phase on PATH ({})",
             bin.join("release-phase").display()
         ));
+
+        // The heartbeat endpoint, for the app's Django (and collectstatic at build time).
+        let python = context.uncached_layer(
+            layer_name!("heartbeat"),
+            UncachedLayerDefinition {
+                build: true,
+                launch: true,
+            },
+        )?;
+        heartbeat_app::install(python.path().as_path()).map_err(BuildpackError::Install)?;
+        python.write_env(
+            LayerEnv::new()
+                .chainable_insert(
+                    Scope::All,
+                    ModificationBehavior::Append,
+                    "PYTHONPATH",
+                    python.path(),
+                )
+                .chainable_insert(
+                    Scope::All,
+                    ModificationBehavior::Delimiter,
+                    "PYTHONPATH",
+                    ":",
+                ),
+        )?;
+        buildkit::output::bullet(
+            "Heartbeat endpoint: the `heroku_autoscale` Django app on PYTHONPATH (add it to INSTALLED_APPS and include `heroku_autoscale.urls`)",
+        );
 
         let mut entries = Vec::new();
         for entry in context

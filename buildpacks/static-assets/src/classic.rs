@@ -30,6 +30,16 @@ fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> anyhow::Result
             }
         }
     }
+    // slipway/release-phase, listed earlier, put the heartbeat app here
+    // (heroku_autoscale): the app's settings may name it.
+    let heartbeat = build_dir.join(".slipway/python");
+    if heartbeat.is_dir() {
+        let joined = match env.get("PYTHONPATH").filter(|p| !p.is_empty()) {
+            Some(p) => format!("{p}:{}", heartbeat.display()),
+            None => heartbeat.display().to_string(),
+        };
+        env.insert("PYTHONPATH".into(), joined);
+    }
     let root = cache_dir.join("slipway-static-assets");
     let stores = Stores {
         node: root.join("node"),

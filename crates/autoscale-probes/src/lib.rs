@@ -30,18 +30,42 @@ pub fn heartbeat_url(setting: &str, app_url: Option<&str>) -> Result<String, Pro
 /// timeout, a refused connection or a non-2xx answer is unknown (the seed
 /// counted them as slow and scaled to max on a wrong URL).
 pub fn heartbeat(agent: &ureq::Agent, url: &str) -> Measure<Duration> {
+    heartbeat_report(agent, url).latency
+}
+
+/// A heartbeat's latency, and the time it reported spending inside the dyno
+/// (`X-Slipway-Service-Ms`, sent by the `heroku_autoscale` app
+/// slipway/release-phase ships; absent from other endpoints).
+pub struct Heartbeat {
+    pub latency: Measure<Duration>,
+    pub service: Option<Duration>,
+}
+
+pub fn heartbeat_report(agent: &ureq::Agent, url: &str) -> Heartbeat {
     let started = Instant::now();
     match agent.get(url).call() {
         // Read the body: the response is complete only then. A body that
         // does not arrive within the timeout is unknown, never "slow" (issue 17).
-        Ok(r) => match r.into_string() {
-            Ok(_) => Measure::Value(started.elapsed()),
-            Err(e) => Measure::Unknown(format!("the heartbeat's body did not arrive: {e}")),
-        },
-        Err(ureq::Error::Status(code, _)) => {
-            Measure::Unknown(format!("HTTP {code} from the heartbeat"))
+        Ok(r) => {
+            let service = r
+                .header("X-Slipway-Service-Ms")
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|ms| ms.is_finite() && *ms >= 0.0)
+                .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok());
+            let latency = match r.into_string() {
+                Ok(_) => Measure::Value(started.elapsed()),
+                Err(e) => Measure::Unknown(format!("the heartbeat's body did not arrive: {e}")),
+            };
+            Heartbeat { latency, service }
         }
-        Err(e) => Measure::Unknown(e.kind().to_string()),
+        Err(ureq::Error::Status(code, _)) => Heartbeat {
+            latency: Measure::Unknown(format!("HTTP {code} from the heartbeat")),
+            service: None,
+        },
+        Err(e) => Heartbeat {
+            latency: Measure::Unknown(e.kind().to_string()),
+            service: None,
+        },
     }
 }
 

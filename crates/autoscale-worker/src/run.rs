@@ -172,6 +172,7 @@ impl<'a> Worker<'a> {
         self.emit(&serde_json::json!({
             "event": "tick",
             "at": now.to_rfc3339(),
+            "heartbeat_service_ms": obs.heartbeat_service.map(|d| d.as_secs_f64() * 1000.0),
             "heartbeat_ms": obs.heartbeat.as_ref().map(|h| match h { Measure::Value(d) => serde_json::json!(d.as_secs_f64() * 1000.0), Measure::Unknown(w) => serde_json::json!({"unknown": w}) }),
             "queues": obs.queues.iter().map(|(k, v)| (k.clone(), measure_json(v))).collect::<BTreeMap<_, _>>(),
             "formation": measure_json(&obs.formation),
@@ -218,11 +219,13 @@ impl<'a> Worker<'a> {
                 Measure::Unknown(e.to_string())
             }
         };
-        let heartbeat = self
+        let beat = self
             .config
             .heartbeat_url
             .as_deref()
-            .map(|u| autoscale_probes::heartbeat(&self.heartbeat, u));
+            .map(|u| autoscale_probes::heartbeat_report(&self.heartbeat, u));
+        let heartbeat_service = beat.as_ref().and_then(|b| b.service);
+        let heartbeat = beat.map(|b| b.latency);
         let wanted: Vec<String> = self
             .config
             .policy
@@ -239,6 +242,7 @@ impl<'a> Worker<'a> {
             heartbeat,
             queues,
             released_at: None,
+            heartbeat_service,
         })
     }
 

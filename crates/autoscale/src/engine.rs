@@ -252,6 +252,8 @@ pub struct State {
     /// The capacity policy's measurements: the last heartbeats since web last
     /// changed, and a monotonic min-queue of the last day's (the service time).
     latencies: VecDeque<Duration>,
+    /// The time those heartbeats reported spending inside the dyno, when they did.
+    services: VecDeque<Duration>,
     fastest: VecDeque<(DateTime<Utc>, Duration)>,
     /// Web's quantity and median latency just before our last change to it:
     /// with the first heartbeat after, the two points give the service time.
@@ -465,6 +467,10 @@ pub struct Observation {
     pub queues: BTreeMap<String, Measure<u64>>,
     /// When the current release was created, if known.
     pub released_at: Option<DateTime<Utc>>,
+    /// The time the heartbeat reported spending inside the dyno
+    /// (`X-Slipway-Service-Ms`, from the shipped `heroku_autoscale` app): the
+    /// rest of its latency is waiting, which web's utilization is read from.
+    pub heartbeat_service: Option<Duration>,
 }
 
 fn since(now: DateTime<Utc>, then: DateTime<Utc>) -> Duration {
@@ -527,6 +533,8 @@ pub struct Frame<'a> {
     /// Each queue's depth.
     pub queues: &'a [Measure<u64>],
     pub released_at: Option<DateTime<Utc>>,
+    /// See [`Observation::heartbeat_service`].
+    pub heartbeat_service: Option<Duration>,
 }
 
 impl State {
@@ -570,6 +578,7 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
         heartbeat: obs.heartbeat.as_ref(),
         queues: &queues,
         released_at: obs.released_at,
+        heartbeat_service: obs.heartbeat_service,
     };
     tick_frame(policy, state, &frame, now)
 }
@@ -592,6 +601,12 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
     );
     if let Some(hb) = &obs.heartbeat {
         record_heartbeat(policy, state, hb, now, &mut out);
+        if let (Measure::Value(_), Some(service)) = (hb, obs.heartbeat_service) {
+            state.services.push_back(service);
+            while state.services.len() > LATENCY_WINDOW {
+                state.services.pop_front();
+            }
+        }
     }
     if !read_formation(policy, state, obs, now, &mut out) {
         return out;
@@ -854,9 +869,16 @@ fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -> Option<We
         }
     }
     let fastest = state.fastest.front().map_or(latency, |(_, f)| *f);
-    let service = state
-        .service_from_change
-        .map_or(fastest, |d| d.min(fastest));
+    // Reported by the heartbeat itself (the time it spent inside the dyno):
+    // measured, not estimated. Else estimated.
+    let service = median(&state.services).map_or_else(
+        || {
+            state
+                .service_from_change
+                .map_or(fastest, |d| d.min(fastest))
+        },
+        |reported| reported.min(latency),
+    );
     let (l, st) = (latency.as_secs_f64().max(1e-6), service.as_secs_f64());
     let busy = (1.0 - st / l).clamp(0.0, 0.98);
     let goal = (s.max_response.as_secs_f64() * LATENCY_GOAL).max(st * 1.5);
@@ -1329,6 +1351,7 @@ pub fn applied(
         state.history.clear();
         state.before_change = median(&state.latencies).map(|l| (decision.from, l));
         state.latencies.clear();
+        state.services.clear();
     }
     let slot = &mut state.slots[i];
     slot.last_set = Some(decision.to);

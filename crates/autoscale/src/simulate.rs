@@ -440,6 +440,7 @@ impl Engine {
             heartbeat: Some(&heartbeat),
             queues: &self.queues,
             released_at: None,
+            heartbeat_service: None,
         };
         let out = tick_frame(policy, &mut self.state, &frame, now);
         for d in &out.decisions {

@@ -31,6 +31,7 @@ fn obs(f: &[(&str, u32)], heartbeat: Option<Measure<Duration>>) -> Observation {
         heartbeat,
         queues: BTreeMap::new(),
         released_at: None,
+        heartbeat_service: None,
     }
 }
 
@@ -238,6 +239,7 @@ fn an_unknown_formation_holds_everything() {
             heartbeat: hb(5000),
             queues: BTreeMap::new(),
             released_at: None,
+            heartbeat_service: None,
         };
         assert!(tick(&p, &mut st, &o, at(i)).decisions.is_empty());
     }
@@ -603,6 +605,7 @@ proptest! {
                 heartbeat: heartbeat.map(|h| match h { Measure::Value(ms) => Measure::Value(Duration::from_millis(ms)), Measure::Unknown(w) => Measure::Unknown(w) }),
                 queues: [("default".to_string(), d.clone()), ("bulk".to_string(), b.clone())].into_iter().collect(),
                 released_at: last_release,
+                heartbeat_service: None,
             };
             let t = tick(&p, &mut st, &o, now);
             if matches!(f, Measure::Unknown(_)) {
@@ -779,5 +782,26 @@ fn a_worker_type_that_keeps_turning_round_waits_twice_as_long_each_time() {
     assert!(
         downs[1] >= 2 * 5 && downs[2] >= 4 * 5,
         "waits: {downs:?} minutes"
+    );
+}
+
+#[test]
+fn a_heartbeat_that_reports_its_own_time_shows_web_s_utilization_from_the_first_beat() {
+    let p = capacity_policy(30);
+    // Without the report, a first beat of 1 s is all there is to compare with: nothing to act on.
+    let mut st = State::default();
+    let t = step(&p, &mut st, &obs(&[("web", 4)], hb(1000)), at_secs(0));
+    assert!(t.decisions.is_empty(), "{:?}", t.decisions);
+    // With it (100 ms inside the dyno, 900 ms waiting): 90% busy on 4, 5 for 85%.
+    let mut st = State::default();
+    let mut o = obs(&[("web", 4)], hb(1000));
+    o.heartbeat_service = Some(Duration::from_millis(100));
+    let t = step(&p, &mut st, &o, at_secs(0));
+    assert_eq!(t.decisions.len(), 1, "{:?}", t.report);
+    assert_eq!(t.decisions[0].to, 5, "{}", t.decisions[0].rule);
+    assert!(
+        t.decisions[0].rule.contains("service 100 ms"),
+        "{}",
+        t.decisions[0].rule
     );
 }
