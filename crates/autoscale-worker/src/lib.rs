@@ -11,6 +11,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 pub mod error;
+pub mod mail;
 mod run;
 pub use error::WorkerError;
 pub use run::run;
@@ -53,6 +54,8 @@ pub struct Config {
     pub redactor: Redactor,
     /// Where each worker type's max came from (the start line says).
     pub max_sources: BTreeMap<String, String>,
+    /// E-mail for the notifications the settings want sent (`None`: none).
+    pub mail: Option<mail::Mail>,
 }
 
 /// `[_.metadata.slipway.autoscale]` of the app's project.toml (defaults without one).
@@ -367,8 +370,10 @@ impl Config {
         if !policy.workers.is_empty() && broker.is_none() {
             return Err(WorkerError::Config("worker types consume Celery queues, but no broker URL is set: set CELERY_BROKER_URL (or CLOUDAMQP_URL, REDIS_URL, AUTOSCALE_BROKER_URL)".into()));
         }
+        let mail = mail::Mail::from_env(env, &app)?;
         Ok(Self {
             max_sources,
+            mail,
             policy,
             app,
             token,

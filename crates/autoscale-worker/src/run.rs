@@ -145,6 +145,7 @@ impl<'a> Worker<'a> {
         serde_json::json!({"event": "start", "app": c.app, "dry_run": c.dry_run, "interval_s": c.policy.settings.heartbeat_interval.as_secs(),
         "web": c.policy.web_type, "web_policy": format!("{:?}", c.policy.web_policy).to_lowercase(), "workers": c.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno, "min": bound_json(&r.min), "max": bound_json(&r.max), "max_from": c.max_sources.get(t)}))).collect::<BTreeMap<_, _>>(),
         "never_scaled": c.policy.singletons,
+        "email": c.mail.as_ref().map(|m| m.server.clone()),
         "queue_depth": match &c.broker {
             Some(Broker::Rabbit(_)) => "rabbitmq: ready messages (AMQP passive declare)",
             Some(Broker::RabbitManagement { .. }) => "rabbitmq: ready + unacked messages (management API)",
@@ -407,11 +408,26 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Log every notification; post the wanted ones to the webhook.
+    /// Log every notification; send the wanted ones to the webhook and by e-mail.
     fn notify(&mut self, notes: &[Notification]) {
         for n in notes {
-            let sent = n.wanted(&self.config.policy.settings) && self.config.webhook.is_some();
-            self.emit(&serde_json::json!({"event": "notify", "kind": n.kind(), "message": n.to_string(), "webhook": sent}));
+            let wanted = n.wanted(&self.config.policy.settings);
+            let sent = wanted && self.config.webhook.is_some();
+            let mailed = match (&self.config.mail, wanted) {
+                (Some(mail), true) => Some(mail.send(
+                    &format!("[autoscale] {}: {}", self.config.app, n.kind()),
+                    &format!(
+                        "{n}\n\nSent by the autoscale process of {} (release-phase autoscale).\n",
+                        self.config.app
+                    ),
+                )),
+                _ => None,
+            };
+            let mut line = serde_json::json!({"event": "notify", "kind": n.kind(), "message": n.to_string(), "webhook": sent, "email": mailed.as_ref().is_some_and(Result::is_ok)});
+            if let Some(Err(e)) = &mailed {
+                line["email_error"] = serde_json::json!(e);
+            }
+            self.emit(&line);
             if let (true, Some(url)) = (sent, &self.config.webhook) {
                 let _ = self.hook.post(url).send_json(
                     serde_json::json!({"app": self.config.app, "kind": n.kind(), "message": n.to_string()}),
