@@ -41,6 +41,10 @@ pub enum Broker {
 
 pub struct Config {
     pub policy: Policy,
+    /// When the running release was created (`HEROKU_RELEASE_CREATED_AT`,
+    /// from Heroku's dyno metadata): no scale-down inside the freeze after it,
+    /// even across the worker's restarts.
+    pub released_at: Option<chrono::DateTime<chrono::Utc>>,
     pub app: String,
     pub token: Token,
     pub api_base: String,
@@ -371,7 +375,16 @@ impl Config {
             return Err(WorkerError::Config("worker types consume Celery queues, but no broker URL is set: set CELERY_BROKER_URL (or CLOUDAMQP_URL, REDIS_URL, AUTOSCALE_BROKER_URL)".into()));
         }
         let mail = mail::Mail::from_env(env, &app)?;
+        let released_at = match env("HEROKU_RELEASE_CREATED_AT").filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some(
+                chrono::DateTime::parse_from_rfc3339(v.trim())
+                    .map_err(|e| WorkerError::Config(format!("HEROKU_RELEASE_CREATED_AT={v}: not an RFC 3339 time ({e}); Heroku's dyno metadata sets it, e.g. 2026-11-29T07:00:00Z")))?
+                    .with_timezone(&chrono::Utc),
+            ),
+            None => None,
+        };
         Ok(Self {
+            released_at,
             max_sources,
             mail,
             policy,

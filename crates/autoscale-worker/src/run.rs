@@ -145,6 +145,7 @@ impl<'a> Worker<'a> {
         serde_json::json!({"event": "start", "app": c.app, "dry_run": c.dry_run, "interval_s": c.policy.settings.heartbeat_interval.as_secs(),
         "web": c.policy.web_type, "web_policy": format!("{:?}", c.policy.web_policy).to_lowercase(), "workers": c.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno, "min": bound_json(&r.min), "max": bound_json(&r.max), "max_from": c.max_sources.get(t)}))).collect::<BTreeMap<_, _>>(),
         "never_scaled": c.policy.singletons,
+        "released_at": c.released_at.map(|r| r.to_rfc3339()),
         "email": c.mail.as_ref().map(|m| m.server.clone()),
         "queue_depth": match &c.broker {
             Some(Broker::Rabbit(_)) => "rabbitmq: ready messages (AMQP passive declare)",
@@ -242,7 +243,7 @@ impl<'a> Worker<'a> {
             formation,
             heartbeat,
             queues,
-            released_at: None,
+            released_at: self.config.released_at,
             heartbeat_service,
         })
     }

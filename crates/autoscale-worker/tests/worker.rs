@@ -745,3 +745,41 @@ fn recipients_without_a_mail_server_are_a_configuration_error_naming_what_to_set
         "{e}"
     );
 }
+
+#[test]
+fn a_worker_restarted_after_a_release_keeps_the_releases_freeze_from_the_dyno_metadata() {
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 0);
+    publish(&gq, 0);
+    let target = heartbeat_target(10);
+    let dir = app(&pq, &gq);
+    // Nothing to wait for but the freeze: worker_general (1, its queue empty, min 0) may go down at once.
+    std::fs::write(
+        dir.path().join("project.toml"),
+        "[_.metadata.slipway.autoscale]\nscale-down-delay-seconds = 0\n[_.metadata.slipway.formation.worker_general]\nmin = 0\nmax = 3\n",
+    )
+    .unwrap();
+    let run = |released: Option<String>| {
+        let api = small_api();
+        let mut env = env(&api, &target, AMQP);
+        if let Some(r) = released {
+            env.insert("HEROKU_RELEASE_CREATED_AT", r);
+        }
+        let (log, code) = run_for(dir.path(), &env, false, || {
+            std::thread::sleep(Duration::from_millis(2500));
+        });
+        assert_eq!(code, 0, "{log}");
+        (api.quantity("worker_general"), log)
+    };
+    let now = chrono::Utc::now().to_rfc3339();
+    let (frozen, log) = run(Some(now));
+    assert_eq!(
+        frozen,
+        Some(1),
+        "a release a moment ago: no scale-down inside the freeze: {log}"
+    );
+    assert!(log.contains("frozen"), "{log}");
+    let (free, log) = run(Some("2020-01-01T00:00:00Z".into()));
+    assert_eq!(free, Some(0), "an old release freezes nothing: {log}");
+    delete(&[&pq, &gq]);
+}
