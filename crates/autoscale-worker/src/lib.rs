@@ -11,6 +11,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 pub mod error;
+pub mod lease;
 pub mod mail;
 mod run;
 pub use error::WorkerError;
@@ -60,6 +61,8 @@ pub struct Config {
     pub max_sources: BTreeMap<String, String>,
     /// E-mail for the notifications the settings want sent (`None`: none).
     pub mail: Option<mail::Mail>,
+    /// One acting autoscaler (see [`lease`]).
+    pub lease: lease::Lease,
 }
 
 /// `[_.metadata.slipway.autoscale]` of the app's project.toml (defaults without one).
@@ -375,6 +378,11 @@ impl Config {
             return Err(WorkerError::Config("worker types consume Celery queues, but no broker URL is set: set CELERY_BROKER_URL (or CLOUDAMQP_URL, REDIS_URL, AUTOSCALE_BROKER_URL)".into()));
         }
         let mail = mail::Mail::from_env(env, &app)?;
+        let redis_broker = match &broker {
+            Some(Broker::Redis(url)) => Some(url.as_str()),
+            _ => None,
+        };
+        let lease = lease::Lease::from_env(env, &app, redis_broker, settings.heartbeat_interval)?;
         let released_at = match env("HEROKU_RELEASE_CREATED_AT").filter(|v| !v.trim().is_empty()) {
             Some(v) => Some(
                 chrono::DateTime::parse_from_rfc3339(v.trim())
@@ -384,6 +392,7 @@ impl Config {
             None => None,
         };
         Ok(Self {
+            lease,
             released_at,
             max_sources,
             mail,

@@ -1,7 +1,7 @@
 //! The worker's loop: measure (formation, heartbeat, queue depths), ask the
 //! engine, apply (one batch PATCH), log one JSON line and the notifications.
 
-use crate::{Broker, Config, EXIT_CONFIG, EXIT_STOPPED, MISSING_QUEUE};
+use crate::{lease, Broker, Config, EXIT_CONFIG, EXIT_STOPPED, MISSING_QUEUE};
 use autoscale::{applied, tick, Bound, Decision, Measure, Notification, Observation, State, Tick};
 use buildkit::redact::Redactor;
 use platform_api::{ApiError, Client, Update};
@@ -79,6 +79,8 @@ struct Worker<'a> {
     backoff: Duration,
     notified_limits: BTreeSet<String>,
     warned_missing: BTreeSet<String>,
+    /// Waiting for the lease: why, said once per episode.
+    waiting: Option<String>,
 }
 
 /// Run until stopped; one JSON line per tick on `log`. `pause_for(d)` waits
@@ -131,6 +133,7 @@ impl<'a> Worker<'a> {
             backoff: Duration::ZERO,
             notified_limits: BTreeSet::new(),
             warned_missing: BTreeSet::new(),
+            waiting: None,
         }
     }
 
@@ -147,6 +150,7 @@ impl<'a> Worker<'a> {
         "never_scaled": c.policy.singletons,
         "released_at": c.released_at.map(|r| r.to_rfc3339()),
         "email": c.mail.as_ref().map(|m| m.server.clone()),
+        "lease": c.lease.describe(),
         "queue_depth": match &c.broker {
             Some(Broker::Rabbit(_)) => "rabbitmq: ready messages (AMQP passive declare)",
             Some(Broker::RabbitManagement { .. }) => "rabbitmq: ready + unacked messages (management API)",
@@ -157,6 +161,21 @@ impl<'a> Worker<'a> {
 
     /// One tick: measure, decide, apply, log. The pause until the next one.
     fn one_tick(&mut self, started: Instant) -> Result<Duration, Fatal> {
+        let interval = self.config.policy.settings.heartbeat_interval;
+        match self.config.lease.hold() {
+            lease::Held::Yes => {
+                if self.waiting.take().is_some() {
+                    self.emit(&serde_json::json!({"event": "lease", "message": "the lease is ours: acting"}));
+                }
+            }
+            lease::Held::No(why) => {
+                if self.waiting.as_deref() != Some(why.as_str()) {
+                    self.emit(&serde_json::json!({"event": "waiting", "message": why}));
+                    self.waiting = Some(why);
+                }
+                return Ok(interval);
+            }
+        }
         let now = chrono::Utc::now();
         let obs = match self.measure() {
             Ok(obs) => obs,

@@ -783,3 +783,83 @@ fn a_worker_restarted_after_a_release_keeps_the_releases_freeze_from_the_dyno_me
     assert_eq!(free, Some(0), "an old release freezes nothing: {log}");
     delete(&[&pq, &gq]);
 }
+
+/// A worker in a thread of its own: its stop flag and its log at the end.
+fn spawn_worker(
+    dir: &std::path::Path,
+    env: &HashMap<&'static str, String>,
+) -> (Arc<AtomicBool>, std::thread::JoinHandle<String>) {
+    let mut config =
+        Config::load(dir, &|k| env.get(k).cloned(), false).unwrap_or_else(|e| panic!("{e}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let worker = std::thread::spawn(move || {
+        let mut log = Vec::new();
+        let pause = |d: Duration| {
+            let until = std::time::Instant::now() + d;
+            while std::time::Instant::now() < until && !s.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(20).min(d));
+            }
+            s.load(Ordering::SeqCst)
+        };
+        run(&mut config, &pause, &mut log);
+        drop(config); // the lease's connection goes with it
+        String::from_utf8(log).unwrap()
+    });
+    (stop, worker)
+}
+
+#[test]
+fn a_second_autoscaler_waits_for_the_lease_and_takes_over_when_the_first_stops() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:5432").is_ok(),
+        "PostgreSQL is not listening on 127.0.0.1:5432: scripts/services starts it"
+    );
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 25);
+    publish(&gq, 0);
+    let api = small_api();
+    let target = heartbeat_target(10);
+    let dir = app(&pq, &gq);
+    let mut env = env(&api, &target, AMQP);
+    env.insert(
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into(),
+    );
+    let (stop_a, a) = spawn_worker(dir.path(), &env);
+    std::thread::sleep(Duration::from_millis(800));
+    let (stop_b, b) = spawn_worker(dir.path(), &env);
+    std::thread::sleep(Duration::from_secs(2));
+    stop_a.store(true, Ordering::SeqCst);
+    let log_a = a.join().unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    stop_b.store(true, Ordering::SeqCst);
+    let log_b = b.join().unwrap();
+    delete(&[&pq, &gq]);
+
+    assert!(
+        log_a.contains("\"lease\":\"postgres advisory lock (DATABASE_URL)\""),
+        "{log_a}"
+    );
+    assert!(
+        log_a.contains("PATCH worker_priority=3"),
+        "the first acts: {log_a}"
+    );
+    assert!(!log_a.contains("\"event\":\"waiting\""), "{log_a}");
+    let (before, after) = log_b
+        .split_once("\"event\":\"lease\"")
+        .unwrap_or_else(|| panic!("the second took over once the first stopped: {log_b}"));
+    assert!(
+        before.contains("\"event\":\"waiting\"")
+            && before.contains("another autoscale process holds the lease"),
+        "the second says why it waits: {log_b}"
+    );
+    assert!(
+        !before.contains("\"event\":\"tick\""),
+        "no tick while waiting: {log_b}"
+    );
+    assert!(
+        after.contains("\"event\":\"tick\""),
+        "then it acts: {log_b}"
+    );
+}

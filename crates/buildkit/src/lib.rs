@@ -8,6 +8,7 @@
 //! | `process` | [`process`] | children in their own process group, SIGTERM then SIGKILL after a grace, exit codes, output line by line, SIGTERM/SIGINT caught once |
 //! | `fs` | [`fs`] | copying, moving and removing trees (links kept as links) |
 //! | `redact` | [`redact`] | secrets out of logs and errors |
+//! | `pg` | [`pg`] | PostgreSQL connections as Heroku gives them (TLS as libpq's `sslmode=require`) |
 
 #[cfg(feature = "classic")]
 pub mod classic;
@@ -15,6 +16,8 @@ pub mod classic;
 pub mod fs;
 #[cfg(feature = "output")]
 pub mod output;
+#[cfg(feature = "pg")]
+pub mod pg;
 #[cfg(feature = "process")]
 pub mod process;
 #[cfg(feature = "redact")]

@@ -1,0 +1,157 @@
+//! One acting autoscaler: a lease, held while the worker acts. Two
+//! `autoscale` dynos (a scale to 2 by mistake, or the overlap of a restart)
+//! would otherwise fight over the formation; the second waits and says so.
+//!
+//! - With `DATABASE_URL`: a PostgreSQL session-level advisory lock on a
+//!   connection of the worker's own. The server drops it with the
+//!   connection, so a killed worker never leaves it held.
+//! - Else, with a Redis broker: a key set with `NX` and an expiry of three
+//!   heartbeat intervals, renewed every tick by its holder.
+//! - Else: no lease (nothing shared to hold one in); the start line says so.
+
+use crate::WorkerError;
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+pub enum Lease {
+    Postgres {
+        config: Box<postgres::Config>,
+        key: i64,
+        client: Option<postgres::Client>,
+    },
+    Redis {
+        client: redis::Client,
+        key: String,
+        id: String,
+        ttl: Duration,
+    },
+    None,
+}
+
+/// Whether this worker may act this tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    Yes,
+    /// Another worker holds it, or it could not be checked: why.
+    No(String),
+}
+
+/// The advisory lock's key for an app: its own namespace, apart from the release lock's.
+pub fn lock_key(app: &str) -> i64 {
+    let digest = Sha256::digest(format!("slipway-autoscale:{app}").as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+impl Lease {
+    pub fn from_env(
+        env: &dyn Fn(&str) -> Option<String>,
+        app: &str,
+        redis_broker: Option<&str>,
+        interval: Duration,
+    ) -> Result<Self, WorkerError> {
+        if let Some(url) = env("DATABASE_URL").filter(|v| !v.trim().is_empty()) {
+            let mut config: postgres::Config = url.parse().map_err(|e| {
+                WorkerError::Config(format!("DATABASE_URL is not a PostgreSQL URL ({e}): the autoscaler holds its lease there"))
+            })?;
+            config.application_name("release-phase autoscale");
+            config.connect_timeout(Duration::from_secs(5));
+            config.keepalives(true);
+            config.keepalives_idle(Duration::from_secs(5));
+            config.keepalives_interval(Duration::from_secs(2));
+            config.keepalives_retries(3);
+            return Ok(Self::Postgres {
+                config: Box::new(config),
+                key: lock_key(app),
+                client: None,
+            });
+        }
+        if let Some(url) = redis_broker {
+            let client = redis::Client::open(url).map_err(|e| {
+                WorkerError::Config(format!("the Redis broker URL does not hold a lease: {e}"))
+            })?;
+            return Ok(Self::Redis {
+                client,
+                key: format!("slipway:autoscale:{app}:lease"),
+                id: format!(
+                    "{}:{}:{}",
+                    env("DYNO").unwrap_or_else(|| "autoscale".into()),
+                    std::process::id(),
+                    chrono::Utc::now().timestamp_micros()
+                ),
+                ttl: (interval * 3).max(Duration::from_secs(3)),
+            });
+        }
+        Ok(Self::None)
+    }
+
+    /// Where the lease is held, for the start line.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Self::Postgres { .. } => "postgres advisory lock (DATABASE_URL)",
+            Self::Redis { .. } => "redis key with expiry (the broker)",
+            Self::None => "none: no DATABASE_URL or Redis to hold one in",
+        }
+    }
+
+    /// Take the lease, or keep it: call every tick before acting.
+    pub fn hold(&mut self) -> Held {
+        match self {
+            Self::None => Held::Yes,
+            Self::Postgres {
+                config,
+                key,
+                client,
+            } => {
+                if let Some(c) = client.as_mut() {
+                    // The lock lives with this connection: check it still does.
+                    if c.simple_query("SELECT 1").is_ok() {
+                        return Held::Yes;
+                    }
+                    *client = None;
+                    return Held::No("the lease's database connection was lost: reconnecting (another autoscaler may act meanwhile)".into());
+                }
+                let mut c = match buildkit::pg::connect(config) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        return Held::No(format!("cannot reach the database for the lease: {e}"))
+                    }
+                };
+                match c.query_one("SELECT pg_try_advisory_lock($1)", &[key]) {
+                    Ok(row) if row.get::<_, bool>(0) => {
+                        *client = Some(c);
+                        Held::Yes
+                    }
+                    Ok(_) => Held::No("another autoscale process holds the lease (a PostgreSQL advisory lock): waiting; scale the autoscale type to 1".into()),
+                    Err(e) => Held::No(format!("cannot take the lease: {e}")),
+                }
+            }
+            Self::Redis {
+                client,
+                key,
+                id,
+                ttl,
+            } => {
+                let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+                let result = client
+                    .get_connection_with_timeout(Duration::from_secs(3))
+                    .and_then(|mut c| {
+                        // Take it if free; else renew it if it is ours.
+                        redis::Script::new(
+                            "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end \
+                             if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
+                             return 0",
+                        )
+                        .key(key.as_str())
+                        .arg(id.as_str())
+                        .arg(ms)
+                        .invoke::<i32>(&mut c)
+                    });
+                match result {
+                    Ok(1) => Held::Yes,
+                    Ok(_) => Held::No("another autoscale process holds the lease (a Redis key): waiting; scale the autoscale type to 1".into()),
+                    Err(e) => Held::No(format!("cannot take the lease in Redis: {e}")),
+                }
+            }
+        }
+    }
+}
