@@ -36,6 +36,10 @@ pub enum Held {
     No(String),
 }
 
+/// Where the state survives restarts (created if missing; the app's
+/// migrations never see it).
+const STATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS slipway_autoscale_state (app text PRIMARY KEY, state text NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())";
+
 /// The advisory lock's key for an app: its own namespace, apart from the release lock's.
 pub fn lock_key(app: &str) -> i64 {
     let digest = Sha256::digest(format!("slipway-autoscale:{app}").as_bytes());
@@ -90,6 +94,74 @@ impl Lease {
             Self::Postgres { .. } => "postgres advisory lock (DATABASE_URL)",
             Self::Redis { .. } => "redis key with expiry (the broker)",
             Self::None => "none: no DATABASE_URL or Redis to hold one in",
+        }
+    }
+
+    /// The state the last acting worker saved (PostgreSQL: a table of ours,
+    /// `slipway_autoscale_state`; Redis: a key beside the lease), with when.
+    pub fn load(&mut self, app: &str) -> Result<Option<(autoscale::Snapshot, String)>, String> {
+        let text: Option<(String, String)> = match self {
+            Self::None => None,
+            Self::Postgres { client, .. } => {
+                let c = client.as_mut().ok_or("no lease")?;
+                c.batch_execute(STATE_TABLE).map_err(|e| e.to_string())?;
+                c.query_opt(
+                    "SELECT state, saved_at::text FROM slipway_autoscale_state WHERE app = $1",
+                    &[&app],
+                )
+                .map_err(|e| e.to_string())?
+                .map(|row| (row.get(0), row.get(1)))
+            }
+            Self::Redis { client, key, .. } => {
+                let mut c = client
+                    .get_connection_with_timeout(Duration::from_secs(3))
+                    .map_err(|e| e.to_string())?;
+                let saved: Option<String> = redis::cmd("GET")
+                    .arg(format!("{key}:state"))
+                    .query(&mut c)
+                    .map_err(|e| e.to_string())?;
+                saved.and_then(|s| {
+                    let (at, state) = s.split_once('\n')?;
+                    Some((state.to_string(), at.to_string()))
+                })
+            }
+        };
+        match text {
+            None => Ok(None),
+            Some((state, at)) => serde_json::from_str(&state)
+                .map(|s| Some((s, at)))
+                .map_err(|e| format!("the saved state does not read ({e}): starting afresh")),
+        }
+    }
+
+    /// Save the state (after each tick the worker acted on).
+    pub fn save(&mut self, app: &str, snap: &autoscale::Snapshot) -> Result<(), String> {
+        let state = serde_json::to_string(snap).map_err(|e| e.to_string())?;
+        match self {
+            Self::None => Ok(()),
+            Self::Postgres { client, .. } => {
+                let c = client.as_mut().ok_or("no lease")?;
+                c.execute(
+                    "INSERT INTO slipway_autoscale_state (app, state, saved_at) VALUES ($1, $2, now()) \
+                     ON CONFLICT (app) DO UPDATE SET state = EXCLUDED.state, saved_at = EXCLUDED.saved_at",
+                    &[&app, &state],
+                )
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+            }
+            Self::Redis { client, key, .. } => {
+                let mut c = client
+                    .get_connection_with_timeout(Duration::from_secs(3))
+                    .map_err(|e| e.to_string())?;
+                let value = format!("{}\n{state}", chrono::Utc::now().to_rfc3339());
+                redis::cmd("SET")
+                    .arg(format!("{key}:state"))
+                    .arg(value)
+                    .arg("EX")
+                    .arg(7 * 24 * 3600)
+                    .query::<()>(&mut c)
+                    .map_err(|e| e.to_string())
+            }
         }
     }
 

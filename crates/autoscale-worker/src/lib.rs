@@ -382,7 +382,12 @@ impl Config {
             Some(Broker::Redis(url)) => Some(url.as_str()),
             _ => None,
         };
-        let lease = lease::Lease::from_env(env, &app, redis_broker, settings.heartbeat_interval)?;
+        // A dry run acts on nothing: it neither takes the lease nor saves state.
+        let lease = if dry_run {
+            lease::Lease::None
+        } else {
+            lease::Lease::from_env(env, &app, redis_broker, settings.heartbeat_interval)?
+        };
         let released_at = match env("HEROKU_RELEASE_CREATED_AT").filter(|v| !v.trim().is_empty()) {
             Some(v) => Some(
                 chrono::DateTime::parse_from_rfc3339(v.trim())

@@ -81,6 +81,10 @@ struct Worker<'a> {
     warned_missing: BTreeSet<String>,
     /// Waiting for the lease: why, said once per episode.
     waiting: Option<String>,
+    /// The saved state was read (once, when the lease is first ours).
+    restored: bool,
+    /// Saving the state failed: said once.
+    save_failed: bool,
 }
 
 /// Run until stopped; one JSON line per tick on `log`. `pause_for(d)` waits
@@ -134,6 +138,8 @@ impl<'a> Worker<'a> {
             notified_limits: BTreeSet::new(),
             warned_missing: BTreeSet::new(),
             waiting: None,
+            restored: false,
+            save_failed: false,
         }
     }
 
@@ -166,6 +172,10 @@ impl<'a> Worker<'a> {
             lease::Held::Yes => {
                 if self.waiting.take().is_some() {
                     self.emit(&serde_json::json!({"event": "lease", "message": "the lease is ours: acting"}));
+                }
+                if !self.restored {
+                    self.restored = true;
+                    self.restore();
                 }
             }
             lease::Held::No(why) => {
@@ -203,6 +213,16 @@ impl<'a> Worker<'a> {
             "tick_ms": started.elapsed().as_secs_f64() * 1000.0,
         }));
         self.notify(&notes);
+        let snap = self.state.snapshot();
+        let app = self.config.app.clone();
+        match self.config.lease.save(&app, &snap) {
+            Ok(()) => self.save_failed = false,
+            Err(e) if !self.save_failed => {
+                self.save_failed = true;
+                self.emit(&serde_json::json!({"event": "warning", "message": format!("cannot save the autoscaler's state ({e}): a restart will start afresh")}));
+            }
+            Err(_) => {}
+        }
         // Low on API tokens: slow down rather than run dry.
         let interval = self.config.policy.settings.heartbeat_interval;
         Ok(
@@ -212,6 +232,20 @@ impl<'a> Worker<'a> {
                 interval.max(self.backoff)
             },
         )
+    }
+
+    /// Take back the state the last acting worker saved: streaks, flap
+    /// budget, freeze, dyno-hours survive restarts.
+    fn restore(&mut self) {
+        let app = self.config.app.clone();
+        match self.config.lease.load(&app) {
+            Ok(Some((snap, saved_at))) => {
+                let ok = self.state.restore(&self.config.policy, &snap);
+                self.emit(&serde_json::json!({"event": "restored", "saved_at": saved_at, "types": snap.types.len(), "used": ok}));
+            }
+            Ok(None) => {}
+            Err(e) => self.emit(&serde_json::json!({"event": "warning", "message": format!("cannot read the saved state ({e}): starting afresh")})),
+        }
     }
 
     fn fatal(&mut self, e: ApiError) -> Fatal {

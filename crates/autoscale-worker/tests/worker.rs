@@ -863,3 +863,70 @@ fn a_second_autoscaler_waits_for_the_lease_and_takes_over_when_the_first_stops()
         "then it acts: {log_b}"
     );
 }
+
+#[test]
+fn a_restarted_autoscaler_takes_back_what_it_knew_so_a_change_made_meanwhile_still_freezes() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:5432").is_ok(),
+        "PostgreSQL is not listening on 127.0.0.1:5432: scripts/services starts it"
+    );
+    let app_name = format!("restart-{}", std::process::id());
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 25);
+    publish(&gq, 0);
+    let api = FakeApi::start(
+        &app_name,
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+            ("autoscale", 1),
+        ],
+    );
+    let target = heartbeat_target(10);
+    let dir = app(&pq, &gq);
+    std::fs::write(
+        dir.path().join("project.toml"),
+        "[_.metadata.slipway.autoscale]\nscale-down-delay-seconds = 0\n",
+    )
+    .unwrap();
+    let mut env = env(&api, &target, AMQP);
+    env.insert("AUTOSCALE_HEROKU_APP_NAME", app_name.clone());
+    env.insert(
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into(),
+    );
+    let (first, _) = run_for(dir.path(), &env, false, || {
+        std::thread::sleep(Duration::from_millis(1500));
+    });
+    assert!(
+        first.contains("\"call\":\"PATCH") && first.contains("worker_priority=3"),
+        "{first}"
+    );
+    // While it is down, someone scales the type by hand; the queue empties.
+    api.set_quantity("worker_priority", 5);
+    let drained = unique("bulk_priority");
+    publish(&drained, 0);
+    let dir2 = app(&drained, &gq);
+    std::fs::copy(
+        dir.path().join("project.toml"),
+        dir2.path().join("project.toml"),
+    )
+    .unwrap();
+    let (second, _) = run_for(dir2.path(), &env, false, || {
+        std::thread::sleep(Duration::from_millis(1500));
+    });
+    delete(&[&pq, &gq, &drained]);
+    assert!(
+        second.contains("\"event\":\"restored\"") && second.contains("\"used\":true"),
+        "{second}"
+    );
+    assert_eq!(
+        api.quantity("worker_priority"),
+        Some(5),
+        "it knew it had set 3: 5 is someone else's change, which freezes scale-down: {second}"
+    );
+    assert!(second.contains("frozen"), "{second}");
+}

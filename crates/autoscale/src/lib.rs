@@ -16,7 +16,7 @@ pub mod simulate;
 
 pub use engine::{
     applied, tick, tick_frame, Decision, Frame, Measure, Notification, Observation, Policy,
-    QueueRule, State, Tick, WebPolicy,
+    QueueRule, Snapshot, State, Tick, TypeSnapshot, WebPolicy,
 };
 pub use schedule::Bound;
 pub use settings::Settings;

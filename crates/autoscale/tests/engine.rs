@@ -805,3 +805,52 @@ fn a_heartbeat_that_reports_its_own_time_shows_web_s_utilization_from_the_first_
         t.decisions[0].rule
     );
 }
+
+#[test]
+fn a_restored_snapshot_keeps_the_flap_budget_the_freeze_and_the_streak_across_a_restart() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 1;
+    s.passes_to_scale_down = 1;
+    s.max_dynos = Bound::Fixed(10);
+    let mut p = seed_rule(s);
+    p.freeze = Duration::ZERO;
+    p.scale_down_delay = Duration::ZERO;
+    let mut st = State::default();
+    let mut web = 2;
+    for (beat, minute) in [(5000, 0), (10, 1), (5000, 2)] {
+        if let Some(d) = step(&p, &mut st, &obs(&[("web", web)], hb(beat)), at(minute))
+            .decisions
+            .first()
+        {
+            web = d.to;
+        }
+    }
+    assert_eq!(web, 3, "up, down, up: two reversals this hour");
+    // The worker restarts: its state comes back from what it saved.
+    let saved = serde_json_round_trip(&st.snapshot());
+    let mut restarted = State::default();
+    assert!(restarted.restore(&p, &saved));
+    let t = step(&p, &mut restarted, &obs(&[("web", 3)], hb(10)), at(3));
+    assert!(
+        t.decisions.is_empty(),
+        "the budget is spent after the restart too: {:?}",
+        t.report
+    );
+    let fresh = step(
+        &p,
+        &mut State::default(),
+        &obs(&[("web", 3)], hb(10)),
+        at(3),
+    );
+    assert_eq!(
+        fresh.decisions.len(),
+        1,
+        "without it, the down would go ahead"
+    );
+}
+
+/// The worker stores the snapshot as JSON: the same round trip.
+fn serde_json_round_trip(s: &Snapshot) -> Snapshot {
+    let json = serde_json::to_string(s).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
