@@ -19,8 +19,38 @@ use std::time::Duration;
 /// How long any answer may take before the broker is unknown this tick.
 const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The connection: plain AMQP, or AMQP over TLS (`amqps://`).
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.read(buf),
+            Self::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(s) => s.write(buf),
+            Self::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(s) => s.flush(),
+            Self::Tls(s) => s.flush(),
+        }
+    }
+}
+
 pub(crate) struct Amqp {
-    stream: TcpStream,
+    stream: Stream,
     /// Bytes read and not yet parsed.
     pending: Vec<u8>,
     /// Channel 1 is open (a missing queue closes it).
@@ -30,6 +60,8 @@ pub(crate) struct Amqp {
 pub(crate) struct Target {
     pub host: String,
     pub port: u16,
+    /// `amqps://`: TLS, verifying the certificate unless told not to.
+    pub tls: Option<bool>,
     pub username: String,
     pub password: String,
     pub vhost: String,
@@ -47,6 +79,80 @@ fn encode(frames: &[AMQPFrame]) -> Result<Vec<u8>, ProbeError> {
         out.extend_from_slice(&bytes);
     }
     Ok(out)
+}
+
+/// A TLS client over `tcp`: the certificate verified against the Mozilla roots,
+/// or (`verify` false: a broker with a self-signed certificate) only encrypted.
+fn tls(
+    host: &str,
+    verify: bool,
+    tcp: TcpStream,
+) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, ProbeError> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ProbeError::Protocol(format!("TLS: {e}")))?;
+    let config = if verify {
+        let roots =
+            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        builder.with_root_certificates(roots).with_no_client_auth()
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(std::sync::Arc::new(EncryptOnly(provider)))
+            .with_no_client_auth()
+    };
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| ProbeError::Config(format!("{host} is not a TLS server name: {e}")))?;
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name)
+        .map_err(|e| ProbeError::Protocol(format!("TLS: {e}")))?;
+    Ok(rustls::StreamOwned::new(conn, tcp))
+}
+
+/// Encrypt without verifying the certificate (`AUTOSCALE_AMQP_VERIFY_TLS=false`).
+#[derive(Debug)]
+struct EncryptOnly(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 impl Amqp {
@@ -67,6 +173,10 @@ impl Amqp {
         stream
             .set_write_timeout(Some(TIMEOUT))
             .map_err(ProbeError::io("configuring the connection"))?;
+        let stream = match t.tls {
+            None => Stream::Plain(stream),
+            Some(verify) => Stream::Tls(Box::new(tls(&t.host, verify, stream)?)),
+        };
         let mut c = Self {
             stream,
             pending: Vec::with_capacity(4096),

@@ -89,13 +89,21 @@ pub fn rabbitmq_depths(amqp_url: &str, queues: &[String]) -> Vec<(String, Measur
 pub struct RabbitProbe {
     url: String,
     conn: Option<amqp::Amqp>,
+    /// `amqps://`: verify the broker's certificate (CloudAMQP's verify; a
+    /// self-signed one needs `AUTOSCALE_AMQP_VERIFY_TLS=false`).
+    verify_tls: bool,
 }
 
 impl RabbitProbe {
     pub fn new(amqp_url: &str) -> Self {
+        Self::with_tls(amqp_url, true)
+    }
+
+    pub fn with_tls(amqp_url: &str, verify_tls: bool) -> Self {
         Self {
             url: amqp_url.to_string(),
             conn: None,
+            verify_tls,
         }
     }
 
@@ -107,10 +115,7 @@ impl RabbitProbe {
                 .collect()
         };
         if self.conn.is_none() {
-            if self.url.starts_with("amqps://") {
-                return all_unknown("amqps:// (TLS) broker URLs are not supported yet: give AUTOSCALE_BROKER_URL the broker's amqp:// URL, or set AUTOSCALE_RABBITMQ_MANAGEMENT_URL (https) instead");
-            }
-            match amqp_target(&self.url).and_then(|t| amqp::Amqp::connect(&t)) {
+            match amqp_target(&self.url, self.verify_tls).and_then(|t| amqp::Amqp::connect(&t)) {
                 Ok(c) => self.conn = Some(c),
                 Err(e) => {
                     return all_unknown(&format!(
@@ -147,19 +152,25 @@ impl RabbitProbe {
 }
 
 /// Where and as whom to connect, from an `amqp://user:pass@host:port/vhost` URL.
-fn amqp_target(amqp_url: &str) -> Result<amqp::Target, ProbeError> {
+fn amqp_target(amqp_url: &str, verify_tls: bool) -> Result<amqp::Target, ProbeError> {
     let url = url::Url::parse(amqp_url)
         .map_err(|e| ProbeError::Config(format!("not an AMQP URL: {e}")))?;
-    if url.scheme() != "amqp" {
-        return Err(ProbeError::Config(format!(
-            "unsupported broker URL scheme {}://",
-            url.scheme()
-        )));
-    }
+    let tls = match url.scheme() {
+        "amqp" => None,
+        "amqps" => Some(verify_tls),
+        other => {
+            return Err(ProbeError::Config(format!(
+                "unsupported broker URL scheme {other}://; use amqp:// or amqps://"
+            )))
+        }
+    };
     let decode = |s: &str| percent_decode(s);
     Ok(amqp::Target {
         host: url.host_str().unwrap_or("localhost").to_string(),
-        port: url.port().unwrap_or(5672),
+        port: url
+            .port()
+            .unwrap_or(if tls.is_some() { 5671 } else { 5672 }),
+        tls,
         username: if url.username().is_empty() {
             "guest".to_string()
         } else {
@@ -396,7 +407,11 @@ mod tests {
 
     #[test]
     fn user_password_and_vhost_are_percent_decoded_and_a_plus_stays_a_plus() {
-        let t = amqp_target("amqp://us%40er:pa+ss%2Bw%3A@broker.example:5671/v%2Fh").unwrap();
+        let t = amqp_target(
+            "amqp://us%40er:pa+ss%2Bw%3A@broker.example:5671/v%2Fh",
+            true,
+        )
+        .unwrap();
         assert_eq!(t.username, "us@er");
         assert_eq!(t.password, "pa+ss+w:");
         assert_eq!(t.vhost, "v/h");

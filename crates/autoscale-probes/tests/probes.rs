@@ -375,3 +375,29 @@ fn a_tls_redis_with_a_self_signed_certificate_is_measured() {
         autoscale::Measure::Unknown(_)
     ));
 }
+
+const AMQPS: &str = "amqps://guest:guest@127.0.0.1:5671/%2f";
+
+#[test]
+fn an_amqps_broker_is_measured_over_tls_and_its_self_signed_certificate_is_refused_unless_told() {
+    require(
+        "127.0.0.1:5671",
+        "RabbitMQ's TLS listener",
+        "scripts/services (it configures listeners.ssl.default = 5671)",
+    );
+    let q = unique("tls_default");
+    declare_with(&q, 12);
+    let mut probe = autoscale_probes::RabbitProbe::with_tls(AMQPS, false);
+    let got = probe.depths(std::slice::from_ref(&q));
+    assert_eq!(got[0], (q.clone(), Measure::Value(12)), "{got:?}");
+    // Verification on (the default, as CloudAMQP's certificates verify): a
+    // self-signed certificate is unknown, never a number, and says why.
+    let mut verifying = autoscale_probes::RabbitProbe::with_tls(AMQPS, true);
+    let got = verifying.depths(std::slice::from_ref(&q));
+    assert!(
+        matches!(&got[0].1, Measure::Unknown(why) if why.to_lowercase().contains("certificate")),
+        "{got:?}"
+    );
+    assert!(!format!("{got:?}").contains("guest:guest"), "{got:?}");
+    delete(&[&q]);
+}

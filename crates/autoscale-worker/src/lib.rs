@@ -63,6 +63,9 @@ pub struct Config {
     pub mail: Option<mail::Mail>,
     /// One acting autoscaler (see [`lease`]).
     pub lease: lease::Lease,
+    /// `amqps://`: verify the broker's certificate (`AUTOSCALE_AMQP_VERIFY_TLS`,
+    /// default true: CloudAMQP's certificates verify).
+    pub amqp_verify_tls: bool,
 }
 
 /// `[_.metadata.slipway.autoscale]` of the app's project.toml (defaults without one).
@@ -396,7 +399,17 @@ impl Config {
             ),
             None => None,
         };
+        let amqp_verify_tls = match env("AUTOSCALE_AMQP_VERIFY_TLS").as_deref().map(str::trim) {
+            None | Some("" | "true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(other) => {
+                return Err(WorkerError::Config(format!(
+                    "AUTOSCALE_AMQP_VERIFY_TLS={other}: expected true or false"
+                )))
+            }
+        };
         Ok(Self {
+            amqp_verify_tls,
             lease,
             released_at,
             max_sources,

@@ -42,9 +42,11 @@ enum Depths {
 }
 
 impl Depths {
-    fn new(broker: Option<&Broker>) -> Self {
+    fn new(broker: Option<&Broker>, verify_tls: bool) -> Self {
         match broker {
-            Some(Broker::Rabbit(url)) => Self::Rabbit(autoscale_probes::RabbitProbe::new(url)),
+            Some(Broker::Rabbit(url)) => {
+                Self::Rabbit(autoscale_probes::RabbitProbe::with_tls(url, verify_tls))
+            }
             Some(Broker::RabbitManagement { amqp, api }) => Self::Management(
                 autoscale_probes::RabbitManagement::new(api, &autoscale_probes::amqp_vhost(amqp))
                     .ok(),
@@ -127,7 +129,7 @@ impl<'a> Worker<'a> {
             .build();
         Self {
             redactor: config.redactor.clone(),
-            depths: Depths::new(config.broker.as_ref()),
+            depths: Depths::new(config.broker.as_ref(), config.amqp_verify_tls),
             config,
             log,
             client,
