@@ -78,8 +78,9 @@ fn slug_size_measures_the_app_and_every_launch_layer() {
         out.path(),
         &[],
     );
+    // process-table's table, release-phase's binary and its heartbeat app.
     assert!(
-        r.stdout.contains("Measuring the app and 2 launch layer(s)"),
+        r.stdout.contains("Measuring the app and 3 launch layer(s)"),
         "{}",
         r.stdout
     );

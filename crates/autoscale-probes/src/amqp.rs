@@ -93,8 +93,10 @@ fn tls(
         .with_safe_default_protocol_versions()
         .map_err(|e| ProbeError::Protocol(format!("TLS: {e}")))?;
     let config = if verify {
-        let roots =
-            rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let roots = webpki_roots::TLS_SERVER_ROOTS
+            .iter()
+            .cloned()
+            .collect::<rustls::RootCertStore>();
         builder.with_root_certificates(roots).with_no_client_auth()
     } else {
         builder

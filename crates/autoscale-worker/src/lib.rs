@@ -391,23 +391,8 @@ impl Config {
         } else {
             lease::Lease::from_env(env, &app, redis_broker, settings.heartbeat_interval)?
         };
-        let released_at = match env("HEROKU_RELEASE_CREATED_AT").filter(|v| !v.trim().is_empty()) {
-            Some(v) => Some(
-                chrono::DateTime::parse_from_rfc3339(v.trim())
-                    .map_err(|e| WorkerError::Config(format!("HEROKU_RELEASE_CREATED_AT={v}: not an RFC 3339 time ({e}); Heroku's dyno metadata sets it, e.g. 2026-11-29T07:00:00Z")))?
-                    .with_timezone(&chrono::Utc),
-            ),
-            None => None,
-        };
-        let amqp_verify_tls = match env("AUTOSCALE_AMQP_VERIFY_TLS").as_deref().map(str::trim) {
-            None | Some("" | "true" | "1" | "yes") => true,
-            Some("false" | "0" | "no") => false,
-            Some(other) => {
-                return Err(WorkerError::Config(format!(
-                    "AUTOSCALE_AMQP_VERIFY_TLS={other}: expected true or false"
-                )))
-            }
-        };
+        let released_at = released_at(env)?;
+        let amqp_verify_tls = amqp_verify_tls(env)?;
         Ok(Self {
             amqp_verify_tls,
             lease,
@@ -427,4 +412,33 @@ impl Config {
             redactor,
         })
     }
+}
+
+/// `HEROKU_RELEASE_CREATED_AT` (Heroku's dyno metadata), when set.
+fn released_at(
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, WorkerError> {
+    Ok(match env("HEROKU_RELEASE_CREATED_AT").filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some(
+                chrono::DateTime::parse_from_rfc3339(v.trim())
+                    .map_err(|e| WorkerError::Config(format!("HEROKU_RELEASE_CREATED_AT={v}: not an RFC 3339 time ({e}); Heroku's dyno metadata sets it, e.g. 2026-11-29T07:00:00Z")))?
+                    .with_timezone(&chrono::Utc),
+            ),
+            None => None,
+        })
+}
+
+/// `AUTOSCALE_AMQP_VERIFY_TLS`, default true.
+fn amqp_verify_tls(env: &dyn Fn(&str) -> Option<String>) -> Result<bool, WorkerError> {
+    Ok(
+        match env("AUTOSCALE_AMQP_VERIFY_TLS").as_deref().map(str::trim) {
+            None | Some("" | "true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") => false,
+            Some(other) => {
+                return Err(WorkerError::Config(format!(
+                    "AUTOSCALE_AMQP_VERIFY_TLS={other}: expected true or false"
+                )))
+            }
+        },
+    )
 }
