@@ -28,6 +28,19 @@ pub enum Lease {
     None,
 }
 
+/// Reading or saving the state failed (the worker logs it and goes on).
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("the saved state does not read: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the lease is not held")]
+    NoLease,
+}
+
 /// Whether this worker may act this tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Held {
@@ -99,27 +112,23 @@ impl Lease {
 
     /// The state the last acting worker saved (PostgreSQL: a table of ours,
     /// `slipway_autoscale_state`; Redis: a key beside the lease), with when.
-    pub fn load(&mut self, app: &str) -> Result<Option<(autoscale::Snapshot, String)>, String> {
+    pub fn load(&mut self, app: &str) -> Result<Option<(autoscale::Snapshot, String)>, StateError> {
         let text: Option<(String, String)> = match self {
             Self::None => None,
             Self::Postgres { client, .. } => {
-                let c = client.as_mut().ok_or("no lease")?;
-                c.batch_execute(STATE_TABLE).map_err(|e| e.to_string())?;
+                let c = client.as_mut().ok_or(StateError::NoLease)?;
+                c.batch_execute(STATE_TABLE)?;
                 c.query_opt(
                     "SELECT state, saved_at::text FROM slipway_autoscale_state WHERE app = $1",
                     &[&app],
-                )
-                .map_err(|e| e.to_string())?
+                )?
                 .map(|row| (row.get(0), row.get(1)))
             }
             Self::Redis { client, key, .. } => {
-                let mut c = client
-                    .get_connection_with_timeout(Duration::from_secs(3))
-                    .map_err(|e| e.to_string())?;
+                let mut c = client.get_connection_with_timeout(Duration::from_secs(3))?;
                 let saved: Option<String> = redis::cmd("GET")
                     .arg(format!("{key}:state"))
-                    .query(&mut c)
-                    .map_err(|e| e.to_string())?;
+                    .query(&mut c)?;
                 saved.and_then(|s| {
                     let (at, state) = s.split_once('\n')?;
                     Some((state.to_string(), at.to_string()))
@@ -128,31 +137,27 @@ impl Lease {
         };
         match text {
             None => Ok(None),
-            Some((state, at)) => serde_json::from_str(&state)
-                .map(|s| Some((s, at)))
-                .map_err(|e| format!("the saved state does not read ({e}): starting afresh")),
+            Some((state, at)) => Ok(Some((serde_json::from_str(&state)?, at))),
         }
     }
 
     /// Save the state (after each tick the worker acted on).
-    pub fn save(&mut self, app: &str, snap: &autoscale::Snapshot) -> Result<(), String> {
-        let state = serde_json::to_string(snap).map_err(|e| e.to_string())?;
+    pub fn save(&mut self, app: &str, snap: &autoscale::Snapshot) -> Result<(), StateError> {
+        let state = serde_json::to_string(snap)?;
         match self {
             Self::None => Ok(()),
             Self::Postgres { client, .. } => {
-                let c = client.as_mut().ok_or("no lease")?;
+                let c = client.as_mut().ok_or(StateError::NoLease)?;
                 c.execute(
                     "INSERT INTO slipway_autoscale_state (app, state, saved_at) VALUES ($1, $2, now()) \
                      ON CONFLICT (app) DO UPDATE SET state = EXCLUDED.state, saved_at = EXCLUDED.saved_at",
                     &[&app, &state],
                 )
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(StateError::from)
             }
             Self::Redis { client, key, .. } => {
-                let mut c = client
-                    .get_connection_with_timeout(Duration::from_secs(3))
-                    .map_err(|e| e.to_string())?;
+                let mut c = client.get_connection_with_timeout(Duration::from_secs(3))?;
                 let value = format!("{}\n{state}", chrono::Utc::now().to_rfc3339());
                 redis::cmd("SET")
                     .arg(format!("{key}:state"))
@@ -160,7 +165,7 @@ impl Lease {
                     .arg("EX")
                     .arg(7 * 24 * 3600)
                     .query::<()>(&mut c)
-                    .map_err(|e| e.to_string())
+                    .map_err(StateError::from)
             }
         }
     }

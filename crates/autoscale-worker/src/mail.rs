@@ -16,6 +16,15 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message, SmtpTransport, Transport};
 use std::time::Duration;
 
+/// A notification that could not be mailed (logged; the worker goes on).
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("the message: {0}")]
+    Message(#[from] lettre::error::Error),
+    #[error("SMTP: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
+}
+
 pub struct Mail {
     transport: SmtpTransport,
     from: Mailbox,
@@ -176,15 +185,13 @@ impl Mail {
     }
 
     /// Send one notification to every recipient.
-    pub fn send(&self, subject: &str, body: &str) -> Result<(), String> {
+    pub fn send(&self, subject: &str, body: &str) -> Result<(), MailError> {
         let mut message = Message::builder().from(self.from.clone()).subject(subject);
         for to in &self.to {
             message = message.to(to.clone());
         }
-        let message = message.body(body.to_string()).map_err(|e| e.to_string())?;
-        self.transport
-            .send(&message)
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let message = message.body(body.to_string())?;
+        self.transport.send(&message)?;
+        Ok(())
     }
 }

@@ -481,7 +481,7 @@ impl<'a> Worker<'a> {
             };
             let mut line = serde_json::json!({"event": "notify", "kind": n.kind(), "message": n.to_string(), "webhook": sent, "email": mailed.as_ref().is_some_and(Result::is_ok)});
             if let Some(Err(e)) = &mailed {
-                line["email_error"] = serde_json::json!(e);
+                line["email_error"] = serde_json::json!(e.to_string());
             }
             self.emit(&line);
             if let (true, Some(url)) = (sent, &self.config.webhook) {
