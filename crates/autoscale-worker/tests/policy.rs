@@ -148,3 +148,45 @@ fn web_is_scaled_by_capacity_unless_the_seeds_streaks_are_asked_for_and_a_typo_i
         "{e}"
     );
 }
+
+#[test]
+fn with_nothing_declared_a_50000_job_burst_and_every_other_queue_drain_in_the_simulation() {
+    use autoscale::simulate::{self, Which};
+    let app = policy(&fixture(), &[("AUTOSCALE_MAX_DYNOS", "4")]);
+    // Five minutes of 50,000 jobs (166.7 a second) into `bulk`, a trickle on
+    // every other queue, then four hours of the trickle alone.
+    let mut text = String::from("t,rps,service_ms,job_ms,q:default,q:bulk,q:bulk_priority,q:user_import,q:high_memory,q:feedback\n");
+    text.push_str("0,5,150,200,0.5,166.67,0.2,0.1,0.05,0.3\n");
+    for row in 1..=48 {
+        text.push_str(&format!("{},5,150,200,0.5,0,0.2,0.1,0.05,0.3\n", row * 300));
+    }
+    let rows = simulate::parse_trace(&text).unwrap();
+    let (samples, summary) = simulate::run(
+        &app.policy,
+        Which::Slipway,
+        &rows,
+        &app.initial,
+        Some(&app.consumers),
+        10,
+    );
+    assert!(
+        summary.peak_depth > 20_000.0,
+        "the burst queued: {summary:?}"
+    );
+    let last = samples.last().unwrap();
+    for (queue, depth) in &last.depths {
+        assert!(
+            *depth < 5.0,
+            "{queue} still holds {depth:.0} jobs: {summary:?}"
+        );
+    }
+    let bulk_drained_at = samples
+        .iter()
+        .find(|s| s.t > 300.0 && s.depths["bulk"] < 1.0)
+        .map(|s| s.t)
+        .expect("bulk drained");
+    assert!(
+        bulk_drained_at < 2.0 * 3600.0,
+        "drained after {bulk_drained_at}s: {summary:?}"
+    );
+}
