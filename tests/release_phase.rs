@@ -722,3 +722,53 @@ fn a_lost_lock_connection_stops_the_step_and_fails_the_release() {
         .unwrap();
     assert!(!still.status.success(), "the step's process is gone");
 }
+
+/// A step's output is passed on in bounded pieces (a 300 MB line once made
+/// release-phase hold it whole: 592 MB), and progress redrawn with `\r` streams.
+#[test]
+fn a_huge_output_line_keeps_memory_bounded_and_carriage_return_progress_is_passed_on() {
+    // The step writes the line, then waits: release-phase's own peak is read meanwhile.
+    let app = app_with(
+        "[[com.heroku.phase.release]]\ncommand = \"python3\"\nargs = [\"-c\", \"import sys, time; sys.stdout.write('~' * 20_000_000 + '\\\\n'); sys.stdout.write('10%\\\\r50%\\\\r100%\\\\r'); sys.stdout.flush(); time.sleep(2); sys.stdout.write('done\\\\n')\"]\n\n[_.metadata.slipway.release]\nmigrate = false\n",
+        &[],
+    );
+    let child = release_phase_in(app.path(), &["run"], &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let peak_kib = std::thread::spawn(move || {
+        // VmHWM: this process's own peak resident memory (not the step's).
+        let mut peak = 0u64;
+        let status = format!("/proc/{pid}/status");
+        while let Ok(text) = std::fs::read_to_string(&status) {
+            if let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            {
+                peak = peak.max(kib);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        peak
+    });
+    let r = ran(&child.wait_with_output().unwrap());
+    let peak_kib = peak_kib.join().unwrap();
+    assert_eq!(r.code, 0, "{}", &r.stderr);
+    assert_eq!(
+        r.stdout.split(|c| c != '~').map(str::len).max(),
+        Some(20_000_000),
+        "every byte passed on, in order"
+    );
+    assert!(
+        r.stdout.contains("10%\r50%\r100%\r"),
+        "progress passed on as written"
+    );
+    assert!(r.stdout.contains("done"));
+    assert!(
+        peak_kib > 0 && peak_kib < 16 * 1024,
+        "release-phase's own peak RSS {peak_kib} KiB for a 20 MB line (bounded pieces)"
+    );
+}

@@ -74,9 +74,17 @@ impl Line {
     }
 }
 
+/// The longest line passed on whole: a longer one (a 300 MB line of minified
+/// output) is passed on in pieces of at most this many bytes, so memory stays
+/// bounded whatever the child writes.
+pub const MAX_LINE: usize = 64 * 1024;
+
 /// Read the child's piped stdout and stderr, line by line as they come, into
-/// one channel (closed when both streams end). The reader threads are returned
-/// for joining.
+/// one channel (closed when both streams end). A line ends at `\n` or `\r`
+/// (progress bars redraw with `\r`: each redraw is passed on as it comes);
+/// a line longer than [`MAX_LINE`] is cut, at a space near the limit when
+/// there is one (a secret, which has none, is never cut in two for the
+/// redactor). The reader threads are returned for joining.
 pub fn lines(child: &mut Child) -> (mpsc::Receiver<Line>, Vec<std::thread::JoinHandle<()>>) {
     let (tx, rx) = mpsc::channel();
     let streams = [
@@ -95,22 +103,52 @@ pub fn lines(child: &mut Child) -> (mpsc::Receiver<Line>, Vec<std::thread::JoinH
         .map(|(stderr, stream)| {
             let tx = tx.clone();
             std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream);
-                loop {
-                    let mut bytes = Vec::new();
-                    match reader.read_until(b'\n', &mut bytes) {
-                        Ok(n) if n > 0 => {
-                            if tx.send(Line { stderr, bytes }).is_err() {
-                                break;
-                            }
-                        }
-                        _ => break,
-                    }
-                }
+                read_lines(stream, MAX_LINE, &mut |bytes| {
+                    tx.send(Line { stderr, bytes }).is_ok()
+                });
             })
         })
         .collect();
     (rx, readers)
+}
+
+/// Split `stream` into lines (see [`lines`]); `emit` returns false to stop.
+pub fn read_lines(stream: impl Read, max: usize, emit: &mut dyn FnMut(Vec<u8>) -> bool) {
+    let mut reader = BufReader::new(stream);
+    let mut line: Vec<u8> = Vec::new();
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok([]) | Err(_) => break,
+            Ok(buf) => buf,
+        };
+        let room = max.saturating_sub(line.len()).max(1);
+        let window = &buf[..buf.len().min(room)];
+        if let Some(end) = window.iter().position(|b| *b == b'\n' || *b == b'\r') {
+            line.extend_from_slice(&window[..=end]);
+            reader.consume(end + 1);
+            if !emit(std::mem::take(&mut line)) {
+                return;
+            }
+            continue;
+        }
+        let n = window.len();
+        line.extend_from_slice(window);
+        reader.consume(n);
+        if line.len() >= max {
+            // Cut at the last space in the last KiB, when there is one.
+            let cut = line[line.len().saturating_sub(1024)..]
+                .iter()
+                .rposition(|b| *b == b' ')
+                .map_or(line.len(), |i| line.len().saturating_sub(1024) + i + 1);
+            let rest = line.split_off(cut);
+            if !emit(std::mem::replace(&mut line, rest)) {
+                return;
+            }
+        }
+    }
+    if !line.is_empty() {
+        emit(line);
+    }
 }
 
 #[derive(Clone)]
@@ -179,5 +217,43 @@ impl Stop {
             }
             let _ = (&*self.wake).read(&mut buf);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(input: &[u8], max: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        read_lines(input, max, &mut |l| {
+            out.push(l);
+            true
+        });
+        out
+    }
+
+    #[test]
+    fn lines_end_at_newlines_and_at_carriage_returns_so_progress_streams() {
+        let got = split(b"one\ntwo\r50%\r100%\nlast", 64);
+        assert_eq!(got, [&b"one\n"[..], b"two\r", b"50%\r", b"100%\n", b"last"]);
+    }
+
+    #[test]
+    fn a_huge_line_comes_in_bounded_pieces_cut_at_a_space_and_nothing_is_lost() {
+        let mut input = Vec::new();
+        for i in 0..3000 {
+            input.extend_from_slice(format!("word{i} ").as_bytes());
+        }
+        input.extend_from_slice(b"SECRETTOKENWITHOUTSPACES\n");
+        let got = split(&input, 4096);
+        assert!(got.len() > 4, "{}", got.len());
+        assert!(got.iter().all(|l| l.len() <= 4096));
+        assert_eq!(got.concat(), input, "every byte, in order");
+        assert!(
+            got.iter()
+                .any(|l| l.windows(24).any(|w| w == b"SECRETTOKENWITHOUTSPACES")),
+            "a word is never cut in two"
+        );
     }
 }
