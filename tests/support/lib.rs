@@ -232,24 +232,7 @@ pub fn ran(out: &Output) -> Ran {
     }
 }
 
-/// `text` without `ESC [ ... m` colour codes.
-pub fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use buildkit::output::strip_ansi;
 
 /// `slipway <args>`, waited for.
 pub fn slipway_cmd(args: &[&str]) -> Ran {

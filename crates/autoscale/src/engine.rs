@@ -769,6 +769,18 @@ fn propose_web(
     }
 }
 
+/// Web's quantity and bounds now (a min above the max: the max wins);
+/// `None` when web is not scaled or not in the formation.
+fn web_now(policy: &Policy, state: &State, now: DateTime<Utc>) -> Option<(u32, u32, u32)> {
+    let s = &policy.settings;
+    if !state.index.web {
+        return None;
+    }
+    let current = state.current[0]?;
+    let max = s.max_dynos.at(now, s.time_zone);
+    Some((current, s.min_dynos.at(now, s.time_zone).min(max), max))
+}
+
 /// The capacity policy (see [`WebPolicy::Capacity`]).
 fn propose_web_capacity(
     policy: &Policy,
@@ -776,16 +788,7 @@ fn propose_web_capacity(
     now: DateTime<Utc>,
     out: &mut Tick,
 ) -> Option<Proposal> {
-    let s = &policy.settings;
-    if !state.index.web {
-        return None;
-    }
-    let current = state.current[0]?;
-    let (lo, max) = (
-        s.min_dynos.at(now, s.time_zone),
-        s.max_dynos.at(now, s.time_zone),
-    );
-    let min = lo.min(max);
+    let (current, min, max) = web_now(policy, state, now)?;
     let bounds = (min, max);
     if let Some((to, rule)) = into_bounds(current, min, max) {
         return Some(Proposal::new(0, current, bounds, to, rule, true));
@@ -941,15 +944,7 @@ fn propose_web_seed(
 ) -> Option<Proposal> {
     let s = &policy.settings;
     let explain = policy.explain;
-    if !state.index.web {
-        return None;
-    }
-    let current = state.current[0]?;
-    let (lo, max) = (
-        s.min_dynos.at(now, s.time_zone),
-        s.max_dynos.at(now, s.time_zone),
-    );
-    let min = lo.min(max);
+    let (current, min, max) = web_now(policy, state, now)?;
     let web = state.index.names[0].as_str();
     let web_slot = &mut state.slots[0];
     let n_up = s.fails_to_scale_up as usize;

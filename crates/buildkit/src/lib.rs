@@ -9,6 +9,7 @@
 //! | `fs` | [`fs`] | copying, moving and removing trees (links kept as links) |
 //! | `redact` | [`redact`] | secrets out of logs and errors |
 //! | `pg` | [`pg`] | PostgreSQL connections as Heroku gives them (TLS as libpq's `sslmode=require`) |
+//! | `tls` | [`tls`] | TLS client configurations: verified, or encrypted only (self-signed servers) |
 
 #[cfg(feature = "classic")]
 pub mod classic;
@@ -22,3 +23,5 @@ pub mod pg;
 pub mod process;
 #[cfg(feature = "redact")]
 pub mod redact;
+#[cfg(feature = "tls")]
+pub mod tls;

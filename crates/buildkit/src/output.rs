@@ -175,6 +175,26 @@ impl Timer {
     }
 }
 
+/// `text` without terminal colour codes (`ESC [ ... letter`): what a user
+/// reads, for diagnosis and for tests.
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `0.01s`, `3.2s`, `2m 05s`.
 pub fn human_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();

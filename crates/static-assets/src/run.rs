@@ -107,24 +107,8 @@ pub fn run_step(
     }))
 }
 
-/// Without terminal colour codes (`ESC [ ... m`): for diagnosis and the error block.
-pub fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+/// Without terminal colour codes: for diagnosis and the error block.
+pub use buildkit::output::strip_ansi;
 
 /// The last `n` non-empty lines.
 pub fn tail(lines: &[String], n: usize) -> Vec<String> {
