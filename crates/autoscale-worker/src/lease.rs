@@ -21,6 +21,8 @@ pub enum Lease {
     },
     Redis {
         client: redis::Client,
+        /// Kept across ticks (one connection, not one per command).
+        conn: Option<redis::Connection>,
         key: String,
         id: String,
         ttl: Duration,
@@ -47,6 +49,26 @@ pub enum Held {
     Yes,
     /// Another worker holds it, or it could not be checked: why.
     No(String),
+}
+
+/// Run `f` on the kept connection (made on first use, and again after a
+/// failure: a broken connection is dropped, the next tick reconnects).
+fn with_redis<T>(
+    client: &redis::Client,
+    conn: &mut Option<redis::Connection>,
+    f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
+) -> redis::RedisResult<T> {
+    if conn.is_none() {
+        let c = client.get_connection_with_timeout(Duration::from_secs(3))?;
+        c.set_read_timeout(Some(Duration::from_secs(3)))?;
+        c.set_write_timeout(Some(Duration::from_secs(3)))?;
+        *conn = Some(c);
+    }
+    let result = f(conn.as_mut().expect("made above"));
+    if result.is_err() {
+        *conn = None;
+    }
+    result
 }
 
 /// Where the state survives restarts (created if missing; the app's
@@ -88,6 +110,7 @@ impl Lease {
             })?;
             return Ok(Self::Redis {
                 client,
+                conn: None,
                 key: format!("slipway:autoscale:{app}:lease"),
                 id: format!(
                     "{}:{}:{}",
@@ -124,11 +147,12 @@ impl Lease {
                 )?
                 .map(|row| (row.get(0), row.get(1)))
             }
-            Self::Redis { client, key, .. } => {
-                let mut c = client.get_connection_with_timeout(Duration::from_secs(3))?;
-                let saved: Option<String> = redis::cmd("GET")
-                    .arg(format!("{key}:state"))
-                    .query(&mut c)?;
+            Self::Redis {
+                client, conn, key, ..
+            } => {
+                let saved: Option<String> = with_redis(client, conn, |c| {
+                    redis::cmd("GET").arg(format!("{key}:state")).query(c)
+                })?;
                 saved.and_then(|s| {
                     let (at, state) = s.split_once('\n')?;
                     Some((state.to_string(), at.to_string()))
@@ -156,16 +180,19 @@ impl Lease {
                 .map(|_| ())
                 .map_err(StateError::from)
             }
-            Self::Redis { client, key, .. } => {
-                let mut c = client.get_connection_with_timeout(Duration::from_secs(3))?;
+            Self::Redis {
+                client, conn, key, ..
+            } => {
                 let value = format!("{}\n{state}", chrono::Utc::now().to_rfc3339());
-                redis::cmd("SET")
-                    .arg(format!("{key}:state"))
-                    .arg(value)
-                    .arg("EX")
-                    .arg(7 * 24 * 3600)
-                    .query::<()>(&mut c)
-                    .map_err(StateError::from)
+                with_redis(client, conn, |c| {
+                    redis::cmd("SET")
+                        .arg(format!("{key}:state"))
+                        .arg(&value)
+                        .arg("EX")
+                        .arg(7 * 24 * 3600)
+                        .query::<()>(c)
+                })
+                .map_err(StateError::from)
             }
         }
     }
@@ -204,25 +231,25 @@ impl Lease {
             }
             Self::Redis {
                 client,
+                conn,
                 key,
                 id,
                 ttl,
             } => {
                 let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-                let result = client
-                    .get_connection_with_timeout(Duration::from_secs(3))
-                    .and_then(|mut c| {
-                        // Take it if free; else renew it if it is ours.
-                        redis::Script::new(
-                            "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end \
-                             if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
-                             return 0",
-                        )
+                // Take it if free; else renew it if it is ours.
+                let script = redis::Script::new(
+                    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end \
+                     if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
+                     return 0",
+                );
+                let result = with_redis(client, conn, |c| {
+                    script
                         .key(key.as_str())
                         .arg(id.as_str())
                         .arg(ms)
-                        .invoke::<i32>(&mut c)
-                    });
+                        .invoke::<i32>(c)
+                });
                 match result {
                     Ok(1) => Held::Yes,
                     Ok(_) => Held::No("another autoscale process holds the lease (a Redis key): waiting; scale the autoscale type to 1".into()),

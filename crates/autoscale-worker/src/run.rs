@@ -87,6 +87,8 @@ struct Worker<'a> {
     restored: bool,
     /// Saving the state failed: said once.
     save_failed: bool,
+    /// When the state was saved last.
+    saved_at: Option<Instant>,
 }
 
 /// Run until stopped; one JSON line per tick on `log`. `pause_for(d)` waits
@@ -142,6 +144,7 @@ impl<'a> Worker<'a> {
             waiting: None,
             restored: false,
             save_failed: false,
+            saved_at: None,
         }
     }
 
@@ -215,10 +218,25 @@ impl<'a> Worker<'a> {
             "tick_ms": started.elapsed().as_secs_f64() * 1000.0,
         }));
         self.notify(&notes);
-        let snap = self.state.snapshot();
+        // Saved after a tick that changed the formation, else once a minute:
+        // what a restart would lose is then at most a minute of measurements.
+        let due = !t.decisions.is_empty()
+            || self
+                .saved_at
+                .is_none_or(|at| at.elapsed() >= Duration::from_mins(1));
         let app = self.config.app.clone();
-        match self.config.lease.save(&app, &snap) {
-            Ok(()) => self.save_failed = false,
+        let saved = if due {
+            self.config.lease.save(&app, &self.state.snapshot())
+        } else {
+            Ok(())
+        };
+        match saved {
+            Ok(()) => {
+                self.save_failed = false;
+                if due {
+                    self.saved_at = Some(Instant::now());
+                }
+            }
             Err(e) if !self.save_failed => {
                 self.save_failed = true;
                 self.emit(&serde_json::json!({"event": "warning", "message": format!("cannot save the autoscaler's state ({e}): a restart will start afresh")}));
