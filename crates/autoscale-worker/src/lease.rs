@@ -89,15 +89,9 @@ impl Lease {
         interval: Duration,
     ) -> Result<Self, WorkerError> {
         if let Some(url) = env("DATABASE_URL").filter(|v| !v.trim().is_empty()) {
-            let mut config: postgres::Config = url.parse().map_err(|e| {
+            let config = buildkit::pg::config(&url, "release-phase autoscale").map_err(|e| {
                 WorkerError::Config(format!("DATABASE_URL is not a PostgreSQL URL ({e}): the autoscaler holds its lease there"))
             })?;
-            config.application_name("release-phase autoscale");
-            config.connect_timeout(Duration::from_secs(5));
-            config.keepalives(true);
-            config.keepalives_idle(Duration::from_secs(5));
-            config.keepalives_interval(Duration::from_secs(2));
-            config.keepalives_retries(3);
             return Ok(Self::Postgres {
                 config: Box::new(config),
                 key: lock_key(app),

@@ -8,22 +8,15 @@ use buildkit::process::Stop;
 use postgres::config::Host;
 use postgres::{Client, Config};
 use sha2::{Digest, Sha256};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Parse DATABASE_URL; returns the config and a printable target with no password.
 pub fn parse_url(url: &str) -> Result<(Config, String), ReleaseError> {
-    let mut config =
-        Config::from_str(url).map_err(|e| ReleaseError::BadDatabaseUrl(e.to_string()))?;
-    config.application_name("release-phase");
-    config.connect_timeout(Duration::from_secs(5));
-    // Keepalives that notice a silently dropped connection in about 15 s:
-    // the lock lives only as long as the connection (see LockWatcher).
-    config.keepalives(true);
-    config.keepalives_idle(Duration::from_secs(5));
-    config.keepalives_interval(Duration::from_secs(2));
-    config.keepalives_retries(3);
+    // Keepalives notice a dropped connection: the lock lives only as long as
+    // it does (see LockWatcher).
+    let config = buildkit::pg::config(url, "release-phase")
+        .map_err(|e| ReleaseError::BadDatabaseUrl(e.to_string()))?;
     let host = config.get_hosts().first().map_or_else(
         || "localhost".to_string(),
         |h| match h {
