@@ -163,6 +163,12 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
 
     let explicit = explicit_lines(procfile.as_ref(), yml.as_ref(), &mut loaded, &mut errors);
 
+    // Each type's position: found in O(1) (a Procfile of 100,000 types loads in linear time).
+    let mut position: std::collections::HashMap<String, usize> = processes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.clone(), i))
+        .collect();
     for (name, command, origin) in explicit {
         if crate::name::check_name(&name).is_err() {
             errors.push(
@@ -185,14 +191,15 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
             command,
             origin,
         };
-        match processes.iter_mut().find(|p| p.name == process.name) {
-            // An explicit line wins over the generated one, but keeps the reference formation.
-            Some(existing) => {
-                existing.command = process.command;
-                existing.origin = process.origin;
-                existing.celery = process.celery;
-            }
-            None => processes.push(process),
+        // An explicit line wins over the generated one, but keeps the reference formation.
+        if let Some(&i) = position.get(&process.name) {
+            let existing = &mut processes[i];
+            existing.command = process.command;
+            existing.origin = process.origin;
+            existing.celery = process.celery;
+        } else {
+            position.insert(process.name.clone(), processes.len());
+            processes.push(process);
         }
     }
 
