@@ -128,13 +128,12 @@ fn small_api() -> FakeApi {
     )
 }
 
-/// Run the worker for `secs`, changing nothing else; returns its log.
-fn run_for(
+/// A worker in a thread of its own: its stop flag, and at the end its log and exit code.
+fn spawn_worker(
     dir: &std::path::Path,
     env: &HashMap<&'static str, String>,
     dry_run: bool,
-    during: impl FnOnce(),
-) -> (String, i32) {
+) -> (Arc<AtomicBool>, std::thread::JoinHandle<(String, i32)>) {
     let mut config =
         Config::load(dir, &|k| env.get(k).cloned(), dry_run).unwrap_or_else(|e| panic!("{e}"));
     let stop = Arc::new(AtomicBool::new(false));
@@ -149,8 +148,20 @@ fn run_for(
             s.load(Ordering::SeqCst)
         };
         let code = run(&mut config, &pause, &mut log);
+        drop(config); // the lease's connection goes with it
         (String::from_utf8(log).unwrap(), code)
     });
+    (stop, worker)
+}
+
+/// Run the worker while `during` runs, changing nothing else; its log and exit code.
+fn run_for(
+    dir: &std::path::Path,
+    env: &HashMap<&'static str, String>,
+    dry_run: bool,
+    during: impl FnOnce(),
+) -> (String, i32) {
+    let (stop, worker) = spawn_worker(dir, env, dry_run);
     during();
     stop.store(true, Ordering::SeqCst);
     worker.join().unwrap()
@@ -784,31 +795,6 @@ fn a_worker_restarted_after_a_release_keeps_the_releases_freeze_from_the_dyno_me
     delete(&[&pq, &gq]);
 }
 
-/// A worker in a thread of its own: its stop flag and its log at the end.
-fn spawn_worker(
-    dir: &std::path::Path,
-    env: &HashMap<&'static str, String>,
-) -> (Arc<AtomicBool>, std::thread::JoinHandle<String>) {
-    let mut config =
-        Config::load(dir, &|k| env.get(k).cloned(), false).unwrap_or_else(|e| panic!("{e}"));
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let worker = std::thread::spawn(move || {
-        let mut log = Vec::new();
-        let pause = |d: Duration| {
-            let until = std::time::Instant::now() + d;
-            while std::time::Instant::now() < until && !s.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(20).min(d));
-            }
-            s.load(Ordering::SeqCst)
-        };
-        run(&mut config, &pause, &mut log);
-        drop(config); // the lease's connection goes with it
-        String::from_utf8(log).unwrap()
-    });
-    (stop, worker)
-}
-
 #[test]
 fn a_second_autoscaler_waits_for_the_lease_and_takes_over_when_the_first_stops() {
     assert!(
@@ -826,15 +812,15 @@ fn a_second_autoscaler_waits_for_the_lease_and_takes_over_when_the_first_stops()
         "DATABASE_URL",
         "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into(),
     );
-    let (stop_a, a) = spawn_worker(dir.path(), &env);
+    let (stop_a, a) = spawn_worker(dir.path(), &env, false);
     std::thread::sleep(Duration::from_millis(800));
-    let (stop_b, b) = spawn_worker(dir.path(), &env);
+    let (stop_b, b) = spawn_worker(dir.path(), &env, false);
     std::thread::sleep(Duration::from_secs(2));
     stop_a.store(true, Ordering::SeqCst);
-    let log_a = a.join().unwrap();
+    let (log_a, _) = a.join().unwrap();
     std::thread::sleep(Duration::from_millis(2500));
     stop_b.store(true, Ordering::SeqCst);
-    let log_b = b.join().unwrap();
+    let (log_b, _) = b.join().unwrap();
     delete(&[&pq, &gq]);
 
     assert!(
