@@ -473,6 +473,83 @@ fn a_failed_build_keeps_the_previous_image_and_never_a_half_changed_cache() {
     assert!(r.stdout.contains("restored: 1"), "{}", r.stdout);
 }
 
+/// Two cached layers: `tools` is made once and then only reused, `counter`
+/// changes on every build; the build fails (after both) when the app has `fail`.
+fn two_layer_buildpack(parent: &Path) -> std::path::PathBuf {
+    script_buildpack(
+        parent,
+        "test/two",
+        "",
+        r#"L="$CNB_LAYERS_DIR"
+echo "tools: $(cat "$L/tools/v" 2>/dev/null || echo none)"
+echo "counter: $(cat "$L/counter/n" 2>/dev/null || echo none)"
+[ -d "$L/tools" ] || { mkdir -p "$L/tools/bin"; echo v1 > "$L/tools/v"; }
+mkdir -p "$L/counter"; echo $(( $(cat "$L/counter/n" 2>/dev/null || echo 0) + 1 )) > "$L/counter/n"
+printf '[types]\ncache = true\n' > "$L/tools.toml"
+printf '[types]\ncache = true\n' > "$L/counter.toml"
+printf '[[processes]]\ntype = "web"\ncommand = ["cat", "app.txt"]\ndefault = true\n' > "$L/launch.toml"
+[ ! -f fail ] || exit 1"#,
+    )
+}
+
+#[test]
+fn a_failed_build_gives_back_every_cached_layer_it_left_unchanged_and_drops_the_rest() {
+    let bps = tempfile::tempdir().unwrap();
+    let bp = two_layer_buildpack(bps.path());
+    let out = tempfile::tempdir().unwrap();
+    let good = app();
+    build_ok(good.path(), std::slice::from_ref(&bp), out.path(), &[]);
+
+    let bad = app();
+    std::fs::write(bad.path().join("fail"), "").unwrap();
+    let r = build(bad.path(), std::slice::from_ref(&bp), out.path(), &[]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stdout.contains("tools: v1") && r.stdout.contains("counter: 1"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("Keeping cached layer 'test/two:tools': the failed build left it unchanged")
+            && r.stdout
+                .contains("Dropping cached layer 'test/two:counter': the failed build changed it"),
+        "{}",
+        r.stdout
+    );
+
+    let r = build_ok(good.path(), std::slice::from_ref(&bp), out.path(), &[]);
+    assert!(
+        r.stdout.contains("tools: v1"),
+        "the layer the failed build left alone is still cached: {}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("counter: none"),
+        "the layer it changed is never read half-changed: {}",
+        r.stdout
+    );
+    assert_eq!(served(out.path()), "hello");
+
+    // A build killed while it held the layers (restore moved them out of
+    // the cache, nothing gave them back): metadata whose contents are gone
+    // is never restored as if the layer were there.
+    let cache = out.path().join("cache/test_two");
+    std::fs::remove_dir_all(cache.join("tools")).unwrap();
+    assert!(cache.join("tools.toml").is_file());
+    let r = build_ok(good.path(), &[bp], out.path(), &[]);
+    assert!(
+        r.stdout.contains("tools: none") && r.stdout.contains("counter: 1"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("Restoring cached layer 'test/two:tools'"),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn a_build_that_fails_detection_keeps_the_previous_image() {
     let bps = tempfile::tempdir().unwrap();
@@ -526,6 +603,7 @@ fn a_failed_classic_build_keeps_the_previous_slug_and_drops_the_half_changed_cac
 set -e
 n=$(cat "$2/count" 2>/dev/null || echo 0)
 echo "restored: $n"
+if [ -f "$1/fail-early" ]; then exit 1; fi
 echo $((n + 1)) > "$2/count"
 if [ -f "$1/fail" ]; then echo broken > "$2/count"; exit 1; fi
 "#,
@@ -552,12 +630,37 @@ if [ -f "$1/fail" ]; then echo broken > "$2/count"; exit 1; fi
     assert_ne!(r.code, 0);
     assert!(r.stdout.contains("restored: 1"), "{}", r.all());
     assert_eq!(served(out.path()), "hello");
-    let r = build_ok(good.path(), &[bp], out.path(), &["--classic"]);
+    let r = build_ok(
+        good.path(),
+        std::slice::from_ref(&bp),
+        out.path(),
+        &["--classic"],
+    );
     assert!(
         r.stdout.contains("restored: 0"),
         "the cache the failed compile changed is gone, never read half-changed: {}",
         r.all()
     );
+
+    // A compile that fails before touching its cache keeps it.
+    let early = app();
+    std::fs::write(early.path().join("Procfile"), "web: cat app.txt\n").unwrap();
+    std::fs::write(early.path().join("fail-early"), "").unwrap();
+    let r = build(
+        early.path(),
+        std::slice::from_ref(&bp),
+        out.path(),
+        &["--classic"],
+    );
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stdout
+            .contains("Keeping the build cache of counter: the failed compile left it unchanged"),
+        "{}",
+        r.all()
+    );
+    let r = build_ok(good.path(), &[bp], out.path(), &["--classic"]);
+    assert!(r.stdout.contains("restored: 1"), "{}", r.all());
 }
 
 #[test]

@@ -259,18 +259,119 @@ fn assert_step_stopped(db: &TestDb) {
 fn start_long_release(run: &str) -> (TestDb, tempfile::TempDir, std::process::Child) {
     require_python_modules(&["psycopg"]);
     let db = TestDb::new(run);
-    let app = window_app("60");
-    let child = release_phase_in(
-        app.path(),
-        &["run"],
-        &[("DATABASE_URL", &db.url()), ("RUN", run)],
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    wait_for_row(&db);
+    let url = db.url();
+    let (app, child) = start_long_release_at(&db, run, &url);
     (db, app, child)
+}
+
+/// The same, with `DATABASE_URL` set to `url` (e.g. through a fault proxy).
+fn start_long_release_at(
+    db: &TestDb,
+    run: &str,
+    url: &str,
+) -> (tempfile::TempDir, std::process::Child) {
+    let app = window_app("60");
+    let child = release_phase_in(app.path(), &["run"], &[("DATABASE_URL", url), ("RUN", run)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_row(db);
+    (app, child)
+}
+
+/// The test database's URL through a fault proxy in front of PostgreSQL.
+fn through_proxy(db: &TestDb) -> (fault_proxy::FaultProxy, String) {
+    let proxy = fault_proxy::FaultProxy::start("127.0.0.1:5432".parse().unwrap());
+    let url = db.url().replace(":5432/", &format!(":{}/", proxy.port()));
+    (proxy, url)
+}
+
+fn step_running(run: &str) -> bool {
+    Command::new("pgrep")
+        .args(["-f", &format!("record.py {run}")])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// A server (or a proxy in front of it) that keeps the lock's connection
+/// open and stops answering: keepalives see nothing wrong, so the watcher's
+/// query deadline is what notices. The step is stopped: the lock can no
+/// longer be vouched for.
+#[test]
+fn a_lock_connection_that_stops_answering_mid_step_stops_the_step_and_fails_the_release() {
+    require_python_modules(&["psycopg"]);
+    let db = TestDb::new("stalled");
+    let (proxy, url) = through_proxy(&db);
+    let (_app, mut child) = start_long_release_at(&db, "stalled", &url);
+    proxy.stall();
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    let out = ran(&child.wait_with_output().unwrap());
+    proxy.cut(); // the test's own connections end, so its database can be dropped
+    assert_eq!(status.code(), Some(75), "{}", out.all());
+    assert!(out.all().contains("stopped answering"), "{}", out.all());
+    assert!(!out.all().contains(SECRET_PASSWORD), "{}", out.all());
+    assert!(!step_running("stalled"), "the step's process is gone");
+}
+
+/// Waiting for the lock held by another release, the database stops
+/// answering: the wait ends at the query deadline, naming it; and SIGTERM
+/// during such a stall ends it at once.
+#[test]
+fn a_database_that_stalls_while_the_lock_is_awaited_fails_in_time_and_sigterm_ends_it_at_once() {
+    let (db, _app, mut holder) = start_long_release("holder");
+    let waiting_release = |run: &str| {
+        let (proxy, url) = through_proxy(&db);
+        let app = window_app("1");
+        let child = release_phase_in(
+            app.path(),
+            &["run"],
+            &[("DATABASE_URL", &url), ("RUN", run)],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+        // Connected and polling the lock (the holder's connection and this one).
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while db
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'release-phase' AND datname = current_database()",
+                &[],
+            )
+            .unwrap()
+            .get::<_, i64>(0)
+            < 2
+        {
+            assert!(std::time::Instant::now() < deadline, "the second release never connected");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        proxy.stall();
+        (proxy, app, child)
+    };
+
+    let (p, _a, mut stalled) = waiting_release("b");
+    let status = wait_exit(&mut stalled, Duration::from_secs(30));
+    let out = ran(&stalled.wait_with_output().unwrap());
+    assert_ne!(status.code(), Some(0), "{}", out.all());
+    assert!(
+        out.all().contains("did not answer within 10s"),
+        "the stall is named, not waited out: {}",
+        out.all()
+    );
+    p.cut();
+
+    let (p, _a, mut interrupted) = waiting_release("c");
+    std::thread::sleep(Duration::from_millis(500));
+    sigterm(&interrupted);
+    let status = wait_exit(&mut interrupted, Duration::from_secs(3));
+    assert_eq!(status.code(), Some(143));
+    p.cut();
+    sigterm(&holder);
+    wait_exit(&mut holder, Duration::from_secs(20));
 }
 
 #[test]
@@ -319,7 +420,9 @@ fn sigterm_stops_the_step_releases_the_lock_and_exits_143() {
     let locks: i64 = db
         .client()
         .query_one(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'",
+            // This test's database only: other tests hold locks of their own.
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             &[],
         )
         .unwrap()

@@ -13,11 +13,14 @@ use crate::WorkerError;
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
+#[allow(clippy::large_enum_variant)] // one per process: boxing buys nothing
 pub enum Lease {
     Postgres {
         config: Box<postgres::Config>,
         key: i64,
-        client: Option<postgres::Client>,
+        /// Each query bounded by [`QUERY_DEADLINE`]: a database that keeps
+        /// the connection and stops answering never holds up a tick.
+        client: Option<buildkit::pg::Bounded>,
     },
     Redis {
         client: redis::Client,
@@ -34,7 +37,7 @@ pub enum Lease {
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("PostgreSQL: {0}")]
-    Postgres(#[from] postgres::Error),
+    Postgres(#[from] buildkit::pg::BoundedError),
     #[error("Redis: {0}")]
     Redis(#[from] redis::RedisError),
     #[error("the saved state does not read: {0}")]
@@ -71,6 +74,9 @@ fn with_redis<T>(
     result
 }
 
+/// How long a lease or state query may take (a tick waits no longer).
+pub const QUERY_DEADLINE: Duration = Duration::from_secs(5);
+
 /// Where the state survives restarts (created if missing; the app's
 /// migrations never see it).
 const STATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS slipway_autoscale_state (app text PRIMARY KEY, state text NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())";
@@ -79,6 +85,17 @@ const STATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS slipway_autoscale_state (a
 pub fn lock_key(app: &str) -> i64 {
     let digest = Sha256::digest(format!("slipway-autoscale:{app}").as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// A query's result; a stalled connection is dropped (the next tick reconnects).
+fn forget_if_stalled<T>(
+    client: &mut Option<buildkit::pg::Bounded>,
+    result: Result<T, buildkit::pg::BoundedError>,
+) -> Result<T, StateError> {
+    if client.as_ref().is_some_and(buildkit::pg::Bounded::is_gone) {
+        *client = None;
+    }
+    result.map_err(StateError::from)
 }
 
 impl Lease {
@@ -134,12 +151,15 @@ impl Lease {
             Self::None => None,
             Self::Postgres { client, .. } => {
                 let c = client.as_mut().ok_or(StateError::NoLease)?;
-                c.batch_execute(STATE_TABLE)?;
-                c.query_opt(
-                    "SELECT state, saved_at::text FROM slipway_autoscale_state WHERE app = $1",
-                    &[&app],
-                )?
-                .map(|row| (row.get(0), row.get(1)))
+                let app = app.to_string();
+                let row = c.run(&|| false, move |c| {
+                    c.batch_execute(STATE_TABLE)?;
+                    c.query_opt(
+                        "SELECT state, saved_at::text FROM slipway_autoscale_state WHERE app = $1",
+                        &[&app],
+                    )
+                });
+                forget_if_stalled(client, row)?.map(|row| (row.get(0), row.get(1)))
             }
             Self::Redis {
                 client, conn, key, ..
@@ -166,13 +186,15 @@ impl Lease {
             Self::None => Ok(()),
             Self::Postgres { client, .. } => {
                 let c = client.as_mut().ok_or(StateError::NoLease)?;
-                c.execute(
-                    "INSERT INTO slipway_autoscale_state (app, state, saved_at) VALUES ($1, $2, now()) \
-                     ON CONFLICT (app) DO UPDATE SET state = EXCLUDED.state, saved_at = EXCLUDED.saved_at",
-                    &[&app, &state],
-                )
-                .map(|_| ())
-                .map_err(StateError::from)
+                let app = app.to_string();
+                let saved = c.run(&|| false, move |c| {
+                    c.execute(
+                        "INSERT INTO slipway_autoscale_state (app, state, saved_at) VALUES ($1, $2, now()) \
+                         ON CONFLICT (app) DO UPDATE SET state = EXCLUDED.state, saved_at = EXCLUDED.saved_at",
+                        &[&app, &state],
+                    )
+                });
+                forget_if_stalled(client, saved).map(|_| ())
             }
             Self::Redis {
                 client, conn, key, ..
@@ -202,20 +224,31 @@ impl Lease {
             } => {
                 if let Some(c) = client.as_mut() {
                     // The lock lives with this connection: check it still does.
-                    if c.simple_query("SELECT 1").is_ok() {
-                        return Held::Yes;
+                    match c.run(&|| false, |c| c.simple_query("SELECT 1").map(|_| ())) {
+                        Ok(()) => return Held::Yes,
+                        Err(e) => {
+                            *client = None;
+                            return Held::No(format!("the lease's database connection was lost ({e}): reconnecting (another autoscaler may act meanwhile)"));
+                        }
                     }
-                    *client = None;
-                    return Held::No("the lease's database connection was lost: reconnecting (another autoscaler may act meanwhile)".into());
                 }
-                let mut c = match buildkit::pg::connect(config) {
+                let connected =
+                    buildkit::pg::Bounded::connect(config, QUERY_DEADLINE, QUERY_DEADLINE, &|| {
+                        false
+                    });
+                let mut c = match connected {
                     Ok(c) => c,
                     Err(e) => {
                         return Held::No(format!("cannot reach the database for the lease: {e}"))
                     }
                 };
-                match c.query_one("SELECT pg_try_advisory_lock($1)", &[key]) {
-                    Ok(row) if row.get::<_, bool>(0) => {
+                let key = *key;
+                let taken = c.run(&|| false, move |c| {
+                    c.query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                        .map(|row| row.get::<_, bool>(0))
+                });
+                match taken {
+                    Ok(true) => {
                         *client = Some(c);
                         Held::Yes
                     }

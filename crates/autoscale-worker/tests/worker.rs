@@ -850,6 +850,56 @@ fn a_second_autoscaler_waits_for_the_lease_and_takes_over_when_the_first_stops()
     );
 }
 
+/// The lease's database keeps the connection and stops answering (a hung
+/// server or proxy: keepalives see nothing): the lease check gives up at
+/// its deadline, the worker stops acting and says why, and it still stops
+/// when asked, never stuck in a query.
+#[test]
+fn a_lease_database_that_stops_answering_never_holds_up_the_worker() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:5432").is_ok(),
+        "PostgreSQL is not listening on 127.0.0.1:5432: scripts/services starts it"
+    );
+    let proxy = fault_proxy::FaultProxy::start("127.0.0.1:5432".parse().unwrap());
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 0);
+    publish(&gq, 0);
+    // An app of its own: its lease (held by the stalled session until the
+    // proxy is cut) is no other test's.
+    let app_name = format!("stall-{}", std::process::id());
+    let api = FakeApi::start(&app_name, TOKEN, &[("web", 1), ("worker_general", 1)]);
+    let target = heartbeat_target(10);
+    let dir = app(&pq, &gq);
+    let mut env = env(&api, &target, AMQP);
+    env.insert("AUTOSCALE_HEROKU_APP_NAME", app_name);
+    env.insert(
+        "DATABASE_URL",
+        format!(
+            "postgres://postgres@127.0.0.1:{}/test?sslmode=disable",
+            proxy.port()
+        ),
+    );
+    let (stop, worker) = spawn_worker(dir.path(), &env, false);
+    std::thread::sleep(Duration::from_millis(1500));
+    proxy.stall();
+    std::thread::sleep(Duration::from_secs(7));
+    let asked = std::time::Instant::now();
+    stop.store(true, Ordering::SeqCst);
+    let (log, _) = worker.join().unwrap();
+    let took = asked.elapsed();
+    proxy.cut();
+    delete(&[&pq, &gq]);
+    assert!(log.contains("\"event\":\"tick\""), "it acted first: {log}");
+    assert!(
+        log.contains("did not answer within 5s"),
+        "the stalled lease check is named: {log}"
+    );
+    assert!(
+        took < autoscale_worker::lease::QUERY_DEADLINE + Duration::from_secs(2),
+        "stopped within a query deadline, not stuck ({took:?}): {log}"
+    );
+}
+
 #[test]
 fn a_restarted_autoscaler_takes_back_what_it_knew_so_a_change_made_meanwhile_still_freezes() {
     assert!(

@@ -83,6 +83,58 @@ pub fn copy_entry(src: &Path, dest: &Path, ft: std::fs::FileType) -> Result<(), 
     Ok(())
 }
 
+/// A digest of a tree's state: every entry's path, type, mode, size,
+/// modification and change times (links: their target), never the
+/// contents. Equal digests mean nothing in the tree was written, created,
+/// removed, renamed or re-moded in between: `ctime` moves on every such
+/// change and no program can set it back. The root's own times are left
+/// out, so renaming the whole tree elsewhere keeps its digest (a copy does
+/// not: every child gets a new `ctime`). Costs one `lstat` per entry, where
+/// a copy to compare against would cost the contents.
+pub fn tree_fingerprint(root: &Path) -> Result<String, FsError> {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let mut hash = Sha256::new();
+    let walker = WalkDir::new(root).follow_links(false).sort_by_file_name();
+    for entry in walker {
+        let entry = entry.map_err(|e| FsError {
+            path: e.path().unwrap_or(root).to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("walk")),
+        })?;
+        let m = entry.metadata().map_err(|e| FsError {
+            path: entry.path().to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("stat")),
+        })?;
+        let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+        hash.update(rel.as_os_str().as_encoded_bytes());
+        hash.update([0]);
+        let times = if entry.depth() == 0 {
+            [0; 4]
+        } else {
+            [m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()]
+        };
+        for n in [
+            i64::from(m.mode()),
+            i64::try_from(m.size()).unwrap_or(i64::MAX),
+        ]
+        .into_iter()
+        .chain(times)
+        {
+            hash.update(n.to_le_bytes());
+        }
+        if m.file_type().is_symlink() {
+            let target = std::fs::read_link(entry.path()).map_err(at(entry.path()))?;
+            hash.update(target.as_os_str().as_encoded_bytes());
+            hash.update([0]);
+        }
+    }
+    Ok(format!("{:x}", hash.finalize()))
+}
+
 /// Move a tree: a rename when both sides share a filesystem, else copy and delete.
 pub fn move_tree(from: &Path, to: &Path) -> Result<(), FsError> {
     remove(to)?;
@@ -137,6 +189,46 @@ mod tests {
         std::os::unix::fs::symlink(&target, d.path().join("link")).unwrap();
         remove(&d.path().join("link")).unwrap();
         assert!(target.is_dir());
+    }
+
+    #[test]
+    fn a_tree_keeps_its_fingerprint_when_renamed_and_loses_it_on_any_change() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("a");
+        std::fs::create_dir_all(a.join("sub")).unwrap();
+        std::fs::write(a.join("sub/f"), "1234").unwrap();
+        std::os::unix::fs::symlink("f", a.join("sub/l")).unwrap();
+        let before = tree_fingerprint(&a).unwrap();
+        assert_eq!(tree_fingerprint(&a).unwrap(), before, "stable");
+        let b = d.path().join("b");
+        std::fs::rename(&a, &b).unwrap();
+        assert_eq!(tree_fingerprint(&b).unwrap(), before, "a rename keeps it");
+
+        // Rewritten in place with the same size and its old mtime put back:
+        // the change time still moves.
+        let old = std::fs::metadata(b.join("sub/f"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(b.join("sub/f"), "5678").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(b.join("sub/f"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_ne!(
+            tree_fingerprint(&b).unwrap(),
+            before,
+            "same size, same mtime"
+        );
+
+        let c = d.path().join("c");
+        copy_tree(&b, &c, None).unwrap();
+        let copied = tree_fingerprint(&c).unwrap();
+        std::fs::create_dir(c.join("new")).unwrap();
+        assert_ne!(tree_fingerprint(&c).unwrap(), copied, "an entry added");
     }
 
     #[test]

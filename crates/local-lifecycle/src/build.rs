@@ -5,7 +5,7 @@ use crate::descriptor::BuildpackDir;
 use crate::env::{self, Env, Phase};
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
-use crate::layers::{export, layer_types, restore};
+use crate::layers::{export, give_back, layer_types, restore};
 use crate::options::{order_groups, BuildOptions, BuildReport};
 use crate::order;
 use crate::plan::{self, DetectPlan};
@@ -50,13 +50,68 @@ fn build_image(image: &Image, groups: &[Vec<order::Element>]) -> Result<BuildRep
     println!("===> RESTORING");
     let mut restored = Vec::new();
     for bp in &buildpacks {
-        restored.extend(restore(image, bp)?);
+        match restore(image, bp) {
+            Ok(layers) => restored.extend(layers),
+            Err(e) => {
+                give_back_the_cache(image, &buildpacks);
+                return Err(e);
+            }
+        }
     }
     for r in &restored {
         println!("Restoring cached layer '{r}'");
     }
 
     println!("===> BUILDING");
+    let processes = match build_each(image, &buildpacks, &mut resolved, &base) {
+        Ok(processes) => processes,
+        Err(e) => {
+            give_back_the_cache(image, &buildpacks);
+            return Err(e);
+        }
+    };
+
+    println!("===> EXPORTING");
+    for bp in &buildpacks {
+        export(image, bp)?;
+    }
+    let metadata = ImageMetadata {
+        default_process_type: None,
+        api: Api::Cnb,
+        buildpacks: buildpacks
+            .iter()
+            .map(|b| ImageBuildpack {
+                id: b.id.clone(),
+                version: b.version.clone(),
+                layers: b.escaped_id(),
+            })
+            .collect(),
+        processes,
+    };
+    image.write_metadata(&metadata)?;
+    remove(&tmp)?;
+    for p in &metadata.processes {
+        println!(
+            "Adding process type '{}'{}",
+            p.kind,
+            if p.default { " (default)" } else { "" }
+        );
+    }
+    Ok(BuildReport {
+        image: image.root.clone(),
+        metadata,
+        restored,
+    })
+}
+
+/// Run each buildpack's `bin/build` in order; the processes they declare.
+fn build_each(
+    image: &Image,
+    buildpacks: &[BuildpackDir],
+    resolved: &mut plan::Resolved,
+    base: &Env,
+) -> Result<Vec<ImageProcess>> {
+    let tmp = image.tmp();
     // Layers with build = true, in order: visible to every later buildpack.
     let mut build_layers: Vec<PathBuf> = Vec::new();
     let mut processes: Vec<ImageProcess> = Vec::new();
@@ -111,37 +166,26 @@ fn build_image(image: &Image, groups: &[Vec<order::Element>]) -> Result<BuildRep
         merge_launch(&mut processes, &layers_dir.join("launch.toml"), &bp.id)?;
     }
 
-    println!("===> EXPORTING");
-    for bp in &buildpacks {
-        export(image, bp)?;
+    Ok(processes)
+}
+
+/// A build failed: every cached layer it left unchanged goes back to the
+/// cache; those it changed are dropped, never cached half-changed. (A
+/// problem doing so is said, and the build's own error is what is returned.)
+fn give_back_the_cache(image: &Image, buildpacks: &[BuildpackDir]) {
+    for bp in buildpacks {
+        match give_back(image, bp) {
+            Ok((kept, dropped)) => {
+                for k in kept {
+                    println!("Keeping cached layer '{k}': the failed build left it unchanged");
+                }
+                for d in dropped {
+                    println!("Dropping cached layer '{d}': the failed build changed it");
+                }
+            }
+            Err(e) => eprintln!("warning: could not keep the cache of {}: {e}", bp.id),
+        }
     }
-    let metadata = ImageMetadata {
-        default_process_type: None,
-        api: Api::Cnb,
-        buildpacks: buildpacks
-            .iter()
-            .map(|b| ImageBuildpack {
-                id: b.id.clone(),
-                version: b.version.clone(),
-                layers: b.escaped_id(),
-            })
-            .collect(),
-        processes,
-    };
-    image.write_metadata(&metadata)?;
-    remove(&tmp)?;
-    for p in &metadata.processes {
-        println!(
-            "Adding process type '{}'{}",
-            p.kind,
-            if p.default { " (default)" } else { "" }
-        );
-    }
-    Ok(BuildReport {
-        image: image.root.clone(),
-        metadata,
-        restored,
-    })
 }
 
 /// The names a buildpack's `build.toml` lists as `[[unmet]]` (libcnb-data's

@@ -123,6 +123,10 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
             Flavor::Multi => println!("=====> Detected Framework: {detected}"),
         }
         let cache = image.cache().join("classic").join(&bp.name);
+        let print_file = image
+            .cache()
+            .join("classic")
+            .join(format!("{}.fingerprint", bp.name));
         std::fs::create_dir_all(&cache).at(&cache)?;
         let status = process::status(process::phase(
             &bp.dir.join("bin/compile"),
@@ -135,15 +139,34 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
             &env,
         ))?;
         if !status.success() {
-            // CACHE_DIR is the buildpack's own, changed in place: a compile
-            // that failed may have left it half-changed, so it goes (copying
-            // it before every compile to keep it would cost every build).
-            remove(&cache)?;
+            // CACHE_DIR is the buildpack's own, changed in place (copying it
+            // before every compile to keep it would cost every build). As
+            // Heroku keeps the last good cache: kept if the failed compile
+            // left it exactly as the last good one did (its fingerprint),
+            // else it goes, never read half-changed.
+            let unchanged = matches!(
+                (std::fs::read_to_string(&print_file), buildkit::fs::tree_fingerprint(&cache)),
+                (Ok(before), Ok(now)) if before == now
+            );
+            if unchanged {
+                println!(
+                    "       Keeping the build cache of {}: the failed compile left it unchanged",
+                    bp.name
+                );
+            } else {
+                println!(
+                    "       Dropping the build cache of {}: the failed compile changed it",
+                    bp.name
+                );
+                remove(&cache)?;
+                remove(&print_file)?;
+            }
             return Err(LifecycleError::CompileFailed {
                 buildpack: bp.name.clone(),
                 code: crate::exit_code(status),
             });
         }
+        std::fs::write(&print_file, buildkit::fs::tree_fingerprint(&cache)?).at(&print_file)?;
         if bp.dir.join("export").is_file() {
             env = source_export(&bp.dir.join("export"), &env, &build_dir)?;
         }

@@ -43,6 +43,25 @@ pub fn layer_types(layers_dir: &Path) -> Result<Vec<(String, LayerTypes)>> {
     Ok(out)
 }
 
+/// The digest (`buildkit::fs::tree_fingerprint`) of each cached layer's
+/// contents when it was cached, kept in the buildpack's cache beside the
+/// layers (a dot-file: never a `<layer>.toml`). Restore moves a layer out of
+/// the cache rather than copying it; this is how a failed build can tell
+/// which layers it left untouched and give them back.
+const FINGERPRINTS: &str = ".slipway-fingerprints";
+
+type Fingerprints = std::collections::BTreeMap<String, String>;
+
+fn read_fingerprints(cache: &Path) -> Option<Fingerprints> {
+    let text = std::fs::read_to_string(cache.join(FINGERPRINTS)).ok()?;
+    toml::from_str(&text).ok()
+}
+
+fn write_fingerprints(cache: &Path, prints: &Fingerprints) -> Result<()> {
+    let path = cache.join(FINGERPRINTS);
+    std::fs::write(&path, toml::to_string(prints).expect("serializes")).at(&path)
+}
+
 /// Restore a buildpack's cache: `cache = true` layers with their contents,
 /// their `<layer>.toml` with `[metadata]` only (API ≥ 0.6: types must be
 /// declared again by the buildpack), and `store.toml`.
@@ -54,11 +73,20 @@ pub(crate) fn restore(image: &Image, bp: &BuildpackDir) -> Result<Vec<String>> {
         return Ok(restored);
     }
     std::fs::create_dir_all(&layers).at(&layers)?;
+    let prints = read_fingerprints(&cache);
     for (name, types) in layer_types(&cache)? {
         if !types.cache {
             continue;
         }
         let toml_path = cache.join(format!("{name}.toml"));
+        let had_contents = prints.as_ref().is_some_and(|p| p.contains_key(&name));
+        if had_contents && !cache.join(&name).is_dir() {
+            // A build killed while it held this layer (or one that failed
+            // having changed it): its metadata without its contents would
+            // tell the buildpack a cache is there that is not.
+            remove(&toml_path)?;
+            continue;
+        }
         let metadata = toml::from_str::<LayerContentMetadata>(
             &std::fs::read_to_string(&toml_path).at(&toml_path)?,
         )
@@ -78,13 +106,14 @@ pub(crate) fn restore(image: &Image, bp: &BuildpackDir) -> Result<Vec<String>> {
         if cache.join(&name).is_dir() {
             // Moved, not copied: a warm build of the reference app takes
             // 0.23 s this way and 2.3-2.9 s copying its 57 MB node_modules
-            // cache (measured on ext4 here). The cache gives the layer up
-            // (toml too), so a failed build leaves no half-changed cache
-            // behind: that layer is simply not cached next time.
+            // cache (measured on ext4 here). The `<layer>.toml` stays in the
+            // cache: a build that succeeds replaces the whole cache
+            // (`export`), one that fails gives back what it left unchanged
+            // (`give_back`), and a killed one leaves metadata whose
+            // contents are gone, which the next restore drops (above).
             if std::fs::rename(cache.join(&name), layers.join(&name)).is_err() {
                 copy_tree(&cache.join(&name), &layers.join(&name), None)?;
             }
-            remove(&toml_path)?;
         }
         restored.push(format!("{}:{name}", bp.id));
     }
@@ -93,6 +122,38 @@ pub(crate) fn restore(image: &Image, bp: &BuildpackDir) -> Result<Vec<String>> {
             .at(cache.join("store.toml"))?;
     }
     Ok(restored)
+}
+
+/// After a failed build, as Heroku keeps the last good cache: move back into
+/// the cache every layer `restore` took out that the build left exactly as
+/// it was (same fingerprint), and forget the ones it changed (a half-changed
+/// layer is never cached). Returns what was kept and what was dropped.
+pub(crate) fn give_back(image: &Image, bp: &BuildpackDir) -> Result<(Vec<String>, Vec<String>)> {
+    let cache = image.cache().join(bp.escaped_id());
+    let layers = image.layers().join(bp.escaped_id());
+    let (mut kept, mut dropped) = (Vec::new(), Vec::new());
+    let Some(mut prints) = read_fingerprints(&cache) else {
+        return Ok((kept, dropped));
+    };
+    let taken: Vec<(String, String)> = prints
+        .iter()
+        .filter(|(name, _)| !cache.join(name).exists())
+        .map(|(n, p)| (n.clone(), p.clone()))
+        .collect();
+    for (name, print) in taken {
+        let dir = layers.join(&name);
+        let unchanged = dir.is_dir() && buildkit::fs::tree_fingerprint(&dir).ok() == Some(print);
+        if unchanged {
+            std::fs::rename(&dir, cache.join(&name)).at(&dir)?;
+            kept.push(format!("{}:{name}", bp.id));
+        } else {
+            remove(&cache.join(format!("{name}.toml")))?;
+            prints.remove(&name);
+            dropped.push(format!("{}:{name}", bp.id));
+        }
+    }
+    write_fingerprints(&cache, &prints)?;
+    Ok((kept, dropped))
 }
 
 /// Layer metadata as the official lifecycle gives it back: it keeps it as
@@ -127,6 +188,7 @@ pub(crate) fn export(image: &Image, bp: &BuildpackDir) -> Result<()> {
     remove(&staged)?;
     std::fs::create_dir_all(&staged).at(&staged)?;
     let all = layer_types(&layers)?;
+    let mut prints = Fingerprints::new();
     for (name, types) in &all {
         let dir = layers.join(name);
         let toml_path = layers.join(format!("{name}.toml"));
@@ -137,6 +199,8 @@ pub(crate) fn export(image: &Image, bp: &BuildpackDir) -> Result<()> {
                 if types.launch || std::fs::rename(&dir, staged.join(name)).is_err() {
                     copy_tree(&dir, &staged.join(name), None)?;
                 }
+                let cached = staged.join(name);
+                prints.insert(name.clone(), buildkit::fs::tree_fingerprint(&cached)?);
             }
         }
         if !types.launch {
@@ -157,6 +221,7 @@ pub(crate) fn export(image: &Image, bp: &BuildpackDir) -> Result<()> {
         std::fs::copy(layers.join("store.toml"), staged.join("store.toml"))
             .at(layers.join("store.toml"))?;
     }
+    write_fingerprints(&staged, &prints)?;
     remove(&cache)?;
     std::fs::rename(&staged, &cache).at(&cache)?;
     Ok(())

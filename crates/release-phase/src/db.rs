@@ -4,9 +4,10 @@
 //! release can never leave it held.
 
 use crate::error::ReleaseError;
+use buildkit::pg::{Bounded, BoundedError};
 use buildkit::process::Stop;
 use postgres::config::Host;
-use postgres::{Client, Config};
+use postgres::Config;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -44,42 +45,32 @@ enum Attempt {
 /// One connection attempt with a deadline, interruptible by a signal. The
 /// postgres client bounds only the TCP connect (`connect_timeout`): a server
 /// that accepts and never answers would hold the startup forever, so the
-/// attempt runs on a thread and is abandoned at the deadline (the thread
-/// ends with the process, or when the server finally answers).
-fn connect_within(config: &Config, within: Duration, stop: &Stop) -> Result<Client, Attempt> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let config = config.clone();
-    std::thread::spawn(move || {
-        let _ = tx.send(buildkit::pg::connect(&config));
-    });
-    let deadline = Instant::now().checked_add(within);
-    loop {
-        match rx.recv_timeout(Duration::from_millis(50)) {
-            Ok(result) => return result.map_err(Attempt::Failed),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Attempt::Silent(within))
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                if stop.stopped() {
-                    return Err(Attempt::Signalled(stop.signal()));
-                }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    return Err(Attempt::Silent(within));
-                }
-            }
-        }
-    }
+/// attempt is bounded by `buildkit::pg::Bounded::connect` (its thread ends
+/// with the process, or when the server finally answers).
+fn connect_within(config: &Config, within: Duration, stop: &Stop) -> Result<Bounded, Attempt> {
+    Bounded::connect(config, within, QUERY_DEADLINE, &|| stop.stopped()).map_err(|e| match e {
+        BoundedError::Query(e) => Attempt::Failed(e),
+        BoundedError::Interrupted => Attempt::Signalled(stop.signal()),
+        BoundedError::Stalled(_) | BoundedError::Gone => Attempt::Silent(within),
+    })
 }
 
+/// How long a query on the lock's connection may take once connected: these
+/// are `pg_try_advisory_lock`, a `pg_locks` lookup and `SELECT 1`, answered
+/// in milliseconds by a live server. Past it the server (or a proxy between)
+/// is taken as stalled: the release fails rather than wait without end.
+pub const QUERY_DEADLINE: Duration = Duration::from_secs(10);
+
 /// Connect, retrying with exponential backoff (0.25s doubling to 5s) until `wait` has passed.
-/// Each attempt has a deadline (the time left, at most 10 s, at least 1 s).
+/// Each attempt has a deadline (the time left, at most 10 s, at least 1 s);
+/// each query on the connection then has [`QUERY_DEADLINE`].
 pub fn wait_for(
     config: &Config,
     target: &str,
     wait: Duration,
     stop: &Stop,
     log: &mut dyn FnMut(&str),
-) -> Result<Client, ReleaseError> {
+) -> Result<Bounded, ReleaseError> {
     let started = Instant::now();
     let mut delay = Duration::from_millis(250);
     let mut attempts = 0;
@@ -139,9 +130,24 @@ pub fn lock_key(name: &str) -> i64 {
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
+/// A bounded query's failure as the release reports it.
+fn query_error(doing: &str, e: BoundedError, stop: &Stop) -> ReleaseError {
+    match e {
+        BoundedError::Interrupted => ReleaseError::Signalled(stop.signal()),
+        BoundedError::Query(e) => ReleaseError::Database {
+            doing: doing.into(),
+            message: describe_pg_error(&e),
+        },
+        other => ReleaseError::Database {
+            doing: doing.into(),
+            message: other.to_string(),
+        },
+    }
+}
+
 /// Take the lock, polling `pg_try_advisory_lock` so the wait is bounded and interruptible.
 pub fn acquire(
-    client: &mut Client,
+    client: &mut Bounded,
     name: &str,
     timeout: Duration,
     stop: &Stop,
@@ -150,17 +156,18 @@ pub fn acquire(
     let key = lock_key(name);
     let started = Instant::now();
     let mut told = false;
+    let interrupted = || stop.stopped();
     loop {
-        let row = client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-            .map_err(|e| ReleaseError::Database {
-                doing: "taking the release lock".into(),
-                message: describe_pg_error(&e),
-            })?;
-        if row.get::<_, bool>(0) {
+        let taken = client
+            .run(&interrupted, move |c| {
+                c.query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                    .map(|row| row.get::<_, bool>(0))
+            })
+            .map_err(|e| query_error("taking the release lock", e, stop))?;
+        if taken {
             return Ok(());
         }
-        let holder = holder(client, key);
+        let holder = holder(client, key, &interrupted);
         if started.elapsed() >= timeout {
             return Err(ReleaseError::LockTimeout {
                 name: name.to_string(),
@@ -181,16 +188,18 @@ pub fn acquire(
 }
 
 /// Who holds the lock: backend pid, application name, since when.
-fn holder(client: &mut Client, key: i64) -> String {
+fn holder(client: &mut Bounded, key: i64, interrupted: &dyn Fn() -> bool) -> String {
     #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
     let (classid, objid) = ((key >> 32) as u32, key as u32);
     client
-        .query_opt(
-            "SELECT a.pid, a.application_name, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
-             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
-            &[&classid, &objid],
-        )
+        .run(interrupted, move |c| {
+            c.query_opt(
+                "SELECT a.pid, a.application_name, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
+                &[&classid, &objid],
+            )
+        })
         .ok()
         .flatten()
         .map_or_else(
@@ -214,23 +223,25 @@ fn holder(client: &mut Client, key: i64) -> String {
 }
 
 /// Watches the connection that holds the release lock while steps run: a
-/// `SELECT 1` every second on its own thread; an error means the connection,
-/// and with it the lock, is gone.
+/// `SELECT 1` every second on its own thread; an error, or no answer within
+/// [`QUERY_DEADLINE`], means the connection, and with it the lock, is gone
+/// or can no longer be vouched for.
 pub struct LockWatcher {
     lost: Arc<std::sync::atomic::AtomicBool>,
     done: Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<Option<Client>>,
+    thread: std::thread::JoinHandle<Option<Bounded>>,
 }
 
 impl LockWatcher {
-    pub fn start(mut client: Client) -> Self {
+    pub fn start(mut client: Bounded) -> Self {
         use std::sync::atomic::{AtomicBool, Ordering};
         let lost = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicBool::new(false));
         let (l, d) = (lost.clone(), done.clone());
         let thread = std::thread::spawn(move || {
             while !d.load(Ordering::SeqCst) {
-                if client.is_closed() || client.simple_query("SELECT 1").is_err() {
+                let alive = client.run(&|| false, |c| c.simple_query("SELECT 1").map(|_| ()));
+                if alive.is_err() {
                     l.store(true, Ordering::SeqCst);
                     return None;
                 }
@@ -251,20 +262,20 @@ impl LockWatcher {
     }
 
     /// Stop watching; the connection back, unless it was lost.
-    pub fn stop(self) -> Option<Client> {
+    pub fn stop(self) -> Option<Bounded> {
         self.done.store(true, std::sync::atomic::Ordering::SeqCst);
         self.thread.join().ok().flatten()
     }
 }
 
-pub fn release(client: &mut Client, name: &str) -> Result<(), ReleaseError> {
+pub fn release(client: &mut Bounded, name: &str, stop: &Stop) -> Result<(), ReleaseError> {
+    let key = lock_key(name);
     client
-        .query_one("SELECT pg_advisory_unlock($1)", &[&lock_key(name)])
-        .map(|_| ())
-        .map_err(|e| ReleaseError::Database {
-            doing: "releasing the release lock".into(),
-            message: describe_pg_error(&e),
+        .run(&|| false, move |c| {
+            c.query_one("SELECT pg_advisory_unlock($1)", &[&key])
+                .map(|_| ())
         })
+        .map_err(|e| query_error("releasing the release lock", e, stop))
 }
 
 #[cfg(test)]

@@ -182,7 +182,7 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
                 exit::TIMEOUT
             }
             Outcome::LockLost => {
-                log.warn(&format!("the release lock's database connection was lost during step {} (the lock went with it): the step was stopped so it never runs beside another release; the release is not deployed", i + 1));
+                log.warn(&format!("the release lock's database connection was lost or stopped answering during step {} (the lock cannot be vouched for): the step was stopped so it never runs beside another release; the release is not deployed", i + 1));
                 exit::LOCK_LOST
             }
             Outcome::Interrupted(sig) => {
@@ -201,7 +201,7 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
     }
     let lock = watcher.and_then(db::LockWatcher::stop);
     if let Some(mut client) = lock {
-        match db::release(&mut client, &plan.settings.lock_name) {
+        match db::release(&mut client, &plan.settings.lock_name, &stop) {
             Ok(()) => log.info("released the release lock"),
             // Closing the connection releases it anyway.
             Err(e) => log.warn(&format!("{e}; closing the connection releases the lock")),
