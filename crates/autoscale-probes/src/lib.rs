@@ -245,7 +245,11 @@ impl RabbitManagement {
             messages_ready: Option<u64>,
             messages_unacknowledged: Option<u64>,
         }
-        let mut request = self.agent.get(&self.url);
+        // A deadline per request too: the agent's socket timeouts are set
+        // when a connection is made, and a kept-alive one from the pool
+        // would wait out a stalled answer (65 s in tests/faults.rs, until
+        // the server's idle timeout closed it).
+        let mut request = self.agent.get(&self.url).timeout(Duration::from_secs(5));
         if let Some(a) = &self.authorization {
             request = request.set("Authorization", a);
         }
@@ -312,7 +316,7 @@ pub fn redis_depths(redis_url: &str, queues: &[String]) -> Vec<(String, Measure<
 }
 
 /// A Redis connection kept across ticks; every `LLEN` of a tick in one
-/// pipelined round trip; reopened after a failure.
+/// script, so one reply; reopened after a failure.
 pub struct RedisProbe {
     url: String,
     conn: Option<redis::Connection>,
@@ -362,14 +366,18 @@ impl RedisProbe {
                 }
             }
         }
-        let mut pipe = redis::pipe();
+        // One script, one reply: the read timeout bounds the whole tick.
+        // A pipeline is one reply per command, and redis-rs reads on after a
+        // timed-out reply, so a stalled server held a tick 3 s per list
+        // (12 s for one queue, 84 s for the reference app's seven types).
+        let mut invocation = LLENS.prepare_invoke();
         for q in queues {
             for suffix in SUFFIXES {
-                pipe.cmd("LLEN").arg(format!("{q}{suffix}"));
+                invocation.key(format!("{q}{suffix}"));
             }
         }
         let conn = self.conn.as_mut().expect("connected");
-        match pipe.query::<Vec<u64>>(conn) {
+        match invocation.invoke::<Vec<u64>>(conn) {
             Ok(lengths) => queues
                 .iter()
                 .zip(lengths.chunks(SUFFIXES.len()))
@@ -385,6 +393,13 @@ impl RedisProbe {
         }
     }
 }
+
+/// Every key's `LLEN`, in order, in one reply.
+static LLENS: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "local n = {} for i, k in ipairs(KEYS) do n[i] = redis.call('LLEN', k) end return n",
+    )
+});
 
 /// Broker errors can quote the URL, password included: never let it through.
 fn redact_url_error(message: &str, url: &str) -> String {

@@ -733,6 +733,53 @@ fn a_wanted_notification_is_mailed_to_the_admins_over_smtp_as_the_seed_sends_it(
     assert!(m.contains("web"), "{m}");
 }
 
+/// The mail server through a fault proxy: a stalled one fails the send
+/// within the transport's timeout (the tick goes on), and once it answers
+/// again mail goes out (lettre's pool drops the stalled connection).
+#[test]
+fn a_mail_server_that_stops_answering_fails_the_send_in_time_and_mail_resumes_after() {
+    let smtp = Smtp::start();
+    let proxy = fault_proxy::FaultProxy::start(format!("127.0.0.1:{}", smtp.port).parse().unwrap());
+    let env = HashMap::from([
+        ("AUTOSCALE_NOTIFY_EMAILS", "ops@example.com".to_string()),
+        ("EMAIL_URL", format!("smtp://127.0.0.1:{}", proxy.port())),
+    ]);
+    let mail = autoscale_worker::mail::Mail::from_env(&|k| env.get(k).cloned(), "refapp")
+        .unwrap()
+        .unwrap();
+    mail.send("[autoscale] one", "first").unwrap();
+
+    proxy.stall();
+    let t = std::time::Instant::now();
+    let stalled = mail.send("[autoscale] two", "stalled");
+    let took = t.elapsed();
+    assert!(stalled.is_err(), "a stalled server fails the send");
+    assert!(
+        took < Duration::from_secs(12),
+        "within the 10 s timeout: {took:?}"
+    );
+
+    proxy.pass();
+    proxy.cut();
+    let resumed = mail
+        .send("[autoscale] three", "after")
+        .or_else(|_| mail.send("[autoscale] three", "after"));
+    assert!(resumed.is_ok(), "{resumed:?}");
+    let subjects: Vec<String> = smtp
+        .messages()
+        .iter()
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.starts_with("Subject:"))
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(
+        subjects.iter().any(|s| s.contains("one")) && subjects.iter().any(|s| s.contains("three")),
+        "{subjects:?}"
+    );
+}
+
 #[test]
 fn recipients_without_a_mail_server_are_a_configuration_error_naming_what_to_set() {
     let api = small_api();
