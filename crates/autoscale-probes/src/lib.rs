@@ -369,7 +369,7 @@ impl RedisProbe {
         // One script, one reply: the read timeout bounds the whole tick.
         // A pipeline is one reply per command, and redis-rs reads on after a
         // timed-out reply, so a stalled server held a tick 3 s per list
-        // (12 s for one queue, 84 s for the reference app's seven types).
+        // (12 s for one queue, 72 s for the reference app's six).
         let mut invocation = LLENS.prepare_invoke();
         for q in queues {
             for suffix in SUFFIXES {
