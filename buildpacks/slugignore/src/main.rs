@@ -29,6 +29,9 @@ fn apply(app_dir: &Path, classic: bool) -> anyhow::Result<()> {
     buildkit::output::header("Slipway .slugignore");
     let bytes = app_files::read(app_dir, ".slugignore")?.unwrap_or_default();
     let mut rules = slug::SlugIgnore::parse(&bytes)?;
+    if let Some(w) = rules.warning() {
+        buildkit::output::warning(&w);
+    }
     if classic {
         let excludes = excludes(app_dir)?;
         if !excludes.is_empty() {

@@ -11,8 +11,78 @@ pub struct HerokuYml {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The deepest flow nesting (`[` / `{`) read: the YAML parser's own
+/// recursion limit (serde_yaml_ng stops at 128 levels), checked before it
+/// runs. libyaml rescans its stack of possible keys on every token inside
+/// flow collections, so deep nesting is quadratic there (a 200 KB file of
+/// `[[[...]]]` took 45 s); this scan is linear and fails the same files at
+/// once. No heroku.yml needs more than a few levels.
+pub const MAX_FLOW_DEPTH: usize = 128;
+
+/// The first line where flow collections nest deeper than [`MAX_FLOW_DEPTH`]:
+/// brackets and braces that open a flow node, outside quotes and comments.
+/// In block context a bracket opens a flow node only where a node starts
+/// (a line's start, or after `: `, `- `, `? `); inside a flow collection
+/// every one counts.
+fn too_deep(text: &str) -> Option<usize> {
+    let (mut depth, mut line) = (0usize, 1usize);
+    let (mut quote, mut escaped, mut comment) = (None::<char>, false, false);
+    let (mut node_start, mut prev) = (true, '\n');
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+            comment = false;
+            node_start = node_start || depth == 0;
+        } else if comment {
+        } else if let Some(q) = quote {
+            if q == '"' && escaped {
+                escaped = false;
+            } else if q == '"' && c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+        } else if c.is_whitespace() {
+            node_start = node_start || matches!(prev, ':' | '-' | '?');
+        } else if c == '#' && prev.is_whitespace() {
+            comment = true;
+        } else if matches!(c, '[' | '{') && (node_start || depth > 0) {
+            depth += 1;
+            if depth > MAX_FLOW_DEPTH {
+                return Some(line);
+            }
+            node_start = true;
+        } else if matches!(c, ']' | '}') && depth > 0 {
+            depth -= 1;
+            node_start = false;
+        } else if c == ',' && depth > 0 {
+            node_start = true;
+        } else if matches!(c, '"' | '\'') && node_start {
+            quote = Some(c);
+            node_start = false;
+        } else {
+            node_start = false;
+        }
+        prev = c;
+    }
+    None
+}
+
 pub fn parse(file: &str, text: &str) -> HerokuYml {
     let mut out = HerokuYml::default();
+    if let Some(line) = too_deep(text) {
+        out.diagnostics.push(
+            Diagnostic::error(
+                file,
+                line,
+                line_text(text, line),
+                format!("{file} nests `[` or `{{` more than {MAX_FLOW_DEPTH} levels deep"),
+            )
+            .label("this line goes past the limit")
+            .help("`run:` maps a process type to a command: a string, a list of strings, or `{command: [...]}`"),
+        );
+        return out;
+    }
     let doc: Value = match serde_yaml_ng::from_str(text) {
         Ok(v) => v,
         Err(e) => {
@@ -135,6 +205,47 @@ mod tests {
             ]
         );
         assert_eq!(y.release.as_deref(), Some("release-phase run"));
+    }
+
+    #[test]
+    fn nesting_past_the_parsers_limit_is_refused_at_once_naming_the_line() {
+        let deep = format!(
+            "run:\n  web: echo\n  worker: {}{}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let t = std::time::Instant::now();
+        let y = parse("heroku.yml", &deep);
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(2),
+            "linear: {:?}",
+            t.elapsed()
+        );
+        assert_eq!(y.diagnostics.len(), 1, "{:?}", y.diagnostics);
+        assert_eq!(y.diagnostics[0].line, 3);
+        assert!(
+            y.diagnostics[0].message.contains("more than 128 levels"),
+            "{:?}",
+            y.diagnostics
+        );
+
+        // At the limit it is the YAML parser's to judge; brackets that open
+        // no flow node (inside a plain scalar, quotes or a comment) never count.
+        let at = format!("run:\n  web: {}\"x\"{}\n", "[".repeat(100), "]".repeat(100));
+        assert!(!parse("heroku.yml", &at)
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("levels deep")));
+        let text = format!(
+            "run:\n  web: echo {0} '{0}' \"{0}\" # {0}\n",
+            "[".repeat(300)
+        );
+        let y = parse("heroku.yml", &text);
+        assert!(y.diagnostics.is_empty(), "{:?}", y.diagnostics);
+        assert_eq!(
+            y.run[0].1,
+            format!("echo {0} '{0}' \"{0}\"", "[".repeat(300))
+        );
     }
 
     #[test]

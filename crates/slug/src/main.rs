@@ -64,6 +64,9 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
         Cmd::Ignore { dir } => {
             let bytes = app_files::read(dir, ".slugignore")?.unwrap_or_default();
             let rules = SlugIgnore::parse(&bytes)?;
+            if let Some(w) = rules.warning() {
+                eprintln!(" !     Warning: {w}");
+            }
             let removal = slug::apply(dir, &rules)?;
             if cli.json {
                 let paths: Vec<_> = removal
