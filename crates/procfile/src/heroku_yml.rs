@@ -114,16 +114,18 @@ pub fn parse(file: &str, text: &str) -> HerokuYml {
     if let Some(run) = map.get("run") {
         match run.as_mapping() {
             Some(run) => {
+                // Where each key is written: built once, and only for a diagnostic.
+                let mut keys: Option<KeyLines> = None;
                 for (k, v) in run {
                     let name = k.as_str().map_or_else(|| format!("{k:?}"), str::to_string);
-                    let line = find_key_line(text, &name);
                     match command_of(v) {
                         Some(cmd) if !cmd.trim().is_empty() => out.run.push((name, cmd)),
-                        _ => out.diagnostics.push(
-                            Diagnostic::error(file, line, line_text(text, line), format!("`run.{name}` has no command"))
+                        _ => out.diagnostics.push({
+                            let (line, source) = keys.get_or_insert_with(|| KeyLines::of(text)).find(&name);
+                            Diagnostic::error(file, line, source, format!("`run.{name}` has no command"))
                                 .label("expected a string or `command: [...]`")
-                                .help(format!("write `{name}: <command>` or `{name}: {{command: [\"<command>\"], image: web}}`")),
-                        ),
+                                .help(format!("write `{name}: <command>` or `{name}: {{command: [\"<command>\"], image: web}}`"))
+                        }),
                     }
                 }
             }
@@ -172,15 +174,44 @@ fn line_text(text: &str, line: usize) -> &str {
 }
 
 fn find_key_line(text: &str, key: &str) -> usize {
-    text.lines()
-        .position(|l| {
+    KeyLines::of(text).find(key).0
+}
+
+/// The first line each mapping key is written on (`key:` or `"key":` at the
+/// start of a line, any indentation), with that line's text: one pass over
+/// the file, so locating many keys stays linear (a scan per key was
+/// quadratic: 8x the `run:` entries allocated 64x).
+struct KeyLines<'a> {
+    first: std::collections::HashMap<&'a str, (usize, &'a str)>,
+}
+
+impl<'a> KeyLines<'a> {
+    fn of(text: &'a str) -> Self {
+        let mut first = std::collections::HashMap::new();
+        for (i, l) in text.lines().enumerate() {
             let t = l.trim_start();
-            t.strip_prefix(key)
-                .is_some_and(|r| r.trim_start().starts_with(':'))
-                || t.strip_prefix(&format!("\"{key}\""))
-                    .is_some_and(|r| r.trim_start().starts_with(':'))
-        })
-        .map_or(0, |i| i + 1)
+            let key = if let Some(quoted) = t.strip_prefix('"') {
+                quoted
+                    .split_once('"')
+                    .filter(|(_, rest)| rest.trim_start().starts_with(':'))
+                    .map(|(k, _)| k)
+            } else {
+                // A key ends at the first `:` that ends the line or is followed by a blank.
+                t.match_indices(':')
+                    .find(|(at, _)| t[at + 1..].chars().next().is_none_or(char::is_whitespace))
+                    .map(|(at, _)| t[..at].trim_end())
+            };
+            if let Some(k) = key {
+                first.entry(k).or_insert((i + 1, l));
+            }
+        }
+        Self { first }
+    }
+
+    /// The key's line and text; line 0 (the whole file) when not found.
+    fn find(&self, key: &str) -> (usize, &'a str) {
+        self.first.get(key).copied().unwrap_or((0, ""))
+    }
 }
 
 #[cfg(test)]
