@@ -225,6 +225,8 @@ impl Ran {
 }
 
 pub fn ran(out: &Output) -> Ran {
+    record(&out.stdout);
+    record(&out.stderr);
     Ran {
         code: out.status.code().unwrap_or(-1),
         stdout: strip_ansi(&String::from_utf8_lossy(&out.stdout)),
@@ -233,6 +235,26 @@ pub fn ran(out: &Output) -> Ran {
 }
 
 pub use buildkit::output::strip_ansi;
+
+/// Keep what a program under test printed, byte for byte, for
+/// `scripts/secrets-sweep` (which greps it for every secret the tests use,
+/// in every encoding): appended to a file of this process's in the
+/// directory `SLIPWAY_TEST_OUTPUT` names (`scripts/test` sets it).
+pub fn record(bytes: &[u8]) {
+    use std::io::Write as _;
+    let Some(dir) = std::env::var_os("SLIPWAY_TEST_OUTPUT") else {
+        return;
+    };
+    let file = Path::new(&dir).join(format!("e2e-{}.log", std::process::id()));
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+    {
+        let _ = f.write_all(bytes);
+        let _ = f.write_all(b"\n");
+    }
+}
 
 /// `slipway <args>`, waited for.
 pub fn slipway_cmd(args: &[&str]) -> Ran {

@@ -149,9 +149,26 @@ fn spawn_worker(
         };
         let code = run(&mut config, &pause, &mut log);
         drop(config); // the lease's connection goes with it
+        record(&log);
         (String::from_utf8(log).unwrap(), code)
     });
     (stop, worker)
+}
+
+/// Keep the worker's log for `scripts/secrets-sweep` (as tests/support's
+/// `record` keeps every end-to-end output) when `SLIPWAY_TEST_OUTPUT` is set.
+fn record(log: &[u8]) {
+    use std::io::Write as _;
+    if let Some(dir) = std::env::var_os("SLIPWAY_TEST_OUTPUT") {
+        let file = std::path::Path::new(&dir).join(format!("worker-{}.log", std::process::id()));
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+        {
+            let _ = f.write_all(log);
+        }
+    }
 }
 
 /// Run the worker while `during` runs, changing nothing else; its log and exit code.
