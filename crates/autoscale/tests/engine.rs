@@ -511,6 +511,112 @@ fn the_daily_dyno_hour_cap_stops_scale_ups() {
 }
 
 #[test]
+fn the_dyno_hour_count_starts_again_at_local_midnight_and_scale_ups_resume() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 1;
+    s.max_dynos = Bound::Fixed(10);
+    s.time_zone = chrono_tz::America::Vancouver; // midnight there is 08:00 UTC
+    let mut p = seed_rule(s);
+    p.daily_dyno_hour_cap = Some(5);
+    p.freeze = Duration::ZERO;
+    let mut st = State::default();
+    // 22:00 local (06:00 UTC): 5 dynos for the two hours to midnight spend the cap.
+    let ten_pm = Utc.with_ymd_and_hms(2026, 11, 24, 6, 0, 0).unwrap();
+    step(&p, &mut st, &obs(&[("web", 5)], hb(500)), ten_pm);
+    let before = ten_pm + chrono::Duration::minutes(119);
+    let t = step(&p, &mut st, &obs(&[("web", 5)], hb(5000)), before);
+    assert!(
+        t.decisions.is_empty(),
+        "capped before midnight: {:?}",
+        t.report
+    );
+    assert!(
+        (st.dyno_hours_today() - 9.9).abs() < 0.1,
+        "{}",
+        st.dyno_hours_today()
+    );
+    // Just past local midnight the count is the new day's (about a minute of 5 dynos).
+    let after = ten_pm + chrono::Duration::minutes(121);
+    let t = step(&p, &mut st, &obs(&[("web", 5)], hb(5000)), after);
+    assert!(st.dyno_hours_today() < 0.2, "{}", st.dyno_hours_today());
+    assert_eq!(
+        t.decisions.first().map(|d| d.to),
+        Some(6),
+        "scale-ups resume: {:?}",
+        t.report
+    );
+}
+
+#[test]
+fn reversals_older_than_an_hour_no_longer_count_against_the_flap_budget() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 1;
+    s.passes_to_scale_down = 1;
+    s.max_dynos = Bound::Fixed(10);
+    let mut p = seed_rule(s);
+    p.flap_budget_per_hour = Some(2);
+    p.flap_budget_per_day = None;
+    p.freeze = Duration::ZERO;
+    p.scale_down_delay = Duration::ZERO;
+    let mut st = State::default();
+    let mut web = 2;
+    let mut held_at = None;
+    for i in 0..10 {
+        let beat = if i % 2 == 0 { hb(5000) } else { hb(10) };
+        let t = step(&p, &mut st, &obs(&[("web", web)], beat), at(i));
+        match t.decisions.first() {
+            Some(d) => web = d.to,
+            None => {
+                held_at = Some(i);
+                break;
+            }
+        }
+    }
+    let held_at = held_at.expect("the budget holds a reversal within the hour");
+    // The same scale-down once the reversals are over an hour old.
+    let t = step(&p, &mut st, &obs(&[("web", web)], hb(10)), at(held_at + 61));
+    assert_eq!(
+        t.decisions.first().map(|d| d.to),
+        Some(web - 1),
+        "{:?}",
+        t.report
+    );
+}
+
+#[test]
+fn a_declared_singleton_is_never_scaled_whatever_its_queue() {
+    let mut p = workers_policy();
+    p.singletons.insert("worker_general".into());
+    let mut st = State::default();
+    let o = Observation {
+        formation: formation(&[("web", 1), ("worker_general", 1), ("worker_priority", 1)]),
+        heartbeat: hb(100),
+        queues: queues(&[
+            ("default", Some(5000)),
+            ("bulk", Some(5000)),
+            ("bulk_priority", Some(5000)),
+        ]),
+        released_at: None,
+        heartbeat_service: None,
+    };
+    let t = tick(&p, &mut st, &o, at(0));
+    assert!(
+        !t.decisions
+            .iter()
+            .any(|d| d.process_type == "worker_general"),
+        "{:?}",
+        t.decisions
+    );
+    assert!(
+        t.decisions
+            .iter()
+            .any(|d| d.process_type == "worker_priority"),
+        "the others still scale: {:?}",
+        t.decisions
+    );
+}
+
+#[test]
 fn a_large_scale_difference_within_the_period_is_notified() {
     let mut s = Settings::default();
     s.fails_to_scale_up = 1;
@@ -611,6 +717,17 @@ proptest! {
             if matches!(f, Measure::Unknown(_)) {
                 prop_assert!(t.decisions.is_empty());
                 continue;
+            }
+            // A type outside its bounds is moved back inside them, whatever
+            // else holds it: a freeze, a flap hold, a queue or heartbeat unknown.
+            for (kind, current) in [("web", &web), ("worker_general", &general)] {
+                let (Measure::Value(current), Some((lo, hi))) = (current, p.bounds(kind, now)) else { continue };
+                if *current < lo || *current > hi {
+                    prop_assert!(
+                        t.decisions.iter().any(|d| d.process_type == kind && d.to >= lo && d.to <= hi),
+                        "{kind} at {current} outside [{lo}, {hi}] was not moved back: {:?}", t.decisions
+                    );
+                }
             }
             for dec in &t.decisions {
                 prop_assert!(dec.process_type != "beat", "singleton scaled: {dec:?}");

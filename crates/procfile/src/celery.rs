@@ -70,17 +70,11 @@ fn analyze_simple(words: &[String]) -> Option<Celery> {
     // The celery invocation, whatever precedes it: env assignments and any
     // wrappers (`bin/start-pgbouncer`, `newrelic-admin run-program`,
     // `bin/qgtunnel`, `doppler run --`, `chamber exec app --`, ...).
-    let start = (0..words.len()).find_map(|i| {
-        let w = words[i].as_str();
-        let base = w.rsplit('/').next().unwrap_or(w);
-        if base == "celery" {
-            return Some(i + 1);
-        }
-        (base.starts_with("python")
-            && words.get(i + 1).map(String::as_str) == Some("-m")
-            && words.get(i + 2).map(String::as_str) == Some("celery"))
-        .then_some(i + 3)
-    })?;
+    // `python -m celery` needs nothing of its own: its `celery` word is found.
+    let start = words
+        .iter()
+        .position(|w| w.rsplit('/').next() == Some("celery"))?
+        + 1;
     let rest = &words[start..];
 
     let mut app = None;
