@@ -564,13 +564,11 @@ fn reversals_older_than_an_hour_no_longer_count_against_the_flap_budget() {
     for i in 0..10 {
         let beat = if i % 2 == 0 { hb(5000) } else { hb(10) };
         let t = step(&p, &mut st, &obs(&[("web", web)], beat), at(i));
-        match t.decisions.first() {
-            Some(d) => web = d.to,
-            None => {
-                held_at = Some(i);
-                break;
-            }
-        }
+        let Some(d) = t.decisions.first() else {
+            held_at = Some(i);
+            break;
+        };
+        web = d.to;
     }
     let held_at = held_at.expect("the budget holds a reversal within the hour");
     // The same scale-down once the reversals are over an hour old.
