@@ -96,7 +96,8 @@ fn analyze_simple(words: &[String]) -> Option<Celery> {
             }
             if let Some(s) = short {
                 if let Some(v) = word.strip_prefix(s) {
-                    if !v.is_empty() && !word.starts_with("--") {
+                    // (A short option is one dash and a letter: `--app` never starts with it.)
+                    if !v.is_empty() {
                         return Some(v.to_string());
                     }
                 }

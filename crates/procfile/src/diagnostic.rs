@@ -192,6 +192,67 @@ mod tests {
     }
 
     #[test]
+    fn pointing_at_a_part_underlines_just_that_part_and_an_empty_part_the_whole_line() {
+        let d =
+            Diagnostic::error("Procfile", 2, "web: gunicorn app.wsgi", "x").pointing_at("gunicorn");
+        let text = d.render();
+        let carets = text.lines().find(|l| l.contains('^')).unwrap();
+        let column = carets.find('^').unwrap() - carets.find('|').unwrap() - 2;
+        assert_eq!((column, carets.matches('^').count()), (5, 8), "{text}");
+        let whole = Diagnostic::error("Procfile", 2, "web: x", "x").pointing_at("");
+        assert_eq!(whole.span, None);
+        let missing = Diagnostic::error("Procfile", 2, "web: x", "x").pointing_at("nowhere");
+        assert_eq!(missing.span, None);
+    }
+
+    #[test]
+    fn a_whole_file_finding_shows_no_line_and_is_located_at_the_file() {
+        let d = Diagnostic::error("heroku.yml", 0, "", "must be a mapping").help("see the docs");
+        assert_eq!(d.location(), "heroku.yml");
+        let text = d.render();
+        assert!(
+            !text.contains(" | ") && !text.contains("heroku.yml:0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("help: see the docs (in heroku.yml)"),
+            "{text}"
+        );
+        let one = Diagnostic::error("heroku.yml", 1, "run: 3", "bad");
+        assert_eq!(one.location(), "heroku.yml:1");
+        assert!(one.render().contains("1 | run: 3"), "{}", one.render());
+    }
+
+    #[test]
+    fn displaying_a_diagnostic_is_rendering_it() {
+        let d = Diagnostic::warning("Procfile", 1, "web: x", "a warning").help("h");
+        assert_eq!(d.to_string(), d.render());
+        assert!(d.to_string().starts_with("warning: a warning"));
+    }
+
+    #[test]
+    fn a_long_line_of_multibyte_characters_is_cut_at_a_character() {
+        let line = "é".repeat(MAX_SHOWN); // 2 bytes each: MAX_SHOWN falls inside none
+        let cut = shorten(&format!("a{line}"));
+        let kept = cut.split('…').next().unwrap();
+        assert_eq!(
+            kept,
+            format!("a{}", "é".repeat(MAX_SHOWN / 2 - 1)),
+            "cut back to a character, never past the limit"
+        );
+        assert!(
+            cut.ends_with(&format!("… ({} bytes in all)", 1 + 2 * MAX_SHOWN)),
+            "{cut}"
+        );
+        assert_eq!(shorten("short"), "short");
+        assert_eq!(
+            shorten(&"x".repeat(MAX_SHOWN)),
+            "x".repeat(MAX_SHOWN),
+            "at the limit: whole"
+        );
+    }
+
+    #[test]
     fn a_huge_line_is_shortened_for_display() {
         let line = "x".repeat(10 * 1024 * 1024);
         let d = Diagnostic::error("Procfile", 1, &line, "too long");

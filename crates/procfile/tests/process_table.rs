@@ -145,6 +145,34 @@ fn project_toml_formation_sets_size_and_bounds_and_may_release_a_singleton() {
 }
 
 #[test]
+fn a_dyno_size_heroku_does_not_have_is_kept_with_a_warning_and_a_known_one_in_any_case_is_not() {
+    let dir = app(&[
+        ("Procfile", "web: a\nworker: w\n"),
+        (
+            "project.toml",
+            "[_.metadata.slipway.formation.web]\nsize = \"Performance-L\"\n[_.metadata.slipway.formation.worker]\nsize = \"huge-9x\"\n",
+        ),
+    ]);
+    let loaded = load(dir.path()).unwrap();
+    let sized: Vec<_> = loaded
+        .warnings
+        .iter()
+        .filter(|w| w.message.contains("is not a dyno size"))
+        .map(|w| w.message.clone())
+        .collect();
+    assert_eq!(sized.len(), 1, "{sized:?}");
+    assert!(
+        sized[0].contains("formation.worker] size `huge-9x`"),
+        "{sized:?}"
+    );
+    assert_eq!(
+        loaded.table.get("worker").unwrap().formation.size,
+        "huge-9x",
+        "kept: the platform judges"
+    );
+}
+
+#[test]
 fn contradictory_formation_is_an_error_naming_the_table_line() {
     let dir = app(&[
         ("Procfile", "beat: celery -A x beat\nworker: w\n"),
