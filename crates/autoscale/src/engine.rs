@@ -1404,6 +1404,14 @@ mod capacity_tests {
     }
 
     #[test]
+    fn the_web_policy_is_named_capacity_or_seed_and_nothing_else() {
+        assert_eq!(WebPolicy::parse(" capacity\n"), Some(WebPolicy::Capacity));
+        assert_eq!(WebPolicy::parse("seed"), Some(WebPolicy::Seed));
+        assert_eq!(WebPolicy::parse("Seed"), None, "as written in the SPEC");
+        assert_eq!(WebPolicy::parse(""), None);
+    }
+
+    #[test]
     fn two_quantities_under_one_load_give_the_service_time() {
         // S = 120 ms, load a = 3 dynos' worth: at 4 dynos 480 ms, at 6 dynos 240 ms.
         let s = service_time((4, ms(480.0)), (6, ms(240.0))).unwrap();

@@ -104,3 +104,21 @@ impl Formation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_read_as_a_range_a_single_number_when_fixed_and_singleton_when_one() {
+        let mut f = Formation::platform_default("worker");
+        f.min = 2;
+        f.max = Some(2);
+        assert_eq!(f.bounds_text(), "2", "min = max: one number");
+        f.max = Some(5);
+        assert_eq!(f.bounds_text(), "2..=5");
+        f.max = None;
+        assert_eq!(f.bounds_text(), "2..");
+        assert_eq!(f.singleton("beat").bounds_text(), "1 (singleton)");
+    }
+}
