@@ -867,14 +867,22 @@ fn a_scale_down_that_reverses_an_increase_waits_for_the_flap_budget_but_an_incre
 
 #[test]
 fn a_worker_type_that_keeps_turning_round_waits_twice_as_long_each_time() {
-    let p = workers_policy();
+    let mut p = workers_policy();
+    // The doubling alone (the flap budget would hold the same downs for its hour).
+    p.flap_budget_per_hour = None;
+    p.flap_budget_per_day = None;
     let mut st = State::default();
     let mut o = obs(&[("worker_priority", 0)], None);
     let mut n = 0;
     let mut downs = Vec::new();
     let mut minute = 0;
-    // Work arrives, is done, arrives again: each down waits for the doubled delay.
-    for _ in 0..3 {
+    // Work arrives, is done, arrives again: each down waits for the doubled
+    // delay. The fourth round comes a quiet day later: reversals over a day
+    // old count no more.
+    for round in 0..4 {
+        if round == 3 {
+            minute += 24 * 60;
+        }
         o.formation = formation(&[("worker_priority", n)]);
         o.queues = queues(&[("bulk_priority", Some(20))]);
         if let Some(d) = step(&p, &mut st, &o, at(minute)).decisions.first() {
@@ -894,10 +902,10 @@ fn a_worker_type_that_keeps_turning_round_waits_twice_as_long_each_time() {
         }
         minute += 61; // past the flap budget's hour
     }
-    assert!(
-        downs[1] >= 2 * 5 && downs[2] >= 4 * 5,
-        "waits: {downs:?} minutes"
-    );
+    // Each round trip is two reversals (the fall after a rise, the rise
+    // after a fall): the 5-minute delay, then x4, then x16; a tick after each.
+    // A day later only that day's rise counts: x2.
+    assert_eq!(downs, [6, 21, 81, 11], "waits in minutes");
 }
 
 #[test]

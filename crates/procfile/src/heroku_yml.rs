@@ -280,6 +280,29 @@ mod tests {
     }
 
     #[test]
+    fn the_depth_scan_follows_quotes_escapes_and_lines_as_yaml_does() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        // An escaped quote does not end a double-quoted string: its brackets stay text.
+        let text = format!("run:\n  web: [\"a\\\" {}\"]\n", deep(200));
+        let y = parse("heroku.yml", &text);
+        assert!(y.diagnostics.is_empty(), "{:?}", y.diagnostics);
+        assert_eq!(y.run[0].1, format!("a\" {}", deep(200)));
+        // A flow list over several lines: a quoted item on the next line is still quoted.
+        let text = format!("run:\n  web: [\n    '{}'\n  ]\n", deep(200));
+        assert!(parse("heroku.yml", &text).diagnostics.is_empty());
+        // A new line in block context is a node start: brackets opening it count.
+        let text = format!("run:\n  web: echo\n{}\n", deep(200));
+        let y = parse("heroku.yml", &text);
+        assert_eq!(y.diagnostics.len(), 1, "{:?}", y.diagnostics);
+        assert!(
+            y.diagnostics[0].message.contains("levels deep"),
+            "{:?}",
+            y.diagnostics
+        );
+        assert_eq!(y.diagnostics[0].line, 3);
+    }
+
+    #[test]
     fn invalid_yaml_names_the_line() {
         let y = parse("heroku.yml", "run:\n  web: ok\n bad: [unclosed\n");
         let d = &y.diagnostics[0];
