@@ -192,28 +192,27 @@ struct Index {
     queues: Vec<String>,
     /// Per slot: indices into `queues`.
     slot_queues: Vec<Vec<usize>>,
-    /// What the index was built from (web type, worker and singleton counts).
-    built_for: (Option<String>, usize, usize),
+    /// What the index was built from: the web type, the worker types and the
+    /// singletons, by name. (Counts alone once let a policy that replaced
+    /// one worker type with another keep scaling the old one.)
+    built_for: (Option<String>, Vec<String>, Vec<String>),
 }
 
 impl Index {
-    fn signature(policy: &Policy) -> (Option<String>, usize, usize) {
-        (
-            policy.web_type.clone(),
-            policy.workers.len(),
-            policy.singletons.len(),
-        )
-    }
-
     fn fits(&self, policy: &Policy) -> bool {
+        // A few short names compared per tick: a few ns next to the tick.
         self.built_for.0 == policy.web_type
-            && self.built_for.1 == policy.workers.len()
-            && self.built_for.2 == policy.singletons.len()
+            && self.built_for.1.iter().eq(policy.workers.keys())
+            && self.built_for.2.iter().eq(policy.singletons.iter())
     }
 
     fn new(policy: &Policy) -> Self {
         let mut ix = Index {
-            built_for: Self::signature(policy),
+            built_for: (
+                policy.web_type.clone(),
+                policy.workers.keys().cloned().collect(),
+                policy.singletons.iter().cloned().collect(),
+            ),
             ..Index::default()
         };
         if let Some(web) = policy

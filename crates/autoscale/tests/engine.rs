@@ -69,6 +69,7 @@ fn three_slow_heartbeats_scale_web_up_by_the_increment_then_the_streak_restarts(
             "two slow beats are not a streak of three"
         );
     }
+    assert_eq!(st.history(), [Verdict::Slow, Verdict::Slow]);
     let t = step(&p, &mut st, &obs(&[("web", 1)], hb(1001)), at(2));
     assert_eq!(t.decisions.len(), 1);
     assert_eq!((t.decisions[0].from, t.decisions[0].to), (1, 2));
@@ -94,11 +95,15 @@ fn exactly_the_max_response_time_is_not_slow_and_exactly_the_min_is_not_fast() {
     for i in 0..6 {
         tick(&p, &mut st, &obs(&[("web", 2)], hb(1000)), at(i));
     }
+    assert!(!st.history().is_empty());
     assert!(st.history().iter().all(|v| *v == Verdict::Ok));
     for i in 0..6 {
         tick(&p, &mut st, &obs(&[("web", 2)], hb(200)), at(i));
     }
+    assert!(!st.history().is_empty());
     assert!(st.history().iter().all(|v| *v == Verdict::Ok));
+    tick(&p, &mut st, &obs(&[("web", 2)], hb(199)), at(7));
+    assert_eq!(st.history().last(), Some(&Verdict::Fast));
 }
 
 #[test]
@@ -578,6 +583,75 @@ fn reversals_older_than_an_hour_no_longer_count_against_the_flap_budget() {
         Some(web - 1),
         "{:?}",
         t.report
+    );
+}
+
+#[test]
+fn a_policy_whose_worker_types_change_is_read_afresh_even_at_the_same_count() {
+    let p = workers_policy();
+    let mut st = State::default();
+    let o = Observation {
+        formation: formation(&[
+            ("web", 1),
+            ("worker_general", 1),
+            ("worker_priority", 0),
+            ("worker_import", 0),
+        ]),
+        heartbeat: hb(100),
+        queues: queues(&[
+            ("default", Some(0)),
+            ("bulk", Some(0)),
+            ("feedback", Some(0)),
+            ("bulk_priority", Some(40)),
+            ("user_import", Some(40)),
+        ]),
+        released_at: None,
+        heartbeat_service: None,
+    };
+    let t = tick(&p, &mut st, &o, at(0));
+    assert!(
+        t.decisions
+            .iter()
+            .any(|d| d.process_type == "worker_priority"),
+        "{:?}",
+        t.decisions
+    );
+    // The same number of types, one replaced by another.
+    let mut q = p.clone();
+    let rule = q.workers.remove("worker_priority").unwrap();
+    q.workers.insert(
+        "worker_import".into(),
+        QueueRule {
+            queues: vec!["user_import".into()],
+            ..rule
+        },
+    );
+    let t = tick(&q, &mut st, &o, at(1));
+    assert!(
+        t.decisions
+            .iter()
+            .any(|d| d.process_type == "worker_import"),
+        "{:?}",
+        t.decisions
+    );
+    assert!(
+        !t.decisions
+            .iter()
+            .any(|d| d.process_type == "worker_priority"),
+        "{:?}",
+        t.decisions
+    );
+    // A type made a singleton is no longer scaled.
+    let mut r = q.clone();
+    r.singletons.remove("beat");
+    r.singletons.insert("worker_import".into());
+    let t = tick(&r, &mut st, &o, at(2));
+    assert!(
+        !t.decisions
+            .iter()
+            .any(|d| d.process_type == "worker_import"),
+        "{:?}",
+        t.decisions
     );
 }
 
