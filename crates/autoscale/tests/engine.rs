@@ -588,7 +588,7 @@ fn reversals_older_than_an_hour_no_longer_count_against_the_flap_budget() {
 
 #[test]
 fn a_policy_whose_worker_types_change_is_read_afresh_even_at_the_same_count() {
-    let p = workers_policy();
+    let first = workers_policy();
     let mut st = State::default();
     let o = Observation {
         formation: formation(&[
@@ -608,7 +608,7 @@ fn a_policy_whose_worker_types_change_is_read_afresh_even_at_the_same_count() {
         released_at: None,
         heartbeat_service: None,
     };
-    let t = tick(&p, &mut st, &o, at(0));
+    let t = tick(&first, &mut st, &o, at(0));
     assert!(
         t.decisions
             .iter()
@@ -617,16 +617,16 @@ fn a_policy_whose_worker_types_change_is_read_afresh_even_at_the_same_count() {
         t.decisions
     );
     // The same number of types, one replaced by another.
-    let mut q = p.clone();
-    let rule = q.workers.remove("worker_priority").unwrap();
-    q.workers.insert(
+    let mut replaced = first.clone();
+    let rule = replaced.workers.remove("worker_priority").unwrap();
+    replaced.workers.insert(
         "worker_import".into(),
         QueueRule {
             queues: vec!["user_import".into()],
             ..rule
         },
     );
-    let t = tick(&q, &mut st, &o, at(1));
+    let t = tick(&replaced, &mut st, &o, at(1));
     assert!(
         t.decisions
             .iter()
@@ -642,10 +642,10 @@ fn a_policy_whose_worker_types_change_is_read_afresh_even_at_the_same_count() {
         t.decisions
     );
     // A type made a singleton is no longer scaled.
-    let mut r = q.clone();
-    r.singletons.remove("beat");
-    r.singletons.insert("worker_import".into());
-    let t = tick(&r, &mut st, &o, at(2));
+    let mut singled = replaced.clone();
+    singled.singletons.remove("beat");
+    singled.singletons.insert("worker_import".into());
+    let t = tick(&singled, &mut st, &o, at(2));
     assert!(
         !t.decisions
             .iter()
