@@ -315,5 +315,63 @@ mod tests {
     fn a_run_entry_without_a_command_names_its_line() {
         let y = parse("heroku.yml", "run:\n  web: ok\n  worker:\n    image: web\n");
         assert_eq!(y.diagnostics[0].location(), "heroku.yml:3");
+        assert_eq!(y.diagnostics[0].source_line, "  worker:");
+        let y = parse("heroku.yml", "run:\n  web: \"   \"\n");
+        assert_eq!(
+            y.diagnostics.len(),
+            1,
+            "a blank command is none: {:?}",
+            y.diagnostics
+        );
+        assert!(y.diagnostics[0]
+            .message
+            .contains("`run.web` has no command"));
+        assert_eq!(y.diagnostics[0].source_line, "  web: \"   \"");
+        assert!(y.run.is_empty());
+    }
+
+    #[test]
+    fn an_empty_run_is_nothing_and_a_run_that_is_no_mapping_is_an_error_at_its_line() {
+        let y = parse(
+            "heroku.yml",
+            "build:\n  docker:\n    web: Dockerfile\nrun:\n",
+        );
+        assert!(
+            y.diagnostics.is_empty() && y.run.is_empty(),
+            "{:?}",
+            y.diagnostics
+        );
+        let y = parse("heroku.yml", "# the app\nrun: 3\n");
+        assert_eq!(y.diagnostics.len(), 1, "{:?}", y.diagnostics);
+        assert_eq!(
+            (y.diagnostics[0].line, y.diagnostics[0].source_line.as_str()),
+            (2, "run: 3")
+        );
+        assert!(y.diagnostics[0].message.contains("must map process types"));
+    }
+
+    #[test]
+    fn the_depth_limit_is_exact_and_closed_brackets_and_commas_are_followed() {
+        let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert_eq!(too_deep(&format!("a: {}", deep(MAX_FLOW_DEPTH))), None);
+        assert_eq!(
+            too_deep(&format!("x: 1\na: {}", deep(MAX_FLOW_DEPTH + 1))),
+            Some(2)
+        );
+        // Closed brackets give their level back: side by side, never deep.
+        assert_eq!(too_deep(&format!("a: {}", "[]".repeat(500))), None);
+        assert_eq!(too_deep(&format!("a: [{}]", "{}, ".repeat(500))), None);
+        // After a comma in a flow list a quoted item starts: its brackets are text.
+        assert_eq!(too_deep(&format!("a: [x, \"{}\"]", "[".repeat(300))), None);
+        // A closing bracket in block context (plain text) takes nothing away.
+        assert_eq!(
+            too_deep(&format!("a: x]]]]\nb: {}", deep(MAX_FLOW_DEPTH + 1))),
+            Some(2)
+        );
+        // Brackets inside a plain scalar in block context open nothing.
+        assert_eq!(too_deep(&format!("a: x{}", "[".repeat(300))), None);
+        // A comment's brackets are text; `#` inside a word is not a comment.
+        assert_eq!(too_deep(&format!("a: 1 # {}", "[".repeat(300))), None);
+        assert_eq!(too_deep(&format!("a: [x#{}", "[".repeat(300))), Some(1));
     }
 }
