@@ -1402,6 +1402,93 @@ mod capacity_tests {
         Duration::from_secs_f64(v / 1000.0)
     }
 
+    fn every_notification() -> Vec<Notification> {
+        let t = || "worker_general".to_string();
+        vec![
+            Notification::ScaleDiffExceeded {
+                diff: 8,
+                threshold: 6,
+                minutes: 30,
+            },
+            Notification::NeedsExceedMax {
+                process_type: t(),
+                needed: 9,
+                max: 6,
+            },
+            Notification::NeedsBelowMin {
+                process_type: t(),
+                min: 2,
+            },
+            Notification::ScaleFailed {
+                process_type: t(),
+                to: 3,
+                error: "HTTP 503".into(),
+            },
+            Notification::Unknown {
+                what: "the heartbeat".into(),
+                why: "timed out".into(),
+            },
+            Notification::FlapBudgetSpent {
+                process_type: t(),
+                reversals: 2,
+            },
+            Notification::DynoHourCapReached { used: 51, cap: 50 },
+        ]
+    }
+
+    /// The `kind` of each notification is what logs, webhooks and mail say:
+    /// a contract, one name each.
+    #[test]
+    fn each_notification_has_its_own_kind_and_says_what_happened() {
+        let kinds: Vec<&str> = every_notification()
+            .iter()
+            .map(Notification::kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "scale_diff_exceeded",
+                "needs_exceed_max",
+                "needs_below_min",
+                "scale_failed",
+                "measurement_unknown",
+                "flap_budget_spent",
+                "dyno_hour_cap_reached"
+            ]
+        );
+        let texts: Vec<String> = every_notification()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            texts[1].contains("needs 9 dynos but its max is 6"),
+            "{texts:?}"
+        );
+        assert!(texts[3].contains("to 3 failed: HTTP 503"), "{texts:?}");
+        assert!(
+            texts[6].contains("51 dyno-hours used today, cap 50"),
+            "{texts:?}"
+        );
+    }
+
+    /// Which are sent follows the seed's three switches; the rest always are.
+    #[test]
+    fn the_seeds_switches_choose_which_notifications_are_sent() {
+        let mut s = Settings::default();
+        let sent = |s: &Settings| -> Vec<bool> {
+            every_notification().iter().map(|n| n.wanted(s)).collect()
+        };
+        assert_eq!(
+            sent(&s),
+            [true, true, false, false, true, true, true],
+            "the seed's defaults"
+        );
+        s.notify_needs_exceed_max = false;
+        s.notify_needs_below_min = true;
+        s.notify_on_scale_fails = true;
+        assert_eq!(sent(&s), [true, false, true, true, true, true, true]);
+    }
+
     #[test]
     fn the_web_policy_is_named_capacity_or_seed_and_nothing_else() {
         assert_eq!(WebPolicy::parse(" capacity\n"), Some(WebPolicy::Capacity));
