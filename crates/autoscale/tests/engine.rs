@@ -858,6 +858,49 @@ fn one_slow_heartbeat_moves_web_as_far_as_its_utilization_needs_not_one_incremen
 }
 
 #[test]
+fn web_reads_the_median_of_its_last_three_heartbeats_so_one_slow_beat_is_not_a_load() {
+    let p = capacity_policy(30);
+    let mut st = State::default();
+    for (i, ms) in [200, 200, 1500].into_iter().enumerate() {
+        let t = step(
+            &p,
+            &mut st,
+            &obs(&[("web", 4)], hb(ms)),
+            at_secs(30 * i64::try_from(i).unwrap()),
+        );
+        assert!(
+            t.decisions.is_empty(),
+            "beat {i} ({ms} ms): {:?}",
+            t.decisions
+        );
+    }
+    // A second slow beat makes the median slow.
+    let t = step(&p, &mut st, &obs(&[("web", 4)], hb(1500)), at_secs(90));
+    assert!(
+        t.decisions.first().is_some_and(|d| d.to > 4),
+        "{:?}",
+        t.report
+    );
+}
+
+#[test]
+fn the_fastest_beat_stands_for_the_service_time_for_a_day_and_no_longer() {
+    let p = capacity_policy(30);
+    let day = 24 * 3600;
+    let after = |later: i64| {
+        let mut st = State::default();
+        step(&p, &mut st, &obs(&[("web", 4)], hb(50)), at_secs(0));
+        let t = step(&p, &mut st, &obs(&[("web", 4)], hb(400)), at_secs(later));
+        t.decisions.first().map(|d| d.to)
+    };
+    // A day on, 400 ms against a 50 ms service time is 88% busy: one more dyno.
+    assert_eq!(after(day), Some(5));
+    // A moment past the day, 400 ms is all there is: the load looks light,
+    // and after a day at 4 web gives a quarter back.
+    assert_eq!(after(day + 1), Some(3));
+}
+
+#[test]
 fn web_goes_down_only_after_its_need_stayed_low_for_the_delay_and_a_quarter_at_a_time() {
     let p = capacity_policy(30);
     let mut st = State::default();
