@@ -63,7 +63,7 @@ pub fn heartbeat_report(agent: &ureq::Agent, url: &str) -> Heartbeat {
             service: None,
         },
         Err(e) => Heartbeat {
-            latency: Measure::Unknown(e.kind().to_string()),
+            latency: Measure::Unknown(format!("the heartbeat: {}", buildkit::http::describe(&e))),
             service: None,
         },
     }
@@ -263,7 +263,10 @@ impl RabbitManagement {
             Err(ureq::Error::Status(code, _)) => {
                 Err(format!("RabbitMQ management API: HTTP {code}"))
             }
-            Err(e) => Err(format!("RabbitMQ management API unreachable: {}", e.kind())),
+            Err(e) => Err(format!(
+                "RabbitMQ management API unreachable: {}",
+                buildkit::http::describe(&e)
+            )),
         };
         queues
             .iter()
@@ -385,10 +388,13 @@ impl RedisProbe {
                 .collect(),
             Err(e) => {
                 self.conn = None;
-                all_unknown(format!(
-                    "Redis: {}",
+                // A read timeout reads "Resource temporarily unavailable" (EAGAIN).
+                let what = if e.is_timeout() {
+                    "timed out (no answer in 3s)".to_string()
+                } else {
                     redact_url_error(&e.to_string(), &self.url)
-                ))
+                };
+                all_unknown(format!("Redis: {what}"))
             }
         }
     }

@@ -7,6 +7,7 @@
 //! | `classic` | [`classic`] | Heroku's classic API (`bin/detect`, `bin/compile`, `bin/release`) over a libcnb binary, one main path for every buildpack |
 //! | `process` | [`process`] | children in their own process group, SIGTERM then SIGKILL after a grace, exit codes, output line by line, SIGTERM/SIGINT caught once |
 //! | `fs` | [`fs`] | copying, moving and removing trees (links kept as links) |
+//! | `http` | [`http`] | HTTP failures described without their URL (`timed out`, not ureq's "Network Error") |
 //! | `redact` | [`redact`] | secrets out of logs and errors |
 //! | `pg` | [`pg`] | PostgreSQL connections as Heroku gives them (TLS as libpq's `sslmode=require`) |
 //! | `tls` | [`tls`] | TLS client configurations: verified, or encrypted only (self-signed servers) |
@@ -15,6 +16,8 @@
 pub mod classic;
 #[cfg(feature = "fs")]
 pub mod fs;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "output")]
 pub mod output;
 #[cfg(feature = "pg")]

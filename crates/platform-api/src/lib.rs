@@ -178,8 +178,8 @@ impl Client {
                     },
                 });
             }
-            // Transport errors name the URL (no secret in it), never the headers.
-            Err(e) => return Err(ApiError::Transport(e.kind().to_string())),
+            // What went wrong, never the URL nor the headers (the token).
+            Err(e) => return Err(ApiError::Transport(buildkit::http::describe(&e))),
         };
         self.note_remaining(&response);
         response

@@ -166,6 +166,10 @@ fn a_stall_on_a_kept_alive_connection_times_out_like_a_new_one() {
         "GET waited {:?}: {e}",
         started.elapsed()
     );
+    assert!(
+        e.to_string().contains("timed out"),
+        "said as what it is: {e}"
+    );
     c.formation().ok(); // a fresh, pooled connection again (after the stalled one answers)
     api.push_fault(Fault::Delay(Duration::from_secs(5)));
     let started = std::time::Instant::now();
