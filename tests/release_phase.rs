@@ -451,6 +451,25 @@ fn a_database_that_is_down_is_waited_for_then_named_without_its_password() {
     assert!(!r.all().contains(SECRET_PASSWORD), "{}", r.all());
 }
 
+/// A refused login (no such database, user or password) is an answer, not
+/// an absence: it fails at once, never retried for the whole database-wait.
+#[test]
+fn a_database_that_refuses_the_login_fails_the_release_at_once_without_retrying() {
+    require_postgres();
+    let app = app_with("[_.metadata.slipway.release]\ndatabase-wait = 60\n[[com.heroku.phase.release]]\ncommand = \"true\"\n", &[]);
+    for (url, says) in [
+        (format!("postgres://postgres:{SECRET_PASSWORD}@127.0.0.1:5432/slipway_no_such_db?sslmode=disable"), "does not exist"),
+        (format!("postgres://no_such_role:{SECRET_PASSWORD}@127.0.0.1:5432/test?sslmode=disable"), "no_such_role"),
+    ] {
+        let r = run_release(app.path(), &[("DATABASE_URL", &url)]);
+        assert_eq!(r.code, 1, "{}", r.all());
+        assert!(r.stderr.contains("refused the connection") && r.stderr.contains(says), "{}", r.all());
+        assert!(r.stderr.contains("did not retry"), "{}", r.all());
+        assert!(!r.stdout.contains("database not ready"), "no retries: {}", r.all());
+        assert!(!r.all().contains(SECRET_PASSWORD), "{}", r.all());
+    }
+}
+
 #[test]
 fn a_failing_migration_exits_with_its_code_and_output_and_stops_the_plan() {
     let app = app_with(

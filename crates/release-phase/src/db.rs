@@ -82,6 +82,14 @@ pub fn wait_for(
         let error = match connect_within(config, within, stop) {
             Ok(client) => return Ok(client),
             Err(Attempt::Signalled(sig)) => return Err(ReleaseError::Signalled(sig)),
+            // A wrong password, user or database name is an answer, not an
+            // absence: it is the same in a minute, so say it at once.
+            Err(Attempt::Failed(e)) if refused(&e) => {
+                return Err(ReleaseError::DatabaseRefused {
+                    target: target.to_string(),
+                    message: describe_pg_error(&e),
+                })
+            }
             Err(Attempt::Failed(e)) => describe_pg_error(&e),
             Err(Attempt::Silent(d)) => format!(
                 "the server accepted the connection but did not answer within {}s",
@@ -107,6 +115,15 @@ pub fn wait_for(
         }
         delay = (delay * 2).min(Duration::from_secs(5));
     }
+}
+
+/// Whether the server answered the login with a refusal that waiting
+/// cannot change: bad password or user (class 28), no such database (3D000).
+/// "The database system is starting up" (57P03) and the like are retried.
+fn refused(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.code()
+        .is_some_and(|c| c.code().starts_with("28") || *c == SqlState::INVALID_CATALOG_NAME)
 }
 
 /// The full cause chain of a postgres error in one line (its Display alone says only "error connecting to server").

@@ -36,6 +36,8 @@ pub enum ReleaseError {
         waited: Duration,
         last_error: String,
     },
+    #[error("the database at {target} refused the connection: {message}\nhelp: waiting does not change this answer, so release-phase did not retry: check the user, password and database name in DATABASE_URL (heroku config:get DATABASE_URL; heroku pg:credentials:url)")]
+    DatabaseRefused { target: String, message: String },
     #[error("another release holds the release lock \"{name}\" (held by {holder}); gave up after {}s\nhelp: wait for that release (heroku releases:output) and retry (heroku releases:retry), or raise [_.metadata.slipway.release] lock-timeout", waited.as_secs())]
     LockTimeout {
         name: String,
