@@ -656,6 +656,62 @@ fn a_policy_whose_worker_types_change_is_read_afresh_even_at_the_same_count() {
 }
 
 #[test]
+fn a_type_that_stays_when_the_policy_changes_keeps_what_was_known_of_it() {
+    let mut first = workers_policy();
+    first.scale_down_delay = Duration::ZERO;
+    let mut st = State::default();
+    let busy = Observation {
+        formation: formation(&[("web", 1), ("worker_general", 1), ("worker_priority", 0)]),
+        heartbeat: hb(100),
+        queues: queues(&[
+            ("default", Some(100)),
+            ("bulk", Some(0)),
+            ("feedback", Some(0)),
+            ("bulk_priority", Some(0)),
+        ]),
+        released_at: None,
+        heartbeat_service: None,
+    };
+    let t = step(&first, &mut st, &busy, at(0));
+    let general = t
+        .decisions
+        .iter()
+        .find(|d| d.process_type == "worker_general")
+        .unwrap();
+    assert_eq!(general.to, 5);
+    let mut second = first.clone();
+    let rule = second.workers.remove("worker_priority").unwrap();
+    second.workers.insert(
+        "worker_import".into(),
+        QueueRule {
+            queues: vec!["user_import".into()],
+            ..rule
+        },
+    );
+    // worker_general is still at the 5 we set: remembered across the policy
+    // change as ours, it is no hand change (no freeze), and with its queues
+    // empty it goes down.
+    let quiet = Observation {
+        formation: formation(&[("web", 1), ("worker_general", 5), ("worker_import", 0)]),
+        queues: queues(&[
+            ("default", Some(0)),
+            ("bulk", Some(0)),
+            ("feedback", Some(0)),
+            ("user_import", Some(0)),
+        ]),
+        ..busy
+    };
+    let t = tick(&second, &mut st, &quiet, at(20));
+    assert!(
+        t.decisions
+            .iter()
+            .any(|d| d.process_type == "worker_general" && d.to < 5),
+        "{:?}",
+        t.report
+    );
+}
+
+#[test]
 fn a_declared_singleton_is_never_scaled_whatever_its_queue() {
     let mut p = workers_policy();
     p.singletons.insert("worker_general".into());
@@ -900,6 +956,59 @@ fn the_fastest_beat_stands_for_the_service_time_for_a_day_and_no_longer() {
     assert_eq!(after(day + 1), Some(3));
 }
 
+/// The utilization aimed at leaves room for the service time: latency at
+/// 90% of the target, and never under 1.5x the service time (a slow app
+/// aims lower, so it is given more dynos for the same load).
+#[test]
+fn web_needing_more_than_its_max_goes_to_the_max_and_says_so_once() {
+    let needs = |max: u32| {
+        let p = capacity_policy(max);
+        let mut st = State::default();
+        step(&p, &mut st, &obs(&[("web", 8)], hb(100)), at_secs(0));
+        // 98% busy on 8: 10 needed (as above).
+        let t = step(&p, &mut st, &obs(&[("web", 8)], hb(5000)), at_secs(30));
+        let again = step(&p, &mut st, &obs(&[("web", max)], hb(5000)), at_secs(60));
+        (
+            t.decisions.first().map(|d| d.to),
+            t.notifications,
+            again.notifications,
+        )
+    };
+    let (to, said, again) = needs(9);
+    assert_eq!(to, Some(9));
+    assert_eq!(
+        said,
+        [Notification::NeedsExceedMax {
+            process_type: "web".into(),
+            needed: 10,
+            max: 9
+        }]
+    );
+    assert!(again.is_empty(), "once per episode: {again:?}");
+    let (to, said, _) = needs(10);
+    assert_eq!(to, Some(10));
+    assert!(said.is_empty(), "exactly the max is within it: {said:?}");
+}
+
+#[test]
+fn web_aims_its_utilization_at_what_its_service_time_allows() {
+    let p = capacity_policy(30);
+    let rule = |service_ms: u64| {
+        let mut st = State::default();
+        step(&p, &mut st, &obs(&[("web", 4)], hb(service_ms)), at_secs(0));
+        let t = step(&p, &mut st, &obs(&[("web", 4)], hb(1000)), at_secs(30));
+        t.decisions.first().map(|d| (d.to, d.rule.clone()))
+    };
+    // 500 ms: aim 1 - 500/900 = 44%; 50% busy on 4 needs 5.
+    let (to, why) = rule(500).unwrap();
+    assert_eq!(to, 5, "{why}");
+    assert!(why.contains("50% busy on 4, 5 for 44%"), "{why}");
+    // 650 ms: 1.5 x 650 = 975 ms is above 900: aim 1 - 650/975 = 33%.
+    let (to, why) = rule(650).unwrap();
+    assert_eq!(to, 5, "{why}");
+    assert!(why.contains("35% busy on 4, 5 for 33%"), "{why}");
+}
+
 #[test]
 fn web_goes_down_only_after_its_need_stayed_low_for_the_delay_and_a_quarter_at_a_time() {
     let p = capacity_policy(30);
@@ -1043,6 +1152,26 @@ fn a_heartbeat_that_reports_its_own_time_shows_web_s_utilization_from_the_first_
         t.decisions[0].rule.contains("service 100 ms"),
         "{}",
         t.decisions[0].rule
+    );
+}
+
+#[test]
+fn the_reported_service_time_is_the_median_of_the_last_three_reports() {
+    let p = capacity_policy(30);
+    let mut st = State::default();
+    let mut last = None;
+    for (i, service) in [100, 100, 900].into_iter().enumerate() {
+        let mut o = obs(&[("web", 4)], hb(1000));
+        o.heartbeat_service = Some(Duration::from_millis(service));
+        last = tick(&p, &mut st, &o, at_secs(30 * i64::try_from(i).unwrap()))
+            .decisions
+            .first()
+            .map(|d| d.rule.clone());
+    }
+    let rule = last.expect("a decision");
+    assert!(
+        rule.contains("service 100 ms"),
+        "one slow report among three is not the service time: {rule}"
     );
 }
 
