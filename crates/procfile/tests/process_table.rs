@@ -172,6 +172,35 @@ fn a_dyno_size_heroku_does_not_have_is_kept_with_a_warning_and_a_known_one_in_an
     );
 }
 
+/// Detection: what in an app could define processes. A file that is there
+/// but cannot be read passes, so the build can say what is wrong with it.
+#[test]
+fn an_app_has_process_sources_when_a_procfile_run_entries_or_a_celery_table_could_define_them() {
+    let has = |files: &[(&str, &str)]| procfile::has_process_sources(app(files).path());
+    assert!(!has(&[]));
+    assert!(
+        has(&[("Procfile", "")]),
+        "an empty Procfile is still the app's"
+    );
+    assert!(has(&[("heroku.yml", "run:\n  web: gunicorn app.wsgi\n")]));
+    assert!(
+        !has(&[("heroku.yml", "build:\n  docker:\n    web: Dockerfile\n")]),
+        "no run: entries"
+    );
+    assert!(has(&[("project.toml", CELERY_PROJECT)]));
+    assert!(!has(&[("project.toml", "[_]\nid = \"app\"\n")]));
+    assert!(
+        has(&[("project.toml", "[_\n")]),
+        "unreadable: the build reports it"
+    );
+    let linked = app(&[]);
+    std::os::unix::fs::symlink("/etc/hostname", linked.path().join("heroku.yml")).unwrap();
+    assert!(
+        procfile::has_process_sources(linked.path()),
+        "refused: the build reports it"
+    );
+}
+
 #[test]
 fn contradictory_formation_is_an_error_naming_the_table_line() {
     let dir = app(&[
