@@ -1,0 +1,169 @@
+//! What procfile writes for others, as a specification: the heroku.yml
+//! `run:` section, the human table of the build output, the slug's Procfile
+//! on classic Heroku; and the parser's verdicts they rest on.
+
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
+use procfile::{load, parse, render, slug_procfile, Origin};
+use std::fs;
+
+fn table(procfile: &str) -> procfile::ProcessTable {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Procfile"), procfile).unwrap();
+    load(dir.path()).unwrap().table
+}
+
+#[test]
+fn the_heroku_yml_run_section_reads_back_as_the_same_table_with_release_apart() {
+    let t = table("web: gunicorn app.wsgi --log-file -\nrelease: release-phase run\nworker_high_memory: celery -A app worker -Q high_memory: x\n");
+    let yml = render::heroku_yml_run(&t);
+    assert!(
+        yml.starts_with("release:\n  image: web\n  command:\n    - release-phase run\nrun:\n"),
+        "{yml}"
+    );
+    let back = procfile::heroku_yml::parse("heroku.yml", &yml);
+    assert!(back.diagnostics.is_empty(), "{:?}", back.diagnostics);
+    assert_eq!(back.release.as_deref(), Some("release-phase run"));
+    assert_eq!(
+        back.run,
+        [
+            (
+                "web".to_string(),
+                "gunicorn app.wsgi --log-file -".to_string()
+            ),
+            (
+                "worker_high_memory".to_string(),
+                "celery -A app worker -Q high_memory: x".to_string()
+            ),
+        ],
+        "release is not a run: entry; a colon in a command survives quoting"
+    );
+    let no_release = render::heroku_yml_run(&table("web: a\n"));
+    assert_eq!(no_release, "run:\n  web: a\n");
+}
+
+#[test]
+fn the_human_table_shows_each_type_its_formation_origin_queues_default_and_command() {
+    let t = table("web: gunicorn app.wsgi\nworker: celery -A app worker -Q a,b\n");
+    let text = render::human_table(&t);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[0].starts_with("web     standard-1x x1 [1..]  (Procfile:1) (default)"),
+        "{text}"
+    );
+    assert_eq!(lines[1], "        $ gunicorn app.wsgi");
+    assert!(
+        lines[2].starts_with("worker  standard-1x x0 [0..] queues=a,b  (Procfile:2)"),
+        "{text}"
+    );
+    assert!(!lines[2].contains("(default)"), "{text}");
+    assert_eq!(render::human_table(&procfile::ProcessTable::default()), "");
+}
+
+#[test]
+fn origins_say_where_a_type_came_from() {
+    assert_eq!(Origin::Procfile { line: 3 }.describe(), "Procfile:3");
+    assert_eq!(Origin::HerokuYml.describe(), "heroku.yml");
+    assert_eq!(Origin::Reference.describe(), "generated");
+    assert!(procfile::ProcessTable::default().is_empty());
+    assert!(!table("web: a\n").is_empty());
+}
+
+#[test]
+fn errors_are_errors_and_warnings_are_not() {
+    assert!(parse::parse("Procfile", b"web\n").has_errors());
+    let warned = parse::parse("Procfile", b"web: a\nweb: b\n");
+    assert!(
+        !warned.diagnostics.is_empty() && !warned.has_errors(),
+        "{:?}",
+        warned.diagnostics
+    );
+}
+
+#[test]
+fn a_command_may_be_as_long_as_linux_allows_and_no_longer() {
+    let at = format!("web: {}\n", "x".repeat(parse::MAX_COMMAND_BYTES));
+    assert!(!parse::parse("Procfile", at.as_bytes()).has_errors());
+    let over = format!("web: {}\n", "x".repeat(parse::MAX_COMMAND_BYTES + 1));
+    assert!(parse::parse("Procfile", over.as_bytes()).has_errors());
+}
+
+#[test]
+fn a_control_character_in_a_type_is_named_by_its_code_point() {
+    let p = parse::parse("Procfile", b"we\x01b: a\n");
+    let d = p.diagnostics.iter().find(|d| d.is_error()).unwrap();
+    assert!(
+        d.message.contains("the control character U+0001"),
+        "{}",
+        d.message
+    );
+}
+
+#[test]
+fn the_slug_procfile_gains_only_missing_types_after_a_marker_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let want = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+            .collect()
+    };
+    // No Procfile yet: made, with the marker.
+    let added =
+        slug_procfile::append_missing(dir.path(), &want(&[("web", "a"), ("web", "dup")])).unwrap();
+    assert_eq!(
+        added,
+        want(&[("web", "a")]),
+        "a type wanted twice is added once"
+    );
+    let text = fs::read_to_string(dir.path().join("Procfile")).unwrap();
+    assert_eq!(text, format!("{}\nweb: a\n", slug_procfile::MARKER));
+    // A user's line is never changed; a Procfile without a final newline gets one.
+    fs::write(dir.path().join("Procfile"), "web: mine").unwrap();
+    let added =
+        slug_procfile::append_missing(dir.path(), &want(&[("web", "a"), ("worker", "w")])).unwrap();
+    assert_eq!(added, want(&[("worker", "w")]));
+    let text = fs::read_to_string(dir.path().join("Procfile")).unwrap();
+    assert_eq!(
+        text,
+        format!("web: mine\n{}\nworker: w\n", slug_procfile::MARKER)
+    );
+    // Again: the marker is not repeated; nothing missing, nothing written.
+    let added = slug_procfile::append_missing(dir.path(), &want(&[("clock", "c")])).unwrap();
+    assert_eq!(added.len(), 1);
+    let text = fs::read_to_string(dir.path().join("Procfile")).unwrap();
+    assert_eq!(text.matches(slug_procfile::MARKER).count(), 1, "{text}");
+    assert!(
+        slug_procfile::append_missing(dir.path(), &want(&[("web", "x")]))
+            .unwrap()
+            .is_empty()
+    );
+    // A Procfile that cannot be read is an error, never replaced.
+    let unreadable = tempfile::tempdir().unwrap();
+    fs::create_dir(unreadable.path().join("Procfile")).unwrap();
+    assert!(slug_procfile::append_missing(unreadable.path(), &want(&[("web", "a")])).is_err());
+}
+
+#[test]
+fn project_toml_is_read_when_there_and_a_syntax_error_names_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(procfile::project::read(dir.path(), "h").unwrap().is_none());
+    fs::write(dir.path().join("project.toml"), "[_]\nid = \"app\"\n").unwrap();
+    let p = procfile::project::read(dir.path(), "h").unwrap().unwrap();
+    assert_eq!(p.id().unwrap().as_deref(), Some("app"));
+    fs::write(dir.path().join("project.toml"), "[_]\nid = \n").unwrap();
+    let Err(procfile::ProcfileError::Invalid { diagnostics }) =
+        procfile::project::read(dir.path(), "fix it")
+    else {
+        panic!("a syntax error is an error")
+    };
+    assert_eq!(diagnostics[0].location(), "project.toml:2");
+    assert!(
+        diagnostics[0].help.contains("fix it"),
+        "{:?}",
+        diagnostics[0]
+    );
+}
