@@ -671,6 +671,61 @@ fn the_classic_release_output_adds_release_and_autoscale_to_the_process_table() 
     );
 }
 
+/// Heroku kills a dyno 30 s after SIGTERM. A tick waiting on a stalled
+/// heartbeat (its timeout is five times the max response time: 150 s here)
+/// does not hold the autoscaler past that: it is cut short at 20 s, saying so.
+#[test]
+fn sigterm_during_a_tick_stuck_on_a_stalled_peer_stops_the_autoscaler_within_herokus_grace() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let api = fake_platform_api::FakeApi::start("stallapp", "tok-stall-0123", &[("web", 1)]);
+    let app = app_with("", &[("Procfile", "web: gunicorn app.wsgi\n")]);
+    let heartbeat = format!("http://127.0.0.1:{port}/heroku-autoscale/heartbeat/v1");
+    let mut child = release_phase_in(
+        app.path(),
+        &["autoscale", "--dry-run"],
+        &[
+            ("AUTOSCALE_HEROKU_APP_NAME", "stallapp"),
+            ("AUTOSCALE_HEROKU_API_KEY", "tok-stall-0123"),
+            ("HEROKU_API_URL", api.url()),
+            ("AUTOSCALE_HEARTBEAT_URL", &heartbeat),
+            ("AUTOSCALE_MAX_RESPONSE_TIME_IN_MS", "30000"),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // The first tick is now waiting on the heartbeat, which never answers.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    silent.set_nonblocking(true).unwrap();
+    let _held = loop {
+        if let Ok((stream, _)) = silent.accept() {
+            break stream; // kept open, never answered
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the heartbeat was never asked"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let signalled = std::time::Instant::now();
+    sigterm(&child);
+    let status = wait_exit(&mut child, Duration::from_secs(28));
+    let took = signalled.elapsed();
+    let out = ran(&child.wait_with_output().unwrap());
+    assert_eq!(status.code(), Some(0), "{}", out.all());
+    assert!(
+        took < Duration::from_secs(28),
+        "within Heroku's 30 s: {took:?}"
+    );
+    assert!(
+        out.stdout.contains("\"cut_short\""),
+        "it says why: {}",
+        out.all()
+    );
+}
+
 #[test]
 fn the_autoscale_process_runs_from_the_image_reads_the_reference_queues_and_stops_on_sigterm() {
     const TOKEN: &str = "hrku-e2e-7a6b5c4d-secret";

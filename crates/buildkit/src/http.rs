@@ -12,25 +12,23 @@ pub fn describe(e: &ureq::Error) -> String {
     match e {
         ureq::Error::Status(code, _) => format!("HTTP {code}"),
         ureq::Error::Transport(t) => {
-            let source = std::error::Error::source(t);
-            let io = source.and_then(|s| s.downcast_ref::<std::io::Error>());
-            if io.is_some_and(|io| matches!(io.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock))
-            {
-                return "timed out".to_string();
-            }
-            let mut text = t.kind().to_string();
-            for part in t
-                .message()
-                .into_iter()
-                .map(str::to_string)
-                .chain(source.map(ToString::to_string))
-            {
-                if !text.contains(&part) {
-                    text.push_str(": ");
-                    text.push_str(&part);
+            // The io error at the bottom of the chain says it best
+            // ("Connection refused (os error 111)"); ureq's layers above it
+            // repeat "Network Error".
+            let mut source = std::error::Error::source(t);
+            while let Some(s) = source {
+                if let Some(io) = s.downcast_ref::<std::io::Error>() {
+                    return match io.kind() {
+                        ErrorKind::TimedOut | ErrorKind::WouldBlock => "timed out".to_string(),
+                        _ => io.to_string(),
+                    };
                 }
+                source = s.source();
             }
-            text
+            match t.message() {
+                Some(m) => format!("{}: {m}", t.kind()),
+                None => t.kind().to_string(),
+            }
         }
     }
 }
@@ -58,7 +56,7 @@ mod tests {
             .call()
             .unwrap_err();
         let text = describe(&e);
-        assert!(text.contains("refused"), "{text}");
+        assert!(text.starts_with("Connection refused"), "{text}");
         assert!(
             !text.contains("pw-in-url") && !text.contains("127.0.0.1"),
             "{text}"

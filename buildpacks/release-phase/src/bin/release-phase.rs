@@ -112,7 +112,28 @@ fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
                 return autoscale_worker::EXIT_CONFIG;
             }
         };
+    watch_the_grace(stop.clone());
     autoscale_worker::run(&mut config, &|d| stop.sleep(d), &mut std::io::stdout())
+}
+
+/// Heroku sends SIGTERM and kills the dyno 30 s later. The worker stops
+/// between ticks, but a tick can be waiting on a stalled peer for longer
+/// than that (a heartbeat's timeout is five times the max response time):
+/// if it has not stopped 20 s after the signal, it is stopped here, with a
+/// line saying so. Nothing is left half-done that matters: a PATCH the
+/// platform received is applied, the lease goes with the connection.
+fn watch_the_grace(stop: buildkit::process::Stop) {
+    const CUT_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
+    std::thread::spawn(move || {
+        while !stop.sleep(std::time::Duration::from_secs(3600)) {}
+        std::thread::sleep(CUT_AFTER);
+        // One JSON line, as every line of the worker's log (no data in it to escape).
+        println!(
+            "{{\"event\":\"stop\",\"reason\":\"signal\",\"cut_short\":\"a tick was still waiting on a peer {}s after the signal (Heroku kills the dyno at 30s)\"}}",
+            CUT_AFTER.as_secs()
+        );
+        std::process::exit(autoscale_worker::EXIT_STOPPED);
+    });
 }
 
 fn simulate(
