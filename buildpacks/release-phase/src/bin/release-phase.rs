@@ -125,7 +125,7 @@ fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
 fn watch_the_grace(stop: buildkit::process::Stop) {
     const CUT_AFTER: std::time::Duration = std::time::Duration::from_secs(20);
     std::thread::spawn(move || {
-        while !stop.sleep(std::time::Duration::from_secs(3600)) {}
+        while !stop.sleep(std::time::Duration::from_hours(1)) {}
         std::thread::sleep(CUT_AFTER);
         // One JSON line, as every line of the worker's log (no data in it to escape).
         println!(
