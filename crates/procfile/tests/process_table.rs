@@ -202,6 +202,137 @@ fn an_app_has_process_sources_when_a_procfile_run_entries_or_a_celery_table_coul
 }
 
 #[test]
+fn a_procfile_and_heroku_yml_that_differ_warn_with_every_difference_and_the_procfile_wins() {
+    let dir = app(&[
+        ("Procfile", "web: a\nworker: w\nclock: c\n"),
+        (
+            "heroku.yml",
+            "run:\n  web: a\n  worker: other\n  extra: e\n",
+        ),
+    ]);
+    let loaded = load(dir.path()).unwrap();
+    let w = loaded
+        .warnings
+        .iter()
+        .find(|w| w.message.contains("differ") || w.help.contains("differ"))
+        .map(|w| format!("{} {}", w.message, w.help));
+    let text = w.unwrap_or_else(|| panic!("{:?}", loaded.warnings));
+    assert!(
+        text.contains("`worker` differs: Procfile `w`, heroku.yml `other`"),
+        "{text}"
+    );
+    assert!(text.contains("`clock` is only in Procfile"), "{text}");
+    assert!(text.contains("`extra` is only in heroku.yml"), "{text}");
+    assert!(
+        !text.contains("`web`"),
+        "the same command is no difference: {text}"
+    );
+    assert_eq!(loaded.table.get("worker").unwrap().command, "w");
+    assert!(loaded.table.get("extra").is_none());
+    // The same lines in both: nothing to say.
+    let same = app(&[("Procfile", "web: a\n"), ("heroku.yml", "run:\n  web: a\n")]);
+    assert!(load(same.path()).unwrap().warnings.is_empty());
+    // A heroku.yml that does not parse is not compared (its own errors are the build's).
+    let broken = app(&[("Procfile", "web: a\n"), ("heroku.yml", "run: [\n")]);
+    assert!(load(broken.path()).unwrap().warnings.is_empty());
+}
+
+#[test]
+fn heroku_yml_alone_is_a_source_when_it_has_entries_or_errors_to_report() {
+    let only = app(&[("heroku.yml", "run:\n  web: a\n")]);
+    assert_eq!(load(only.path()).unwrap().sources, ["heroku.yml"]);
+    let build_only = app(&[
+        ("heroku.yml", "build:\n  docker:\n    web: Dockerfile\n"),
+        ("project.toml", CELERY_PROJECT),
+    ]);
+    assert!(!load(build_only.path())
+        .unwrap()
+        .sources
+        .contains(&"heroku.yml".to_string()));
+}
+
+#[test]
+fn a_formation_table_for_a_type_that_does_not_exist_is_a_warning_naming_the_types_there_are() {
+    let dir = app(&[
+        ("Procfile", "web: a\nworker: w\n"),
+        (
+            "project.toml",
+            "[_]\nid = \"x\"\n[_.metadata.slipway.formation.wroker]\nmax = 3\n",
+        ),
+    ]);
+    let loaded = load(dir.path()).unwrap();
+    let w = loaded
+        .warnings
+        .iter()
+        .find(|w| {
+            w.message
+                .contains("names a process type that does not exist")
+        })
+        .unwrap();
+    assert!(
+        w.help.contains("the process types are: web, worker;"),
+        "{}",
+        w.help
+    );
+    assert_eq!(w.location(), "project.toml:3");
+}
+
+#[test]
+fn a_singleton_takes_exactly_one_dyno_and_a_declared_one_is_made_so() {
+    // Declared singleton: exactly one, bounds 1..=1.
+    let dir = app(&[
+        ("Procfile", "web: a\nmailer: python mail.py\n"),
+        (
+            "project.toml",
+            "[_.metadata.slipway.formation.mailer]\nsingleton = true\n",
+        ),
+    ]);
+    let loaded = load(dir.path()).unwrap();
+    let f = &loaded.table.get("mailer").unwrap().formation;
+    assert!(f.singleton);
+    assert_eq!((f.quantity, f.min, f.max), (1, 1, Some(1)));
+    assert!(f.note.contains("declared singleton"), "{}", f.note);
+    // min/max/quantity of exactly 1 are fine on a singleton; anything else is an error.
+    for (setting, ok) in [
+        ("min = 1", true),
+        ("max = 1", true),
+        ("quantity = 1", true),
+        ("min = 0", false),
+        ("max = 2", false),
+        ("quantity = 3", false),
+    ] {
+        let dir = app(&[
+            ("Procfile", "beat: celery -A x beat\n"),
+            (
+                "project.toml",
+                &format!("[_.metadata.slipway.formation.beat]\n{setting}\n"),
+            ),
+        ]);
+        assert_eq!(load(dir.path()).is_ok(), ok, "{setting}");
+    }
+}
+
+#[test]
+fn a_quantity_is_kept_within_the_bounds_and_min_equal_to_max_is_allowed() {
+    let dir = app(&[
+        ("Procfile", "web: a\nworker: w\nother: o\n"),
+        ("project.toml", "[_.metadata.slipway.formation.worker]\nmin = 2\nmax = 4\nquantity = 9\n[_.metadata.slipway.formation.other]\nmin = 3\nmax = 3\n"),
+    ]);
+    let loaded = load(dir.path()).unwrap();
+    let worker = &loaded.table.get("worker").unwrap().formation;
+    assert_eq!((worker.quantity, worker.min, worker.max), (4, 2, Some(4)));
+    let other = &loaded.table.get("other").unwrap().formation;
+    assert_eq!((other.quantity, other.min, other.max), (3, 3, Some(3)));
+}
+
+#[test]
+fn a_type_name_may_be_as_long_as_the_limit_and_no_longer() {
+    let at = "a".repeat(procfile::name::MAX_NAME_LEN);
+    assert!(procfile::name::check_name(&at).is_ok());
+    assert!(procfile::name::check_name(&format!("{at}a")).is_err());
+}
+
+#[test]
 fn contradictory_formation_is_an_error_naming_the_table_line() {
     let dir = app(&[
         ("Procfile", "beat: celery -A x beat\nworker: w\n"),
