@@ -618,6 +618,22 @@ mod tests {
     }
 
     #[test]
+    fn a_backslash_escapes_the_next_character_braces_included() {
+        assert!(m("a\\{b", "a{b", false));
+        assert!(!m("a\\{b", "a\\{b", false));
+        assert!(m("\\*.log", "*.log", false));
+        assert!(!m("\\*.log", "x.log", false), "an escaped star is a star");
+        assert!(m("name\\#1", "name#1", false));
+    }
+
+    #[test]
+    fn braces_are_escaped_for_globset_outside_classes_only() {
+        assert_eq!(literal_braces("x[{}]y{z}"), "x[{}]y\\{z\\}");
+        assert_eq!(literal_braces("a\\{b"), "a\\{b", "already escaped: kept");
+        assert_eq!(literal_braces("[a]{"), "[a]\\{", "a class ends at its `]`");
+    }
+
+    #[test]
     fn unanchored_patterns_match_at_any_depth() {
         assert!(m("*.psd", "art.psd", false));
         assert!(m("*.psd", "assets/img/art.psd", false));
