@@ -553,6 +553,33 @@ fn the_dyno_hour_count_starts_again_at_local_midnight_and_scale_ups_resume() {
 }
 
 #[test]
+fn a_clock_set_back_across_midnight_counts_the_day_it_now_reads() {
+    let p = seed_rule(Settings::default()); // UTC days
+    let mut st = State::default();
+    let day2 = Utc.with_ymd_and_hms(2026, 11, 25, 0, 30, 0).unwrap();
+    step(&p, &mut st, &obs(&[("web", 5)], hb(500)), day2);
+    step(
+        &p,
+        &mut st,
+        &obs(&[("web", 5)], hb(500)),
+        day2 + chrono::Duration::hours(1),
+    );
+    assert!(
+        (st.dyno_hours_today() - 5.0).abs() < 0.01,
+        "{}",
+        st.dyno_hours_today()
+    );
+    // NTP sets the clock back to 23:30 the day before: that day's count, from zero.
+    step(
+        &p,
+        &mut st,
+        &obs(&[("web", 5)], hb(500)),
+        day2 - chrono::Duration::hours(1),
+    );
+    assert!(st.dyno_hours_today() < 0.01, "{}", st.dyno_hours_today());
+}
+
+#[test]
 fn reversals_older_than_an_hour_no_longer_count_against_the_flap_budget() {
     let mut s = Settings::default();
     s.fails_to_scale_up = 1;
