@@ -981,6 +981,12 @@ fn the_fastest_beat_stands_for_the_service_time_for_a_day_and_no_longer() {
     // A moment past the day, 400 ms is all there is: the load looks light,
     // and after a day at 4 web gives a quarter back.
     assert_eq!(after(day + 1), Some(3));
+    // A clock set back two days: the fast beat is from a "future" that no
+    // longer holds; it is forgotten, not kept until the clock catches up.
+    let mut st = State::default();
+    step(&p, &mut st, &obs(&[("web", 4)], hb(50)), at_secs(0));
+    let t = step(&p, &mut st, &obs(&[("web", 4)], hb(400)), at_secs(-2 * day));
+    assert!(t.decisions.iter().all(|d| d.to <= 4), "{:?}", t.report);
 }
 
 /// The utilization aimed at leaves room for the service time: latency at
