@@ -618,6 +618,37 @@ mod tests {
     }
 
     #[test]
+    fn a_pattern_of_exactly_the_longest_path_is_accepted() {
+        let at = format!("/{}", "a".repeat(MAX_PATTERN_BYTES - 1));
+        assert!(SlugIgnore::parse(at.as_bytes()).is_ok());
+        assert!(SlugIgnore::parse(format!("{at}a").as_bytes()).is_err());
+    }
+
+    #[test]
+    fn rules_are_empty_without_patterns_or_excludes() {
+        let dir = Path::new("/app");
+        assert!(SlugIgnore::parse(b"# only a comment\n").unwrap().is_empty());
+        assert!(!SlugIgnore::parse(b"*.log\n").unwrap().is_empty());
+        let none = SlugIgnore::parse(b"")
+            .unwrap()
+            .with_excludes(dir, &[])
+            .unwrap();
+        assert!(none.is_empty());
+        let some = SlugIgnore::parse(b"")
+            .unwrap()
+            .with_excludes(dir, &["docs".into()])
+            .unwrap();
+        assert!(!some.is_empty());
+    }
+
+    #[test]
+    fn a_directory_only_pattern_with_a_class_names_directories_only() {
+        assert!(m("[a]b/", "ab", true));
+        assert!(!m("[a]b/", "ab", false), "a file is not a directory");
+        assert!(m("?b", "ab", false));
+    }
+
+    #[test]
     fn a_backslash_escapes_the_next_character_braces_included() {
         assert!(m("a\\{b", "a{b", false));
         assert!(!m("a\\{b", "a\\{b", false));
