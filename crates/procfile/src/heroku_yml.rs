@@ -368,6 +368,18 @@ mod tests {
             too_deep(&format!("a: x]]]]\nb: {}", deep(MAX_FLOW_DEPTH + 1))),
             Some(2)
         );
+        // A quoted string ends at its closing quote (a backslash escapes in
+        // double quotes only): the brackets after it count.
+        assert_eq!(
+            too_deep(&format!("a: [\"x\", {}", "[".repeat(300))),
+            Some(1)
+        );
+        assert_eq!(
+            too_deep(&format!("a: ['x\\', {}", "[".repeat(300))),
+            Some(1)
+        );
+        // A comma in block context is text: it starts no node.
+        assert_eq!(too_deep(&format!("a: x, {}", "[".repeat(300))), None);
         // Brackets inside a plain scalar in block context open nothing.
         assert_eq!(too_deep(&format!("a: x{}", "[".repeat(300))), None);
         // A comment's brackets are text; `#` inside a word is not a comment.

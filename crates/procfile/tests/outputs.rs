@@ -167,3 +167,10 @@ fn project_toml_is_read_when_there_and_a_syntax_error_names_its_line() {
         diagnostics[0]
     );
 }
+
+#[test]
+fn a_printable_character_in_a_type_is_shown_as_itself() {
+    let p = parse::parse("Procfile", b"we@b: a\n");
+    let d = p.diagnostics.iter().find(|d| d.is_error()).unwrap();
+    assert!(d.message.contains("`@`"), "{}", d.message);
+}
