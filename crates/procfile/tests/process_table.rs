@@ -238,6 +238,37 @@ fn a_procfile_and_heroku_yml_that_differ_warn_with_every_difference_and_the_proc
 }
 
 #[test]
+fn a_heroku_yml_with_errors_of_its_own_is_not_compared_with_the_procfile() {
+    let dir = app(&[
+        ("Procfile", "web: a\n"),
+        ("heroku.yml", "run:\n  web: b\n  worker:\n    image: web\n"),
+    ]);
+    let loaded = load(dir.path()).unwrap();
+    assert!(
+        !loaded
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("differ") || w.help.contains("differ")),
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
+fn singleton_false_on_a_type_that_is_no_singleton_changes_nothing_and_says_nothing() {
+    let dir = app(&[
+        ("Procfile", "web: a\nworker: celery -A x worker\n"),
+        (
+            "project.toml",
+            "[_.metadata.slipway.formation.worker]\nsingleton = false\nmax = 4\n",
+        ),
+    ]);
+    let loaded = load(dir.path()).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert_eq!(loaded.table.get("worker").unwrap().formation.max, Some(4));
+}
+
+#[test]
 fn heroku_yml_alone_is_a_source_when_it_has_entries_or_errors_to_report() {
     let only = app(&[("heroku.yml", "run:\n  web: a\n")]);
     assert_eq!(load(only.path()).unwrap().sources, ["heroku.yml"]);
