@@ -1,0 +1,117 @@
+//! The simulator, pinned: each load trace of `tests/fixtures/traces`, run
+//! under Slipway's policy and the seed's, gives exactly the timeline, the
+//! summary and the plot kept in `tests/golden/`. The README's bench table
+//! and pictures come from these runs; a change to the model, the policies
+//! or the plot shows here as a diff to read, not as a silently different
+//! figure. After an intended change: `UPDATE_GOLDEN=1 cargo test -p
+//! autoscale --test simulate_golden`, and review the diff of the files.
+
+// An integration test is a crate of its own: it uses some of the dev-dependencies
+// its neighbours share, and an unwrap in a test helper is an assertion.
+#![allow(unused_crate_dependencies, clippy::unwrap_used)]
+
+use autoscale::simulate::{parse_trace, run, svg, timeline_csv, Which};
+use autoscale::{Bound, Policy, QueueRule, Settings};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The reference app's shape: web (1 to 14) and one worker type on the
+/// default queue (0 to 6, 20 jobs a dyno), as the bench runs it.
+fn policy() -> Policy {
+    let s = Settings {
+        max_dynos: Bound::Fixed(14),
+        ..Settings::default()
+    };
+    let mut p = Policy::new(s);
+    p.workers.insert(
+        "worker_general".into(),
+        QueueRule {
+            queues: vec!["default".into()],
+            jobs_per_dyno: 20,
+            min: Bound::Fixed(0),
+            max: Bound::Fixed(6),
+        },
+    );
+    p
+}
+
+/// The file's text, or (with `UPDATE_GOLDEN=1`) write it.
+fn matches_golden(name: &str, actual: &str) {
+    let path = root().join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", path.display()));
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .map_or(expected.lines().count().min(actual.lines().count()), |i| i);
+        panic!(
+            "{name} differs from its golden file at line {}:\n  expected: {}\n  actual:   {}\n(UPDATE_GOLDEN=1 rewrites it after an intended change)",
+            line + 1,
+            expected.lines().nth(line).unwrap_or("(end)"),
+            actual.lines().nth(line).unwrap_or("(end)")
+        );
+    }
+}
+
+fn pinned(trace: &str) {
+    let text = std::fs::read_to_string(
+        root()
+            .join("../../tests/fixtures/traces")
+            .join(format!("{trace}.csv")),
+    )
+    .unwrap();
+    let rows = parse_trace(&text).unwrap();
+    let initial: BTreeMap<String, u32> =
+        [("web".to_string(), 2), ("worker_general".to_string(), 1)]
+            .into_iter()
+            .collect();
+    for (which, name) in [(Which::Slipway, "slipway"), (Which::Seed, "seed")] {
+        // A sample every ten ticks (five minutes) keeps the files small; the
+        // summary counts every tick.
+        let (samples, summary) = run(&policy(), which, &rows, &initial, None, 10);
+        matches_golden(
+            &format!("{trace}.{name}.timeline.csv"),
+            &timeline_csv(&samples),
+        );
+        matches_golden(
+            &format!("{trace}.{name}.summary.txt"),
+            &format!("{summary:#?}\n"),
+        );
+        if trace == "spike" {
+            matches_golden(
+                &format!("{trace}.{name}.svg"),
+                &svg(&samples, 1000.0, &format!("{trace}: {name}")),
+            );
+        }
+    }
+}
+
+#[test]
+fn the_spike_trace_runs_exactly_as_pinned() {
+    pinned("spike");
+}
+
+#[test]
+fn the_reference_day_runs_exactly_as_pinned() {
+    pinned("refapp-day");
+}
+
+#[test]
+fn the_ramp_trace_runs_exactly_as_pinned() {
+    pinned("ramp");
+}
+
+#[test]
+fn the_launch_trace_runs_exactly_as_pinned() {
+    pinned("launch");
+}
