@@ -808,6 +808,70 @@ mod tests {
     const TRACE: &str = "t,rps,service_ms,q:default,job_ms\n0,5,100,0,1000\n3600,40,100,8,1000\n7200,5,100,0,1000\n10800,5,100,0,1000\n";
 
     #[test]
+    fn each_column_has_its_own_limit_comments_and_blank_lines_count_as_lines() {
+        let err = |t: &str| parse_trace(t).unwrap_err().to_string();
+        // Exactly at each limit: accepted; past it: refused, naming the line.
+        let at = format!("t,rps,service_ms,job_ms,q:d\n0,{MAX_RPS},{MAX_MS},{MAX_MS},{MAX_DEPTH}\n{MAX_T},1,1,1,1\n");
+        assert!(parse_trace(&at).is_ok(), "{at}");
+        assert!(err(&format!(
+            "t,rps,service_ms\n0,1,1\n# a comment\n\n5,1,{}\n",
+            MAX_MS * 2.0
+        ))
+        .starts_with("trace.csv:5: "));
+        assert!(err(&format!(
+            "t,rps,service_ms,job_ms\n0,1,1,{}\n5,1,1,1\n",
+            MAX_MS * 2.0
+        ))
+        .contains("column job_ms is over the limit"));
+        assert!(err(&format!(
+            "t,rps,service_ms,q:d\n0,1,1,{}\n5,1,1,1\n",
+            MAX_DEPTH * 2.0
+        ))
+        .contains("column q:d is over the limit"));
+        assert!(
+            err(&format!("t,rps,service_ms\n0,{},1\n5,1,1\n", MAX_RPS * 2.0))
+                .contains("column rps is over the limit")
+        );
+        // A leading `#` is a comment; `#` elsewhere is not.
+        assert!(err("t,rps,service_ms\n0,1,1\n 5#,1,1\n").starts_with("trace.csv:3: "));
+        assert!(err("t,rps,service_ms,x\n0,1,1,2\n5,1,1,2\n").contains("unknown column `x`"));
+        assert!(err("t,rps,service_ms\n5,1,1\n5,1,1\n").starts_with("trace.csv:3: t must increase"));
+        let rows = parse_trace("t,rps,service_ms,job_ms\n0,1,0,0\n5,2,20,30\n").unwrap();
+        assert_eq!(
+            (rows[0].service_ms, rows[0].job_ms),
+            (0.001, 0.001),
+            "zero is a thousandth"
+        );
+        assert_eq!(
+            (rows[1].t, rows[1].rps, rows[1].service_ms, rows[1].job_ms),
+            (5.0, 2.0, 20.0, 30.0)
+        );
+    }
+
+    #[test]
+    fn an_error_names_the_file_and_its_line_or_the_file_alone() {
+        let e = parse_trace("t,rps,service_ms\n0,x,1\n").unwrap_err();
+        assert_eq!(e.in_file("day.csv"), format!("day.csv:2: {}", e.message));
+        let whole = parse_trace("t,rps,service_ms\n0,1,1\n").unwrap_err();
+        assert_eq!(
+            whole.in_file("day.csv"),
+            format!("day.csv: {}", whole.message)
+        );
+    }
+
+    #[test]
+    fn axis_labels_are_short_and_titles_are_escaped() {
+        assert_eq!(short(2_500_000.0), "2.5M");
+        assert_eq!(short(1e6), "1.0M");
+        assert_eq!(short(12_345.0), "12k");
+        assert_eq!(short(1e4), "10k");
+        assert_eq!(short(950.0), "950");
+        assert_eq!(short(10.0), "10");
+        assert_eq!(short(9.5), "9.5");
+        assert_eq!(escape("a<b> & c"), "a&lt;b&gt; &amp; c");
+    }
+
+    #[test]
     fn the_trace_is_read_with_line_numbers_in_errors() {
         let rows = parse_trace(TRACE).unwrap();
         assert_eq!(rows.len(), 4);
