@@ -244,6 +244,19 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_count_may_be_its_minimum_and_not_below() {
+        let with = |v: &str| {
+            Settings::from_env(&|k| {
+                (k == "AUTOSCALE_NUMBER_OF_FAILS_TO_SCALE_UP_AFTER").then(|| v.to_string())
+            })
+        };
+        assert_eq!(with("1").unwrap().fails_to_scale_up, 1);
+        let e = with("0").unwrap_err().to_string();
+        assert!(e.contains("must be at least 1"), "{e}");
+    }
+
     use super::*;
     use std::collections::HashMap;
 
