@@ -1251,6 +1251,53 @@ fn a_restored_snapshot_keeps_the_flap_budget_the_freeze_and_the_streak_across_a_
     );
 }
 
+#[test]
+fn a_restored_snapshot_keeps_each_verdict_of_the_streak_and_the_fastest_beat() {
+    let p = web_policy(5);
+    let mut st = State::default();
+    for (i, ms) in [1500, 100, 500].into_iter().enumerate() {
+        tick(
+            &p,
+            &mut st,
+            &obs(&[("web", 2)], hb(ms)),
+            at(i64::try_from(i).unwrap()),
+        );
+    }
+    assert_eq!(st.history(), [Verdict::Slow, Verdict::Fast, Verdict::Ok]);
+    let mut restarted = State::default();
+    assert!(restarted.restore(&p, &serde_json_round_trip(&st.snapshot())));
+    assert_eq!(
+        restarted.history(),
+        st.history(),
+        "every verdict comes back as itself"
+    );
+    // The fastest beat (100 ms) comes back too: the capacity policy reads the
+    // same service time after the restart as before it.
+    let cap = capacity_policy(30);
+    let mut before = State::default();
+    tick(&cap, &mut before, &obs(&[("web", 4)], hb(100)), at(0));
+    let mut after = State::default();
+    assert!(after.restore(&cap, &serde_json_round_trip(&before.snapshot())));
+    let next = |st: &mut State| {
+        tick(&cap, st, &obs(&[("web", 4)], hb(1000)), at(1))
+            .decisions
+            .first()
+            .map(|d| (d.to, d.rule.clone()))
+    };
+    let (a, b) = (next(&mut before), next(&mut after));
+    assert!(
+        a.as_ref()
+            .is_some_and(|(_, r)| r.contains("service 100 ms")),
+        "{a:?}"
+    );
+    // (The latencies themselves are measured afresh after a restart.)
+    assert!(
+        b.as_ref()
+            .is_some_and(|(to, r)| *to == 5 && r.contains("service 100 ms")),
+        "{b:?}"
+    );
+}
+
 /// The worker stores the snapshot as JSON: the same round trip.
 fn serde_json_round_trip(s: &Snapshot) -> Snapshot {
     let json = serde_json::to_string(s).unwrap();
