@@ -1023,6 +1023,25 @@ fn web_needing_more_than_its_max_goes_to_the_max_and_says_so_once() {
     assert!(said.is_empty(), "exactly the max is within it: {said:?}");
 }
 
+/// Down, web keeps a margin under the utilization it aims at (hysteresis):
+/// 56% busy on 8 with an aim of 85% needs 8 x 0.56 / (0.85 x 0.85) = 6.2,
+/// so 7 dynos, not the 6 a quarter step would allow.
+#[test]
+fn web_goes_down_to_what_its_load_needs_with_a_margin() {
+    let p = capacity_policy(30);
+    let mut st = State::default();
+    tick(&p, &mut st, &obs(&[("web", 8)], hb(100)), at_secs(0));
+    let mut first = None;
+    for i in 1..40 {
+        let t = tick(&p, &mut st, &obs(&[("web", 8)], hb(227)), at_secs(30 * i));
+        if let Some(d) = t.decisions.first() {
+            first = Some(d.to);
+            break;
+        }
+    }
+    assert_eq!(first, Some(7));
+}
+
 #[test]
 fn web_aims_its_utilization_at_what_its_service_time_allows() {
     let p = capacity_policy(30);
