@@ -925,16 +925,17 @@ fn median(latencies: &VecDeque<Duration>) -> Option<Duration> {
 /// intercept is 1/S. `None` when the points do not fit the model (the load
 /// moved, noise): then the fastest heartbeat stands for it.
 fn service_time((n1, l1): (u32, Duration), (n2, l2): (u32, Duration)) -> Option<Duration> {
-    if n1 == n2 || n1 == 0 || n2 == 0 {
+    if n1 == n2 || n1.min(n2) == 0 {
         return None;
     }
     let (x1, x2) = (1.0 / f64::from(n1), 1.0 / f64::from(n2));
     let (y1, y2) = (1.0 / l1.as_secs_f64(), 1.0 / l2.as_secs_f64());
     let slope = (y2 - y1) / (x2 - x1);
     let intercept = y1 - slope * x1;
-    // More dynos must mean less latency (slope < 0), and S must be below both.
+    // More dynos must mean less latency (slope < 0; the intercept is then
+    // above y1 > 0), and S must be below both.
     let service = 1.0 / intercept;
-    (slope < 0.0 && intercept > 0.0 && service.is_finite())
+    (slope < 0.0 && service.is_finite())
         .then(|| Duration::from_secs_f64(service))
         .filter(|d| *d <= l1.min(l2))
 }
@@ -1515,6 +1516,21 @@ mod capacity_tests {
             service_time((4, ms(200.0)), (4, ms(300.0))),
             None,
             "one quantity"
+        );
+        assert_eq!(
+            service_time((4, ms(200.0)), (6, ms(200.0))),
+            None,
+            "more dynos, the same latency: no queueing to model"
+        );
+        assert_eq!(
+            service_time((0, ms(200.0)), (6, ms(100.0))),
+            None,
+            "no dynos"
+        );
+        assert_eq!(
+            service_time((6, ms(100.0)), (0, ms(200.0))),
+            None,
+            "no dynos"
         );
     }
 }
