@@ -187,6 +187,41 @@ fn slow_at_the_max_notifies_once_per_episode_not_every_beat() {
     );
 }
 
+/// What the seed's rule says in the report when it holds: at a bound, the
+/// streak and the bound; else the recent verdicts. A simulation that asks
+/// for no explanations gets none (decisions still carry theirs).
+#[test]
+fn the_seed_rule_says_why_it_holds_unless_told_not_to_explain() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 2;
+    s.max_dynos = Bound::Fixed(3);
+    let p = seed_rule(s);
+    let mut st = State::default();
+    let t = step(&p, &mut st, &obs(&[("web", 3)], hb(500)), at(0));
+    assert_eq!(t.report[0].rule, "holding (recent heartbeats: ok)");
+    step(&p, &mut st, &obs(&[("web", 3)], hb(3000)), at(1));
+    let t = step(&p, &mut st, &obs(&[("web", 3)], hb(3000)), at(2));
+    assert_eq!(t.report[0].rule, "2 slow heartbeats, at the max of 3");
+    assert!(t.decisions.is_empty());
+    // Outside its bounds, enforcing them comes first: no "needs more" notice.
+    let mut st = State::default();
+    step(&p, &mut st, &obs(&[("web", 5)], hb(3000)), at(0));
+    let t = tick(&p, &mut st, &obs(&[("web", 5)], hb(3000)), at(1));
+    assert_eq!(t.decisions.first().map(|d| d.to), Some(3));
+    assert!(
+        !t.notifications
+            .iter()
+            .any(|n| matches!(n, Notification::NeedsExceedMax { .. })),
+        "{:?}",
+        t.notifications
+    );
+    let mut quiet = p.clone();
+    quiet.explain = false;
+    let mut st = State::default();
+    let t = step(&quiet, &mut st, &obs(&[("web", 3)], hb(500)), at(0));
+    assert!(t.report.iter().all(|r| r.rule.is_empty()), "{:?}", t.report);
+}
+
 #[test]
 fn fast_at_a_min_above_one_notifies_and_the_settings_decide_what_is_sent() {
     let mut s = Settings::default();
