@@ -1352,6 +1352,72 @@ fn a_restored_snapshot_keeps_each_verdict_of_the_streak_and_the_fastest_beat() {
     );
 }
 
+#[test]
+fn a_worker_change_leaves_webs_streak_alone() {
+    let p = workers_policy(); // web by the seed's rule: three slow beats
+    let mut st = State::default();
+    let mut o = obs(
+        &[("web", 1), ("worker_general", 1), ("worker_priority", 0)],
+        hb(1500),
+    );
+    o.queues = queues(&[
+        ("default", Some(0)),
+        ("bulk", Some(0)),
+        ("feedback", Some(0)),
+        ("bulk_priority", Some(0)),
+    ]);
+    tick(&p, &mut st, &o, at(0));
+    tick(&p, &mut st, &o, at(1));
+    // worker_priority is scaled by hand meanwhile... and by us.
+    let worker = Decision {
+        process_type: "worker_priority".into(),
+        from: 0,
+        to: 2,
+        rule: "test".into(),
+    };
+    applied(&p, &mut st, &worker, Ok(()), at(1));
+    assert_eq!(st.history(), [Verdict::Slow, Verdict::Slow]);
+    let t = tick(&p, &mut st, &o, at(2));
+    assert!(
+        t.decisions
+            .iter()
+            .any(|d| d.process_type == "web" && d.to == 2),
+        "{:?}",
+        t.report
+    );
+}
+
+#[test]
+fn the_scale_difference_counts_the_period_only_and_notifies_above_the_threshold() {
+    let mut s = Settings::default();
+    s.notify_scale_diff_threshold = Some(6);
+    s.notify_scale_diff_period = Some(Duration::from_mins(30));
+    let p = seed_rule(s);
+    let mut st = State::default();
+    let change = |from: u32, to: u32| Decision {
+        process_type: "web".into(),
+        from,
+        to,
+        rule: String::new(),
+    };
+    tick(&p, &mut st, &obs(&[("web", 1)], hb(500)), at(0));
+    assert!(applied(&p, &mut st, &change(1, 5), Ok(()), at(0)).is_empty());
+    // 31 minutes on, the first change is out of the period: 4 + 2 is not above 6.
+    assert!(applied(&p, &mut st, &change(5, 7), Ok(()), at(31)).is_empty());
+    assert!(
+        applied(&p, &mut st, &change(7, 11), Ok(()), at(32)).is_empty(),
+        "2 + 4 = 6: at, not above"
+    );
+    let n = applied(&p, &mut st, &change(11, 12), Ok(()), at(33));
+    assert!(
+        matches!(
+            n.as_slice(),
+            [Notification::ScaleDiffExceeded { diff: 7, .. }]
+        ),
+        "{n:?}"
+    );
+}
+
 /// The worker stores the snapshot as JSON: the same round trip.
 fn serde_json_round_trip(s: &Snapshot) -> Snapshot {
     let json = serde_json::to_string(s).unwrap();
