@@ -449,6 +449,17 @@ fn a_worker_need_above_its_max_is_clamped_and_notified() {
 }
 
 #[test]
+fn a_worker_needing_exactly_its_max_is_within_it() {
+    let p = workers_policy();
+    let mut st = State::default();
+    let mut o = obs(&[("worker_priority", 1)], None);
+    o.queues = queues(&[("bulk_priority", Some(40))]); // 10 a dyno: 4, the max
+    let t = step(&p, &mut st, &o, at(0));
+    assert_eq!(t.decisions[0].to, 4);
+    assert!(t.notifications.is_empty(), "{:?}", t.notifications);
+}
+
+#[test]
 fn an_unreachable_broker_holds_and_never_scales_to_the_min() {
     // HireFire's Celery macro returned 0 on a broker error: a broker outage scaled to min.
     let p = workers_policy();
