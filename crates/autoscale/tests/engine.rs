@@ -785,6 +785,49 @@ fn a_type_that_stays_when_the_policy_changes_keeps_what_was_known_of_it() {
 }
 
 #[test]
+fn the_daily_flap_budget_frees_up_a_day_later() {
+    let mut s = Settings::default();
+    s.fails_to_scale_up = 1;
+    s.passes_to_scale_down = 1;
+    s.max_dynos = Bound::Fixed(10);
+    let mut p = seed_rule(s);
+    p.flap_budget_per_hour = None;
+    p.flap_budget_per_day = Some(2);
+    p.freeze = Duration::ZERO;
+    p.scale_down_delay = Duration::ZERO;
+    let mut st = State::default();
+    let mut web = 2;
+    let mut held_at = None;
+    for i in 0..10 {
+        let beat = if i % 2 == 0 { hb(5000) } else { hb(10) };
+        let t = step(&p, &mut st, &obs(&[("web", web)], beat), at(i * 90));
+        let Some(d) = t.decisions.first() else {
+            assert!(
+                t.report[0].rule.contains("reversals/day"),
+                "{}",
+                t.report[0].rule
+            );
+            held_at = Some(i * 90);
+            break;
+        };
+        web = d.to;
+    }
+    let held_at = held_at.expect("the day's budget holds a reversal");
+    let t = step(
+        &p,
+        &mut st,
+        &obs(&[("web", web)], hb(10)),
+        at(held_at + 25 * 60),
+    );
+    assert_eq!(
+        t.decisions.first().map(|d| d.to),
+        Some(web - 1),
+        "{:?}",
+        t.report
+    );
+}
+
+#[test]
 fn a_declared_singleton_is_never_scaled_whatever_its_queue() {
     let mut p = workers_policy();
     p.singletons.insert("worker_general".into());
