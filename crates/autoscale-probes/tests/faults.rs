@@ -98,8 +98,9 @@ fn first(m: Vec<(String, Measure<u64>)>) -> Measure<u64> {
     m.into_iter().next().unwrap().1
 }
 
-/// A durable queue for the broker tests (deleted after).
-fn declare(q: &str) {
+/// Run `f` on a channel of a connection of the tests' own (lapin, not the
+/// client under test), straight to the broker.
+fn on_channel<F: std::future::Future<Output = ()>>(f: impl FnOnce(lapin::Channel) -> F) {
     futures_lite::future::block_on(async {
         let c = lapin::Connection::connect(
             "amqp://guest:guest@127.0.0.1:5672/%2f",
@@ -107,7 +108,13 @@ fn declare(q: &str) {
         )
         .await
         .unwrap();
-        let ch = c.create_channel().await.unwrap();
+        f(c.create_channel().await.unwrap()).await;
+    });
+}
+
+/// A durable queue for the broker tests (deleted after).
+fn declare(q: &str) {
+    on_channel(|ch| async move {
         ch.queue_declare(q, QueueDeclareOptions::default(), FieldTable::default())
             .await
             .unwrap();
@@ -115,14 +122,7 @@ fn declare(q: &str) {
 }
 
 fn delete(q: &str) {
-    futures_lite::future::block_on(async {
-        let c = lapin::Connection::connect(
-            "amqp://guest:guest@127.0.0.1:5672/%2f",
-            lapin::ConnectionProperties::default(),
-        )
-        .await
-        .unwrap();
-        let ch = c.create_channel().await.unwrap();
+    on_channel(|ch| async move {
         let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
     });
 }

@@ -155,6 +155,14 @@ fn spawn_worker(
     (stop, worker)
 }
 
+/// The lease tests need the local PostgreSQL: absent, they fail saying how to start it.
+fn require_postgres() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:5432").is_ok(),
+        "PostgreSQL is not listening on 127.0.0.1:5432: scripts/services starts it"
+    );
+}
+
 /// Keep the worker's log for `scripts/secrets-sweep` (as tests/support's
 /// `record` keeps every end-to-end output) when `SLIPWAY_TEST_OUTPUT` is set.
 fn record(log: &[u8]) {
@@ -861,10 +869,7 @@ fn a_worker_restarted_after_a_release_keeps_the_releases_freeze_from_the_dyno_me
 
 #[test]
 fn a_second_autoscaler_waits_for_the_lease_and_takes_over_when_the_first_stops() {
-    assert!(
-        std::net::TcpStream::connect("127.0.0.1:5432").is_ok(),
-        "PostgreSQL is not listening on 127.0.0.1:5432: scripts/services starts it"
-    );
+    require_postgres();
     let (pq, gq) = (unique("bulk_priority"), unique("default"));
     publish(&pq, 25);
     publish(&gq, 0);
@@ -920,10 +925,7 @@ fn a_second_autoscaler_waits_for_the_lease_and_takes_over_when_the_first_stops()
 /// when asked, never stuck in a query.
 #[test]
 fn a_lease_database_that_stops_answering_never_holds_up_the_worker() {
-    assert!(
-        std::net::TcpStream::connect("127.0.0.1:5432").is_ok(),
-        "PostgreSQL is not listening on 127.0.0.1:5432: scripts/services starts it"
-    );
+    require_postgres();
     let proxy = fault_proxy::FaultProxy::start("127.0.0.1:5432".parse().unwrap());
     let (pq, gq) = (unique("bulk_priority"), unique("default"));
     publish(&pq, 0);
@@ -966,10 +968,7 @@ fn a_lease_database_that_stops_answering_never_holds_up_the_worker() {
 
 #[test]
 fn a_restarted_autoscaler_takes_back_what_it_knew_so_a_change_made_meanwhile_still_freezes() {
-    assert!(
-        std::net::TcpStream::connect("127.0.0.1:5432").is_ok(),
-        "PostgreSQL is not listening on 127.0.0.1:5432: scripts/services starts it"
-    );
+    require_postgres();
     let app_name = format!("restart-{}", std::process::id());
     let (pq, gq) = (unique("bulk_priority"), unique("default"));
     publish(&pq, 25);
