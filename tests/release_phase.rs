@@ -317,12 +317,17 @@ fn a_lock_connection_that_stops_answering_mid_step_stops_the_step_and_fails_the_
 }
 
 /// Waiting for the lock held by another release, the database stops
-/// answering: the wait ends at the query deadline, naming it; and SIGTERM
-/// during such a stall ends it at once.
+/// answering: the wait ends at the query deadline, naming it, whichever of
+/// the wait's two queries stalls (the lock attempt, or the lookup of who
+/// holds it: a stall there was once swallowed, and the next attempt failed
+/// on a given-up connection instead); and SIGTERM during such a stall ends
+/// it at once.
 #[test]
 fn a_database_that_stalls_while_the_lock_is_awaited_fails_in_time_and_sigterm_ends_it_at_once() {
     let (db, _app, mut holder) = start_long_release("holder");
-    let waiting_release = |run: &str| {
+    // `stall_on`: the stall lands on the chosen query (its text is in the
+    // Parse message); `None`: on whatever is on the wire.
+    let waiting_release = |run: &str, stall_on: Option<&str>| {
         let (proxy, url) = through_proxy(&db);
         let app = window_app("1");
         let child = release_phase_in(
@@ -349,22 +354,32 @@ fn a_database_that_stalls_while_the_lock_is_awaited_fails_in_time_and_sigterm_en
             assert!(std::time::Instant::now() < deadline, "the second release never connected");
             std::thread::sleep(Duration::from_millis(50));
         }
-        proxy.stall();
+        match stall_on {
+            Some(query) => proxy.stall_on(query.as_bytes()),
+            None => proxy.stall(),
+        }
         (proxy, app, child)
     };
 
-    let (p, _a, mut stalled) = waiting_release("b");
-    let status = wait_exit(&mut stalled, Duration::from_secs(30));
-    let out = ran(&stalled.wait_with_output().unwrap());
-    assert_ne!(status.code(), Some(0), "{}", out.all());
-    assert!(
-        out.all().contains("did not answer within 10s"),
-        "the stall is named, not waited out: {}",
-        out.all()
-    );
-    p.cut();
+    for (run, query, doing) in [
+        ("b", "pg_try_advisory_lock", "taking the release lock"),
+        ("c", "pg_locks", "looking up who holds the release lock"),
+    ] {
+        let (p, _a, mut stalled) = waiting_release(run, Some(query));
+        let status = wait_exit(&mut stalled, Duration::from_secs(30));
+        let out = ran(&stalled.wait_with_output().unwrap());
+        // Lock not acquired: 1 (SPEC, exit codes); no step ran.
+        assert_eq!(status.code(), Some(1), "{query}: {}", out.all());
+        assert!(
+            out.all().contains(&format!("while {doing}"))
+                && out.all().contains("did not answer within 10s"),
+            "a stall in {query} is named, not waited out: {}",
+            out.all()
+        );
+        p.cut();
+    }
 
-    let (p, _a, mut interrupted) = waiting_release("c");
+    let (p, _a, mut interrupted) = waiting_release("d", None);
     std::thread::sleep(Duration::from_millis(500));
     sigterm(&interrupted);
     let status = wait_exit(&mut interrupted, Duration::from_secs(3));

@@ -9,6 +9,9 @@
 //! - [`FaultProxy::delay`]: each chunk waits before it is forwarded.
 //! - [`FaultProxy::cut`]: every open connection is closed, both sides.
 //! - [`FaultProxy::pass`]: back to forwarding (held bytes go on, in order).
+//! - [`FaultProxy::stall_on`]: stall from the first chunk a client sends
+//!   that contains some bytes (a query's text, a command): the fault lands
+//!   on one chosen request, not wherever the clock puts it.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -27,6 +30,8 @@ struct Shared {
     mode: Mutex<Option<Mode>>,
     open: Mutex<Vec<TcpStream>>,
     accepted: Mutex<usize>,
+    /// Bytes that, seen in a chunk from a client, switch the mode to stall.
+    trigger: Mutex<Option<Vec<u8>>>,
 }
 
 impl Shared {
@@ -38,6 +43,18 @@ impl Shared {
     }
     fn set(&self, mode: Mode) {
         *self.mode.lock().unwrap_or_else(PoisonError::into_inner) = Some(mode);
+    }
+    /// A chunk from a client: stall before it when it carries the trigger
+    /// (the trigger fires once).
+    fn check(&self, chunk: &[u8]) {
+        let mut trigger = self.trigger.lock().unwrap_or_else(PoisonError::into_inner);
+        let fires = trigger
+            .as_deref()
+            .is_some_and(|t| !t.is_empty() && chunk.windows(t.len()).any(|w| w == t));
+        if fires {
+            *trigger = None;
+            self.set(Mode::Stall);
+        }
     }
 }
 
@@ -73,8 +90,8 @@ impl FaultProxy {
                             .push(c);
                     }
                 }
-                pump(&s, &client, &server);
-                pump(&s, &server, &client);
+                pump(&s, &client, &server, true);
+                pump(&s, &server, &client, false);
             }
         });
         Self { addr, shared }
@@ -103,6 +120,18 @@ impl FaultProxy {
         self.shared.set(Mode::Stall);
     }
 
+    /// Stall (as [`Self::stall`]) from the first chunk a client sends that
+    /// contains `bytes`; that chunk is held too, so the peer never sees it.
+    /// A chunk is what one read returned: a request written at once (a
+    /// PostgreSQL query's Parse message, a Redis command) is one.
+    pub fn stall_on(&self, bytes: &[u8]) {
+        *self
+            .shared
+            .trigger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(bytes.to_vec());
+    }
+
     /// Forward each chunk after `d`.
     pub fn delay(&self, d: Duration) {
         self.shared.set(Mode::Delay(d));
@@ -127,8 +156,9 @@ impl FaultProxy {
     }
 }
 
-/// Copy `from` to `to` on a thread, obeying the mode before each chunk.
-fn pump(shared: &Arc<Shared>, from: &TcpStream, to: &TcpStream) {
+/// Copy `from` to `to` on a thread, obeying the mode before each chunk
+/// (`from_client`: the chunks the trigger is looked for in).
+fn pump(shared: &Arc<Shared>, from: &TcpStream, to: &TcpStream, from_client: bool) {
     let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
         return;
     };
@@ -140,6 +170,9 @@ fn pump(shared: &Arc<Shared>, from: &TcpStream, to: &TcpStream) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
+            if from_client {
+                shared.check(&buf[..n]);
+            }
             loop {
                 match shared.mode() {
                     Mode::Pass => break,
@@ -228,6 +261,34 @@ mod tests {
         let mut s = TcpStream::connect(p.addr()).unwrap();
         let mut r = std::io::BufReader::new(s.try_clone().unwrap());
         assert_eq!(ask(&mut s, &mut r, "three").unwrap(), "three");
+    }
+
+    #[test]
+    fn a_stall_on_bytes_holds_the_request_that_carries_them_and_what_follows() {
+        let p = FaultProxy::start(echo());
+        p.stall_on(b"SELECT pg_locks");
+        let mut s = TcpStream::connect(p.addr()).unwrap();
+        let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+        assert_eq!(ask(&mut s, &mut r, "SELECT 1").unwrap(), "SELECT 1");
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let e = ask(&mut s, &mut r, "x SELECT pg_locks y").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "held");
+        let e = ask(&mut s, &mut r, "SELECT 1").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "still held");
+        p.pass();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        assert_eq!(line.trim_end(), "x SELECT pg_locks y", "in order");
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        assert_eq!(line.trim_end(), "SELECT 1");
+        assert_eq!(
+            ask(&mut s, &mut r, "SELECT pg_locks").unwrap(),
+            "SELECT pg_locks",
+            "the trigger fires once"
+        );
     }
 
     #[test]

@@ -184,7 +184,8 @@ pub fn acquire(
         if taken {
             return Ok(());
         }
-        let holder = holder(client, key, &interrupted);
+        let holder = holder(client, key, &interrupted)
+            .map_err(|e| query_error("looking up who holds the release lock", e, stop))?;
         if started.elapsed() >= timeout {
             return Err(ReleaseError::LockTimeout {
                 name: name.to_string(),
@@ -204,39 +205,49 @@ pub fn acquire(
     }
 }
 
-/// Who holds the lock: backend pid, application name, since when.
-fn holder(client: &mut Bounded, key: i64, interrupted: &dyn Fn() -> bool) -> String {
+/// Who holds the lock: backend pid, application name, since when. A query
+/// error (the holder gone meanwhile, no right to see it) says "another
+/// session"; a stall or an interruption is the caller's to report, never
+/// swallowed (the connection is given up after a stall).
+fn holder(
+    client: &mut Bounded,
+    key: i64,
+    interrupted: &dyn Fn() -> bool,
+) -> Result<String, BoundedError> {
     #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
     let (classid, objid) = ((key >> 32) as u32, key as u32);
-    client
-        .run(interrupted, move |c| {
-            c.query_opt(
-                "SELECT a.pid, a.application_name, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
+    let row = match client.run(interrupted, move |c| {
+        c.query_opt(
+            "SELECT a.pid, a.application_name, to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
                  FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
                  WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
-                &[&classid, &objid],
-            )
-        })
+            &[&classid, &objid],
+        )
+    }) {
+        Ok(row) => row,
+        Err(BoundedError::Query(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let Some(r) = row else {
+        return Ok("another session".to_string());
+    };
+    // Another role's session shows NULLs in pg_stat_activity: never a panic.
+    let text = |i: usize| {
+        r.try_get::<_, Option<String>>(i)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "unknown".into())
+    };
+    let pid = r
+        .try_get::<_, Option<i32>>(0)
         .ok()
         .flatten()
-        .map_or_else(
-            || "another session".to_string(),
-            // Another role's session shows NULLs in pg_stat_activity: never a panic.
-            |r| {
-                let text = |i: usize| {
-                    r.try_get::<_, Option<String>>(i)
-                        .ok()
-                        .flatten()
-                        .unwrap_or_else(|| "unknown".into())
-                };
-                let pid = r
-                    .try_get::<_, Option<i32>>(0)
-                    .ok()
-                    .flatten()
-                    .map_or_else(|| "unknown".into(), |p| p.to_string());
-                format!("backend pid {pid} ({}), connected since {}", text(1), text(2))
-            },
-        )
+        .map_or_else(|| "unknown".into(), |p| p.to_string());
+    Ok(format!(
+        "backend pid {pid} ({}), connected since {}",
+        text(1),
+        text(2)
+    ))
 }
 
 /// Watches the connection that holds the release lock while steps run: a
