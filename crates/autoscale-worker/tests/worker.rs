@@ -937,6 +937,7 @@ fn a_lease_database_that_stops_answering_never_holds_up_the_worker() {
     let target = heartbeat_target(10);
     let dir = app(&pq, &gq);
     let mut env = env(&api, &target, AMQP);
+    let app_name_saved = app_name.clone();
     env.insert("AUTOSCALE_HEROKU_APP_NAME", app_name);
     env.insert(
         "DATABASE_URL",
@@ -946,7 +947,31 @@ fn a_lease_database_that_stops_answering_never_holds_up_the_worker() {
         ),
     );
     let (stop, worker) = spawn_worker(dir.path(), &env, false);
-    std::thread::sleep(Duration::from_millis(1500));
+    // It has acted once its first tick's state is saved (read past the proxy).
+    let mut db = postgres::Client::connect(
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+        postgres::NoTls,
+    )
+    .unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(30);
+    while db
+        .query_opt(
+            "SELECT 1 FROM pg_tables WHERE tablename = 'slipway_autoscale_state'",
+            &[],
+        )
+        .unwrap()
+        .is_none()
+        || db
+            .query_opt(
+                "SELECT 1 FROM slipway_autoscale_state WHERE app = $1",
+                &[&app_name_saved],
+            )
+            .unwrap()
+            .is_none()
+    {
+        assert!(std::time::Instant::now() < until, "the worker never acted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     proxy.stall();
     std::thread::sleep(Duration::from_secs(7));
     let asked = std::time::Instant::now();
