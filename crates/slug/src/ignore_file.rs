@@ -348,16 +348,32 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SlugError + '_ {
 /// anything is removed), then remove them. The walk runs on every core and
 /// applies none of the `ignore` crate's own filters (hidden files, .gitignore).
 pub fn apply(app_dir: &Path, rules: &SlugIgnore) -> Result<Removal, SlugError> {
-    apply_with(app_dir, rules, &|| {})
+    apply_with(
+        app_dir,
+        rules,
+        &Races {
+            on_visit: &|_| {},
+            after_walk: &|| {},
+        },
+    )
 }
 
-/// [`apply`], with `after_walk` called between the walk and the removal
-/// (tests use it to change the tree there, as a race would).
+/// Points where tests change the tree the way a concurrent process could:
+/// `on_visit` for each entry the walk visits (a directory's entries are
+/// already listed then, not yet opened), `after_walk` between the walk and
+/// the removal.
+#[doc(hidden)]
+pub struct Races<'a> {
+    pub on_visit: &'a (dyn Fn(&Path) + Sync),
+    pub after_walk: &'a dyn Fn(),
+}
+
+/// [`apply`], with the tree changed at the [`Races`] points.
 #[doc(hidden)]
 pub fn apply_with(
     app_dir: &Path,
     rules: &SlugIgnore,
-    after_walk: &dyn Fn(),
+    races: &Races<'_>,
 ) -> Result<Removal, SlugError> {
     use ignore::WalkState;
     use std::sync::Mutex;
@@ -374,6 +390,7 @@ pub fn apply_with(
         });
     }
     let found: Mutex<Found> = Mutex::new((Vec::new(), None));
+    let on_visit = races.on_visit;
     ignore::WalkBuilder::new(app_dir)
         .standard_filters(false)
         .follow_links(false)
@@ -403,6 +420,7 @@ pub fn apply_with(
                         return WalkState::Quit;
                     }
                 };
+                on_visit(entry.path());
                 if entry.depth() == 0 {
                     return WalkState::Continue;
                 }
@@ -426,7 +444,7 @@ pub fn apply_with(
     if let Some(e) = error {
         return Err(e);
     }
-    after_walk();
+    (races.after_walk)();
     matched.sort();
     let mut removal = Removal::default();
     for (rel, is_dir) in matched {

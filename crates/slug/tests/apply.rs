@@ -100,7 +100,14 @@ fn a_directory_swapped_for_a_symlink_after_the_walk_is_never_followed() {
         std::fs::rename(app.join("build"), app.join("build-moved")).unwrap();
         symlink(&outside, app.join("build")).unwrap();
     };
-    let result = slug::ignore_file::apply_with(&app, &rules, &swap);
+    let result = slug::ignore_file::apply_with(
+        &app,
+        &rules,
+        &slug::ignore_file::Races {
+            on_visit: &|_| {},
+            after_walk: &swap,
+        },
+    );
     let e = result.expect_err("the swap is reported").to_string();
     assert!(e.contains("stopped being a directory"), "{e}");
     assert_eq!(
@@ -112,4 +119,47 @@ fn a_directory_swapped_for_a_symlink_after_the_walk_is_never_followed() {
         .unwrap()
         .file_type()
         .is_symlink());
+}
+
+/// A directory removed by another process while the walk is under way (its
+/// parent listed it, it is gone before it is opened): nothing there to
+/// remove, so the walk goes on, and every other match is still removed.
+#[test]
+fn a_directory_that_vanishes_during_the_walk_is_passed_over_and_the_rest_applied() {
+    let app = tempfile::tempdir().unwrap();
+    let app = app.path();
+    std::fs::create_dir_all(app.join("keep/gone/deeper")).unwrap();
+    std::fs::write(app.join("keep/gone/deeper/a.log"), "x").unwrap();
+    std::fs::write(app.join("keep/b.log"), "x").unwrap();
+    std::fs::write(app.join("c.log"), "x").unwrap();
+    std::fs::write(app.join("keep/d.txt"), "x").unwrap();
+
+    let rules = SlugIgnore::parse(b"*.log\n").unwrap();
+    let vanished = std::sync::atomic::AtomicBool::new(false);
+    let removal = slug::ignore_file::apply_with(
+        app,
+        &rules,
+        &slug::ignore_file::Races {
+            // `keep` is visited after it was listed: its `gone` is queued,
+            // and is not there when the walk opens it.
+            on_visit: &|path| {
+                if path == app.join("keep") {
+                    std::fs::remove_dir_all(app.join("keep/gone")).unwrap();
+                    vanished.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+            },
+            after_walk: &|| {},
+        },
+    )
+    .expect("a vanished directory is not an error");
+    assert!(vanished.load(std::sync::atomic::Ordering::SeqCst));
+    let mut removed: Vec<_> = removal
+        .paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    removed.sort();
+    assert_eq!(removed, ["c.log", "keep/b.log"]);
+    assert!(app.join("keep/d.txt").exists());
+    assert!(!app.join("keep/b.log").exists() && !app.join("c.log").exists());
 }
