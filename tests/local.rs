@@ -70,10 +70,14 @@ fn each_web_process_gets_its_own_port_env_comes_from_dotenv_and_ctrl_c_stops_eve
             &mut child,
         );
     }
-    std::thread::sleep(Duration::from_millis(500));
-    sigterm(&child);
-    let status = wait_exit(&mut child, Duration::from_secs(15));
-    let log = output_of(child);
+    // Once the worker says it is up (its trap is set), as Ctrl-C would come.
+    let (status, ran, _) = sigterm_once_printed(
+        child,
+        "worker up as",
+        Duration::from_secs(20),
+        Duration::from_secs(15),
+    );
+    let log = ran.all();
     assert!(status.success(), "{log}");
     assert!(
         log.contains("web.1 ") && log.contains(&format!("(PORT={base})")),
@@ -120,20 +124,16 @@ fn when_one_process_exits_every_other_gets_sigterm_and_its_code_is_the_result() 
 #[test]
 fn a_process_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let (_app, out) = image();
-    let mut child = local(out.path(), &["stubborn=1,worker=1", "--grace", "2"]);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    // Let both start, then Ctrl-C.
-    std::thread::sleep(Duration::from_secs(1));
-    assert!(Instant::now() < deadline);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+    let child = local(out.path(), &["stubborn=1,worker=1", "--grace", "2"]);
+    // Both up (their traps set), then Ctrl-C.
+    let (status, ran, waited) = signal_once_printed(
+        child,
         nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let stopping = Instant::now();
-    let status = wait_exit(&mut child, Duration::from_secs(15));
-    let waited = stopping.elapsed();
-    let log = output_of(child);
+        &["stubborn up", "worker up as"],
+        Duration::from_secs(20),
+        Duration::from_secs(15),
+    );
+    let log = ran.all();
     assert!(status.success(), "{log}");
     assert!(log.contains("stubborn ignores SIGTERM"), "{log}");
     assert!(

@@ -777,16 +777,19 @@ fn the_autoscale_process_runs_from_the_image_reads_the_reference_queues_and_stop
         args.extend(["--env", e.as_str()]);
     }
     args.extend(["--", "--dry-run"]);
-    let mut child = Command::new(slipway())
+    let child = Command::new(slipway())
         .args(&args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
-    sigterm(&child);
-    let status = wait_exit(&mut child, Duration::from_secs(15));
-    let out = ran(&child.wait_with_output().unwrap());
+    // Stopped once it has ticked (it says so), as the dyno manager would at any time.
+    let (status, out, _) = sigterm_once_printed(
+        child,
+        "\"event\":\"tick\"",
+        Duration::from_mins(1),
+        Duration::from_secs(15),
+    );
     assert_eq!(
         status.code(),
         Some(0),
@@ -871,20 +874,22 @@ fn a_database_that_accepts_and_never_answers_is_given_up_on_in_time_and_sigterm_
     assert!(r.all().contains("did not answer within"), "{}", r.all());
     assert!(!r.all().contains(SECRET_PASSWORD), "{}", r.all());
 
-    let mut child = release_phase_in(app.path(), &["run"], &[("DATABASE_URL", &url)])
+    let child = release_phase_in(app.path(), &["run"], &[("DATABASE_URL", &url)])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let asked = std::time::Instant::now();
-    sigterm(&child);
-    let status = wait_exit(&mut child, Duration::from_secs(10));
-    assert!(
-        asked.elapsed() < Duration::from_secs(3),
-        "SIGTERM honoured at once"
+    let (status, out, took) = sigterm_once_printed(
+        child,
+        "Waiting for the database",
+        Duration::from_secs(20),
+        Duration::from_secs(10),
     );
-    assert_eq!(status.code(), Some(143));
+    assert!(
+        took < Duration::from_secs(2),
+        "SIGTERM honoured at once: {took:?}"
+    );
+    assert_eq!(status.code(), Some(143), "{}", out.all());
 }
 
 /// The lock lives as long as its connection: when that connection drops

@@ -479,3 +479,85 @@ pub fn fetch_then_stop(mut child: Child, url: &str) -> String {
     wait_exit(&mut child, Duration::from_secs(20));
     body
 }
+
+/// Send `signal` to `child` (stdout and stderr piped) once its stdout has
+/// printed a line containing each of `ready` (within `within`: readiness
+/// the program says, not a guessed sleep), then wait up to `exit_within` for
+/// it to exit; the status, what it printed, and how long the exit took after
+/// the signal.
+///
+/// # Panics
+/// When `ready` is not all printed in time, or the program does not exit.
+pub fn signal_once_printed(
+    mut child: Child,
+    signal: nix::sys::signal::Signal,
+    ready: &[&str],
+    within: Duration,
+    exit_within: Duration,
+) -> (std::process::ExitStatus, Ran, Duration) {
+    use std::io::{BufRead as _, Read as _};
+    let (said, seen) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout piped");
+    let mut stderr = child.stderr.take().expect("stderr piped");
+    let mut waiting: Vec<String> = ready.iter().map(ToString::to_string).collect();
+    let out_reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut lines = std::io::BufReader::new(stdout);
+        let mut line = Vec::new();
+        while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            let text = String::from_utf8_lossy(&line).into_owned();
+            let before = waiting.len();
+            waiting.retain(|needle| !text.contains(needle.as_str()));
+            if before > 0 && waiting.is_empty() {
+                let _ = said.send(());
+            }
+            all.append(&mut line);
+        }
+        all
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = stderr.read_to_end(&mut all);
+        all
+    });
+    if seen.recv_timeout(within).is_err() {
+        let _ = child.kill();
+        let out = out_reader.join().unwrap_or_default();
+        let err = err_reader.join().unwrap_or_default();
+        panic!(
+            "{ready:?} not all printed within {within:?}:\n{}{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        );
+    }
+    let asked = Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid")),
+        signal,
+    )
+    .expect("signal sent");
+    let status = wait_exit(&mut child, exit_within);
+    let took = asked.elapsed();
+    let out = Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    };
+    (status, ran(&out), took)
+}
+
+/// [`signal_once_printed`] with SIGTERM (the dyno manager's stop).
+pub fn sigterm_once_printed(
+    child: Child,
+    ready: &str,
+    within: Duration,
+    exit_within: Duration,
+) -> (std::process::ExitStatus, Ran, Duration) {
+    signal_once_printed(
+        child,
+        nix::sys::signal::Signal::SIGTERM,
+        &[ready],
+        within,
+        exit_within,
+    )
+}
