@@ -125,6 +125,11 @@ mod tests {
         assert_eq!((l.soft, l.hard), (300 * MIB, 1024 * MIB));
         assert_eq!(l.judge(300 * MIB), Verdict::Ok);
         assert_eq!(l.judge(300 * MIB + 1), Verdict::OverSoft);
+        assert_eq!(
+            l.judge(1024 * MIB),
+            Verdict::OverSoft,
+            "exactly the limit is within it"
+        );
         assert_eq!(l.judge(1024 * MIB + 1), Verdict::OverHard);
     }
 

@@ -163,3 +163,46 @@ fn a_directory_that_vanishes_during_the_walk_is_passed_over_and_the_rest_applied
     assert!(app.join("keep/d.txt").exists());
     assert!(!app.join("keep/b.log").exists() && !app.join("c.log").exists());
 }
+
+/// Between the walk and the removal a matched file is removed by someone
+/// else: nothing left to do there; the rest is applied. But a matched
+/// file's directory turned into a symlink loop cannot be looked at: that
+/// stops the run naming the path, never passed over as if it had vanished.
+#[test]
+fn a_matched_file_gone_after_the_walk_is_passed_over_but_one_that_cannot_be_looked_at_stops_the_run(
+) {
+    let app = tempfile::tempdir().unwrap();
+    let app = app.path();
+    std::fs::write(app.join("gone.log"), "x").unwrap();
+    std::fs::write(app.join("stays.log"), "x").unwrap();
+    let rules = SlugIgnore::parse(b"*.log\n").unwrap();
+    let removal = slug::ignore_file::apply_with(
+        app,
+        &rules,
+        &slug::ignore_file::Races {
+            on_visit: &|_| {},
+            after_walk: &|| std::fs::remove_file(app.join("gone.log")).unwrap(),
+        },
+    )
+    .expect("a file removed meanwhile is not an error");
+    assert_eq!(removal.paths, [std::path::PathBuf::from("stays.log")]);
+    assert!(!app.join("stays.log").exists());
+
+    std::fs::create_dir(app.join("build")).unwrap();
+    std::fs::write(app.join("build/file.log"), "x").unwrap();
+    let e = slug::ignore_file::apply_with(
+        app,
+        &rules,
+        &slug::ignore_file::Races {
+            on_visit: &|_| {},
+            after_walk: &|| {
+                std::fs::rename(app.join("build"), app.join("build-moved")).unwrap();
+                symlink("build", app.join("build")).unwrap();
+            },
+        },
+    )
+    .expect_err("a path that cannot be looked at is reported")
+    .to_string();
+    assert!(e.contains("build/file.log"), "{e}");
+    assert!(app.join("build-moved/file.log").exists());
+}

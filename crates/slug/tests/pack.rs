@@ -232,3 +232,81 @@ fn a_file_that_shrinks_after_its_size_was_taken_fails_the_pack_never_a_short_ent
         "{e}"
     );
 }
+
+/// The slug's names at the edges of the tar format, read back by GNU tar
+/// (what unpacks a slug on a dyno): a name of exactly 100 bytes fills its
+/// header field and needs no long-name record (one byte more does); a name
+/// and a link target of exactly 512 bytes, whose long-name records (value
+/// and its NUL) spill one byte into a second block, keep every later entry
+/// where the reader looks for it.
+#[test]
+fn names_at_the_header_and_block_edges_are_read_back_whole_by_gnu_tar() {
+    let app = tempfile::tempdir().unwrap();
+    // In the slug every name starts with "./app/" (6 bytes).
+    let exact = "x".repeat(100 - 6);
+    let over = "y".repeat(101 - 6);
+    std::fs::write(app.path().join(&exact), "exact").unwrap();
+    std::fs::write(app.path().join(&over), "over").unwrap();
+    let (a, b) = ("a".repeat(250), "b".repeat(512 - 6 - 250 - 1));
+    std::fs::create_dir_all(app.path().join(&a)).unwrap();
+    std::fs::write(app.path().join(&a).join(&b), "block").unwrap();
+    symlink("t".repeat(512), app.path().join("link")).unwrap();
+    std::fs::write(app.path().join("zz-last"), "after them").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let slug = dir.path().join("s.tgz");
+    pack(&[Source::app(app.path())], &slug, GzOptions::default()).unwrap();
+
+    // The records as written: a long name only where the name does not fit.
+    let bytes = std::fs::read(&slug).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+    let long_names: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .raw(true)
+        .filter_map(|e| {
+            let mut e = e.unwrap();
+            (e.header().entry_type() == tar::EntryType::GNULongName).then(|| {
+                let mut v = Vec::new();
+                e.read_to_end(&mut v).unwrap();
+                String::from_utf8(v)
+                    .unwrap()
+                    .trim_end_matches('\0')
+                    .to_string()
+            })
+        })
+        .collect();
+    assert!(
+        !long_names.contains(&format!("./app/{exact}")),
+        "100 bytes fit the header: {long_names:?}"
+    );
+    assert!(
+        long_names.contains(&format!("./app/{over}")),
+        "101 bytes need a long-name record: {long_names:?}"
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("tar")
+        .arg("-xzf")
+        .arg(&slug)
+        .arg("-C")
+        .arg(out.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let root = out.path().join("app");
+    assert_eq!(std::fs::read_to_string(root.join(&exact)).unwrap(), "exact");
+    assert_eq!(std::fs::read_to_string(root.join(&over)).unwrap(), "over");
+    assert_eq!(
+        std::fs::read_to_string(root.join(&a).join(&b)).unwrap(),
+        "block"
+    );
+    assert_eq!(
+        std::fs::read_link(root.join("link")).unwrap(),
+        std::path::PathBuf::from("t".repeat(512))
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("zz-last")).unwrap(),
+        "after them",
+        "entries after the 512-byte records are where the reader looks"
+    );
+}
