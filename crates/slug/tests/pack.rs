@@ -310,3 +310,75 @@ fn names_at_the_header_and_block_edges_are_read_back_whole_by_gnu_tar() {
         "entries after the 512-byte records are where the reader looks"
     );
 }
+
+/// Changes the tree when the entry named `at` has been written, as another
+/// process could while the slug is packed (the directory's entries are
+/// listed by then; the ones below it not yet opened).
+struct ChangeAt<'a> {
+    at: &'a str,
+    change: &'a dyn Fn(),
+}
+
+impl slug::pack::Tracker for ChangeAt<'_> {
+    fn entry(&mut self, name: &[u8], _: u64, _: u64, _: u64) {
+        if name == self.at.as_bytes() {
+            (self.change)();
+        }
+    }
+}
+
+fn names_in(tar: &[u8]) -> Vec<String> {
+    tar::Archive::new(tar)
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect()
+}
+
+/// A directory removed while the slug is packed (listed, gone before it is
+/// opened) is not in the slug and is not an error: what is left is packed.
+#[test]
+fn a_directory_removed_while_packing_is_left_out_and_the_rest_packed() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(app.path().join("keep/gone/deeper")).unwrap();
+    std::fs::write(app.path().join("keep/gone/deeper/f"), "x").unwrap();
+    std::fs::write(app.path().join("keep/stays"), "x").unwrap();
+    let (tar, stats) = slug::pack::write_tar_tracked(
+        &[Source::app(app.path())],
+        Vec::new(),
+        &mut ChangeAt {
+            at: "./app/keep/",
+            change: &|| std::fs::remove_dir_all(app.path().join("keep/gone")).unwrap(),
+        },
+    )
+    .expect("a directory removed meanwhile is not an error");
+    assert_eq!(
+        names_in(&tar),
+        ["./app/", "./app/keep/", "./app/keep/stays"]
+    );
+    assert_eq!((stats.files, stats.dirs), (1, 2));
+}
+
+/// A directory that turns into a file while the slug is packed cannot be
+/// read as one: the pack fails naming it, never a slug that silently lacks
+/// what was there.
+#[test]
+fn a_directory_that_turns_into_a_file_while_packing_fails_the_pack_naming_it() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(app.path().join("keep/turns")).unwrap();
+    std::fs::write(app.path().join("keep/turns/f"), "x").unwrap();
+    let e = slug::pack::write_tar_tracked(
+        &[Source::app(app.path())],
+        Vec::new(),
+        &mut ChangeAt {
+            at: "./app/keep/",
+            change: &|| {
+                std::fs::remove_dir_all(app.path().join("keep/turns")).unwrap();
+                std::fs::write(app.path().join("keep/turns"), "a file now").unwrap();
+            },
+        },
+    )
+    .expect_err("the change is reported")
+    .to_string();
+    assert!(e.contains("keep/turns"), "{e}");
+}
