@@ -335,20 +335,27 @@ fn names_in(tar: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// A directory removed while the slug is packed (listed, gone before it is
-/// opened) is not in the slug and is not an error: what is left is packed.
+/// A directory, a file and a link removed while the slug is packed (listed,
+/// gone before they are read) are not in the slug and are not an error:
+/// what is left is packed.
 #[test]
 fn a_directory_removed_while_packing_is_left_out_and_the_rest_packed() {
     let app = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(app.path().join("keep/gone/deeper")).unwrap();
     std::fs::write(app.path().join("keep/gone/deeper/f"), "x").unwrap();
+    std::fs::write(app.path().join("keep/gone-file"), "x").unwrap();
+    symlink("stays", app.path().join("keep/gone-link")).unwrap();
     std::fs::write(app.path().join("keep/stays"), "x").unwrap();
     let (tar, stats) = slug::pack::write_tar_tracked(
         &[Source::app(app.path())],
         Vec::new(),
         &mut ChangeAt {
             at: "./app/keep/",
-            change: &|| std::fs::remove_dir_all(app.path().join("keep/gone")).unwrap(),
+            change: &|| {
+                std::fs::remove_dir_all(app.path().join("keep/gone")).unwrap();
+                std::fs::remove_file(app.path().join("keep/gone-file")).unwrap();
+                std::fs::remove_file(app.path().join("keep/gone-link")).unwrap();
+            },
         },
     )
     .expect("a directory removed meanwhile is not an error");
@@ -356,7 +363,7 @@ fn a_directory_removed_while_packing_is_left_out_and_the_rest_packed() {
         names_in(&tar),
         ["./app/", "./app/keep/", "./app/keep/stays"]
     );
-    assert_eq!((stats.files, stats.dirs), (1, 2));
+    assert_eq!((stats.files, stats.dirs, stats.links), (1, 2, 0));
 }
 
 /// A directory that turns into a file while the slug is packed cannot be
