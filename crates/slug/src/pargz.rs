@@ -292,6 +292,67 @@ mod tests {
         );
     }
 
+    /// Deterministic bytes that do not compress (xorshift).
+    fn noise(n: usize, mut seed: u64) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed.to_le_bytes()[0]
+            })
+            .collect()
+    }
+
+    /// Each block is primed with the previous block's last 32 KiB (deflate's
+    /// whole window; blocks are 1 MiB, 64 KiB here): a 20 KiB run of noise
+    /// repeated across blocks costs about what one gzip stream pays for it,
+    /// once. Without the dictionary, or with a smaller one, every block pays
+    /// for it again.
+    #[test]
+    fn each_block_is_primed_with_the_previous_32_kib() {
+        let data = noise(20 * 1024, 7).repeat(40);
+        let (_, par) = roundtrip(
+            &data,
+            GzOptions {
+                level: 5,
+                threads: 2,
+                block_size: 64 * 1024,
+            },
+        );
+        let mut single = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(5));
+        single.write_all(&data).unwrap();
+        let single = single.finish().unwrap().len() as u64;
+        assert!(
+            par.compressed * 100 <= single * 110,
+            "parallel {} vs single {single} (a run of noise is {} bytes)",
+            par.compressed,
+            20 * 1024
+        );
+    }
+
+    /// Noise does not compress: deflate's output outgrows the buffer guessed
+    /// for it, block after block, and none of it may be left behind.
+    #[test]
+    fn incompressible_input_comes_back_whole_whatever_the_block_size() {
+        for (n, block_size) in [
+            (3 * 1024 * 1024 + 17, 1024 * 1024),
+            (300_001, 4096),
+            (65_536, 65_536),
+        ] {
+            let data = noise(n, n as u64);
+            let (_, stats) = roundtrip(
+                &data,
+                GzOptions {
+                    level: 5,
+                    threads: 2,
+                    block_size,
+                },
+            );
+            assert!(stats.compressed > n as u64, "noise does not shrink");
+        }
+    }
+
     #[test]
     fn crc_is_checked_by_decoders() {
         let (mut out, _) = roundtrip(b"hello world", GzOptions::default());

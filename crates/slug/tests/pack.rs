@@ -363,7 +363,10 @@ fn a_directory_removed_while_packing_is_left_out_and_the_rest_packed() {
         names_in(&tar),
         ["./app/", "./app/keep/", "./app/keep/stays"]
     );
-    assert_eq!((stats.files, stats.dirs, stats.links), (1, 2, 0));
+    assert_eq!(
+        (stats.files, stats.dirs, stats.links, stats.file_bytes),
+        (1, 2, 0, 1)
+    );
 }
 
 /// A directory that turns into a file while the slug is packed cannot be
@@ -388,4 +391,44 @@ fn a_directory_that_turns_into_a_file_while_packing_fails_the_pack_naming_it() {
     .expect_err("the change is reported")
     .to_string();
     assert!(e.contains("keep/turns"), "{e}");
+}
+
+/// Records every entry the pack tells its tracker about.
+#[derive(Default)]
+struct Told(Vec<String>);
+
+impl slug::pack::Tracker for Told {
+    fn entry(&mut self, name: &[u8], start: u64, end: u64, _: u64) {
+        assert!(end > start, "an entry takes bytes");
+        self.0.push(String::from_utf8_lossy(name).into_owned());
+    }
+}
+
+/// A FIFO (or a socket, or a device) has no place in a slug: it is left
+/// out, and the size report never hears of it.
+#[test]
+fn a_fifo_is_left_out_of_the_slug_and_its_report() {
+    let app = tempfile::tempdir().unwrap();
+    nix::unistd::mkfifo(&app.path().join("pipe"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    std::fs::write(app.path().join("file"), "x").unwrap();
+    let mut told = Told::default();
+    let (tar, stats) =
+        slug::pack::write_tar_tracked(&[Source::app(app.path())], Vec::new(), &mut told).unwrap();
+    assert_eq!(names_in(&tar), ["./app/", "./app/file"]);
+    assert_eq!(told.0, ["./app/", "./app/file"]);
+    assert_eq!((stats.files, stats.file_bytes), (1, 1));
+}
+
+/// The report's "largest files" start at 512 KiB: one byte less is not listed.
+#[test]
+fn the_report_lists_files_from_512_kib() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(app.path().join("at.bin"), vec![1u8; 512 * 1024]).unwrap();
+    std::fs::write(app.path().join("below.bin"), vec![2u8; 512 * 1024 - 1]).unwrap();
+    let mut tracker = slug::SizeTracker::default();
+    let opts = GzOptions::default();
+    let stats = slug::measure_tracked(&[Source::app(app.path())], opts, &mut tracker).unwrap();
+    let report = tracker.report(&stats, opts.block_size, 10);
+    let files: Vec<&str> = report.files.iter().map(|o| o.path.as_str()).collect();
+    assert_eq!(files, ["at.bin"]);
 }
