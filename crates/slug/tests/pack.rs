@@ -432,3 +432,60 @@ fn the_report_lists_files_from_512_kib() {
     let files: Vec<&str> = report.files.iter().map(|o| o.path.as_str()).collect();
     assert_eq!(files, ["at.bin"]);
 }
+
+/// What the size report says, on a small tree: directories are listed as
+/// directories (never a file, never the app root), each with its own raw
+/// bytes; a layer's files are listed by their place in the slug; and the
+/// savings of a `.slugignore` suggestion are the compressed bytes of what it
+/// matches, not of what lies between its matches.
+#[test]
+fn the_report_charges_each_path_its_own_bytes_and_lists_directories_as_directories() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(app.path().join("a.log"), "a few bytes").unwrap();
+    std::fs::create_dir(app.path().join("m")).unwrap();
+    let noise: Vec<u8> = (0..1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
+        .collect();
+    std::fs::write(app.path().join("m/big.bin"), &noise).unwrap();
+    std::fs::write(app.path().join("z.log"), "a few more").unwrap();
+    let layer = tempfile::tempdir().unwrap();
+    std::fs::write(layer.path().join("lib.so"), &noise[..600 * 1024]).unwrap();
+    let sources = [
+        Source::app(app.path()),
+        Source {
+            dir: layer.path().to_path_buf(),
+            prefix: "./layers/heroku_python/python".into(),
+        },
+    ];
+    let mut tracker = slug::SizeTracker::default();
+    let opts = GzOptions::default();
+    let stats = slug::measure_tracked(&sources, opts, &mut tracker).unwrap();
+    let report = tracker.report(&stats, opts.block_size, 10);
+
+    let dirs: Vec<(&str, u64)> = report
+        .dirs
+        .iter()
+        .map(|o| (o.path.as_str(), o.raw))
+        .collect();
+    assert_eq!(
+        dirs,
+        [
+            ("m", 1024 * 1024),
+            ("layers", 600 * 1024),
+            ("layers/heroku_python", 600 * 1024),
+            ("layers/heroku_python/python", 600 * 1024),
+        ]
+    );
+    let files: Vec<&str> = report.files.iter().map(|o| o.path.as_str()).collect();
+    assert_eq!(files, ["m/big.bin", "layers/heroku_python/python/lib.so"]);
+    let logs = report
+        .suggestions
+        .iter()
+        .find(|s| s.line == "*.log")
+        .expect("the two logs are suggested");
+    assert!(
+        logs.compressed < 4096,
+        "two tiny logs save {} bytes, not the megabyte between them",
+        logs.compressed
+    );
+}
