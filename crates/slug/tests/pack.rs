@@ -448,6 +448,8 @@ fn the_report_charges_each_path_its_own_bytes_and_lists_directories_as_directori
         .collect();
     std::fs::write(app.path().join("m/big.bin"), &noise).unwrap();
     std::fs::write(app.path().join("z.log"), "a few more").unwrap();
+    // An empty directory still costs its own entry, charged to it.
+    std::fs::create_dir(app.path().join("static")).unwrap();
     let layer = tempfile::tempdir().unwrap();
     std::fs::write(layer.path().join("lib.so"), &noise[..600 * 1024]).unwrap();
     let sources = [
@@ -474,6 +476,7 @@ fn the_report_charges_each_path_its_own_bytes_and_lists_directories_as_directori
             ("layers", 600 * 1024),
             ("layers/heroku_python", 600 * 1024),
             ("layers/heroku_python/python", 600 * 1024),
+            ("static", 0),
         ]
     );
     let files: Vec<&str> = report.files.iter().map(|o| o.path.as_str()).collect();
