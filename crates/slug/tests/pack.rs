@@ -443,9 +443,7 @@ fn the_report_charges_each_path_its_own_bytes_and_lists_directories_as_directori
     let app = tempfile::tempdir().unwrap();
     std::fs::write(app.path().join("a.log"), "a few bytes").unwrap();
     std::fs::create_dir(app.path().join("m")).unwrap();
-    let noise: Vec<u8> = (0..1024 * 1024u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13).to_le_bytes()[0])
-        .collect();
+    let noise = noise(1024 * 1024, 9);
     std::fs::write(app.path().join("m/big.bin"), &noise).unwrap();
     std::fs::write(app.path().join("z.log"), "a few more").unwrap();
     // An empty directory still costs its own entry, charged to it.
@@ -491,4 +489,105 @@ fn the_report_charges_each_path_its_own_bytes_and_lists_directories_as_directori
         "two tiny logs save {} bytes, not the megabyte between them",
         logs.compressed
     );
+}
+
+/// Bytes that do not compress (xorshift from `seed`).
+fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()[0]
+        })
+        .collect()
+}
+
+fn report_of(app: &std::path::Path) -> (slug::Report, slug::SlugStats) {
+    let mut tracker = slug::SizeTracker::default();
+    let opts = GzOptions::default();
+    let stats = slug::measure_tracked(&[Source::app(app)], opts, &mut tracker).unwrap();
+    (tracker.report(&stats, opts.block_size, 10), stats)
+}
+
+/// Each compressed block's bytes are shared among the entries it holds, in
+/// proportion: two directories of equal noise that straddle the 1 MiB
+/// blocks are each charged half the slug, and together all of it.
+#[test]
+fn the_report_shares_each_compressed_block_among_the_entries_it_holds() {
+    let app = tempfile::tempdir().unwrap();
+    for (dir, seed) in [("a", 1), ("b", 2)] {
+        std::fs::create_dir(app.path().join(dir)).unwrap();
+        std::fs::write(app.path().join(dir).join("data"), noise(900 * 1024, seed)).unwrap();
+    }
+    let (report, stats) = report_of(app.path());
+    // Shares in thousandths: whole numbers, no float casts.
+    let share = |name: &str| {
+        report
+            .dirs
+            .iter()
+            .find(|o| o.path == name)
+            .expect(name)
+            .compressed
+            * 1000
+            / stats.gz.compressed
+    };
+    let (a, b) = (share("a"), share("b"));
+    assert!(
+        (450..550).contains(&a) && (450..550).contains(&b),
+        "a {a}‰, b {b}‰"
+    );
+    assert!((970..=1000).contains(&(a + b)), "together {}‰", a + b);
+}
+
+/// The `.slugignore` suggestions: a suspect present with bytes to save, once
+/// each, largest saving first. A line anchored with `/` (`/tests`) saves only
+/// the top-level directory, one without (`node_modules`) every directory of
+/// that name; an empty file suggests nothing, and neither does a dotfile
+/// named like an extension.
+#[test]
+fn the_report_suggests_each_suspect_present_with_what_its_line_would_save() {
+    let app = tempfile::tempdir().unwrap();
+    let p = app.path();
+    for dir in ["tests", "pkg/tests", "pkg/node_modules", "node_modules"] {
+        std::fs::create_dir_all(p.join(dir)).unwrap();
+    }
+    std::fs::write(p.join("tests/t.py"), noise(100 * 1024, 1)).unwrap();
+    std::fs::write(p.join("pkg/tests/u.py"), noise(50 * 1024, 2)).unwrap();
+    std::fs::write(p.join("pkg/node_modules/m.js"), noise(80 * 1024, 3)).unwrap();
+    std::fs::write(p.join("node_modules/n.js"), noise(70 * 1024, 4)).unwrap();
+    std::fs::write(p.join("art.psd"), noise(30 * 1024, 5)).unwrap();
+    std::fs::write(p.join("empty.sql"), "").unwrap();
+    std::fs::write(p.join(".mov"), noise(10 * 1024, 6)).unwrap();
+    let (report, _) = report_of(p);
+    let dir = |name: &str| {
+        report
+            .dirs
+            .iter()
+            .find(|o| o.path == name)
+            .expect(name)
+            .compressed
+    };
+    let lines: Vec<(&str, u64)> = report
+        .suggestions
+        .iter()
+        .map(|s| (s.line.as_str(), s.compressed))
+        .collect();
+    let psd = lines
+        .iter()
+        .find(|(l, _)| *l == "*.psd")
+        .map_or(0, |(_, c)| *c);
+    assert_eq!(
+        lines,
+        [
+            (
+                "node_modules",
+                dir("node_modules") + dir("pkg/node_modules")
+            ),
+            ("/tests", dir("tests")),
+            ("*.psd", psd),
+        ]
+    );
+    assert!(psd > 25 * 1024, "{psd}");
 }
