@@ -369,28 +369,51 @@ fn a_directory_removed_while_packing_is_left_out_and_the_rest_packed() {
     );
 }
 
-/// A directory that turns into a file while the slug is packed cannot be
-/// read as one: the pack fails naming it, never a slug that silently lacks
-/// what was there.
+/// A change made to an app's directory (`keep`) while it is packed.
+type Change<'a> = &'a dyn Fn(&std::path::Path);
+
+/// An entry that turns into something else while the slug is packed cannot
+/// be read as it was listed: a directory turned into a file, a link into a
+/// file, a file into a symlink (never followed: it might point anywhere).
+/// The pack fails naming it, never a slug that silently lacks what was
+/// there, nor one holding what a link points at.
 #[test]
-fn a_directory_that_turns_into_a_file_while_packing_fails_the_pack_naming_it() {
-    let app = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(app.path().join("keep/turns")).unwrap();
-    std::fs::write(app.path().join("keep/turns/f"), "x").unwrap();
-    let e = slug::pack::write_tar_tracked(
-        &[Source::app(app.path())],
-        Vec::new(),
-        &mut ChangeAt {
-            at: "./app/keep/",
-            change: &|| {
-                std::fs::remove_dir_all(app.path().join("keep/turns")).unwrap();
-                std::fs::write(app.path().join("keep/turns"), "a file now").unwrap();
+fn an_entry_that_turns_into_something_else_while_packing_fails_the_pack_naming_it() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret"), "outside the app").unwrap();
+    let cases: [(&str, Change); 3] = [
+        ("turns", &|keep| {
+            std::fs::remove_dir_all(keep.join("turns")).unwrap();
+            std::fs::write(keep.join("turns"), "a file now").unwrap();
+        }),
+        ("link", &|keep| {
+            std::fs::remove_file(keep.join("link")).unwrap();
+            std::fs::write(keep.join("link"), "a file now").unwrap();
+        }),
+        ("file", &|keep| {
+            std::fs::remove_file(keep.join("file")).unwrap();
+            symlink(outside.path().join("secret"), keep.join("file")).unwrap();
+        }),
+    ];
+    for (name, change) in cases {
+        let app = tempfile::tempdir().unwrap();
+        let keep = app.path().join("keep");
+        std::fs::create_dir_all(keep.join("turns")).unwrap();
+        std::fs::write(keep.join("turns/f"), "x").unwrap();
+        symlink("file", keep.join("link")).unwrap();
+        std::fs::write(keep.join("file"), "x").unwrap();
+        let e = slug::pack::write_tar_tracked(
+            &[Source::app(app.path())],
+            Vec::new(),
+            &mut ChangeAt {
+                at: "./app/keep/",
+                change: &|| change(&keep),
             },
-        },
-    )
-    .expect_err("the change is reported")
-    .to_string();
-    assert!(e.contains("keep/turns"), "{e}");
+        )
+        .expect_err(name)
+        .to_string();
+        assert!(e.contains(&format!("keep/{name}")), "{name}: {e}");
+    }
 }
 
 /// Records every entry the pack tells its tracker about.
