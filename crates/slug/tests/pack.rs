@@ -528,8 +528,15 @@ fn noise(n: usize, seed: u64) -> Vec<u8> {
 }
 
 fn report_of(app: &std::path::Path) -> (slug::Report, slug::SlugStats) {
+    report_in_blocks(app, GzOptions::default().block_size)
+}
+
+fn report_in_blocks(app: &std::path::Path, block_size: usize) -> (slug::Report, slug::SlugStats) {
     let mut tracker = slug::SizeTracker::default();
-    let opts = GzOptions::default();
+    let opts = GzOptions {
+        block_size,
+        ..GzOptions::default()
+    };
     let stats = slug::measure_tracked(&[Source::app(app)], opts, &mut tracker).unwrap();
     (tracker.report(&stats, opts.block_size, 10), stats)
 }
@@ -562,6 +569,39 @@ fn the_report_shares_each_compressed_block_among_the_entries_it_holds() {
         "a {a}‰, b {b}‰"
     );
     assert!((970..=1000).contains(&(a + b)), "together {}‰", a + b);
+}
+
+/// The same sharing with many small blocks, where an entry's bytes end
+/// just past a block boundary far into the stream: its blocks are found by
+/// division (block 600 here), and it is charged its share of each.
+#[test]
+fn the_report_finds_every_block_an_entry_spans_far_into_the_stream() {
+    let app = tempfile::tempdir().unwrap();
+    // Headers of ./app/, ./app/a/, ./app/a/data, ./app/b/, ./app/b/data
+    // (512 bytes each), then the data: b's last byte is 512 bytes into
+    // the 601st 4 KiB block.
+    let (a, b) = (
+        2 * 1024 * 1024,
+        600 * 4096 + 512 - 5 * 512 - 2 * 1024 * 1024,
+    );
+    for (dir, size, seed) in [("a", a, 3), ("b", b, 4)] {
+        std::fs::create_dir(app.path().join(dir)).unwrap();
+        std::fs::write(app.path().join(dir).join("data"), noise(size, seed)).unwrap();
+    }
+    let (report, stats) = report_in_blocks(app.path(), 4096);
+    let b_share = report
+        .dirs
+        .iter()
+        .find(|o| o.path == "b")
+        .expect("b")
+        .compressed
+        * 1000
+        / stats.gz.compressed;
+    let expected = u64::try_from(b * 1000 / (a + b)).unwrap();
+    assert!(
+        b_share.abs_diff(expected) <= 10,
+        "b is charged {b_share}‰ of the slug, holds {expected}‰ of its bytes"
+    );
 }
 
 /// The `.slugignore` suggestions: a suspect present with bytes to save, once
