@@ -313,3 +313,24 @@ impl Report {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::human;
+
+    /// Heroku's slug sizes: one decimal in the largest unit that is at least
+    /// one, in 1024s (`Done: 346.4M`, `max is 1.0G`); bytes as they are.
+    #[test]
+    fn sizes_are_printed_the_way_heroku_prints_slug_sizes() {
+        let (k, m, g) = (1024, 1024 * 1024, 1024 * 1024 * 1024);
+        assert_eq!(human(0), "0B");
+        assert_eq!(human(1023), "1023B");
+        assert_eq!(human(k), "1.0K");
+        assert_eq!(human(m - 1), "1024.0K");
+        assert_eq!(human(m), "1.0M");
+        assert_eq!(human(346 * m + 4 * m / 10), "346.4M");
+        assert_eq!(human(g - 1), "1024.0M");
+        assert_eq!(human(g), "1.0G");
+        assert_eq!(human(5 * g / 2), "2.5G");
+    }
+}
