@@ -256,31 +256,29 @@ fn holder(
 /// or can no longer be vouched for.
 pub struct LockWatcher {
     lost: Arc<std::sync::atomic::AtomicBool>,
-    done: Arc<std::sync::atomic::AtomicBool>,
+    /// Dropped (or sent on) to stop the watch: the thread's wait between
+    /// checks ends at once, so stopping costs no part of a second.
+    done: std::sync::mpsc::Sender<()>,
     thread: std::thread::JoinHandle<Option<Bounded>>,
 }
 
 impl LockWatcher {
     pub fn start(mut client: Bounded) -> Self {
         use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::mpsc::RecvTimeoutError;
         let lost = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicBool::new(false));
-        let (l, d) = (lost.clone(), done.clone());
-        let thread = std::thread::spawn(move || {
-            while !d.load(Ordering::SeqCst) {
-                let alive = client.run(&|| false, |c| c.simple_query("SELECT 1").map(|_| ()));
-                if alive.is_err() {
-                    l.store(true, Ordering::SeqCst);
-                    return None;
-                }
-                for _ in 0..20 {
-                    if d.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
+        let (done, stopped) = std::sync::mpsc::channel::<()>();
+        let l = lost.clone();
+        let thread = std::thread::spawn(move || loop {
+            let alive = client.run(&|| false, |c| c.simple_query("SELECT 1").map(|_| ()));
+            if alive.is_err() {
+                l.store(true, Ordering::SeqCst);
+                return None;
             }
-            Some(client)
+            match stopped.recv_timeout(Duration::from_secs(1)) {
+                Err(RecvTimeoutError::Timeout) => {}
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return Some(client),
+            }
         });
         Self { lost, done, thread }
     }
@@ -291,7 +289,7 @@ impl LockWatcher {
 
     /// Stop watching; the connection back, unless it was lost.
     pub fn stop(self) -> Option<Bounded> {
-        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = self.done.send(());
         self.thread.join().ok().flatten()
     }
 }
