@@ -330,9 +330,17 @@ pub fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatu
 }
 
 pub fn sigterm(child: &Child) {
+    signal(child, nix::sys::signal::Signal::SIGTERM);
+}
+
+/// Send `sig` to `child`.
+///
+/// # Panics
+/// When the signal cannot be sent (the process is not ours).
+pub fn signal(child: &Child, sig: nix::sys::signal::Signal) {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid")),
-        nix::sys::signal::Signal::SIGTERM,
+        sig,
     )
     .expect("kill");
 }
@@ -480,7 +488,7 @@ pub fn fetch_then_stop(mut child: Child, url: &str) -> String {
     body
 }
 
-/// Send `signal` to `child` (stdout and stderr piped) once its stdout has
+/// Send `sig` to `child` (stdout and stderr piped) once its stdout has
 /// printed a line containing each of `ready` (within `within`: readiness
 /// the program says, not a guessed sleep), then wait up to `exit_within` for
 /// it to exit; the status, what it printed, and how long the exit took after
@@ -490,7 +498,7 @@ pub fn fetch_then_stop(mut child: Child, url: &str) -> String {
 /// When `ready` is not all printed in time, or the program does not exit.
 pub fn signal_once_printed(
     mut child: Child,
-    signal: nix::sys::signal::Signal,
+    sig: nix::sys::signal::Signal,
     ready: &[&str],
     within: Duration,
     exit_within: Duration,
@@ -531,11 +539,7 @@ pub fn signal_once_printed(
         );
     }
     let asked = Instant::now();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("a pid")),
-        signal,
-    )
-    .expect("signal sent");
+    signal(&child, sig);
     let status = wait_exit(&mut child, exit_within);
     let took = asked.elapsed();
     let out = Output {
