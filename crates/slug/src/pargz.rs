@@ -235,8 +235,14 @@ impl Write for Counter {
     }
 }
 
+/// What slug's tests share, for these unit tests too.
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod test_support;
+
 #[cfg(test)]
 mod tests {
+    use super::test_support::noise;
     use super::*;
     use std::io::Read;
 
@@ -290,18 +296,6 @@ mod tests {
             "parallel {} vs single {single}",
             par.compressed
         );
-    }
-
-    /// Deterministic bytes that do not compress (xorshift).
-    fn noise(n: usize, mut seed: u64) -> Vec<u8> {
-        (0..n)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                seed.to_le_bytes()[0]
-            })
-            .collect()
     }
 
     /// Each block is primed with the previous block's last 32 KiB (deflate's

@@ -6,6 +6,9 @@
 
 use std::process::Command;
 
+mod support;
+use support::noise;
+
 fn slug(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_slug"));
     cmd.args(args)
@@ -22,25 +25,12 @@ fn slug(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     )
 }
 
-/// Incompressible bytes, so compressed size is predictable.
-fn noise(n: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()[0]
-        })
-        .collect()
-}
-
 fn app() -> tempfile::TempDir {
     let app = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(app.path().join("tests/fixtures")).unwrap();
-    std::fs::write(app.path().join("tests/fixtures/big.bin"), noise(3 << 20)).unwrap();
+    std::fs::write(app.path().join("tests/fixtures/big.bin"), noise(3 << 20, 1)).unwrap();
     std::fs::create_dir_all(app.path().join("assets")).unwrap();
-    std::fs::write(app.path().join("assets/mock.psd"), noise(1 << 20)).unwrap();
+    std::fs::write(app.path().join("assets/mock.psd"), noise(1 << 20, 1)).unwrap();
     std::fs::write(app.path().join("manage.py"), "print('hi')\n").unwrap();
     app
 }
@@ -313,7 +303,7 @@ fn a_slug_written_inside_the_app_never_packs_itself_or_its_partial_file() {
 #[test]
 fn sigterm_while_packing_leaves_no_partial_slug() {
     let app = tempfile::tempdir().unwrap();
-    std::fs::write(app.path().join("big.bin"), noise(160 << 20)).unwrap();
+    std::fs::write(app.path().join("big.bin"), noise(160 << 20, 1)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("slug.tgz");
     let child = Command::new(env!("CARGO_BIN_EXE_slug"))

@@ -8,6 +8,9 @@ use slug::{measure, pack, GzOptions, Source};
 use std::io::Read;
 use std::os::unix::fs::{symlink, PermissionsExt};
 
+mod support;
+use support::noise;
+
 fn app() -> tempfile::TempDir {
     let app = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(app.path().join("bin")).unwrap();
@@ -514,17 +517,14 @@ fn the_report_charges_each_path_its_own_bytes_and_lists_directories_as_directori
     );
 }
 
-/// Bytes that do not compress (xorshift from `seed`).
-fn noise(n: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()[0]
-        })
-        .collect()
+/// The compressed bytes the report charges to directory `name`.
+fn dir_compressed(report: &slug::Report, name: &str) -> u64 {
+    report
+        .dirs
+        .iter()
+        .find(|o| o.path == name)
+        .expect(name)
+        .compressed
 }
 
 fn report_of(app: &std::path::Path) -> (slug::Report, slug::SlugStats) {
@@ -553,16 +553,7 @@ fn the_report_shares_each_compressed_block_among_the_entries_it_holds() {
     }
     let (report, stats) = report_of(app.path());
     // Shares in thousandths: whole numbers, no float casts.
-    let share = |name: &str| {
-        report
-            .dirs
-            .iter()
-            .find(|o| o.path == name)
-            .expect(name)
-            .compressed
-            * 1000
-            / stats.gz.compressed
-    };
+    let share = |name: &str| dir_compressed(&report, name) * 1000 / stats.gz.compressed;
     let (a, b) = (share("a"), share("b"));
     assert!(
         (450..550).contains(&a) && (450..550).contains(&b),
@@ -589,14 +580,7 @@ fn the_report_finds_every_block_an_entry_spans_far_into_the_stream() {
         std::fs::write(app.path().join(dir).join("data"), noise(size, seed)).unwrap();
     }
     let (report, stats) = report_in_blocks(app.path(), 4096);
-    let b_share = report
-        .dirs
-        .iter()
-        .find(|o| o.path == "b")
-        .expect("b")
-        .compressed
-        * 1000
-        / stats.gz.compressed;
+    let b_share = dir_compressed(&report, "b") * 1000 / stats.gz.compressed;
     let expected = u64::try_from(b * 1000 / (a + b)).unwrap();
     assert!(
         b_share.abs_diff(expected) <= 10,
@@ -624,14 +608,7 @@ fn the_report_suggests_each_suspect_present_with_what_its_line_would_save() {
     std::fs::write(p.join("empty.sql"), "").unwrap();
     std::fs::write(p.join(".mov"), noise(10 * 1024, 6)).unwrap();
     let (report, _) = report_of(p);
-    let dir = |name: &str| {
-        report
-            .dirs
-            .iter()
-            .find(|o| o.path == name)
-            .expect(name)
-            .compressed
-    };
+    let dir = |name: &str| dir_compressed(&report, name);
     let lines: Vec<(&str, u64)> = report
         .suggestions
         .iter()
