@@ -48,6 +48,14 @@ fn output_of(mut child: Child) -> String {
     s
 }
 
+/// What a process printed itself, as `slipway local` shows it: the text right
+/// after its `name.N |` prefix. Our own echo of its command line
+/// (`| started with pid ...: bash -c '...; echo stubborn up; ...'`) carries the
+/// same words before the trap is set, so readiness never matches on it.
+fn printed_by_the_process(text: &str) -> String {
+    format!("| {text}")
+}
+
 /// A base port with the next one free too.
 fn two_free_ports() -> u16 {
     loop {
@@ -73,7 +81,7 @@ fn each_web_process_gets_its_own_port_env_comes_from_dotenv_and_ctrl_c_stops_eve
     // Once the worker says it is up (its trap is set), as Ctrl-C would come.
     let (status, ran, _) = sigterm_once_printed(
         child,
-        "worker up as",
+        &printed_by_the_process("worker up as"),
         Duration::from_secs(20),
         Duration::from_secs(15),
     );
@@ -129,7 +137,10 @@ fn a_process_that_ignores_sigterm_is_killed_after_the_grace_period() {
     let (status, ran, waited) = signal_once_printed(
         child,
         nix::sys::signal::Signal::SIGINT,
-        &["stubborn up", "worker up as"],
+        &[
+            &printed_by_the_process("stubborn up"),
+            &printed_by_the_process("worker up as"),
+        ],
         Duration::from_secs(20),
         Duration::from_secs(15),
     );

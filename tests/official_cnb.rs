@@ -202,9 +202,10 @@ fn pack_packages_every_slipway_buildpack_with_the_id_version_api_and_targets_of_
 }
 
 /// The suite's heroku members are images on docker.io: offline, pack cannot
-/// fetch them (it needs a registry or a Docker daemon), and says so. With
-/// stand-ins of the same ids and versions, pack packages the composite, and
-/// its order is buildpack.toml's.
+/// fetch them, and says so, naming the image and where it looked: the Docker
+/// daemon's API when none answers, the daemon's images when one does (with
+/// `--pull-policy never` it never pulls). With stand-ins of the same ids and
+/// versions, pack packages the composite, and its order is buildpack.toml's.
 #[test]
 fn pack_packages_the_suite_composite_and_names_the_heroku_images_it_cannot_fetch_offline() {
     let tmp = tempfile::tempdir().unwrap();
@@ -227,11 +228,16 @@ fn pack_packages_the_suite_composite_and_names_the_heroku_images_it_cannot_fetch
         &home,
     );
     assert_ne!(r.code, 0, "no registry here, yet pack packaged the suite?");
+    let (daemon, where_it_looked) = if docker_daemon_answers() {
+        ("a daemon answers", "does not exist on the daemon")
+    } else {
+        ("no daemon answers", "docker API")
+    };
     assert!(
         r.all()
             .contains("docker://docker.io/heroku/buildpack-nodejs:5.7.4")
-            && r.all().contains("docker API"),
-        "pack should name the image it needs and the daemon it looked for:\n{}",
+            && r.all().contains(where_it_looked),
+        "{daemon}: pack should name the image it needs and say {where_it_looked:?}:\n{}",
         r.all()
     );
 

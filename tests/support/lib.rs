@@ -565,3 +565,31 @@ pub fn sigterm_once_printed(
         exit_within,
     )
 }
+
+/// Whether a Docker daemon answers where pack and the docker CLI look for one
+/// (`DOCKER_HOST` when it names a unix socket, else `/var/run/docker.sock`):
+/// its `/_ping` says `OK`. Tests whose tools behave differently with a daemon
+/// ask this, so they hold with one running and without.
+pub fn docker_daemon_answers() -> bool {
+    use std::io::{Read as _, Write as _};
+    let socket = match std::env::var("DOCKER_HOST") {
+        Ok(host) => match host.strip_prefix("unix://") {
+            Some(path) => PathBuf::from(path),
+            None => return false,
+        },
+        Err(_) => PathBuf::from("/var/run/docker.sock"),
+    };
+    let Ok(mut stream) = std::os::unix::net::UnixStream::connect(&socket) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    if stream
+        .write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.") && answer.contains(" 200 ") && answer.ends_with("OK")
+}
