@@ -23,7 +23,9 @@
 
 use local_lifecycle::image::{Image, ImageProcess};
 use local_lifecycle::plan::{BuildpackPlan, GroupToml, PlanToml};
-use slipway_e2e::{fixture, official_tools, packaged, ran, slipway, write_exec};
+use slipway_e2e::{
+    docker_daemon_answers, fixture, official_tools, packaged, ran, slipway, write_exec,
+};
 use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
