@@ -54,16 +54,19 @@ fn the_seeds_app_label_and_url_serve_a_heartbeat_that_touches_cache_database_and
         .unwrap()
         .as_millis()
         - 250;
-    let resp = ureq::get(&url)
-        .set("X-Request-Start", &sent.to_string())
+    let mut resp = ureq::get(&url)
+        .header("X-Request-Start", &sent.to_string())
         .call()
         .unwrap();
     let header: f64 = resp
-        .header("X-Slipway-Service-Ms")
+        .headers()
+        .get("X-Slipway-Service-Ms")
+        .unwrap()
+        .to_str()
         .unwrap()
         .parse()
         .unwrap();
-    let body: serde_json::Value = resp.into_json().unwrap();
+    let body: serde_json::Value = resp.body_mut().read_json().unwrap();
     sigterm(&child);
     wait_exit(&mut child, Duration::from_secs(20));
 

@@ -42,11 +42,11 @@ impl Vhost {
         let api = "http://127.0.0.1:15672/api";
         let auth = "Basic Z3Vlc3Q6Z3Vlc3Q="; // guest:guest
         ureq::put(&format!("{api}/vhosts/{name}"))
-            .set("Authorization", auth)
-            .call()
+            .header("Authorization", auth)
+            .send_empty()
             .expect("create vhost");
         ureq::put(&format!("{api}/permissions/{name}/guest"))
-            .set("Authorization", auth)
+            .header("Authorization", auth)
             .send_json(serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"}))
             .expect("grant guest");
         Self { name }
@@ -60,7 +60,7 @@ impl Vhost {
 impl Drop for Vhost {
     fn drop(&mut self) {
         let _ = ureq::delete(&format!("http://127.0.0.1:15672/api/vhosts/{}", self.name))
-            .set("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")
+            .header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")
             .call();
     }
 }

@@ -124,7 +124,7 @@ fn compiles_scss_and_js_collects_them_with_a_whitenoise_manifest_and_keeps_node_
     );
     let served = ureq::get(&format!("http://127.0.0.1:{port}/static/{hashed_css}"))
         .call()
-        .map(|r| r.into_string().unwrap());
+        .map(|r| r.into_body().read_to_string().unwrap());
     sigterm(&child);
     wait_exit(&mut child, Duration::from_secs(30));
     assert!(page.contains(&format!("/static/{hashed_css}")), "{page}");

@@ -296,12 +296,21 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// An HTTP client whose requests end within `timeout` as a whole.
+pub fn http_agent(timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .build()
+        .new_agent()
+}
+
 /// GET a URL until it answers 200 or the deadline passes.
 pub fn wait_for_http(url: &str, within: Duration, child: &mut Child) -> String {
     let deadline = Instant::now() + within;
+    let agent = http_agent(Duration::from_secs(2));
     loop {
-        if let Ok(resp) = ureq::get(url).timeout(Duration::from_secs(2)).call() {
-            return resp.into_string().expect("body");
+        if let Ok(resp) = agent.get(url).call() {
+            return resp.into_body().read_to_string().expect("body");
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the process exited ({status}) before answering {url}");

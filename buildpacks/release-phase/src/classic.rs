@@ -47,6 +47,7 @@ fn compile(build_dir: &Path) -> anyhow::Result<()> {
         ));
     }
     buildkit::output::bullet("Installed release-phase on PATH (.slipway/bin, via .profile.d)");
+    crate::install_docs(&bin);
     // Buildpacks after this one (heroku-buildpack-python's collectstatic) import
     // the app's settings: multi-buildpack setups source `<buildpack>/export`.
     if let Some(bp) = me.as_deref().and_then(Path::parent).and_then(Path::parent) {

@@ -46,19 +46,24 @@ pub fn heartbeat_report(agent: &ureq::Agent, url: &str) -> Heartbeat {
     match agent.get(url).call() {
         // Read the body: the response is complete only then. A body that
         // does not arrive within the timeout is unknown, never "slow" (issue 17).
-        Ok(r) => {
+        Ok(mut r) => {
             let service = r
-                .header("X-Slipway-Service-Ms")
+                .headers()
+                .get("X-Slipway-Service-Ms")
+                .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .filter(|ms| ms.is_finite() && *ms >= 0.0)
                 .and_then(|ms| Duration::try_from_secs_f64(ms / 1000.0).ok());
-            let latency = match r.into_string() {
+            let latency = match r.body_mut().read_to_vec() {
                 Ok(_) => Measure::Value(started.elapsed()),
-                Err(e) => Measure::Unknown(format!("the heartbeat's body did not arrive: {e}")),
+                Err(e) => Measure::Unknown(format!(
+                    "the heartbeat's body did not arrive: {}",
+                    buildkit::http::describe(&e)
+                )),
             };
             Heartbeat { latency, service }
         }
-        Err(ureq::Error::Status(code, _)) => Heartbeat {
+        Err(ureq::Error::StatusCode(code)) => Heartbeat {
             latency: Measure::Unknown(format!("HTTP {code} from the heartbeat")),
             service: None,
         },
@@ -71,10 +76,10 @@ pub fn heartbeat_report(agent: &ureq::Agent, url: &str) -> Heartbeat {
 
 /// An agent whose timeout bounds a heartbeat (a timeout is unknown, not slow).
 pub fn heartbeat_agent(timeout: Duration) -> ureq::Agent {
-    ureq::AgentBuilder::new()
-        .timeout(timeout)
+    buildkit::http::agent_config(timeout)
         .user_agent(concat!("slipway-autoscale/", env!("CARGO_PKG_VERSION")))
         .build()
+        .new_agent()
 }
 
 /// Ready messages per queue on RabbitMQ, by AMQP passive declare (which
@@ -224,13 +229,14 @@ impl RabbitManagement {
         let base = base.strip_suffix("/api").unwrap_or(&base).to_string();
         let vhost: String = url::form_urlencoded::byte_serialize(vhost.as_bytes()).collect();
         Ok(Self {
-            // Per-operation bounds: an overall deadline re-arms the socket's timeout on every read.
-            agent: ureq::AgentBuilder::new()
-                .timeout_connect(Duration::from_secs(5))
-                .timeout_read(Duration::from_secs(5))
-                .timeout_write(Duration::from_secs(5))
+            // One deadline for the whole request, also on a kept-alive
+            // connection from the pool (a stalled answer waited 65 s in
+            // tests/faults.rs, until the server's idle timeout, before
+            // requests had one).
+            agent: buildkit::http::agent_config(Duration::from_secs(5))
                 .user_agent(concat!("slipway-autoscale/", env!("CARGO_PKG_VERSION")))
-                .build(),
+                .build()
+                .new_agent(),
             url: format!(
                 "{base}/api/queues/{vhost}?columns=name,messages_ready,messages_unacknowledged"
             ),
@@ -245,22 +251,21 @@ impl RabbitManagement {
             messages_ready: Option<u64>,
             messages_unacknowledged: Option<u64>,
         }
-        // A deadline per request too: the agent's socket timeouts are set
-        // when a connection is made, and a kept-alive one from the pool
-        // would wait out a stalled answer (65 s in tests/faults.rs, until
-        // the server's idle timeout closed it).
-        let mut request = self.agent.get(&self.url).timeout(Duration::from_secs(5));
+        let mut request = self.agent.get(&self.url);
         if let Some(a) = &self.authorization {
-            request = request.set("Authorization", a);
+            request = request.header("Authorization", a);
         }
         let rows: Result<Vec<Row>, String> = match request.call() {
-            Ok(r) => r
-                .into_json()
-                .map_err(|e| format!("RabbitMQ management API: unreadable answer ({e})")),
-            Err(ureq::Error::Status(401, _)) => Err(
+            Ok(mut r) => r.body_mut().read_json().map_err(|e| {
+                format!(
+                    "RabbitMQ management API: unreadable answer ({})",
+                    buildkit::http::describe(&e)
+                )
+            }),
+            Err(ureq::Error::StatusCode(401)) => Err(
                 "RabbitMQ management API: 401, the credentials in AUTOSCALE_RABBITMQ_MANAGEMENT_URL were refused (the user needs the `monitoring` tag)".into(),
             ),
-            Err(ureq::Error::Status(code, _)) => {
+            Err(ureq::Error::StatusCode(code)) => {
                 Err(format!("RabbitMQ management API: HTTP {code}"))
             }
             Err(e) => Err(format!(

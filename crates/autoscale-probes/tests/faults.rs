@@ -115,15 +115,21 @@ fn on_channel<F: std::future::Future<Output = ()>>(f: impl FnOnce(lapin::Channel
 /// A durable queue for the broker tests (deleted after).
 fn declare(q: &str) {
     on_channel(|ch| async move {
-        ch.queue_declare(q, QueueDeclareOptions::default(), FieldTable::default())
-            .await
-            .unwrap();
+        ch.queue_declare(
+            q.into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
     });
 }
 
 fn delete(q: &str) {
     on_channel(|ch| async move {
-        let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
+        let _ = ch
+            .queue_delete(q.into(), QueueDeleteOptions::default())
+            .await;
     });
 }
 

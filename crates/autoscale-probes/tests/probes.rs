@@ -64,7 +64,9 @@ fn delete(queues: &[&str]) {
             .unwrap();
         let ch = conn.create_channel().await.unwrap();
         for q in queues {
-            let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
+            let _ = ch
+                .queue_delete((*q).into(), QueueDeleteOptions::default())
+                .await;
         }
     });
 }
@@ -79,13 +81,17 @@ fn declare_with(q: &str, n: usize) {
         ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
             .await
             .unwrap();
-        ch.queue_declare(q, QueueDeclareOptions::default(), FieldTable::default())
-            .await
-            .unwrap();
+        ch.queue_declare(
+            q.into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
         for i in 0..n {
             ch.basic_publish(
-                "",
-                q,
+                "".into(),
+                q.into(),
                 BasicPublishOptions::default(),
                 format!("job {i}").as_bytes(),
                 BasicProperties::default(),
@@ -154,8 +160,8 @@ fn the_management_api_counts_the_messages_busy_workers_hold_which_a_passive_decl
             .unwrap();
         let mut deliveries = worker
             .basic_consume(
-                &q,
-                "busy-worker",
+                q.as_str().into(),
+                "busy-worker".into(),
                 lapin::options::BasicConsumeOptions::default(),
                 FieldTable::default(),
             )
@@ -194,7 +200,9 @@ fn the_management_api_counts_the_messages_busy_workers_hold_which_a_passive_decl
             "{got:?}"
         );
         drop(held);
-        let _ = ch.queue_delete(&q, QueueDeleteOptions::default()).await;
+        let _ = ch
+            .queue_delete(q.into(), QueueDeleteOptions::default())
+            .await;
     });
 }
 

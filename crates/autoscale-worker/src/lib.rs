@@ -14,6 +14,7 @@ pub mod error;
 pub mod lease;
 pub mod mail;
 mod run;
+pub mod webhook;
 pub use error::WorkerError;
 pub use run::run;
 

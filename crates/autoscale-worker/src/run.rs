@@ -75,7 +75,6 @@ struct Worker<'a> {
     redactor: Redactor,
     client: Client,
     heartbeat: ureq::Agent,
-    hook: ureq::Agent,
     depths: Depths,
     state: State,
     backoff: Duration,
@@ -126,9 +125,6 @@ impl<'a> Worker<'a> {
                 .max(Duration::from_secs(1))
                 * 5,
         );
-        let hook = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(5))
-            .build();
         Self {
             redactor: config.redactor.clone(),
             depths: Depths::new(config.broker.as_ref(), config.amqp_verify_tls),
@@ -136,7 +132,6 @@ impl<'a> Worker<'a> {
             log,
             client,
             heartbeat,
-            hook,
             state: State::default(),
             backoff: Duration::ZERO,
             notified_limits: BTreeSet::new(),
@@ -486,7 +481,13 @@ impl<'a> Worker<'a> {
     fn notify(&mut self, notes: &[Notification]) {
         for n in notes {
             let wanted = n.wanted(&self.config.policy.settings);
-            let sent = wanted && self.config.webhook.is_some();
+            let posted = match (&self.config.webhook, wanted) {
+                (Some(url), true) => Some(crate::webhook::post(
+                    url,
+                    &crate::webhook::body(&self.config.app, n.kind(), &n.to_string()),
+                )),
+                _ => None,
+            };
             let mailed = match (&self.config.mail, wanted) {
                 (Some(mail), true) => Some(mail.send(
                     &format!("[autoscale] {}: {}", self.config.app, n.kind()),
@@ -497,16 +498,17 @@ impl<'a> Worker<'a> {
                 )),
                 _ => None,
             };
-            let mut line = serde_json::json!({"event": "notify", "kind": n.kind(), "message": n.to_string(), "webhook": sent, "email": mailed.as_ref().is_some_and(Result::is_ok)});
+            let mut line = serde_json::json!({"event": "notify", "kind": n.kind(), "message": n.to_string(), "webhook": posted.as_ref().is_some_and(crate::webhook::Delivery::delivered), "email": mailed.as_ref().is_some_and(Result::is_ok)});
+            if let Some(delivery) = &posted {
+                line["webhook_attempts"] = serde_json::json!(delivery.attempts);
+                if let Some(e) = &delivery.error {
+                    line["webhook_error"] = serde_json::json!(e);
+                }
+            }
             if let Some(Err(e)) = &mailed {
                 line["email_error"] = serde_json::json!(e.to_string());
             }
             self.emit(&line);
-            if let (true, Some(url)) = (sent, &self.config.webhook) {
-                let _ = self.hook.post(url).send_json(
-                    serde_json::json!({"app": self.config.app, "kind": n.kind(), "message": n.to_string()}),
-                );
-            }
         }
     }
 }

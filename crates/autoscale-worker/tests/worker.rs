@@ -64,13 +64,17 @@ fn publish(queue: &str, n: usize) {
         ch.confirm_select(lapin::options::ConfirmSelectOptions::default())
             .await
             .unwrap();
-        ch.queue_declare(queue, QueueDeclareOptions::default(), FieldTable::default())
-            .await
-            .unwrap();
+        ch.queue_declare(
+            queue.into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
         for i in 0..n {
             ch.basic_publish(
-                "",
-                queue,
+                "".into(),
+                queue.into(),
                 BasicPublishOptions::default(),
                 format!("job {i}").as_bytes(),
                 BasicProperties::default(),
@@ -90,7 +94,9 @@ fn delete(queues: &[&str]) {
             .unwrap();
         let ch = conn.create_channel().await.unwrap();
         for q in queues {
-            let _ = ch.queue_delete(q, QueueDeleteOptions::default()).await;
+            let _ = ch
+                .queue_delete((*q).into(), QueueDeleteOptions::default())
+                .await;
         }
     });
 }
@@ -600,8 +606,8 @@ fn with_the_management_api_jobs_held_by_busy_workers_keep_their_dynos() {
             .unwrap();
         let mut deliveries = ch
             .basic_consume(
-                &gq,
-                "busy-worker",
+                gq.as_str().into(),
+                "busy-worker".into(),
                 lapin::options::BasicConsumeOptions::default(),
                 FieldTable::default(),
             )

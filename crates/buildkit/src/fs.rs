@@ -83,6 +83,17 @@ pub fn copy_entry(src: &Path, dest: &Path, ft: std::fs::FileType) -> Result<(), 
     Ok(())
 }
 
+/// Bytes as lowercase hex (a sha256 digest as OCI and npm print it).
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
 /// A digest of a tree's state: every entry's path, type, mode, size,
 /// modification and change times (links: their target), never the
 /// contents. Equal digests mean nothing in the tree was written, created,
@@ -132,7 +143,7 @@ pub fn tree_fingerprint(root: &Path) -> Result<String, FsError> {
             hash.update([0]);
         }
     }
-    Ok(format!("{:x}", hash.finalize()))
+    Ok(hex(&hash.finalize()))
 }
 
 /// Move a tree: a rename when both sides share a filesystem, else copy and delete.

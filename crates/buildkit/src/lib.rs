@@ -11,9 +11,12 @@
 //! | `redact` | [`redact`] | secrets out of logs and errors |
 //! | `pg` | [`pg`] | PostgreSQL connections as Heroku gives them (TLS as libpq's `sslmode=require`) |
 //! | `tls` | [`tls`] | TLS client configurations: verified, or encrypted only (self-signed servers) |
+//! | `cli` | [`cli`] | what every command line shares: shell completions and man pages from its clap definition, exit codes in `--help`, errors as JSON under `--json` |
 
 #[cfg(feature = "classic")]
 pub mod classic;
+#[cfg(feature = "cli")]
+pub mod cli;
 #[cfg(feature = "fs")]
 pub mod fs;
 #[cfg(feature = "http")]

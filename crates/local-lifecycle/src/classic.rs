@@ -40,7 +40,7 @@ pub enum Flavor {
 #[derive(Debug, Deserialize, Default)]
 struct Release {
     #[serde(default)]
-    default_process_types: serde_yaml_ng::Mapping,
+    default_process_types: yaml_serde::Mapping,
 }
 
 struct Classic {
@@ -261,9 +261,9 @@ fn process_types(
     last_release: Option<(Vec<u8>, String)>,
     build_dir: &Path,
 ) -> Result<Vec<ImageProcess>> {
-    let mut defaults = serde_yaml_ng::Mapping::new();
+    let mut defaults = yaml_serde::Mapping::new();
     if let Some((out, name)) = last_release {
-        let release: Release = serde_yaml_ng::from_slice::<Option<Release>>(&out)
+        let release: Release = yaml_serde::from_slice::<Option<Release>>(&out)
             .map_err(|e| LifecycleError::BadRelease {
                 buildpack: name,
                 message: e.to_string(),

@@ -358,7 +358,7 @@ fn write_run_image(dir: &Path) -> Result<()> {
     let blobs = dir.join("blobs").join("sha256");
     std::fs::create_dir_all(&blobs).at(&blobs)?;
     let blob = |data: &[u8]| -> Result<(String, usize)> {
-        let digest = format!("{:x}", Sha256::digest(data));
+        let digest = buildkit::fs::hex(&Sha256::digest(data));
         std::fs::write(blobs.join(&digest), data).at(blobs.join(&digest))?;
         Ok((format!("sha256:{digest}"), data.len()))
     };

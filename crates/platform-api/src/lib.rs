@@ -98,7 +98,6 @@ pub struct Client {
     app: String,
     token: Token,
     remaining: Cell<Option<u32>>,
-    timeout: Duration,
 }
 
 impl fmt::Debug for Client {
@@ -114,19 +113,19 @@ impl fmt::Debug for Client {
 impl Client {
     pub fn new(base: &str, app: &str, token: Token, timeout: Duration) -> Self {
         Self {
-            // Per-operation bounds, not one overall deadline: with a deadline,
-            // ureq re-arms the socket's timeout before every read.
-            agent: ureq::AgentBuilder::new()
-                .timeout_connect(timeout)
-                .timeout_read(timeout)
-                .timeout_write(timeout)
+            // One deadline for each request as a whole, also on a kept-alive
+            // connection from the pool (a stalled answer on one waited past
+            // per-socket timeouts before: issue 17). 4xx/5xx bodies are read:
+            // they say why (`cannot_run_above_limit`, its limit).
+            agent: buildkit::http::agent_config(timeout)
                 .user_agent(concat!("slipway-autoscale/", env!("CARGO_PKG_VERSION")))
-                .build(),
+                .http_status_as_error(false)
+                .build()
+                .new_agent(),
             base: base.trim_end_matches('/').to_string(),
             app: app.to_string(),
             token,
             remaining: Cell::new(None),
-            timeout,
         }
     }
 
@@ -139,57 +138,55 @@ impl Client {
         format!("{}/apps/{}/formation", self.base, self.app)
     }
 
-    fn request(&self, method: &str) -> ureq::Request {
-        // A deadline per request as well: the agent's socket timeouts are set
-        // when a connection is made, and a kept-alive connection from the
-        // pool would wait out a stalled answer (issue 17).
-        self.agent
-            .request(method, &self.url())
-            .timeout(self.timeout)
-            .set("Accept", ACCEPT)
-            .set("Authorization", &format!("Bearer {}", self.token.0))
+    fn authorization(&self) -> String {
+        format!("Bearer {}", self.token.0)
     }
 
     fn finish(
         &self,
-        result: Result<ureq::Response, ureq::Error>,
+        result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
     ) -> Result<Vec<FormationEntry>, ApiError> {
-        let response = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(status, r)) => {
-                self.note_remaining(&r);
-                let body: ErrorBody = r.into_json().unwrap_or_default();
-                return Err(match (status, body.id.as_str()) {
-                    (401 | 403, _) => ApiError::Unauthorized {
-                        status,
-                        id: body.id,
-                        message: body.message,
-                    },
-                    (429, _) => ApiError::RateLimited,
-                    (404, _) => ApiError::NotFound,
-                    (422, "cannot_run_above_limit") => ApiError::AboveLimit {
-                        limit: body.limit,
-                        message: body.message,
-                    },
-                    _ => ApiError::Http {
-                        status,
-                        id: body.id,
-                        message: body.message,
-                    },
-                });
-            }
-            // What went wrong, never the URL nor the headers (the token).
-            Err(e) => return Err(ApiError::Transport(buildkit::http::describe(&e))),
-        };
+        // What went wrong, never the URL nor the headers (the token).
+        let mut response = result.map_err(|e| ApiError::Transport(buildkit::http::describe(&e)))?;
         self.note_remaining(&response);
+        let status = response.status().as_u16();
+        if status >= 400 {
+            let body: ErrorBody = response.body_mut().read_json().unwrap_or_default();
+            return Err(match (status, body.id.as_str()) {
+                (401 | 403, _) => ApiError::Unauthorized {
+                    status,
+                    id: body.id,
+                    message: body.message,
+                },
+                (429, _) => ApiError::RateLimited,
+                (404, _) => ApiError::NotFound,
+                (422, "cannot_run_above_limit") => ApiError::AboveLimit {
+                    limit: body.limit,
+                    message: body.message,
+                },
+                _ => ApiError::Http {
+                    status,
+                    id: body.id,
+                    message: body.message,
+                },
+            });
+        }
         response
-            .into_json::<Vec<FormationEntry>>()
-            .map_err(|e| ApiError::Transport(format!("unreadable formation JSON: {e}")))
+            .body_mut()
+            .read_json::<Vec<FormationEntry>>()
+            .map_err(|e| {
+                ApiError::Transport(format!(
+                    "unreadable formation JSON: {}",
+                    buildkit::http::describe(&e)
+                ))
+            })
     }
 
-    fn note_remaining(&self, r: &ureq::Response) {
+    fn note_remaining(&self, r: &ureq::http::Response<ureq::Body>) {
         if let Some(n) = r
-            .header("RateLimit-Remaining")
+            .headers()
+            .get("RateLimit-Remaining")
+            .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok())
         {
             self.remaining.set(Some(n));
@@ -198,7 +195,13 @@ impl Client {
 
     /// `GET /apps/{app}/formation`: every process type and its quantity, now.
     pub fn formation(&self) -> Result<Vec<FormationEntry>, ApiError> {
-        self.finish(self.request("GET").call())
+        self.finish(
+            self.agent
+                .get(&self.url())
+                .header("Accept", ACCEPT)
+                .header("Authorization", &self.authorization())
+                .call(),
+        )
     }
 
     /// One batch `PATCH /apps/{app}/formation`; nothing is sent for no updates.
@@ -207,6 +210,12 @@ impl Client {
             return Ok(Vec::new());
         }
         let body = serde_json::json!({ "updates": updates });
-        self.finish(self.request("PATCH").send_json(body))
+        self.finish(
+            self.agent
+                .patch(&self.url())
+                .header("Accept", ACCEPT)
+                .header("Authorization", &self.authorization())
+                .send_json(body),
+        )
     }
 }

@@ -1,7 +1,7 @@
 //! Diagnostics that point at a line of a user's file, rendered in the
 //! annotate-snippets style rustc uses.
 
-use annotate_snippets::{Level, Renderer, Snippet};
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use std::fmt;
 
 /// How serious a diagnostic is. Warnings never stop a build (Heroku accepts
@@ -111,11 +111,10 @@ impl Diagnostic {
     /// ```
     pub fn render(&self) -> String {
         let level = match self.severity {
-            Severity::Warning => Level::Warning,
-            Severity::Error => Level::Error,
+            Severity::Warning => Level::WARNING,
+            Severity::Error => Level::ERROR,
         };
-        let origin = self.file.clone();
-        let mut message = level.title(&self.message);
+        let mut group = Group::with_title(level.primary_title(&self.message));
         if self.line > 0 {
             let source = if self.source_line.is_empty() {
                 " "
@@ -123,20 +122,19 @@ impl Diagnostic {
                 self.source_line.as_str()
             };
             let span = self.span.clone().unwrap_or(0..source.len());
-            message = message.snippet(
+            group = group.element(
                 Snippet::source(source)
                     .line_start(self.line)
-                    .origin(&origin)
+                    .path(self.file.as_str())
                     .fold(false)
-                    .annotation(level.span(span).label(&self.label)),
+                    .annotation(AnnotationKind::Primary.span(span).label(&self.label)),
             );
         }
         let help = format!("{} (in {})", self.help, self.location());
         if !self.help.is_empty() {
-            message = message.footer(Level::Help.title(&help));
+            group = group.element(Level::HELP.message(&help));
         }
-        let rendered = Renderer::plain().render(message).to_string();
-        rendered
+        Renderer::plain().render(&[group]).clone()
     }
 
     /// `Procfile:3`, or `Procfile` for whole-file findings.

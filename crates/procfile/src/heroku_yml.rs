@@ -1,7 +1,7 @@
 //! The `run:` and `release:` sections of `heroku.yml` (Heroku's container stack manifest).
 
 use crate::diagnostic::Diagnostic;
-use serde_yaml_ng::Value;
+use yaml_serde::Value;
 
 /// Process types from `run:`, in file order, plus `release:`'s command.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,7 +12,7 @@ pub struct HerokuYml {
 }
 
 /// The deepest flow nesting (`[` / `{`) read: the YAML parser's own
-/// recursion limit (serde_yaml_ng stops at 128 levels), checked before it
+/// recursion limit (yaml_serde stops at 128 levels), checked before it
 /// runs. libyaml rescans its stack of possible keys on every token inside
 /// flow collections, so deep nesting is quadratic there (a 200 KB file of
 /// `[[[...]]]` took 45 s); this scan is linear and fails the same files at
@@ -83,7 +83,7 @@ pub fn parse(file: &str, text: &str) -> HerokuYml {
         );
         return out;
     }
-    let doc: Value = match serde_yaml_ng::from_str(text) {
+    let doc: Value = match yaml_serde::from_str(text) {
         Ok(v) => v,
         Err(e) => {
             let line = e.location().map_or(0, |l| l.line());

@@ -44,7 +44,7 @@ pub fn launch_toml(table: &ProcessTable) -> String {
 pub fn classic_release_yaml(table: &ProcessTable) -> String {
     #[derive(Serialize)]
     struct Release {
-        default_process_types: serde_yaml_ng::Mapping,
+        default_process_types: yaml_serde::Mapping,
     }
     // Table order, not alphabetical: the YAML reads like the Procfile.
     let types = table
@@ -54,7 +54,7 @@ pub fn classic_release_yaml(table: &ProcessTable) -> String {
         .collect();
     format!(
         "---\n{}",
-        serde_yaml_ng::to_string(&Release {
+        yaml_serde::to_string(&Release {
             default_process_types: types
         })
         .expect("release YAML serializes")
@@ -79,7 +79,7 @@ pub fn heroku_yml_run(table: &ProcessTable) -> String {
 }
 
 fn yaml_scalar(s: &str) -> String {
-    serde_yaml_ng::to_string(s)
+    yaml_serde::to_string(s)
         .expect("string serializes")
         .trim_end()
         .to_string()

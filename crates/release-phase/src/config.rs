@@ -89,6 +89,13 @@ fn toml_error(e: &TomlError) -> ReleaseError {
 /// Load the plan for the app in `app_dir`. `env` gives `HEROKU_APP_NAME` and
 /// `SLIPWAY_RELEASE_COMMANDS`.
 pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, ReleaseError> {
+    if !app_dir.is_dir() {
+        return Err(ReleaseError::Config {
+            location: app_dir.display().to_string(),
+            message: "not a directory".into(),
+            help: "give the app's directory with --app-dir (default: the current directory)".into(),
+        });
+    }
     let project = match Project::read(app_dir) {
         Ok(p) => p.unwrap_or_else(Project::empty),
         Err(ReadError::Toml(e)) => return Err(toml_error(&e)),

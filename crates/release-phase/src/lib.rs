@@ -72,6 +72,35 @@ pub fn check(app_dir: &Path) -> Result<i32, ReleaseError> {
     Ok(0)
 }
 
+/// `release-phase check --json`: the plan as one JSON object.
+pub fn check_json(app_dir: &Path) -> Result<serde_json::Value, ReleaseError> {
+    let plan = config::load(app_dir, &|k| std::env::var(k).ok())?;
+    let s = &plan.settings;
+    let database = match std::env::var("DATABASE_URL") {
+        Ok(url) if is_postgres(&url) => {
+            serde_json::json!({"kind": "postgres", "at": db::parse_url(&url)?.1, "lock": true})
+        }
+        Ok(_) => serde_json::json!({"kind": "other", "lock": false}),
+        Err(_) => serde_json::json!(null),
+    };
+    Ok(serde_json::json!({
+        "steps": plan.steps.iter().map(|step| serde_json::json!({
+            "argv": step.argv,
+            "command": step.display(),
+            "source": step.source.to_string(),
+        })).collect::<Vec<_>>(),
+        "settings": {
+            "lock_name": s.lock_name,
+            "lock_timeout_s": s.lock_timeout.as_secs(),
+            "step_timeout_s": s.step_timeout.as_secs(),
+            "database_wait_s": s.database_wait.as_secs(),
+            "grace_s": s.grace.as_secs(),
+        },
+        "warnings": plan.warnings,
+        "database": database,
+    }))
+}
+
 fn is_postgres(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }

@@ -1,17 +1,35 @@
 //! `slipway`: build an app with packaged buildpacks (CNB or classic) into a
 //! local image directory, and run its processes, without Docker.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use local_lifecycle::{BuildOptions, RunOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// What `slipway` exits with (also at the end of `--help`).
+const EXIT_CODES: &[(&str, &str)] = &[
+    (
+        "0",
+        "done (build: built; local: stopped by Ctrl-C or SIGTERM)",
+    ),
+    (
+        "1",
+        "failed: the build, its configuration or the image (the message says why)",
+    ),
+    ("2", "the command line is wrong (unknown option or value)"),
+    (
+        "N",
+        "run, local: the process's own exit code (128+S when killed by signal S)",
+    ),
+];
+
 #[derive(Parser)]
 #[command(
     name = "slipway",
     version,
-    about = "Build Heroku-style apps with buildpacks and run them locally, without Docker"
+    about = "Build Heroku-style apps with buildpacks and run them locally, without Docker",
+    after_help = buildkit::cli::exit_codes(EXIT_CODES)
 )]
 struct Cli {
     #[command(subcommand)]
@@ -50,6 +68,23 @@ enum ClassicHow {
     Multi,
 }
 
+/// `slipway processes --format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ProcessFormat {
+    /// A table for people: type, formation, origin, queues, command.
+    Human,
+    /// CNB `launch.toml` `[[processes]]`.
+    LaunchToml,
+    /// A classic `bin/release` YAML (`default_process_types`).
+    ReleaseYaml,
+    /// heroku.yml's `run:` section.
+    HerokuYml,
+    /// app.json's `formation`.
+    AppJson,
+    /// The process-table layer's metadata TOML.
+    MetadataToml,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Build APP_DIR with the given buildpacks, in order, into --out.
@@ -71,10 +106,11 @@ enum Cmd {
         #[arg(long, short = 'e')]
         env: Vec<String>,
         /// Drive classic buildpacks (bin/detect, bin/compile, bin/release) as
-        /// Heroku's native multiple buildpacks do (`native`, the default:
-        /// `heroku buildpacks:add`) or as heroku-buildpack-multi does (`multi`:
-        /// `.buildpacks`).
-        #[arg(long, value_enum, num_args = 0..=1, default_missing_value = "native", value_name = "HOW")]
+        /// Heroku's native multiple buildpacks do (`--classic`, the same as
+        /// `--classic=native`: `heroku buildpacks:add`) or as
+        /// heroku-buildpack-multi does (`--classic=multi`: `.buildpacks`).
+        /// The value needs `=`, so `--classic APP` never takes APP for it.
+        #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "native", value_name = "HOW")]
         classic: Option<ClassicHow>,
         /// Start without the cache of previous builds.
         #[arg(long)]
@@ -117,15 +153,54 @@ enum Cmd {
     /// Print the process table of an app directory (as the process-table buildpack reads it).
     Processes {
         app_dir: PathBuf,
-        /// human, launch-toml, release-yaml, heroku-yml, app-json or metadata-toml.
-        #[arg(long, default_value = "human")]
-        format: String,
+        #[arg(long, value_enum, default_value_t = ProcessFormat::Human, conflicts_with = "json")]
+        format: ProcessFormat,
+        /// The table as one JSON object (`processes`, `default`, `warnings`);
+        /// errors too, as `{"error": {...}}` on stdout.
+        #[arg(long)]
+        json: bool,
     },
+    /// Print a shell completion script (source it, or install it where your
+    /// shell looks: e.g. /usr/share/bash-completion/completions/slipway).
+    Completions { shell: buildkit::cli::Shell },
+    /// Write the man pages (slipway.1 and one per subcommand) into DIR.
+    ManPages { dir: PathBuf },
+}
+
+/// `--classic multi` (a space, not `=`) as users wrote it before the value
+/// needed `=`: taken as `--classic=multi` when no directory of that name is
+/// there to be the app, so `--classic APP` and `--classic multi APP` both mean
+/// what they say.
+fn classic_value_with_a_space(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut args = args.into_iter().peekable();
+    while let Some(arg) = args.next() {
+        let how = args
+            .peek()
+            .and_then(|next| next.to_str())
+            .filter(|next| matches!(*next, "native" | "multi"))
+            .filter(|next| !std::path::Path::new(next).exists())
+            .map(str::to_string);
+        match how {
+            Some(how) if arg == "--classic" => {
+                args.next();
+                out.push(format!("--classic={how}").into());
+            }
+            _ => out.push(arg),
+        }
+    }
+    out
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse_from(classic_value_with_a_space(std::env::args_os().collect()));
+    let json = matches!(cli.command, Cmd::Processes { json: true, .. });
+    match run(cli) {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) if json => {
+            println!("{}", buildkit::cli::json_error(&e.to_string(), 1));
+            ExitCode::FAILURE
+        }
         Err(e) => {
             // Our errors carry their sources in their text: the top level is the report.
             let message = e.to_string();
@@ -234,25 +309,57 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Assets {
             command: AssetsCmd::Build { app_dir, cache },
         } => assets_build(&app_dir, cache.as_deref()),
-        Cmd::Processes { app_dir, format } => {
-            let loaded = procfile::load(&app_dir)?;
-            for w in &loaded.warnings {
-                eprintln!("{w}");
+        Cmd::Processes {
+            app_dir,
+            format,
+            json,
+        } => processes(&app_dir, format, json),
+        Cmd::Completions { shell } => {
+            buildkit::cli::completions(Cli::command(), shell, &mut std::io::stdout());
+            Ok(0)
+        }
+        Cmd::ManPages { dir } => {
+            for page in buildkit::cli::man_pages(Cli::command(), &dir).map_err(|e| {
+                anyhow::anyhow!("cannot write man pages into {}: {e}", dir.display())
+            })? {
+                println!("{}", page.display());
             }
-            let t = &loaded.table;
-            let text = match format.as_str() {
-                "human" => procfile::render::human_table(t),
-                "launch-toml" => procfile::render::launch_toml(t),
-                "release-yaml" => procfile::render::classic_release_yaml(t),
-                "heroku-yml" => procfile::render::heroku_yml_run(t),
-                "app-json" => format!("{:#}\n", procfile::render::app_json_formation(t)),
-                "metadata-toml" => procfile::render::metadata_toml(t),
-                other => anyhow::bail!("unknown --format {other}; use human, launch-toml, release-yaml, heroku-yml, app-json or metadata-toml"),
-            };
-            print!("{text}");
             Ok(0)
         }
     }
+}
+
+/// `slipway processes`: the table in the asked format, or as JSON.
+fn processes(app_dir: &std::path::Path, format: ProcessFormat, json: bool) -> anyhow::Result<i32> {
+    if !app_dir.is_dir() {
+        anyhow::bail!(
+            "{} is not a directory: give the app's directory (where its Procfile or heroku.yml is)",
+            app_dir.display()
+        );
+    }
+    let loaded = procfile::load(app_dir)?;
+    let t = &loaded.table;
+    if json {
+        let warnings: Vec<String> = loaded.warnings.iter().map(ToString::to_string).collect();
+        let mut value = serde_json::to_value(t)?;
+        value["default"] = serde_json::json!(t.default_process());
+        value["warnings"] = serde_json::json!(warnings);
+        println!("{value}");
+        return Ok(0);
+    }
+    for w in &loaded.warnings {
+        eprintln!("{w}");
+    }
+    let text = match format {
+        ProcessFormat::Human => procfile::render::human_table(t),
+        ProcessFormat::LaunchToml => procfile::render::launch_toml(t),
+        ProcessFormat::ReleaseYaml => procfile::render::classic_release_yaml(t),
+        ProcessFormat::HerokuYml => procfile::render::heroku_yml_run(t),
+        ProcessFormat::AppJson => format!("{:#}\n", procfile::render::app_json_formation(t)),
+        ProcessFormat::MetadataToml => procfile::render::metadata_toml(t),
+    };
+    print!("{text}");
+    Ok(0)
 }
 
 /// `slipway assets build`: what slipway/static-assets runs, in place.

@@ -488,7 +488,6 @@ mod beneath {
     use nix::sys::stat::Mode;
     use nix::unistd::{unlinkat, UnlinkatFlags};
     use std::ffi::{OsStr, OsString};
-    use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
     use std::path::{Component, Path};
 
@@ -525,7 +524,7 @@ mod beneath {
             Mode::empty(),
         )?;
         for p in parents {
-            dir = match Dir::openat(Some(dir.as_raw_fd()), *p, dir_flags(), Mode::empty()) {
+            dir = match Dir::openat(&dir, *p, dir_flags(), Mode::empty()) {
                 Ok(d) => d,
                 Err(Errno::ENOENT) => return Ok(()),
                 Err(e) => return Err(refused(p, e)),
@@ -535,13 +534,12 @@ mod beneath {
     }
 
     fn remove_entry(parent: &Dir, name: &OsStr) -> std::io::Result<()> {
-        match unlinkat(Some(parent.as_raw_fd()), name, UnlinkatFlags::NoRemoveDir) {
+        match unlinkat(parent, name, UnlinkatFlags::NoRemoveDir) {
             Ok(()) | Err(Errno::ENOENT) => return Ok(()),
             Err(Errno::EISDIR | Errno::EPERM) => {}
             Err(e) => return Err(e.into()),
         }
-        let mut sub = match Dir::openat(Some(parent.as_raw_fd()), name, dir_flags(), Mode::empty())
-        {
+        let mut sub = match Dir::openat(parent, name, dir_flags(), Mode::empty()) {
             Ok(d) => d,
             Err(Errno::ENOENT) => return Ok(()),
             Err(e) => return Err(refused(name, e)),
@@ -555,7 +553,7 @@ mod beneath {
         for child in children {
             remove_entry(&sub, &child)?;
         }
-        match unlinkat(Some(parent.as_raw_fd()), name, UnlinkatFlags::RemoveDir) {
+        match unlinkat(parent, name, UnlinkatFlags::RemoveDir) {
             Ok(()) | Err(Errno::ENOENT) => Ok(()),
             Err(e) => Err(e.into()),
         }

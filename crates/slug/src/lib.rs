@@ -10,6 +10,7 @@
 // The `slug` binary's own dependencies (src/main.rs).
 use anyhow as _;
 use app_files as _;
+use buildkit as _;
 use clap as _;
 use serde_json as _;
 use signal_hook as _;
@@ -23,6 +24,6 @@ pub mod report;
 
 pub use error::SlugError;
 pub use ignore_file::{apply, Removal, SlugIgnore};
-pub use pack::{measure, measure_tracked, pack, SlugStats, Source};
+pub use pack::{measure, measure_tracked, pack, pack_tracked, SlugStats, Source, Tracker};
 pub use pargz::GzOptions;
 pub use report::{Report, SizeTracker};

@@ -3,24 +3,47 @@
 // One package, several targets: the package's dependencies serve all of them.
 #![allow(unused_crate_dependencies)]
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use serde_json::json;
 use slug::limits::{Limits, Verdict};
 use slug::report::human;
 use slug::{GzOptions, SizeTracker, SlugIgnore, Source};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+/// What `slug` exits with (also at the end of `--help`).
+const EXIT_CODES: &[(&str, &str)] = &[
+    (
+        "0",
+        "done (measure: within the hard limit, maybe over the soft one)",
+    ),
+    (
+        "1",
+        "measure: the slug is over the hard limit (the report says what to cut)",
+    ),
+    (
+        "2",
+        "failed: unreadable tree, bad .slugignore or project.toml, or a wrong command line",
+    ),
+    (
+        "128+N",
+        "pack: stopped by signal N (the partial slug is removed)",
+    ),
+];
 
 #[derive(Parser)]
 #[command(
     name = "slug",
     version,
-    about = "Slug hygiene: .slugignore, size limits with a report, deterministic slugs"
+    about = "Slug hygiene: .slugignore, size limits with a report, deterministic slugs",
+    after_help = buildkit::cli::exit_codes(EXIT_CODES)
 )]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
-    /// Machine-readable output.
+    /// Machine-readable output: one JSON object on stdout (errors too, as
+    /// `{"error": {...}}`).
     #[arg(long, global = true)]
     json: bool,
     /// gzip level for measure and pack (1-9).
@@ -45,12 +68,20 @@ enum Cmd {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// Print a shell completion script.
+    Completions { shell: buildkit::cli::Shell },
+    /// Write the man pages (slug.1 and one per subcommand) into DIR.
+    ManPages { dir: PathBuf },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
         Ok(code) => ExitCode::from(code),
+        Err(e) if cli.json => {
+            println!("{}", buildkit::cli::json_error(&e.to_string(), 2));
+            ExitCode::from(2)
+        }
         Err(e) => {
             // Our errors say what and why; their sources are in their text.
             eprintln!(" !     {}", e.to_string().replace('\n', "\n !     "));
@@ -95,7 +126,10 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 ..GzOptions::default()
             };
             let mut tracker = SizeTracker::default();
-            let stats = slug::measure_tracked(&[Source::app(dir)], opts, &mut tracker)?;
+            let mut progress = Progress::new("Measuring", &mut tracker, cli.json);
+            let stats = slug::measure_tracked(&[Source::app(dir)], opts, &mut progress);
+            progress.finish();
+            let stats = stats?;
             let verdict = limits.judge(stats.gz.compressed);
             let r = tracker.report(&stats, opts.block_size, 10);
             if cli.json {
@@ -139,32 +173,118 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             }
             Ok(u8::from(verdict == Verdict::OverHard))
         }
-        Cmd::Pack { dir, output } => {
-            remove_partial_on_termination(output);
-            let stats = slug::pack(
-                &[Source::app(dir)],
-                output,
-                GzOptions {
-                    level: cli.level,
-                    ..GzOptions::default()
-                },
-            )?;
-            if cli.json {
-                println!(
-                    "{}",
-                    json!({"path": output, "compressed": stats.gz.compressed, "files": stats.files})
-                );
-            } else {
-                println!(
-                    "-----> Wrote {} ({}, {} files)",
-                    output.display(),
-                    human(stats.gz.compressed),
-                    stats.files
-                );
+        Cmd::Pack { dir, output } => pack(cli, dir, output),
+        Cmd::Completions { shell } => {
+            buildkit::cli::completions(Cli::command(), *shell, &mut std::io::stdout());
+            Ok(0)
+        }
+        Cmd::ManPages { dir } => {
+            for page in buildkit::cli::man_pages(Cli::command(), dir).map_err(|e| {
+                anyhow::anyhow!("cannot write man pages into {}: {e}", dir.display())
+            })? {
+                println!("{}", page.display());
             }
             Ok(0)
         }
     }
+}
+
+/// Progress on a terminal for trees that take a while: after a second (or
+/// `SLUG_PROGRESS_AFTER_MS`), one line on stderr rewritten in place a few
+/// times a second, erased when done. Nothing at all when stderr is not a
+/// terminal (a pipe, a file, a build log) or with `--json`.
+struct Progress<'a> {
+    inner: &'a mut dyn slug::Tracker,
+    verb: &'static str,
+    on: bool,
+    after: Duration,
+    started: Instant,
+    shown_at: Option<Instant>,
+    entries: u64,
+    bytes: u64,
+}
+
+impl<'a> Progress<'a> {
+    fn new(verb: &'static str, inner: &'a mut dyn slug::Tracker, json: bool) -> Self {
+        use std::io::IsTerminal as _;
+        let after = std::env::var("SLUG_PROGRESS_AFTER_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_secs(1), Duration::from_millis);
+        Self {
+            inner,
+            verb,
+            on: !json && std::io::stderr().is_terminal(),
+            after,
+            started: Instant::now(),
+            shown_at: None,
+            entries: 0,
+            bytes: 0,
+        }
+    }
+
+    fn finish(&self) {
+        if self.shown_at.is_some() {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+impl slug::Tracker for Progress<'_> {
+    fn entry(&mut self, name: &[u8], start: u64, end: u64, size: u64) {
+        self.inner.entry(name, start, end, size);
+        self.entries += 1;
+        self.bytes += size;
+        if !self.on {
+            return;
+        }
+        let now = Instant::now();
+        let due = match self.shown_at {
+            None => now.duration_since(self.started) >= self.after,
+            Some(at) => now.duration_since(at) >= Duration::from_millis(200),
+        };
+        if due {
+            self.shown_at = Some(now);
+            eprint!(
+                "\r\x1b[2K-----> {}... {} entries, {} read",
+                self.verb,
+                self.entries,
+                human(self.bytes)
+            );
+        }
+    }
+}
+
+/// `slug pack`: the slug written to `output`, with progress on a terminal.
+fn pack(cli: &Cli, dir: &std::path::Path, output: &std::path::Path) -> anyhow::Result<u8> {
+    remove_partial_on_termination(output);
+    let mut nothing = ();
+    let mut progress = Progress::new("Packing", &mut nothing, cli.json);
+    let stats = slug::pack_tracked(
+        &[Source::app(dir)],
+        output,
+        GzOptions {
+            level: cli.level,
+            ..GzOptions::default()
+        },
+        &mut progress,
+    );
+    progress.finish();
+    let stats = stats?;
+    if cli.json {
+        println!(
+            "{}",
+            json!({"path": output, "compressed": stats.gz.compressed, "files": stats.files})
+        );
+    } else {
+        println!(
+            "-----> Wrote {} ({}, {} files)",
+            output.display(),
+            human(stats.gz.compressed),
+            stats.files
+        );
+    }
+    Ok(0)
 }
 
 fn indent(text: &str) -> String {

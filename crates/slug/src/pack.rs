@@ -324,6 +324,16 @@ pub fn measure_tracked(
 /// place only when complete, so a failure (unreadable file, full disk) never
 /// leaves a partial slug behind.
 pub fn pack(sources: &[Source], dest: &Path, opts: GzOptions) -> Result<SlugStats, SlugError> {
+    pack_tracked(sources, dest, opts, &mut ())
+}
+
+/// [`pack`], telling `tracker` where every entry went.
+pub fn pack_tracked(
+    sources: &[Source],
+    dest: &Path,
+    opts: GzOptions,
+    tracker: &mut dyn Tracker,
+) -> Result<SlugStats, SlugError> {
     let dir = dest
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -339,7 +349,7 @@ pub fn pack(sources: &[Source], dest: &Path, opts: GzOptions) -> Result<SlugStat
         let file = File::create(&tmp).map_err(io_at(&tmp))?;
         let gz =
             ParGz::new(io::BufWriter::with_capacity(1 << 20, file), opts).map_err(io_at(&tmp))?;
-        let (gz, mut stats) = write_tar_excluding(sources, gz, &mut (), &exclude)?;
+        let (gz, mut stats) = write_tar_excluding(sources, gz, tracker, &exclude)?;
         let (writer, gz_stats) = gz.finish().map_err(io_at(&tmp))?;
         let file = writer
             .into_inner()

@@ -348,3 +348,75 @@ fn a_slugignore_that_links_out_of_the_app_is_refused_never_read() {
     assert!(stderr.contains("outside the app"), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_never_in_a_pipe() {
+    let app = app();
+    let dir = app.path().display().to_string();
+    // Piped (a build log, a script): the output is exactly the result.
+    let (code, out, err) = slug(&["measure", &dir], &[("SLUG_PROGRESS_AFTER_MS", "0")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains('\r') && !err.contains('\r') && !err.contains("Measuring"),
+        "no progress in a pipe: {out:?} {err:?}"
+    );
+    // On a terminal (util-linux `script` gives it one): the line, rewritten
+    // in place, then erased before the result.
+    let out = Command::new("script")
+        .args(["-qec"])
+        .arg(format!("{} measure {dir}", env!("CARGO_BIN_EXE_slug")))
+        .arg("/dev/null")
+        .env("SLUG_PROGRESS_AFTER_MS", "0")
+        .env_remove("SLUG_SIZE_LIMIT")
+        .env_remove("SLUG_SIZE_SOFT_LIMIT")
+        .output()
+        .expect("util-linux script");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(
+        screen.contains("\r\x1b[2K-----> Measuring... ") && screen.contains(" read"),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("\r\x1b[2K-----> Compressing..."),
+        "erased before the result: {screen:?}"
+    );
+}
+
+#[test]
+fn with_json_an_error_is_one_json_object_on_stdout() {
+    let (code, out, err) = slug(&["--json", "measure", "/nonexistent-app"], &[]);
+    assert_eq!(code, 2);
+    assert!(err.is_empty(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["error"]["exit_code"], 2);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent-app"),
+        "{v}"
+    );
+}
+
+#[test]
+fn help_lists_the_exit_codes_and_completions_come_from_the_same_definition() {
+    let (code, out, _) = slug(&["--help"], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Exit codes:") && out.contains("over the hard limit"),
+        "{out}"
+    );
+    let (code, script, _) = slug(&["completions", "bash"], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        script.contains("measure") && script.contains("--level"),
+        "{script}"
+    );
+    let pages = tempfile::tempdir().unwrap();
+    let (code, _, err) = slug(&["man-pages", &pages.path().display().to_string()], &[]);
+    assert_eq!(code, 0, "{err}");
+    for page in ["slug.1", "slug-measure.1", "slug-pack.1", "slug-ignore.1"] {
+        assert!(pages.path().join(page).is_file(), "{page}");
+    }
+}

@@ -54,21 +54,22 @@ fn rel(app: &Path, path: &Path) -> String {
 
 /// sha256 of a file's content, hex.
 pub fn sha256_file(path: &Path) -> Result<String, AssetsError> {
+    use std::io::Read as _;
     let mut file = std::fs::File::open(path).map_err(io_at(path))?;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).map_err(io_at(path))?;
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io_at(path)(e)),
+        }
+    }
     Ok(hex(&hasher.finalize()))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub use buildkit::fs::hex;
 
 /// The inputs of the asset build: each file's hash and the facts (tool
 /// versions, settings) that change the result.

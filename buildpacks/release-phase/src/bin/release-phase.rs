@@ -7,15 +7,40 @@
 #![allow(unused_crate_dependencies)]
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// What `release-phase` exits with (also at the end of `--help`).
+const EXIT_CODES: &[(&str, &str)] = &[
+    (
+        "0",
+        "released (run), valid (check), stopped by SIGTERM (autoscale)",
+    ),
+    (
+        "1",
+        "configuration, database or lock problem: nothing ran, or the lock was not taken",
+    ),
+    ("2", "the command line is wrong (unknown option or value)"),
+    (
+        "75",
+        "run: the release lock's connection was lost mid-step; the step was stopped",
+    ),
+    ("124", "run: a step ran longer than its timeout"),
+    ("130", "run: interrupted (SIGINT)"),
+    (
+        "143",
+        "run: terminated (SIGTERM, the platform stopping the release)",
+    ),
+    ("N", "run: a step's own exit code when it failed"),
+];
 
 #[derive(Parser)]
 #[command(
     name = "release-phase",
     version,
-    about = "Run the release plan (migrations and release commands) safely"
+    about = "Run the release plan (migrations and release commands) safely",
+    after_help = buildkit::cli::exit_codes(EXIT_CODES)
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,7 +55,12 @@ enum Cmd {
     /// Run the release plan; exit non-zero if any step fails (the platform then refuses the release).
     Run,
     /// Validate the configuration and print the plan without running it.
-    Check,
+    Check {
+        /// The plan as one JSON object (`steps`, `settings`, `warnings`,
+        /// `database`); errors too, as `{"error": {...}}` on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// The autoscale worker (the `autoscale` process type): heartbeat and queue-depth
     /// scaling through the Platform API, configured by django-heroku-autoscale's
     /// AUTOSCALE_* variables. Runs until SIGTERM.
@@ -41,6 +71,10 @@ enum Cmd {
         #[command(subcommand)]
         action: Option<AutoscaleCmd>,
     },
+    /// Print a shell completion script.
+    Completions { shell: buildkit::cli::Shell },
+    /// Write the man pages (release-phase.1 and one per subcommand) into DIR.
+    ManPages { dir: PathBuf },
     /// Internal: runs a release step so that it never outlives `run` (see runner.rs).
     #[command(name = "__step-guard", hide = true)]
     StepGuard {
@@ -61,10 +95,18 @@ enum AutoscaleCmd {
         trace: PathBuf,
         #[arg(long)]
         out: PathBuf,
-        /// `slipway` (this autoscaler) or `seed` (django-heroku-autoscale's algorithm).
-        #[arg(long, default_value = "slipway", value_parser = ["slipway", "seed"])]
-        policy: String,
+        #[arg(long, value_enum, default_value_t = SimulatedPolicy::Slipway)]
+        policy: SimulatedPolicy,
     },
+}
+
+/// `simulate --policy`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SimulatedPolicy {
+    /// This autoscaler, as configured by the app.
+    Slipway,
+    /// django-heroku-autoscale's algorithm, with the same settings.
+    Seed,
 }
 
 fn main() -> ExitCode {
@@ -74,13 +116,13 @@ fn main() -> ExitCode {
         Cmd::Autoscale {
             action: Some(AutoscaleCmd::Simulate { trace, out, policy }),
             ..
-        } => simulate(&cli.app_dir, &trace, &out, &policy),
+        } => simulate(&cli.app_dir, &trace, &out, policy),
         Cmd::Autoscale {
             dry_run,
             action: None,
         } => autoscale(&cli.app_dir, dry_run),
         Cmd::StepGuard { parent, argv } => release_phase::runner::step_guard(parent, &argv),
-        Cmd::Check => release_phase::check(&cli.app_dir).unwrap_or_else(|e| {
+        Cmd::Check { json: false } => release_phase::check(&cli.app_dir).unwrap_or_else(|e| {
             let redactor = release_phase::redact::Redactor::from_process_env();
             eprintln!(
                 " !     {}",
@@ -88,6 +130,39 @@ fn main() -> ExitCode {
             );
             release_phase::error::exit::ERROR
         }),
+        Cmd::Check { json: true } => {
+            let redactor = release_phase::redact::Redactor::from_process_env();
+            match release_phase::check_json(&cli.app_dir) {
+                Ok(report) => {
+                    println!("{}", redactor.redact(&report.to_string()));
+                    0
+                }
+                Err(e) => {
+                    let code = release_phase::error::exit::ERROR;
+                    println!(
+                        "{}",
+                        buildkit::cli::json_error(&redactor.redact(&e.to_string()), code)
+                    );
+                    code
+                }
+            }
+        }
+        Cmd::Completions { shell } => {
+            buildkit::cli::completions(Cli::command(), shell, &mut std::io::stdout());
+            0
+        }
+        Cmd::ManPages { dir } => match buildkit::cli::man_pages(Cli::command(), &dir) {
+            Ok(pages) => {
+                for page in pages {
+                    println!("{}", page.display());
+                }
+                0
+            }
+            Err(e) => {
+                eprintln!(" !     cannot write man pages into {}: {e}", dir.display());
+                release_phase::error::exit::ERROR
+            }
+        },
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
@@ -140,7 +215,7 @@ fn simulate(
     app_dir: &std::path::Path,
     trace: &std::path::Path,
     out: &std::path::Path,
-    which: &str,
+    which: SimulatedPolicy,
 ) -> i32 {
     use autoscale::simulate;
     let result = (|| -> anyhow::Result<String> {
@@ -159,10 +234,9 @@ fn simulate(
             .max(0.001);
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let ticks = ((rows[rows.len() - 1].t - rows[0].t) / interval) as u64;
-        let which = if which == "seed" {
-            simulate::Which::Seed
-        } else {
-            simulate::Which::Slipway
+        let which = match which {
+            SimulatedPolicy::Seed => simulate::Which::Seed,
+            SimulatedPolicy::Slipway => simulate::Which::Slipway,
         };
         let started = std::time::Instant::now();
         let (samples, summary) = simulate::run(
