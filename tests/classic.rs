@@ -60,7 +60,7 @@ fn build_and_release(order: &[&str], how: &str) {
         .collect();
     let image = tmp.path().join("image");
     let app = fixture("celery-procfile");
-    let r = build(&app, &bps, &image, &["--classic", how]);
+    let r = build(&app, &bps, &image, &[&format!("--classic={how}")]);
     let context = format!("order {order:?}, --classic {how}:\n{}", r.all());
     assert_eq!(r.code, 0, "{context}");
 

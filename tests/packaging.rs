@@ -234,7 +234,7 @@ fn the_classic_tgzs_unpack_to_heroku_buildpacks_that_build_the_reference_app() {
     require_python_modules(&["django", "celery", "gunicorn"]);
     let app = refapp_copy();
     let image = tempfile::tempdir().unwrap();
-    let r = build_ok(app.path(), &dirs, image.path(), &["--classic", "multi"]);
+    let r = build_ok(app.path(), &dirs, image.path(), &["--classic=multi"]);
     for header in ["process table", "slug"] {
         assert!(
             r.all().to_lowercase().contains(header),

@@ -366,3 +366,57 @@ fn a_procfile_linking_out_of_the_app_fails_the_build_without_showing_the_target(
     assert!(r.all().contains("outside the app"), "{}", r.all());
     assert!(!r.all().contains("hunter2-outside"), "{}", r.all());
 }
+
+/// Build output is coloured where a person sees it (a terminal) and plain
+/// text in a pipe or a log file, and never coloured with `NO_COLOR`: the raw
+/// bytes, not the test helpers' stripped copy.
+#[test]
+fn build_output_has_colour_on_a_terminal_only_and_never_with_no_color() {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::write(app.path().join("Procfile"), "web: python3 -m http.server\n").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let args = format!(
+        "{} build {} --out {} --buildpack {}",
+        slipway().display(),
+        app.path().display(),
+        out.path().display(),
+        packaged("process-table").display()
+    );
+    let piped = Command::new("bash")
+        .args(["-c", &args])
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .output()
+        .unwrap();
+    let piped = String::from_utf8_lossy(&piped.stdout).into_owned();
+    assert!(piped.contains("## Slipway process table"), "{piped}");
+    assert!(
+        !piped.contains('\u{1b}'),
+        "no escape codes in a pipe: {piped:?}"
+    );
+    // util-linux `script` gives the build a terminal.
+    let on_terminal = |no_color: bool| {
+        let mut cmd = Command::new("script");
+        cmd.args(["-qec", &args, "/dev/null"])
+            .env_remove("CLICOLOR_FORCE")
+            .env("TERM", "xterm-256color");
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        } else {
+            cmd.env_remove("NO_COLOR");
+        }
+        let o = cmd.output().expect("util-linux script");
+        assert_eq!(o.status.code(), Some(0));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let coloured = on_terminal(false);
+    assert!(
+        coloured.contains("\u{1b}[") && strip_ansi(&coloured).contains("## Slipway process table"),
+        "colour on a terminal: {coloured:?}"
+    );
+    let plain = on_terminal(true);
+    assert!(
+        plain.contains("## Slipway process table") && !plain.contains("\u{1b}["),
+        "NO_COLOR on a terminal: {plain:?}"
+    );
+}

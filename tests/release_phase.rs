@@ -790,6 +790,8 @@ fn the_autoscale_process_runs_from_the_image_reads_the_reference_queues_and_stop
         "AUTOSCALE_HEARTBEAT_URL=http://127.0.0.1:1/heroku-autoscale/heartbeat/v1".to_string(),
         "AUTOSCALE_HEARTBEAT_INTERVAL_IN_SECONDS=1".to_string(),
         "CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672/%2f".to_string(),
+        // A typo, as config vars get them: said at start with the name meant.
+        "AUTOSCALE_MAX_DYNO=8".to_string(),
     ];
     let mut args = vec!["run", "autoscale", "--image", &image_dir];
     for e in &envs {
@@ -846,6 +848,20 @@ fn the_autoscale_process_runs_from_the_image_reads_the_reference_queues_and_stop
     );
     assert!(api.requests().iter().all(|r| r.method == "GET"), "dry run");
     assert!(!out.all().contains(TOKEN));
+    assert!(
+        out.stdout.lines().any(|l| l.contains("\"event\":\"warning\"")
+            && l.contains("AUTOSCALE_MAX_DYNO is not a setting the autoscaler reads (did you mean AUTOSCALE_MAX_DYNOS?)")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .filter(|l| l.contains("\"event\":\"tick\""))
+            .all(|l| l.contains("sample#autoscale.web.dynos=1 ")),
+        "each tick carries l2met samples: {}",
+        out.stdout
+    );
 }
 
 /// A timeout or wait past what the clock can represent is no deadline, never

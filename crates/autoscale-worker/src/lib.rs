@@ -13,6 +13,7 @@
 pub mod error;
 pub mod lease;
 pub mod mail;
+pub mod names;
 mod run;
 pub mod webhook;
 pub use error::WorkerError;
@@ -67,6 +68,9 @@ pub struct Config {
     /// `amqps://`: verify the broker's certificate (`AUTOSCALE_AMQP_VERIFY_TLS`,
     /// default true: CloudAMQP's certificates verify).
     pub amqp_verify_tls: bool,
+    /// Said once at start, after the start line: settings read but not
+    /// acted on as the seed did, unknown `AUTOSCALE_*` names.
+    pub warnings: Vec<String>,
 }
 
 /// `[_.metadata.slipway.autoscale]` of the app's project.toml (defaults without one).
@@ -381,7 +385,12 @@ impl Config {
         if !policy.workers.is_empty() && broker.is_none() {
             return Err(WorkerError::Config("worker types consume Celery queues, but no broker URL is set: set CELERY_BROKER_URL (or CLOUDAMQP_URL, REDIS_URL, AUTOSCALE_BROKER_URL)".into()));
         }
-        let mail = mail::Mail::from_env(env, &app)?;
+        let backends = names::backends(env);
+        let mail = if backends.email {
+            mail::Mail::from_env(env, &app)?
+        } else {
+            None
+        };
         let redis_broker = match &broker {
             Some(Broker::Redis(url)) => Some(url.as_str()),
             _ => None,
@@ -411,6 +420,7 @@ impl Config {
             dry_run,
             own_type,
             redactor,
+            warnings: backends.warnings,
         })
     }
 }

@@ -30,6 +30,51 @@ fn measure_json<T: serde::Serialize>(m: &Measure<T>) -> serde_json::Value {
     }
 }
 
+/// The tick as l2met samples, so Heroku log drains (Librato, Papertrail,
+/// any l2met reader) chart the autoscaler with no code: dynos per type (as
+/// this tick leaves them), each queue's depth, the heartbeat's latency.
+/// l2met readers take `sample#NAME=VALUE` tokens separated by spaces from
+/// anywhere in a line, so the value is padded with a space at each end to
+/// keep the JSON's quotes out of the first and last token.
+fn l2met(obs: &autoscale::Observation, decisions: &[autoscale::Decision]) -> String {
+    use std::fmt::Write as _;
+    // Metric names: no spaces, `=` or quotes (queue names are the app's).
+    let name = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let mut out = String::from(" ");
+    if let Measure::Value(formation) = &obs.formation {
+        let mut dynos = formation.clone();
+        for d in decisions {
+            dynos.insert(d.process_type.clone(), d.to);
+        }
+        for (t, n) in &dynos {
+            let _ = write!(out, "sample#autoscale.{}.dynos={n} ", name(t));
+        }
+    }
+    if let Some(Measure::Value(latency)) = &obs.heartbeat {
+        let _ = write!(
+            out,
+            "sample#autoscale.heartbeat.latency={:.1}ms ",
+            latency.as_secs_f64() * 1000.0
+        );
+    }
+    for (q, depth) in &obs.queues {
+        if let Measure::Value(n) = depth {
+            let _ = write!(out, "sample#autoscale.queue.{}.depth={n} ", name(q));
+        }
+    }
+    out
+}
+
 /// The Platform API said the token or app is wrong: stop with [`EXIT_CONFIG`].
 struct Fatal(ApiError);
 
@@ -96,6 +141,9 @@ struct Worker<'a> {
 pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut dyn Write) -> i32 {
     let mut w = Worker::new(config, log);
     w.emit(&w.start_line());
+    for message in w.config.warnings.clone() {
+        w.emit(&serde_json::json!({"event": "warning", "message": message}));
+    }
     while !pause_for(Duration::ZERO) {
         let started = Instant::now();
         let Ok(pause) = w.one_tick(started) else {
@@ -211,6 +259,7 @@ impl<'a> Worker<'a> {
             "call": call,
             "rate_limit_remaining": self.client.rate_limit_remaining(),
             "tick_ms": started.elapsed().as_secs_f64() * 1000.0,
+            "l2met": l2met(&obs, &t.decisions),
         }));
         self.notify(&notes);
         // Saved after a tick that changed the formation, else once a minute:
@@ -510,5 +559,49 @@ impl<'a> Worker<'a> {
             }
             self.emit(&line);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_tick_carries_l2met_samples_of_dynos_queues_and_latency() {
+        let obs = autoscale::Observation {
+            formation: Measure::Value(BTreeMap::from([
+                ("web".to_string(), 2),
+                ("worker_high_memory".to_string(), 0),
+            ])),
+            heartbeat: Some(Measure::Value(Duration::from_millis(123))),
+            queues: BTreeMap::from([
+                ("default".to_string(), Measure::Value(7)),
+                ("bulk email".to_string(), Measure::Value(0)),
+                ("gone".to_string(), Measure::Unknown("no such queue".into())),
+            ]),
+            released_at: None,
+            heartbeat_service: None,
+        };
+        let decisions = [autoscale::Decision {
+            process_type: "worker_high_memory".into(),
+            from: 0,
+            to: 1,
+            rule: "queue".into(),
+        }];
+        let line = l2met(&obs, &decisions);
+        assert_eq!(
+            line,
+            " sample#autoscale.web.dynos=2 sample#autoscale.worker_high_memory.dynos=1 \
+             sample#autoscale.heartbeat.latency=123.0ms \
+             sample#autoscale.queue.bulk_email.depth=0 sample#autoscale.queue.default.depth=7 "
+        );
+        // In the JSON line, every sample is a token of its own.
+        let json = serde_json::json!({"event": "tick", "l2met": line}).to_string();
+        let tokens: Vec<&str> = json
+            .split(' ')
+            .filter(|t| t.starts_with("sample#"))
+            .collect();
+        assert_eq!(tokens.len(), 5, "{json}");
+        assert!(tokens.iter().all(|t| !t.contains('"')), "{json}");
     }
 }

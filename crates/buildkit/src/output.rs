@@ -41,10 +41,18 @@ fn classic() -> bool {
     CLASSIC.load(Ordering::Relaxed)
 }
 
-/// CNB style: bullet_stream's global printer, writing to stdout (once set).
+/// CNB style: bullet_stream's global printer, writing to stdout (once set)
+/// through anstream: colour where it is seen (a terminal), plain text into a
+/// file or a pipe and whenever `NO_COLOR` is set; `CLICOLOR_FORCE=1` keeps it.
 fn cnb() {
     static STDOUT: Once = Once::new();
-    STDOUT.call_once(|| bullet_stream::global::set_writer(std::io::stdout()));
+    STDOUT.call_once(|| bullet_stream::global::set_writer(anstream::stdout()));
+}
+
+/// One line of a command's output under the current step, as it came
+/// (colour codes kept only where colour is shown, as [`cnb`] decides).
+pub fn command_line(text: &str) {
+    let _ = writeln!(anstream::stdout().lock(), "      {text}");
 }
 
 /// Classic style's indent: the width of `-----> `.
@@ -175,24 +183,13 @@ impl Timer {
     }
 }
 
-/// `text` without terminal colour codes (`ESC [ ... letter`): what a user
-/// reads, for diagnosis and for tests.
+/// `text` without terminal escape sequences: colours (`ESC [ ... m`) and
+/// the rest of CSI, and OSC strings such as the hyperlinks npm prints
+/// (`ESC ] 8 ; ; URL ESC \ text ESC ] 8 ; ; ESC \` keeps `text`): what a user
+/// reads, for diagnosis and for tests. anstream's parser, the one that
+/// decides what reaches a pipe.
 pub fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    anstream::adapter::strip_str(text).to_string()
 }
 
 /// `0.01s`, `3.2s`, `2m 05s`.
@@ -210,6 +207,23 @@ pub fn human_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stripping_keeps_the_text_of_colours_and_hyperlinks() {
+        assert_eq!(strip_ansi("\u{1b}[1;35m## Slipway\u{1b}[0m"), "## Slipway");
+        // OSC 8, as npm prints `npm help` links, ended by ST or by BEL.
+        assert_eq!(
+            strip_ansi(
+                "see \u{1b}]8;;https://docs.npmjs.com/\u{1b}\\the docs\u{1b}]8;;\u{1b}\\ now"
+            ),
+            "see the docs now"
+        );
+        assert_eq!(
+            strip_ansi("\u{1b}]8;;https://x.test/\u{7}link\u{1b}]8;;\u{7}"),
+            "link"
+        );
+        assert_eq!(strip_ansi("plain: 100% done"), "plain: 100% done");
+    }
 
     #[test]
     fn durations_read_like_heroku_timers() {

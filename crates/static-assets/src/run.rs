@@ -54,7 +54,7 @@ pub fn run(
     let mut kept = VecDeque::with_capacity(KEEP);
     for line in lines {
         let line = redactor.redact(line.text().trim_end()).into_owned();
-        println!("      {line}");
+        buildkit::output::command_line(&line);
         if kept.len() == KEEP {
             kept.pop_front();
         }

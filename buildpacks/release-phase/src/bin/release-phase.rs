@@ -187,6 +187,9 @@ fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
                 return autoscale_worker::EXIT_CONFIG;
             }
         };
+    config.warnings.extend(autoscale_worker::names::unknown(
+        std::env::vars().map(|(k, _)| k),
+    ));
     watch_the_grace(stop.clone());
     autoscale_worker::run(&mut config, &|d| stop.sleep(d), &mut std::io::stdout())
 }
