@@ -134,18 +134,90 @@ fn small_api() -> FakeApi {
     )
 }
 
-/// A worker in a thread of its own: its stop flag, and at the end its log and exit code.
+/// The worker's log as it writes it, readable while it runs.
+#[derive(Clone, Default)]
+struct SharedLog(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A worker running in a thread of its own. Tests wait for what its log
+/// says (a number of ticks, a line), never for a length of time: under load
+/// a tick takes longer, and the wait with it.
+struct Running {
+    stop: Arc<AtomicBool>,
+    worker: std::thread::JoinHandle<i32>,
+    log: SharedLog,
+}
+
+/// How long a condition the worker reports may take before the test fails
+/// (far above what any of them needs: a bound, not a pace).
+const WITHIN: Duration = Duration::from_mins(2);
+
+impl Running {
+    fn log(&self) -> String {
+        String::from_utf8_lossy(&self.log.0.lock().unwrap()).into_owned()
+    }
+
+    /// Until `holds` is true of the log so far (checked as the log grows).
+    fn until(&self, what: &str, holds: impl Fn(&str) -> bool) {
+        let deadline = std::time::Instant::now() + WITHIN;
+        loop {
+            let log = self.log();
+            if holds(&log) {
+                return;
+            }
+            assert!(
+                !self.worker.is_finished(),
+                "the worker stopped before {what}:\n{log}"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "not within {WITHIN:?}: {what}:\n{log}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Until the worker has logged `n` ticks in all.
+    fn until_ticks(&self, n: usize) {
+        self.until(&format!("{n} ticks"), |log| ticks(log) >= n);
+    }
+
+    /// Stop it (as SIGTERM would, between ticks): its log and exit code.
+    fn stop(self) -> (String, i32) {
+        self.stop.store(true, Ordering::SeqCst);
+        let code = self.worker.join().unwrap();
+        let log = String::from_utf8_lossy(&self.log.0.lock().unwrap()).into_owned();
+        record(log.as_bytes());
+        (log, code)
+    }
+}
+
+fn ticks(log: &str) -> usize {
+    log.matches("\"event\":\"tick\"").count()
+}
+
+/// Start a worker for `dir` with `env`.
 fn spawn_worker(
     dir: &std::path::Path,
     env: &HashMap<&'static str, String>,
     dry_run: bool,
-) -> (Arc<AtomicBool>, std::thread::JoinHandle<(String, i32)>) {
+) -> Running {
     let mut config =
         Config::load(dir, &|k| env.get(k).cloned(), dry_run).unwrap_or_else(|e| panic!("{e}"));
     let stop = Arc::new(AtomicBool::new(false));
     let s = stop.clone();
+    let log = SharedLog::default();
+    let mut out = log.clone();
     let worker = std::thread::spawn(move || {
-        let mut log = Vec::new();
         let pause = |d: Duration| {
             let until = std::time::Instant::now() + d;
             while std::time::Instant::now() < until && !s.load(Ordering::SeqCst) {
@@ -153,12 +225,33 @@ fn spawn_worker(
             }
             s.load(Ordering::SeqCst)
         };
-        let code = run(&mut config, &pause, &mut log);
+        let code = run(&mut config, &pause, &mut out);
         drop(config); // the lease's connection goes with it
-        record(&log);
-        (String::from_utf8(log).unwrap(), code)
+        code
     });
-    (stop, worker)
+    Running { stop, worker, log }
+}
+
+/// Run a worker through `during` (which waits on what it logs), then stop it.
+fn run_while(
+    dir: &std::path::Path,
+    env: &HashMap<&'static str, String>,
+    dry_run: bool,
+    during: impl FnOnce(&Running),
+) -> (String, i32) {
+    let running = spawn_worker(dir, env, dry_run);
+    during(&running);
+    running.stop()
+}
+
+/// Run a worker for `n` ticks (the heartbeat interval is 1 s in these tests).
+fn run_ticks(
+    dir: &std::path::Path,
+    env: &HashMap<&'static str, String>,
+    dry_run: bool,
+    n: usize,
+) -> (String, i32) {
+    run_while(dir, env, dry_run, |w| w.until_ticks(n))
 }
 
 /// The lease tests need the local PostgreSQL: absent, they fail saying how to start it.
@@ -186,18 +279,6 @@ fn record(log: &[u8]) {
 }
 
 /// Run the worker while `during` runs, changing nothing else; its log and exit code.
-fn run_for(
-    dir: &std::path::Path,
-    env: &HashMap<&'static str, String>,
-    dry_run: bool,
-    during: impl FnOnce(),
-) -> (String, i32) {
-    let (stop, worker) = spawn_worker(dir, env, dry_run);
-    during();
-    stop.store(true, Ordering::SeqCst);
-    worker.join().unwrap()
-}
-
 fn env(api: &FakeApi, target: &Target, broker: &str) -> HashMap<&'static str, String> {
     HashMap::from([
         ("AUTOSCALE_HEROKU_APP_NAME", "refapp".to_string()),
@@ -225,11 +306,13 @@ fn slow_heartbeats_scale_web_up_fast_ones_down_and_queued_messages_scale_the_mat
     // The seed's streaks, which this test counts (the capacity policy has the engine's tests).
     let mut env = env(&api, &target, AMQP);
     env.insert("AUTOSCALE_WEB_POLICY", "seed".into());
-    let (log, code) = run_for(dir.path(), &env, false, || {
-        std::thread::sleep(Duration::from_millis(3600));
+    let (log, code) = run_while(dir.path(), &env, false, |w| {
+        // Three slow beats scale web up on the third; a fourth is logged after it.
+        w.until_ticks(4);
         web_after_slow = api.quantity("web");
         target.delay_ms.store(0, Ordering::SeqCst);
-        std::thread::sleep(Duration::from_secs(6));
+        // Then five fast ones in a row scale it down.
+        w.until("web back to 1 dyno", |_| api.quantity("web") == Some(1));
     });
     delete(&[&pq, &gq]);
     assert_eq!(code, 0, "{log}");
@@ -287,14 +370,7 @@ fn dry_run_decides_and_logs_but_never_patches() {
     publish(&gq, 0);
     let api = small_api();
     let target = heartbeat_target(0);
-    let (log, _) = run_for(
-        app(&pq, &gq).path(),
-        &env(&api, &target, AMQP),
-        true,
-        || {
-            std::thread::sleep(Duration::from_millis(1500));
-        },
-    );
+    let (log, _) = run_ticks(app(&pq, &gq).path(), &env(&api, &target, AMQP), true, 2);
     delete(&[&pq, &gq]);
     assert!(
         log.contains("dry-run: would PATCH worker_priority=2"),
@@ -323,9 +399,7 @@ fn a_stopped_broker_holds_the_workers_and_a_dead_heartbeat_never_scales_web_up()
         "AUTOSCALE_HEARTBEAT_URL",
         "http://127.0.0.1:1/heroku-autoscale/heartbeat/v1".into(),
     );
-    let (log, _) = run_for(app("q1", "q2").path(), &e, false, || {
-        std::thread::sleep(Duration::from_millis(3500));
-    });
+    let (log, _) = run_ticks(app("q1", "q2").path(), &e, false, 4);
     assert!(
         api.requests().iter().all(|r| r.method == "GET"),
         "nothing scaled: {log}"
@@ -348,9 +422,11 @@ fn a_refused_token_stops_the_worker_with_a_configuration_error() {
     let target = heartbeat_target(0);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("Procfile"), "web: gunicorn app.wsgi\n").unwrap();
-    let (log, code) = run_for(dir.path(), &env(&api, &target, AMQP), false, || {
-        std::thread::sleep(Duration::from_millis(500));
-    });
+    let w = spawn_worker(dir.path(), &env(&api, &target, AMQP), false);
+    // It stops by itself on the refusal.
+    let code = w.worker.join().unwrap();
+    let log = String::from_utf8_lossy(&w.log.0.lock().unwrap()).into_owned();
+    record(log.as_bytes());
     assert_eq!(code, 1, "{log}");
     assert!(
         log.contains("\"event\":\"fatal\"") && log.contains("AUTOSCALE_HEROKU_API_KEY"),
@@ -407,14 +483,7 @@ fn an_account_limit_clamps_the_type_and_notifies_once_and_a_429_only_holds_that_
     api.set_limit("worker_priority", 2);
     api.push_fault(fake_platform_api::Fault::Status(429, "rate_limit"));
     let target = heartbeat_target(50);
-    let (log, code) = run_for(
-        app(&pq, &gq).path(),
-        &env(&api, &target, AMQP),
-        false,
-        || {
-            std::thread::sleep(Duration::from_millis(4500));
-        },
-    );
+    let (log, code) = run_ticks(app(&pq, &gq).path(), &env(&api, &target, AMQP), false, 5);
     delete(&[&pq, &gq]);
     assert_eq!(code, 0, "{log}");
     assert!(
@@ -445,12 +514,7 @@ fn an_account_limit_clamps_only_the_type_above_it_not_every_type_in_the_batch() 
     let api = small_api();
     api.set_limit("worker_priority", 2);
     let target = heartbeat_target(50);
-    let (log, code) = run_for(
-        app(&pq, &gq).path(),
-        &env(&api, &target, AMQP),
-        false,
-        || std::thread::sleep(Duration::from_millis(4500)),
-    );
+    let (log, code) = run_ticks(app(&pq, &gq).path(), &env(&api, &target, AMQP), false, 5);
     delete(&[&pq, &gq]);
     assert_eq!(code, 0, "{log}");
     assert!(log.contains("refused, account limit 2"), "{log}");
@@ -475,11 +539,11 @@ fn a_queue_that_does_not_exist_on_the_broker_counts_as_empty_with_one_warning() 
     publish(&pq, 25);
     let api = small_api();
     let target = heartbeat_target(50);
-    let (log, code) = run_for(
+    let (log, code) = run_ticks(
         app(&pq, &missing).path(),
         &env(&api, &target, AMQP),
         false,
-        || std::thread::sleep(Duration::from_millis(3500)),
+        4,
     );
     delete(&[&pq]);
     assert_eq!(code, 0, "{log}");
@@ -509,8 +573,9 @@ fn a_queue_that_does_not_exist_on_the_broker_counts_as_empty_with_one_warning() 
     assert_eq!(api.quantity("worker_priority"), Some(3), "{log}");
 }
 
-#[test]
-fn notifications_are_posted_to_the_webhook_as_json() {
+/// A webhook on loopback answering each POST with the next status of
+/// `statuses` (the last one repeated): what it received.
+fn webhook(statuses: &'static [u16]) -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
     let hook = format!("http://{}/hook", server.server_addr().to_ip().unwrap());
     let received = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
@@ -519,10 +584,20 @@ fn notifications_are_posted_to_the_webhook_as_json() {
         for mut req in server.incoming_requests() {
             let mut body = String::new();
             let _ = req.as_reader().read_to_string(&mut body);
-            r.lock().unwrap().push(body);
-            let _ = req.respond(tiny_http::Response::empty(204));
+            let n = {
+                let mut got = r.lock().unwrap();
+                got.push(body);
+                got.len()
+            };
+            let status = statuses[(n - 1).min(statuses.len() - 1)];
+            let _ = req.respond(tiny_http::Response::empty(status));
         }
     });
+    (hook, received)
+}
+
+/// Slow heartbeats at web's max of 1: "needs exceed max", once per episode.
+fn at_the_max_with_a_webhook(hook: String) -> String {
     let api = FakeApi::start("refapp", TOKEN, &[("web", 1), ("beat", 1)]);
     let target = heartbeat_target(150);
     let dir = tempfile::tempdir().unwrap();
@@ -534,11 +609,23 @@ fn notifications_are_posted_to_the_webhook_as_json() {
     let mut e = env(&api, &target, AMQP);
     e.insert("AUTOSCALE_MAX_DYNOS", "1".into());
     e.insert("AUTOSCALE_WEBHOOK_URL", hook);
-    let (log, _) = run_for(dir.path(), &e, false, || {
-        std::thread::sleep(Duration::from_millis(3600));
-    });
+    run_while(dir.path(), &e, false, |w| {
+        w.until("the notification's line", |log| {
+            log.contains("\"event\":\"notify\"")
+        });
+        w.until_ticks(ticks(&w.log()) + 1);
+    })
+    .0
+}
+
+#[test]
+fn notifications_reach_slack_and_discord_webhooks_as_they_are_and_a_failed_post_is_retried() {
+    // The first POST fails (a 503 from a busy webhook), the retry is taken.
+    let (hook, received) = webhook(&[503, 204]);
+    let log = at_the_max_with_a_webhook(hook);
     let got = received.lock().unwrap().clone();
-    assert_eq!(got.len(), 1, "slow at the max, once: {got:?} {log}");
+    assert_eq!(got.len(), 2, "one notification, tried twice: {got:?} {log}");
+    assert_eq!(got[0], got[1], "the same body again");
     let v: serde_json::Value = serde_json::from_str(&got[0]).unwrap();
     assert_eq!(v["app"], "refapp");
     assert_eq!(v["kind"], "needs_exceed_max");
@@ -549,6 +636,49 @@ fn notifications_are_posted_to_the_webhook_as_json() {
             .contains("web needs 2 dynos but its max is 1"),
         "{v}"
     );
+    // What Slack (`text`) and Discord (`content`) post as the message.
+    assert_eq!(
+        v["text"].as_str().unwrap(),
+        format!("[autoscale] refapp: {}", v["message"].as_str().unwrap())
+    );
+    assert_eq!(v["content"], v["text"]);
+    let line = log
+        .lines()
+        .find(|l| l.contains("\"event\":\"notify\""))
+        .unwrap();
+    assert!(
+        line.contains("\"webhook\":true") && line.contains("\"webhook_attempts\":2"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_webhook_that_keeps_failing_is_tried_a_bounded_number_of_times_and_the_failure_logged() {
+    let (hook, received) = webhook(&[500]);
+    let log = at_the_max_with_a_webhook(hook.clone());
+    assert_eq!(
+        received.lock().unwrap().len(),
+        autoscale_worker::webhook::ATTEMPTS as usize,
+        "{log}"
+    );
+    let line = log
+        .lines()
+        .find(|l| l.contains("\"event\":\"notify\""))
+        .unwrap();
+    assert!(
+        line.contains("\"webhook\":false")
+            && line.contains("\"webhook_error\":\"HTTP 500 (gave up after 3 tries)\""),
+        "{line}"
+    );
+    assert!(
+        !log.contains(&hook),
+        "the URL (a secret for Slack) is never logged: {log}"
+    );
+    // A refusal (4xx: a revoked Slack URL) is not retried.
+    let (hook, received) = webhook(&[404]);
+    let log = at_the_max_with_a_webhook(hook);
+    assert_eq!(received.lock().unwrap().len(), 1, "{log}");
+    assert!(log.contains("HTTP 404 (not retried"), "{log}");
 }
 
 #[test]
@@ -569,13 +699,11 @@ fn with_a_redis_broker_celerys_lists_drive_the_worker_types() {
     }
     let api = small_api();
     let target = heartbeat_target(50);
-    let (log, _) = run_for(
+    let (log, _) = run_ticks(
         app(&pq, &gq).path(),
         &env(&api, &target, "redis://127.0.0.1:6379/0"),
         false,
-        || {
-            std::thread::sleep(Duration::from_millis(1500));
-        },
+        2,
     );
     let _: u64 = redis::cmd("DEL").arg(&pq).query(&mut conn).unwrap();
     assert_eq!(
@@ -628,11 +756,10 @@ fn with_the_management_api_jobs_held_by_busy_workers_keep_their_dynos() {
         "http://guest:guest@127.0.0.1:15672".into(),
     );
     // The management API refreshes its counts every 5 s.
-    let (log, code) = run_for(dir.path(), &env, false, || {
-        let deadline = std::time::Instant::now() + Duration::from_secs(15);
-        while api.quantity("worker_general") != Some(2) && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(200));
-        }
+    let (log, code) = run_while(dir.path(), &env, false, |w| {
+        w.until("worker_general at 2 dynos", |_| {
+            api.quantity("worker_general") == Some(2)
+        });
     });
     drop(held);
     delete(&[&pq, &gq]);
@@ -693,13 +820,19 @@ impl Smtp {
             port,
             maildir,
         };
-        for _ in 0..100 {
+        // Until the port answers (Python's start is slow on a loaded machine).
+        let mut smtp = smtp;
+        let deadline = std::time::Instant::now() + WITHIN;
+        while std::time::Instant::now() < deadline {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return smtp;
             }
+            if let Ok(Some(status)) = smtp.child.try_wait() {
+                panic!("aiosmtpd exited ({status}): install it with `python3 -m pip install aiosmtpd` (scripts/bootstrap does)");
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("aiosmtpd did not listen on {port}: install it with `python3 -m pip install aiosmtpd` (scripts/bootstrap does)");
+        panic!("aiosmtpd did not listen on {port} within {WITHIN:?}");
     }
 
     fn messages(&self) -> Vec<String> {
@@ -740,9 +873,7 @@ fn a_wanted_notification_is_mailed_to_the_admins_over_smtp_as_the_seed_sends_it(
     );
     env.insert("EMAIL_URL", format!("smtp://127.0.0.1:{}", smtp.port));
     env.insert("SERVER_EMAIL", "autoscale@refapp.example.com".into());
-    let (log, code) = run_for(dir.path(), &env, false, || {
-        std::thread::sleep(Duration::from_millis(2500));
-    });
+    let (log, code) = run_ticks(dir.path(), &env, false, 3);
     delete(&[&pq, &gq]);
     assert_eq!(code, 0, "{log}");
     assert!(
@@ -854,9 +985,7 @@ fn a_worker_restarted_after_a_release_keeps_the_releases_freeze_from_the_dyno_me
         if let Some(r) = released {
             env.insert("HEROKU_RELEASE_CREATED_AT", r);
         }
-        let (log, code) = run_for(dir.path(), &env, false, || {
-            std::thread::sleep(Duration::from_millis(2500));
-        });
+        let (log, code) = run_ticks(dir.path(), &env, false, 3);
         assert_eq!(code, 0, "{log}");
         (api.quantity("worker_general"), log)
     };
@@ -887,15 +1016,21 @@ fn a_second_autoscaler_waits_for_the_lease_and_takes_over_when_the_first_stops()
         "DATABASE_URL",
         "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into(),
     );
-    let (stop_a, a) = spawn_worker(dir.path(), &env, false);
-    std::thread::sleep(Duration::from_millis(800));
-    let (stop_b, b) = spawn_worker(dir.path(), &env, false);
-    std::thread::sleep(Duration::from_secs(2));
-    stop_a.store(true, Ordering::SeqCst);
-    let (log_a, _) = a.join().unwrap();
-    std::thread::sleep(Duration::from_millis(2500));
-    stop_b.store(true, Ordering::SeqCst);
-    let (log_b, _) = b.join().unwrap();
+    let a = spawn_worker(dir.path(), &env, false);
+    a.until("the first acts", |log| {
+        log.contains("PATCH worker_priority=3")
+    });
+    let b = spawn_worker(dir.path(), &env, false);
+    b.until("the second waits", |log| {
+        log.contains("\"event\":\"waiting\"")
+    });
+    a.until_ticks(ticks(&a.log()) + 1);
+    let (log_a, _) = a.stop();
+    b.until("the second takes over and ticks", |log| {
+        log.split_once("\"event\":\"lease\"")
+            .is_some_and(|(_, after)| ticks(after) >= 1)
+    });
+    let (log_b, _) = b.stop();
     delete(&[&pq, &gq]);
 
     assert!(
@@ -952,7 +1087,7 @@ fn a_lease_database_that_stops_answering_never_holds_up_the_worker() {
             proxy.port()
         ),
     );
-    let (stop, worker) = spawn_worker(dir.path(), &env, false);
+    let worker = spawn_worker(dir.path(), &env, false);
     // It has acted once its first tick's state is saved (read past the proxy).
     let mut db = postgres::Client::connect(
         "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
@@ -979,10 +1114,11 @@ fn a_lease_database_that_stops_answering_never_holds_up_the_worker() {
         std::thread::sleep(Duration::from_millis(100));
     }
     proxy.stall();
-    std::thread::sleep(Duration::from_secs(7));
+    worker.until("the stalled lease check is named", |log| {
+        log.contains("did not answer within 5s")
+    });
     let asked = std::time::Instant::now();
-    stop.store(true, Ordering::SeqCst);
-    let (log, _) = worker.join().unwrap();
+    let (log, _) = worker.stop();
     let took = asked.elapsed();
     proxy.cut();
     delete(&[&pq, &gq]);
@@ -1028,8 +1164,8 @@ fn a_restarted_autoscaler_takes_back_what_it_knew_so_a_change_made_meanwhile_sti
         "DATABASE_URL",
         "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into(),
     );
-    let (first, _) = run_for(dir.path(), &env, false, || {
-        std::thread::sleep(Duration::from_millis(1500));
+    let (first, _) = run_while(dir.path(), &env, false, |w| {
+        w.until("the first acts", |log| log.contains("worker_priority=3"));
     });
     assert!(
         first.contains("\"call\":\"PATCH") && first.contains("worker_priority=3"),
@@ -1045,9 +1181,7 @@ fn a_restarted_autoscaler_takes_back_what_it_knew_so_a_change_made_meanwhile_sti
         dir2.path().join("project.toml"),
     )
     .unwrap();
-    let (second, _) = run_for(dir2.path(), &env, false, || {
-        std::thread::sleep(Duration::from_millis(1500));
-    });
+    let (second, _) = run_ticks(dir2.path(), &env, false, 2);
     delete(&[&pq, &gq, &drained]);
     assert!(
         second.contains("\"event\":\"restored\"") && second.contains("\"used\":true"),
