@@ -398,8 +398,16 @@ fn a_database_that_stalls_while_the_lock_is_awaited_fails_in_time_and_sigterm_en
         p.cut();
     }
 
-    let (p, _a, mut interrupted) = waiting_release("d", None);
-    std::thread::sleep(Duration::from_millis(500));
+    // SIGTERM once the lock attempt is held in the stall (the proxy says so).
+    let (p, _a, mut interrupted) = waiting_release("d", Some("pg_try_advisory_lock"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !p.stalled_on_trigger() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lock attempt never reached the proxy"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     sigterm(&interrupted);
     let status = wait_exit(&mut interrupted, Duration::from_secs(3));
     assert_eq!(status.code(), Some(143));

@@ -32,6 +32,8 @@ struct Shared {
     accepted: Mutex<usize>,
     /// Bytes that, seen in a chunk from a client, switch the mode to stall.
     trigger: Mutex<Option<Vec<u8>>>,
+    /// The trigger fired: a chunk carrying it is held.
+    fired: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -54,6 +56,7 @@ impl Shared {
         if fires {
             *trigger = None;
             self.set(Mode::Stall);
+            self.fired.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     }
 }
@@ -130,6 +133,12 @@ impl FaultProxy {
             .trigger
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(bytes.to_vec());
+    }
+
+    /// Whether the bytes of [`Self::stall_on`] have been seen, so the request
+    /// carrying them is now held: a client is in the stall from then on.
+    pub fn stalled_on_trigger(&self) -> bool {
+        self.shared.fired.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Forward each chunk after `d`.
