@@ -124,9 +124,13 @@ fn label(config: &serde_json::Value, name: &str) -> serde_json::Value {
 }
 
 fn pack(args: &[&str], home: &Path) -> slipway_e2e::Ran {
+    // pack v0.40 asks a daemon for API 1.52; Debian's docker.io (20.10) serves
+    // up to 1.41, which newer daemons still serve too.
+    let api = std::env::var("DOCKER_API_VERSION").unwrap_or_else(|_| "1.41".into());
     ran(&Command::new(&official_tools().pack)
         .args(args)
         .env("PACK_HOME", home)
+        .env("DOCKER_API_VERSION", api)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .output()
