@@ -257,6 +257,7 @@ impl slug::Tracker for Progress<'_> {
 
 /// `slug pack`: the slug written to `output`, with progress on a terminal.
 fn pack(cli: &Cli, dir: &std::path::Path, output: &std::path::Path) -> anyhow::Result<u8> {
+    let in_place = slug::pack::writes_in_place(output);
     remove_partial_on_termination(output);
     let mut nothing = ();
     let mut progress = Progress::new("Packing", &mut nothing, cli.json);
@@ -277,12 +278,19 @@ fn pack(cli: &Cli, dir: &std::path::Path, output: &std::path::Path) -> anyhow::R
             json!({"path": output, "compressed": stats.gz.compressed, "files": stats.files})
         );
     } else {
-        println!(
+        // Written to a device or through a link (`-o /dev/stdout`): the
+        // slug may be on stdout, so the summary goes to stderr.
+        let line = format!(
             "-----> Wrote {} ({}, {} files)",
             output.display(),
             human(stats.gz.compressed),
             stats.files
         );
+        if in_place {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
     }
     Ok(0)
 }

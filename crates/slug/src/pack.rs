@@ -328,7 +328,59 @@ pub fn pack(sources: &[Source], dest: &Path, opts: GzOptions) -> Result<SlugStat
 }
 
 /// [`pack`], telling `tracker` where every entry went.
+///
+/// An output that exists and is not a regular file (`/dev/null`, a FIFO,
+/// `/dev/stdout` and other links) is written in place, through the path:
+/// never replaced by a file renamed over it. A directory is refused.
 pub fn pack_tracked(
+    sources: &[Source],
+    dest: &Path,
+    opts: GzOptions,
+    tracker: &mut dyn Tracker,
+) -> Result<SlugStats, SlugError> {
+    match std::fs::symlink_metadata(dest) {
+        Ok(m) if m.is_dir() => Err(SlugError::Io {
+            path: dest.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a directory: give the slug's file name, e.g. slug.tgz",
+            ),
+        }),
+        Ok(m) if !m.is_file() => pack_in_place(sources, dest, opts, tracker),
+        _ => pack_beside(sources, dest, opts, tracker),
+    }
+}
+
+/// Whether `dest` is written in place by [`pack_tracked`] (it exists and is
+/// not a regular file).
+pub fn writes_in_place(dest: &Path) -> bool {
+    std::fs::symlink_metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+fn pack_in_place(
+    sources: &[Source],
+    dest: &Path,
+    opts: GzOptions,
+    tracker: &mut dyn Tracker,
+) -> Result<SlugStats, SlugError> {
+    // What the path leads to never goes into the slug (a link into the app).
+    let exclude: Vec<PathBuf> = std::fs::canonicalize(dest).into_iter().collect();
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(dest)
+        .map_err(io_at(dest))?;
+    let gz = ParGz::new(io::BufWriter::with_capacity(1 << 20, file), opts).map_err(io_at(dest))?;
+    let (gz, mut stats) = write_tar_excluding(sources, gz, tracker, &exclude)?;
+    let (writer, gz_stats) = gz.finish().map_err(io_at(dest))?;
+    writer
+        .into_inner()
+        .map_err(|e| io_at(dest)(e.into_error()))?;
+    stats.gz = gz_stats;
+    Ok(stats)
+}
+
+fn pack_beside(
     sources: &[Source],
     dest: &Path,
     opts: GzOptions,

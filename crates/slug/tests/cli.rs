@@ -420,3 +420,61 @@ fn help_lists_the_exit_codes_and_completions_come_from_the_same_definition() {
         assert!(pages.path().join(page).is_file(), "{page}");
     }
 }
+
+/// `-o` something that is not a regular file (a FIFO, a link such as
+/// `/dev/stdout`, a device such as `/dev/null`) is written through, in
+/// place: never replaced by a file renamed over it. A directory is refused.
+#[test]
+fn an_output_that_is_not_a_regular_file_is_written_in_place_never_replaced() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let app = app();
+    let dir = app.path().display().to_string();
+    let out = tempfile::tempdir().unwrap();
+
+    // A FIFO, read by `cat` as a pipe's reader would.
+    let fifo = out.path().join("slug.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let received = out.path().join("received.tgz");
+    let mut reader = Command::new("cat")
+        .arg(&fifo)
+        .stdout(std::fs::File::create(&received).unwrap())
+        .spawn()
+        .unwrap();
+    let (code, out_text, err) = slug(&["pack", &dir, "-o", &fifo.display().to_string()], &[]);
+    assert!(reader.wait().unwrap().success());
+    let read = std::fs::read(&received).unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "still a FIFO"
+    );
+    assert_eq!(&read[..2], &[0x1f, 0x8b], "the slug came through the FIFO");
+    assert!(
+        out_text.is_empty() && err.contains("-----> Wrote"),
+        "the summary on stderr, where it cannot mix with the slug: {out_text:?} {err:?}"
+    );
+
+    // A link (as /dev/stdout is one): the link stays, its target gets the slug.
+    let target = out.path().join("real.tgz");
+    std::fs::write(&target, "old").unwrap();
+    let link = out.path().join("link.tgz");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let (code, _, err) = slug(&["pack", &dir, "-o", &link.display().to_string()], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(&std::fs::read(&target).unwrap()[..2], &[0x1f, 0x8b]);
+
+    // A directory is refused, naming it.
+    let (code, _, err) = slug(
+        &["pack", &dir, "-o", &out.path().display().to_string()],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("is a directory"), "{err}");
+}
