@@ -937,3 +937,101 @@ fn the_output_directory_is_refused_when_a_build_could_damage_it() {
     );
     assert!(!app.join(".slipway/image/workspace/.slipway/image").exists());
 }
+
+/// Two builds into one `--out` never run at once: the second says it waits
+/// and starts once the first has concluded, so a failing second build puts
+/// back the first one's image, never a mix of both (issue 25 item 6).
+#[test]
+fn a_second_build_into_the_same_image_waits_for_the_first_and_never_mixes_them() {
+    let bps = tempfile::tempdir().unwrap();
+    let go = bps.path().join("go");
+    // Builds the app's app.txt into the image; holds until `go` exists when
+    // the app has `hold`; fails when it has `fail`.
+    let bp = script_buildpack(
+        bps.path(),
+        "test/held",
+        "",
+        &format!(
+            "echo \"building $(cat app.txt)\"\nif [ -e hold ]; then while [ ! -e {go} ]; do sleep 0.05; done; fi\ncp app.txt served.txt\nmkdir -p \"$CNB_LAYERS_DIR\"\nprintf '[[processes]]\\ntype = \"web\"\\ncommand = [\"cat\", \"served.txt\"]\\ndefault = true\\n' > \"$CNB_LAYERS_DIR/launch.toml\"\n[ ! -e fail ]",
+            go = go.display()
+        ),
+    );
+    let out = tempfile::tempdir().unwrap();
+    let first = app();
+    std::fs::write(first.path().join("app.txt"), "first").unwrap();
+    std::fs::write(first.path().join("hold"), "").unwrap();
+    let second = app();
+    std::fs::write(second.path().join("app.txt"), "second").unwrap();
+    std::fs::write(second.path().join("fail"), "").unwrap();
+
+    let start = |app: &Path| {
+        Command::new(slipway())
+            .arg("build")
+            .arg(app)
+            .arg("--out")
+            .arg(out.path())
+            .arg("--buildpack")
+            .arg(&bp)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Lines a child prints, as they come.
+    let lines = |child: &mut std::process::Child| {
+        use std::io::BufRead as _;
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let stdout = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        rx
+    };
+    let until = |rx: &std::sync::mpsc::Receiver<String>, text: &str| -> String {
+        let mut seen = String::new();
+        loop {
+            let line = rx
+                .recv_timeout(Duration::from_mins(2))
+                .unwrap_or_else(|_| panic!("{text:?} never printed:\n{seen}"));
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.contains(text) {
+                return seen;
+            }
+        }
+    };
+    let mut a = start(first.path());
+    let a_out = lines(&mut a);
+    until(&a_out, "building first");
+    let mut b = start(second.path());
+    let b_out = lines(&mut b);
+    let waited = until(&b_out, "Another build into");
+    assert!(
+        waited.contains("is running: waiting for it to finish")
+            && !waited.contains("building second"),
+        "{waited}"
+    );
+    std::fs::write(&go, "").unwrap();
+    assert!(
+        wait_exit(&mut a, Duration::from_mins(2)).success(),
+        "the first build"
+    );
+    let rest = until(&b_out, "is unchanged");
+    assert!(
+        rest.contains("building second"),
+        "then the second ran: {rest}"
+    );
+    assert_eq!(wait_exit(&mut b, Duration::from_mins(2)).code(), Some(1));
+    assert_eq!(
+        served(out.path()),
+        "first",
+        "the first build's image, whole"
+    );
+}

@@ -23,7 +23,8 @@ pub const DETECT_FAIL: i32 = 100;
 
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     let order::Order { groups, .. } = order_groups(opts)?;
-    let (image, _app_dir) = platform::prepare_image(opts)?;
+    // The lock is held until `conclude` has put the right image in place.
+    let (image, _app_dir, _lock) = platform::prepare_image(opts)?;
     let result = build_image(&image, &groups);
     platform::conclude(&image, result)
 }

@@ -95,7 +95,8 @@ pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<BuildReport>
         .iter()
         .map(|b| open(b))
         .collect::<Result<Vec<_>>>()?;
-    let (image, _app_dir) = platform::prepare_image(opts)?;
+    // The lock is held until `conclude` has put the right image in place.
+    let (image, _app_dir, _lock) = platform::prepare_image(opts)?;
     let result = compile_all(&image, &buildpacks, flavor);
     platform::conclude(&image, result)
 }

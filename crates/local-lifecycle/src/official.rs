@@ -59,7 +59,8 @@ pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<Build
         .filter(|b| !b.is_composite())
         .cloned()
         .collect();
-    let (image, _app_dir) = platform::prepare_image(opts)?;
+    // The lock is held until `conclude` has put the right image in place.
+    let (image, _app_dir, _lock) = platform::prepare_image(opts)?;
     let result = run_phases(opts, &image, &tools, &order, &buildpacks);
     platform::conclude(&image, result)
 }

@@ -158,7 +158,9 @@ pub fn check_out_dir(app_dir: &Path, out: &Path) -> Result<()> {
     }
     let is_image =
         dir.join(IMAGE_MARKER).is_file() || dir.join("layers/config/metadata.toml").is_file();
-    let has_content = std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some());
+    // The build lock alone (a build killed as it began) is no content.
+    let has_content = std::fs::read_dir(&dir)
+        .is_ok_and(|mut d| d.any(|e| e.is_ok_and(|e| e.file_name() != BUILD_LOCK)));
     if has_content && !is_image {
         return refuse(format!(
             "it is not empty and is not a Slipway image (no {IMAGE_MARKER}): a build replaces workspace/, layers/, platform/ and tmp/ in it"
@@ -194,15 +196,51 @@ pub fn conclude<T>(image: &Image, result: Result<T>) -> Result<T> {
     result
 }
 
+/// The file in an image directory a build holds an exclusive lock on
+/// (`flock`) from before it touches anything there until it has concluded.
+pub const BUILD_LOCK: &str = ".slipway-build.lock";
+
+/// One build per image directory at a time: held for the whole build, let
+/// go when dropped (or when the build's process dies: the kernel drops a
+/// dead process's locks, so a killed build never blocks the next).
+#[derive(Debug)]
+pub struct BuildLock(#[allow(dead_code)] std::fs::File);
+
+/// Take the image directory's build lock; when another build holds it, say
+/// so and wait for it to finish.
+fn lock_out_dir(root: &Path) -> Result<BuildLock> {
+    let path = root.join(BUILD_LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .at(&path)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            println!(
+                "Another build into {} is running: waiting for it to finish (one build per image directory)",
+                root.display()
+            );
+            file.lock().at(&path)?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(e).at(&path),
+    }
+    Ok(BuildLock(file))
+}
+
 /// Lay out a fresh image directory for a build: the cache is kept (unless
 /// `clear_cache`), everything else is replaced; the app is copied into
 /// `workspace/` and the user env written to `platform/env/`.
-/// Returns the image and the canonical app dir.
-pub fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf)> {
+/// Returns the image, the canonical app dir and the directory's build lock,
+/// to hold until the build has concluded.
+pub fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf, BuildLock)> {
     check_out_dir(&opts.app_dir, &opts.out)?;
     let app_dir = std::fs::canonicalize(&opts.app_dir).at(&opts.app_dir)?;
     std::fs::create_dir_all(&opts.out).at(&opts.out)?;
     let image = Image::new(&std::fs::canonicalize(&opts.out).at(&opts.out)?);
+    let lock = lock_out_dir(&image.root)?;
     let marker = image.root.join(IMAGE_MARKER);
     std::fs::write(
         &marker,
@@ -246,5 +284,5 @@ pub fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf)> {
     }
     copy_tree(&app_dir, &image.workspace(), Some(&image.root))?;
     write_platform_dir(&image.platform(), &user_env(&app_dir, &opts.env)?)?;
-    Ok((image, app_dir))
+    Ok((image, app_dir, lock))
 }
