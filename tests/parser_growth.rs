@@ -184,6 +184,23 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            // Aliases repeat whole nodes: n aliases to an n-item anchor stand
+            // for n^2 values (issue 25 item 11). Counted as expanded and
+            // refused past the bound, never built.
+            what: "heroku.yml aliases (n aliases to an n-item list)",
+            n: 60,
+            input: |n| {
+                format!(
+                    "base: &a [{}]\nrefs: [{}]\nrun:\n  web: echo hi\n",
+                    vec!["x"; n].join(","),
+                    vec!["*a"; n].join(",")
+                )
+            },
+            parse: |t| {
+                let _ = procfile::heroku_yml::parse("heroku.yml", t);
+            },
+        },
+        Case {
             what: ".slugignore",
             n: 500,
             input: |n| {
@@ -318,6 +335,7 @@ fn the_heroku_yml_parser_grows_linearly_with_entries_diagnostics_and_flow_lists(
     grows_linearly("heroku.yml run: entries");
     grows_linearly("heroku.yml run: entries without a command");
     grows_linearly("heroku.yml flow list");
+    grows_linearly("heroku.yml aliases (n aliases to an n-item list)");
 }
 
 #[test]

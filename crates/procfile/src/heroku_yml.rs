@@ -68,6 +68,110 @@ fn too_deep(text: &str) -> Option<usize> {
     None
 }
 
+/// The most values a heroku.yml may hold once its aliases are expanded. A
+/// real one holds a few dozen; aliases repeat a node wherever they stand, so
+/// a small file of them can stand for billions (a 10 KB file of 2,000
+/// aliases to a 2,000-item list took 422 MB and 12 s to build, a 100 KB one
+/// over 5 GB). The YAML parser's own limit counts alias uses, not what they
+/// expand to, so the values are counted here first, as they are expanded,
+/// and the count stops at the bound: time and memory stay linear in it.
+pub const MAX_VALUES: usize = 100_000;
+
+/// Counts the values of a YAML document as a deserializer expands them
+/// (aliases included), failing past [`MAX_VALUES`].
+struct Budget<'a>(&'a std::cell::Cell<usize>);
+
+impl Budget<'_> {
+    fn spend<E: serde::de::Error>(&self) -> Result<(), E> {
+        let n = self.0.get() + 1;
+        self.0.set(n);
+        if n > MAX_VALUES {
+            return Err(E::custom(format!(
+                "more than {MAX_VALUES} values once its aliases (`*name`) are expanded"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Budget<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+macro_rules! spend_on {
+    ($($name:ident: $t:ty),*) => {$(
+        fn $name<E: serde::de::Error>(self, _: $t) -> Result<(), E> {
+            self.spend()
+        }
+    )*};
+}
+
+impl<'de> serde::de::Visitor<'de> for Budget<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    spend_on!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_i128: i128, visit_u128: u128, visit_f64: f64, visit_str: &str, visit_bytes: &[u8]);
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.spend()
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        self.spend()
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.spend()?;
+        while seq.next_element_seed(Budget(self.0))?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.spend()?;
+        while map.next_key_seed(Budget(self.0))?.is_some() {
+            map.next_value_seed(Budget(self.0))?;
+        }
+        Ok(())
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        use serde::de::VariantAccess as _;
+        self.spend()?;
+        let ((), variant) = data.variant_seed(Budget(self.0))?;
+        variant.newtype_variant_seed(Budget(self.0))
+    }
+}
+
+/// Whether `text`'s values, aliases expanded, stay within [`MAX_VALUES`]:
+/// the YAML error (with its place) when they do not, or when it is not YAML.
+fn within_budget(text: &str) -> Result<(), yaml_serde::Error> {
+    use serde::de::DeserializeSeed as _;
+    let count = std::cell::Cell::new(0);
+    for document in yaml_serde::Deserializer::from_str(text) {
+        Budget(&count).deserialize(document)?;
+    }
+    Ok(())
+}
+
+/// The line of the first alias (`*name` where a node starts), if any.
+fn first_alias_line(text: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let mut prev = ' ';
+            l.chars().any(|c| {
+                let alias = c == '*' && matches!(prev, ' ' | '\t' | '[' | ',' | '{' | ':' | '-');
+                prev = c;
+                alias
+            })
+        })
+        .map(|i| i + 1)
+}
+
 pub fn parse(file: &str, text: &str) -> HerokuYml {
     let mut out = HerokuYml::default();
     if let Some(line) = too_deep(text) {
@@ -83,7 +187,29 @@ pub fn parse(file: &str, text: &str) -> HerokuYml {
         );
         return out;
     }
-    let doc: Value = match yaml_serde::from_str(text) {
+    if let Err(e) = within_budget(text) {
+        if e.to_string().contains("once its aliases") {
+            // The place the parser reports is inside the anchored node being
+            // replayed; the first alias is what the user wrote to cause it.
+            let line = first_alias_line(text).unwrap_or(1);
+            out.diagnostics.push(
+                Diagnostic::error(
+                    file,
+                    line,
+                    line_text(text, line),
+                    format!("{file} expands to more than {MAX_VALUES} values through its aliases (`*name`)"),
+                )
+                .label("aliases from here on repeat whole nodes")
+                .help("heroku.yml needs no aliases: write each `run:` command out, or repeat a short anchor a few times"),
+            );
+            return out;
+        }
+    }
+    // Merge keys (`<<: *base`) as Ruby's YAML reads them, so as Heroku does.
+    let doc: Value = match yaml_serde::from_str::<Value>(text).and_then(|mut v| {
+        v.apply_merge()?;
+        Ok(v)
+    }) {
         Ok(v) => v,
         Err(e) => {
             let line = e.location().map_or(0, |l| l.line());
@@ -216,6 +342,38 @@ impl<'a> KeyLines<'a> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn aliases_that_expand_past_the_bound_are_refused_at_the_first_alias_and_small_ones_work() {
+        let n = 2000;
+        let bomb = format!(
+            "base: &a [{}]\nrefs: [{}]\nrun:\n  web: echo hi\n",
+            vec!["x"; n].join(","),
+            vec!["*a"; n].join(",")
+        );
+        let y = parse("heroku.yml", &bomb);
+        assert!(y.run.is_empty());
+        let d = &y.diagnostics[0];
+        assert_eq!(d.line, 2, "{}", d.render());
+        assert!(
+            d.message
+                .contains("expands to more than 100000 values through its aliases"),
+            "{}",
+            d.render()
+        );
+        // A merge key and a shared anchor, as people use them, still read.
+        let y = parse(
+            "heroku.yml",
+            "x-cmd: &cmd [gunicorn, app.wsgi]\nbase: &base {command: *cmd}\nrun:\n  web:\n    <<: *base\n  web2: *cmd\n",
+        );
+        assert!(
+            y.diagnostics.iter().all(|d| !d.is_error()),
+            "{:?}",
+            y.diagnostics
+        );
+        assert_eq!(y.run.len(), 2, "{:?}", y.run);
+    }
+
     use super::*;
 
     #[test]
