@@ -1055,6 +1055,21 @@ fn check_json_is_the_plan_for_scripts_and_its_errors_are_json_with_no_secret() {
     assert_eq!(v["error"]["exit_code"], 1);
     assert!(!r.all().contains(SECRET_PASSWORD), "{}", r.all());
 
+    std::fs::write(
+        app.path().join("project.toml"),
+        "[[com.heroku.phase.release]]\ncommand = \"echo\\u0000rm\"\n",
+    )
+    .unwrap();
+    for args in [&["check"][..], &["run"][..]] {
+        let r = ran(&release_phase_in(app.path(), args, &[]).output().unwrap());
+        assert_eq!(r.code, 1, "{args:?}: {}", r.all());
+        assert!(
+            r.all().contains("[[com.heroku.phase.release]]") && r.all().contains("has a NUL byte"),
+            "{args:?}: {}",
+            r.all()
+        );
+    }
+
     let r = ran(&release_phase_in(app.path(), &["--help"], &[])
         .output()
         .unwrap());

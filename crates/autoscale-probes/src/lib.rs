@@ -161,7 +161,7 @@ fn amqp_target(amqp_url: &str, verify_tls: bool) -> Result<amqp::Target, ProbeEr
     let url = url::Url::parse(amqp_url)
         .map_err(|e| ProbeError::Config(format!("not an AMQP URL: {e}")))?;
     let tls = match url.scheme() {
-        "amqp" => None,
+        "amqp" | "pyamqp" => None,
         "amqps" => Some(verify_tls),
         other => {
             return Err(ProbeError::Config(format!(

@@ -354,8 +354,18 @@ impl Config {
             "REDIS_URL",
         ]
         .iter()
-        .find_map(|k| env(k).filter(|v| !v.is_empty()))
-        .map(|url| {
+        .find_map(|k| env(k).filter(|v| !v.is_empty()).map(|v| (*k, v)));
+        // A broker it cannot measure is a configuration error now, not a
+        // queue that is unknown on every tick (Celery's sqs://, filesystem://...).
+        if let Some((name, url)) = &broker {
+            let scheme = url.split_once("://").map_or("", |(s, _)| s);
+            if !matches!(scheme, "amqp" | "amqps" | "pyamqp" | "redis" | "rediss") {
+                return Err(WorkerError::Config(format!(
+                    "{name} is a {scheme}:// broker, which the autoscaler cannot measure: it reads queue depths from RabbitMQ (amqp://, amqps://) or Redis (redis://, rediss://); set AUTOSCALE_BROKER_URL to one of those, or give the worker types no queues to scale"
+                )));
+            }
+        }
+        let broker = broker.map(|(_, url)| url).map(|url| {
             if url.starts_with("redis://") || url.starts_with("rediss://") {
                 // rediss:// (Heroku's, self-signed): unverified unless asked for.
                 let verify = env("AUTOSCALE_REDIS_VERIFY_TLS").is_some_and(|v| v == "true");

@@ -1194,3 +1194,34 @@ fn a_restarted_autoscaler_takes_back_what_it_knew_so_a_change_made_meanwhile_sti
     );
     assert!(second.contains("frozen"), "{second}");
 }
+
+#[test]
+fn a_broker_the_autoscaler_cannot_measure_is_a_configuration_error_at_start() {
+    let dir = app("q1", "q2");
+    for (url, ok) in [
+        ("sqs://AKIA:secret@", false),
+        ("filesystem://", false),
+        ("pyamqp://guest:guest@127.0.0.1:5672//", true),
+        ("rediss://:pw@127.0.0.1:6380/0", true),
+    ] {
+        let env = |k: &str| match k {
+            "AUTOSCALE_HEROKU_APP_NAME" => Some("refapp".to_string()),
+            "AUTOSCALE_HEROKU_API_KEY" => Some(TOKEN.to_string()),
+            "CELERY_BROKER_URL" => Some(url.to_string()),
+            "AUTOSCALE_APP_URL" => Some("http://127.0.0.1:1".to_string()),
+            _ => None,
+        };
+        match Config::load(dir.path(), &env, true) {
+            Ok(_) => assert!(ok, "{url} was taken"),
+            Err(e) => {
+                let e = e.to_string();
+                assert!(!ok, "{url}: {e}");
+                assert!(
+                    e.contains("CELERY_BROKER_URL is a") && e.contains("cannot measure"),
+                    "{e}"
+                );
+                assert!(!e.contains("secret"), "{e}");
+            }
+        }
+    }
+}

@@ -164,6 +164,18 @@ pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan
         }
     }
 
+    // No program can be given a NUL: refused here, by `check` too, not at exec.
+    if let Some(step) = steps
+        .iter()
+        .find(|s| s.argv.iter().any(|a| a.contains('\0')))
+    {
+        return Err(ReleaseError::Config {
+            location: step.source.to_string(),
+            message: "the command has a NUL byte (\\0 or \\u0000), which no program can be given"
+                .into(),
+            help: "remove it: a NUL ends an argument in every exec".into(),
+        });
+    }
     let secs = |v: Option<u64>, default: u64| Duration::from_secs(v.unwrap_or(default));
     let settings = Settings {
         lock_name: table
