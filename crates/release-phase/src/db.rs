@@ -113,7 +113,7 @@ pub fn wait_for(
                 wait.saturating_sub(waited).as_secs()
             ));
         }
-        if stop.sleep(delay.min(wait - waited)) {
+        if stop.sleep(delay.min(wait.saturating_sub(waited))) {
             return Err(ReleaseError::Signalled(stop.signal()));
         }
         delay = (delay * 2).min(Duration::from_secs(5));
