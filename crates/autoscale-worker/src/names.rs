@@ -5,25 +5,9 @@
 //! seed's later releases (autoscalebot) Slipway does not act on the same way
 //! are named with what it does instead.
 
-/// Every `AUTOSCALE_*` variable read anywhere: the seed's settings
-/// (`autoscale::settings::NAMES`) and the worker's own.
-pub const KNOWN: &[&str] = &[
-    "AUTOSCALE_HEROKU_APP_NAME",
-    "AUTOSCALE_HEROKU_API_KEY",
-    "AUTOSCALE_HEARTBEAT_INTERVAL_IN_SECONDS",
-    "AUTOSCALE_HEARTBEAT_URL",
-    "AUTOSCALE_MAX_RESPONSE_TIME_IN_MS",
-    "AUTOSCALE_MIN_RESPONSE_TIME_IN_MS",
-    "AUTOSCALE_NUMBER_OF_FAILS_TO_SCALE_UP_AFTER",
-    "AUTOSCALE_NUMBER_OF_PASSES_TO_SCALE_DOWN_AFTER",
-    "AUTOSCALE_MAX_DYNOS",
-    "AUTOSCALE_MIN_DYNOS",
-    "AUTOSCALE_INCREMENT",
-    "AUTOSCALE_NOTIFY_IF_SCALE_DIFF_EXCEEDS_THRESHOLD",
-    "AUTOSCALE_NOTIFY_IF_SCALE_DIFF_EXCEEDS_PERIOD_IN_MINUTES",
-    "AUTOSCALE_NOTIFY_IF_NEEDS_EXCEED_MAX",
-    "AUTOSCALE_NOTIFY_IF_NEEDS_BELOW_MIN",
-    "AUTOSCALE_NOTIFY_ON_SCALE_FAILS",
+/// The `AUTOSCALE_*` variables the worker reads beside the seed's settings
+/// (`autoscale::settings::NAMES`), the seed's later two included.
+const WORKER: &[&str] = &[
     "AUTOSCALE_NOTIFY_ON_EVERY_PING",
     "AUTOSCALE_NOTIFICATION_BACKENDS",
     "AUTOSCALE_AMQP_VERIFY_TLS",
@@ -38,13 +22,22 @@ pub const KNOWN: &[&str] = &[
     "AUTOSCALE_WORKER_MAX_DYNOS",
 ];
 
+/// Every `AUTOSCALE_*` variable read anywhere.
+fn known() -> impl Iterator<Item = &'static str> {
+    autoscale::settings::NAMES
+        .iter()
+        .chain(WORKER)
+        .copied()
+        .filter(|n| n.starts_with("AUTOSCALE_"))
+}
+
 /// A warning for each variable of `names` that starts with `AUTOSCALE_` and
 /// is not one the autoscaler reads, with the closest known name when one is
 /// close enough to be the intended one.
 pub fn unknown(names: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut unknown: Vec<String> = names
         .into_iter()
-        .filter(|n| n.starts_with("AUTOSCALE_") && !KNOWN.contains(&n.as_str()))
+        .filter(|n| n.starts_with("AUTOSCALE_") && !known().any(|k| k == n))
         .collect();
     unknown.sort();
     unknown
@@ -62,9 +55,8 @@ pub fn unknown(names: impl IntoIterator<Item = String>) -> Vec<String> {
 
 /// The known name fewest edits away, when the edits are few for its length.
 fn closest(name: &str) -> Option<&'static str> {
-    KNOWN
-        .iter()
-        .map(|k| (strsim::levenshtein(name, k), *k))
+    known()
+        .map(|k| (strsim::levenshtein(name, k), k))
         .filter(|(d, k)| *d <= (k.len() / 5).max(2))
         .min()
         .map(|(_, k)| k)
@@ -125,12 +117,25 @@ mod tests {
     use std::collections::HashMap;
 
     #[test]
-    fn every_setting_of_the_seeds_contract_is_known() {
-        for name in autoscale::settings::NAMES
-            .iter()
-            .filter(|n| n.starts_with("AUTOSCALE_"))
-        {
-            assert!(KNOWN.contains(name), "{name}");
+    fn every_name_the_worker_reads_is_known() {
+        // Every AUTOSCALE_* literal in the worker's and the engine's sources.
+        for src in [
+            include_str!("lib.rs"),
+            include_str!("run.rs"),
+            include_str!("mail.rs"),
+            include_str!("lease.rs"),
+            include_str!("../../autoscale/src/settings.rs"),
+            include_str!("../../autoscale-probes/src/lib.rs"),
+        ] {
+            for (i, _) in src.match_indices("\"AUTOSCALE_") {
+                let name: String = src[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if name.len() > "AUTOSCALE_".len() {
+                    assert!(known().any(|k| k == name), "{name} is read but not known");
+                }
+            }
         }
     }
 
