@@ -27,44 +27,6 @@ fn suite_args() -> Vec<String> {
     v
 }
 
-/// A RabbitMQ virtual host of the test's own (the broker is shared), removed afterwards.
-struct Vhost {
-    name: String,
-}
-
-impl Vhost {
-    fn new() -> Self {
-        assert!(
-            std::net::TcpStream::connect("127.0.0.1:15672").is_ok(),
-            "RabbitMQ's management API is not on 127.0.0.1:15672: `rabbitmq-plugins enable rabbitmq_management` (scripts/services does)"
-        );
-        let name = format!("slipway_e2e_{}", std::process::id());
-        let api = "http://127.0.0.1:15672/api";
-        let auth = "Basic Z3Vlc3Q6Z3Vlc3Q="; // guest:guest
-        ureq::put(&format!("{api}/vhosts/{name}"))
-            .header("Authorization", auth)
-            .send_empty()
-            .expect("create vhost");
-        ureq::put(&format!("{api}/permissions/{name}/guest"))
-            .header("Authorization", auth)
-            .send_json(serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"}))
-            .expect("grant guest");
-        Self { name }
-    }
-
-    fn amqp_url(&self) -> String {
-        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name)
-    }
-}
-
-impl Drop for Vhost {
-    fn drop(&mut self) {
-        let _ = ureq::delete(&format!("http://127.0.0.1:15672/api/vhosts/{}", self.name))
-            .header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")
-            .call();
-    }
-}
-
 #[test]
 fn the_reference_app_from_build_to_a_release_that_scales_web_and_the_busy_worker_but_never_beat() {
     require_python_modules(&["django", "celery", "gunicorn", "psycopg", "whitenoise"]);

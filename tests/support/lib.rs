@@ -602,3 +602,44 @@ pub fn docker_daemon_answers() -> bool {
     let _ = stream.read_to_string(&mut answer);
     answer.starts_with("HTTP/1.") && answer.contains(" 200 ") && answer.ends_with("OK")
 }
+
+/// A RabbitMQ virtual host of the test's own (the broker is shared), removed afterwards.
+pub struct Vhost {
+    name: String,
+}
+
+impl Vhost {
+    #[allow(clippy::new_without_default, reason = "it creates a vhost on the broker")]
+    pub fn new() -> Self {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        assert!(
+            std::net::TcpStream::connect("127.0.0.1:15672").is_ok(),
+            "RabbitMQ's management API is not on 127.0.0.1:15672: `rabbitmq-plugins enable rabbitmq_management` (scripts/services does)"
+        );
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("slipway_e2e_{}_{n}", std::process::id());
+        let api = "http://127.0.0.1:15672/api";
+        let auth = "Basic Z3Vlc3Q6Z3Vlc3Q="; // guest:guest
+        ureq::put(&format!("{api}/vhosts/{name}"))
+            .header("Authorization", auth)
+            .send_empty()
+            .expect("create vhost");
+        ureq::put(&format!("{api}/permissions/{name}/guest"))
+            .header("Authorization", auth)
+            .send_json(serde_json::json!({"configure": ".*", "write": ".*", "read": ".*"}))
+            .expect("grant guest");
+        Self { name }
+    }
+
+    pub fn amqp_url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name)
+    }
+}
+
+impl Drop for Vhost {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("http://127.0.0.1:15672/api/vhosts/{}", self.name))
+            .header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")
+            .call();
+    }
+}
