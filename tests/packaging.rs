@@ -250,3 +250,41 @@ fn the_classic_tgzs_unpack_to_heroku_buildpacks_that_build_the_reference_app() {
         r.all()
     );
 }
+
+#[test]
+fn the_neighbours_pinned_in_neighbours_toml_are_the_ones_the_suite_the_doubles_and_the_readme_name()
+{
+    let pins = toml_of(&root().join("neighbours.toml"));
+    let group = suite_group();
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let doubles_readme = std::fs::read_to_string(root().join("tests/doubles/README.md")).unwrap();
+    for (key, pin) in &pins {
+        let id = pin["id"].as_str().unwrap();
+        let version = pin["version"].as_str().unwrap();
+        assert!(
+            group.iter().any(|(i, v, _)| i == id && v == version),
+            "buildpacks/suite/buildpack.toml pins {id} {version} (neighbours.toml [{key}]): {group:?}"
+        );
+        let double = toml_of(
+            &root()
+                .join(pin["double"].as_str().unwrap())
+                .join("buildpack.toml"),
+        );
+        assert_eq!(
+            (
+                double["buildpack"]["id"].as_str(),
+                double["buildpack"]["version"].as_str()
+            ),
+            (Some(id), Some(version)),
+            "the double of {id} is at the pinned version"
+        );
+        assert!(
+            readme.contains(&format!("`{id}` ({version})")),
+            "README.md names {id} ({version})"
+        );
+        assert!(
+            doubles_readme.contains(&format!("({version})")),
+            "tests/doubles/README.md names {id}'s version {version}"
+        );
+    }
+}

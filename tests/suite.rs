@@ -189,3 +189,69 @@ fn the_readmes_project_toml_group_builds_the_reference_app() {
     assert_eq!(group(out.path())[0], "slipway/slugignore");
     assert!(image_process_types(out.path()).contains(&"worker_high_memory".to_string()));
 }
+
+/// Through the suite, heroku/nodejs (the double, at v5.7.4's semantics)
+/// installs; static-assets runs the build with a tool that is only a
+/// devDependency, then prunes: the image has the output and not the tool.
+/// static-assets' requirement says `enabled = false` (no build scripts in
+/// heroku/nodejs) and `skip_pruning = true` (heroku/nodejs would otherwise
+/// prune before the build that needs them).
+fn builds_with_a_dev_only_tool_and_ships_without_it(
+    app: &Path,
+    extra: &[&str],
+    output: &str,
+    tools: &[&str],
+) {
+    let out = tempfile::tempdir().unwrap();
+    let r = build_suite(app, out.path(), extra);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all()
+            .contains("Skipping as pruning was disabled by a participating buildpack"),
+        "heroku/nodejs left pruning to static-assets: {}",
+        r.all()
+    );
+    let ws = out.path().join("workspace");
+    assert!(ws.join(output).exists(), "{output} built: {}", r.all());
+    for tool in tools {
+        assert!(
+            !ws.join("node_modules").join(tool).exists(),
+            "the devDependency {tool} is not in the image: {}",
+            r.all()
+        );
+    }
+}
+
+#[test]
+fn a_yarn_app_builds_its_assets_with_a_dev_only_sass_and_ships_without_it() {
+    builds_with_a_dev_only_tool_and_ships_without_it(
+        &fixture("assets-yarn"),
+        &[],
+        "public/css/site.css",
+        &["sass"],
+    );
+}
+
+#[test]
+fn a_pnpm_app_builds_its_assets_with_a_dev_only_sass_and_ships_without_it() {
+    builds_with_a_dev_only_tool_and_ships_without_it(
+        &fixture("assets-pnpm"),
+        &[],
+        "public/css/site.css",
+        &["sass"],
+    );
+}
+
+#[test]
+fn an_npm_app_built_with_node_env_production_builds_its_assets_with_dev_only_gulp_and_ships_without_it(
+) {
+    // With NODE_ENV=production, heroku/nodejs's `npm ci` leaves the
+    // devDependencies out; static-assets installs them for the build.
+    let app = slipway_e2e::refapp_copy();
+    builds_with_a_dev_only_tool_and_ships_without_it(
+        app.path(),
+        &["-e", "NODE_ENV=production"],
+        "staticfiles/staticfiles.json",
+        &["gulp", "sass"],
+    );
+}

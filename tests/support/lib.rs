@@ -609,7 +609,10 @@ pub struct Vhost {
 }
 
 impl Vhost {
-    #[allow(clippy::new_without_default, reason = "it creates a vhost on the broker")]
+    #[allow(
+        clippy::new_without_default,
+        reason = "it creates a vhost on the broker"
+    )]
     pub fn new() -> Self {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         assert!(

@@ -58,14 +58,18 @@ struct OwnMetadata {
     nodejs: bool,
 }
 
-/// heroku/nodejs 5.x's build plan entry (`buildplan.rs`,
-/// `NODE_BUILD_SCRIPTS_BUILD_PLAN_NAME`): required with `enabled = false`,
-/// it installs node_modules but runs no build scripts and prunes nothing.
+/// heroku/nodejs's own build plan name (v5.7.4: `src/buildpack_config.rs`,
+/// `BuildpackConfig` reads the entries named after the buildpack's id).
+/// Required with `enabled = false` it runs no build scripts
+/// (`package_manager::run_build_scripts`); pruning is a separate key since
+/// v5.2.0: `skip_pruning = true`, or `package_manager::prune_dev_dependencies`
+/// removes the devDependencies (sass, webpack, gulp) our build needs after it.
 const HEROKU_NODEJS: &str = "heroku/nodejs";
 
 #[derive(Serialize)]
 struct NodeBuildScripts {
     enabled: bool,
+    skip_pruning: bool,
 }
 
 pub(crate) fn process_env() -> Env {
@@ -160,8 +164,11 @@ impl Buildpack for StaticAssetsBuildpack {
             }
             if nodejs {
                 let mut req = Require::new(HEROKU_NODEJS);
-                req.metadata(NodeBuildScripts { enabled: false })
-                    .expect("serializes");
+                req.metadata(NodeBuildScripts {
+                    enabled: false,
+                    skip_pruning: true,
+                })
+                .expect("serializes");
                 builder = builder.requires(req);
             }
         }

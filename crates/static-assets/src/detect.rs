@@ -99,6 +99,8 @@ struct PackageJson {
     scripts: BTreeMap<String, serde_json::Value>,
     #[serde(default, rename = "packageManager")]
     package_manager: Option<String>,
+    #[serde(default)]
+    engines: BTreeMap<String, serde_json::Value>,
 }
 
 pub fn detect(app: &Path) -> Result<Detection, AssetsError> {
@@ -159,6 +161,16 @@ pub fn node_project(app: &Path) -> Result<Option<NodeProject>, AssetsError> {
             locks.join(", "),
             chosen.unwrap_or("package-lock.json")
         ));
+    }
+    if chosen == Some("pnpm-lock.yaml")
+        && declared.as_deref() != Some("pnpm")
+        && !pkg.engines.contains_key("pnpm")
+    {
+        // heroku/nodejs 5.7.4, src/package_manager.rs determine_package_manager:
+        // pnpm only from `packageManager` or `engines.pnpm`, else npm.
+        warnings.push(
+            "pnpm-lock.yaml, but package.json names pnpm in neither \"packageManager\" nor \"engines\": heroku/nodejs installs with npm then (and `npm ci` fails without a package-lock.json). Add \"packageManager\": \"pnpm@<version>\" to package.json.".to_string(),
+        );
     }
     let manager = match chosen {
         Some("yarn.lock") => {
@@ -237,11 +249,35 @@ mod tests {
             let d = app(&files);
             let n = node_project(d.path()).unwrap().unwrap();
             assert_eq!(n.manager, want, "{lock}");
-            assert!(n.warnings.is_empty());
+            assert_eq!(
+                n.warnings.is_empty(),
+                lock != "pnpm-lock.yaml",
+                "{lock}: {:?}",
+                n.warnings
+            );
         }
         let d = app(&[("package.json", "{}")]);
         let n = node_project(d.path()).unwrap().unwrap();
         assert_eq!((n.manager, n.lockfile), (PackageManager::Npm, None));
+    }
+
+    #[test]
+    fn a_pnpm_lockfile_without_pnpm_named_in_package_json_warns_that_heroku_nodejs_uses_npm() {
+        let d = app(&[("package.json", "{}"), ("pnpm-lock.yaml", "")]);
+        let n = node_project(d.path()).unwrap().unwrap();
+        assert!(
+            n.warnings[0].contains("\"packageManager\": \"pnpm@<version>\""),
+            "{:?}",
+            n.warnings
+        );
+        for named in [
+            r#"{"packageManager":"pnpm@9.15.9"}"#,
+            r#"{"engines":{"pnpm":"9.x"}}"#,
+        ] {
+            let d = app(&[("package.json", named), ("pnpm-lock.yaml", "")]);
+            let n = node_project(d.path()).unwrap().unwrap();
+            assert!(n.warnings.is_empty(), "{named}: {:?}", n.warnings);
+        }
     }
 
     #[test]

@@ -251,7 +251,8 @@ pub struct Installed {
 
 /// Run the Node side in `app`. node_modules is taken from and returned to
 /// `store`, unless heroku/nodejs installed it in the app (`installed`): then
-/// it is used and left in place, and nothing is installed.
+/// it is used and left in place (only devDependencies it left out are
+/// installed, for the build; they are pruned after it).
 pub fn build(
     app: &Path,
     project: &NodeProject,
@@ -274,15 +275,20 @@ pub fn build(
         "PATH".into(),
         format!("{}:{path}", app.join("node_modules/.bin").display()),
     );
-    let cache = store.download_cache();
-    std::fs::create_dir_all(&cache).map_err(io_at(&cache))?;
-    let cache_str = cache.display().to_string();
-    match project.manager {
-        PackageManager::Npm => env.insert("npm_config_cache".into(), cache_str),
-        PackageManager::YarnClassic => env.insert("YARN_CACHE_FOLDER".into(), cache_str),
-        PackageManager::YarnBerry => env.insert("YARN_GLOBAL_FOLDER".into(), cache_str),
-        PackageManager::Pnpm => env.insert("npm_config_store_dir".into(), cache_str),
-    };
+    // Our download cache, unless heroku/nodejs installed node_modules: then
+    // its caches and store stay in charge (pnpm would otherwise purge and
+    // reinstall node_modules for a store it did not install from).
+    if !installed.in_app {
+        let cache = store.download_cache();
+        std::fs::create_dir_all(&cache).map_err(io_at(&cache))?;
+        let cache_str = cache.display().to_string();
+        match project.manager {
+            PackageManager::Npm => env.insert("npm_config_cache".into(), cache_str),
+            PackageManager::YarnClassic => env.insert("YARN_CACHE_FOLDER".into(), cache_str),
+            PackageManager::YarnBerry => env.insert("YARN_GLOBAL_FOLDER".into(), cache_str),
+            PackageManager::Pnpm => env.insert("npm_config_store_dir".into(), cache_str),
+        };
+    }
     let ctx = Ctx { app, env, redactor };
     let pm = project.manager.program();
     let script = |name: &str| -> Result<(), AssetsError> {
@@ -320,6 +326,22 @@ pub fn build(
         buildkit::output::bullet(
             "Using the node_modules heroku/nodejs installed (its build scripts disabled at our request: they run here, once)",
         );
+        let missing = missing_dev_dependencies(app);
+        if !missing.is_empty() {
+            // heroku/nodejs installs as the environment says: with
+            // NODE_ENV=production, npm ci, yarn and pnpm leave devDependencies out.
+            buildkit::output::bullet(&format!(
+                "{} devDependencies are not in node_modules ({}{}): installing them for the build; they are pruned after it",
+                missing.len(),
+                missing.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                if missing.len() > 3 { ", ..." } else { "" },
+            ));
+            let args: Vec<String> = install_args(project)
+                .into_iter()
+                .map(String::from)
+                .collect();
+            ctx.step(&tools.manager, &format!("{pm} {}", args.join(" ")), &args)?;
+        }
         run_build(app, project, &ctx, &script)?;
         return prune_dev(app, project, tools, &ctx.env, redactor);
     }
@@ -414,6 +436,30 @@ fn unserved_package(text: &str) -> Option<(String, String)> {
     ))
 }
 
+/// The devDependencies package.json declares that node_modules does not hold.
+fn missing_dev_dependencies(app: &Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(app.join("package.json")) else {
+        return Vec::new();
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
+    json.get("devDependencies")
+        .and_then(serde_json::Value::as_object)
+        .map(|deps| {
+            deps.keys()
+                .filter(|name| {
+                    !app.join("node_modules")
+                        .join(name)
+                        .join("package.json")
+                        .exists()
+                })
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// heroku/nodejs prunes devDependencies after the build scripts it runs;
 /// when they ran here instead (its scripts disabled at our request), prune
 /// as it would have, so they stay out of the image.
@@ -424,11 +470,27 @@ pub fn prune_dev(
     env: &Env,
     redactor: &Redactor,
 ) -> Result<(), AssetsError> {
+    // The commands heroku/nodejs 5.7.4 prunes with (src/package_managers:
+    // npm.rs, yarn.rs and pnpm.rs, `prune_dev_dependencies`); npm's with
+    // --omit=dev, since our NODE_ENV may not be the app's.
     let args: &[&str] = match project.manager {
         PackageManager::Npm => &["prune", "--omit=dev", "--no-audit", "--no-fund"],
-        PackageManager::Pnpm => &["prune", "--prod"],
-        // Yarn has no prune command; heroku/nodejs runs a plugin we do not have.
-        PackageManager::YarnClassic | PackageManager::YarnBerry => return Ok(()),
+        PackageManager::Pnpm => &["prune", "--prod", "--ignore-scripts"],
+        PackageManager::YarnClassic => &[
+            "install",
+            "--production",
+            "--frozen-lockfile",
+            "--ignore-engines",
+            "--ignore-scripts",
+            "--prefer-offline",
+        ],
+        // Yarn 2+ has no prune command; heroku/nodejs runs a plugin of its own.
+        PackageManager::YarnBerry => {
+            buildkit::output::warning(
+                "devDependencies stay in the image: Yarn 2+ has no prune command (heroku/nodejs prunes with a Yarn plugin of its own)",
+            );
+            return Ok(());
+        }
     };
     if !app.join("node_modules").is_dir() {
         return Ok(());
