@@ -71,16 +71,24 @@ pub fn collectstatic(
 
 const PLACEHOLDER_HINT: &str = "collectstatic imports your settings at build time, when only build-time variables exist. Declare a harmless stand-in in project.toml:\n\n    [_.metadata.slipway.assets]\n    build-env = { NAME = \"placeholder\" }\n\n(real values still come from config vars at runtime), or read the variable with a default in settings.py.";
 
-/// The variable a settings import demanded, from a traceback.
-fn missing_variable(text: &str) -> Option<String> {
-    // os.environ["NAME"] -> KeyError: 'NAME'
-    if let Some(rest) = text
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix("KeyError: "))
-    {
+/// Whether `name` reads as an environment variable (`SECRET_KEY`, not
+/// `collectstatic`: Django's own `KeyError: 'collectstatic'` comes first in
+/// the chain whenever the settings fail to import).
+fn variable_like(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().any(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// The variable a settings import demanded, from a traceback's last exception
+/// (`last_error`) or the messages of django-environ and Django.
+fn missing_variable(text: &str, last_error: &str) -> Option<String> {
+    // os.environ["NAME"] -> KeyError: 'NAME', as the chain's last exception.
+    if let Some(rest) = last_error.strip_prefix("KeyError: ") {
         let name = rest.trim().trim_matches(|c| c == '\'' || c == '"');
-        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if variable_like(name) {
             return Some(name.to_string());
         }
     }
@@ -152,7 +160,16 @@ pub fn diagnose(text: &str) -> (String, String) {
             "Set STATIC_ROOT in settings.py, e.g. `STATIC_ROOT = BASE_DIR / \"staticfiles\"`: collectstatic writes the files there and whitenoise serves them from there.".into(),
         );
     }
-    if let Some(name) = missing_variable(text) {
+    // The chain's last exception is the cause: a module the settings import
+    // is missing (not a variable, whatever KeyError Django raised before it).
+    if let Some(module) = last_error.strip_prefix("ModuleNotFoundError: No module named ") {
+        let module = module.trim_matches('\'');
+        return (
+            format!("the Python module {module} is not installed"),
+            format!("Add the package that provides `{module}` to requirements.txt (or, if it is there, let heroku/python install the requirements before collectstatic runs: in the suite it does; in your own order put heroku/python before slipway/static-assets)."),
+        );
+    }
+    if let Some(name) = missing_variable(text, &last_error) {
         return (
             format!("your settings need the environment variable {name}, which is not set at build time"),
             PLACEHOLDER_HINT.replace("NAME", &name),
@@ -171,16 +188,6 @@ pub fn diagnose(text: &str) -> (String, String) {
         return (
             "a stylesheet or script references a file that does not exist".into(),
             format!("{detail}\nFix the reference (a url(...) in CSS, a sourceMappingURL in JS), or make sure the asset build produced that file before collectstatic."),
-        );
-    }
-    if let Some(module) = text.lines().rev().find_map(|l| {
-        l.trim()
-            .strip_prefix("ModuleNotFoundError: No module named ")
-    }) {
-        let module = module.trim_matches('\'');
-        return (
-            format!("the Python module {module} is not installed"),
-            format!("Add the package that provides `{module}` to requirements.txt (heroku/python installs it; it must run before slipway/static-assets)."),
         );
     }
     if text.contains("ImproperlyConfigured") {
@@ -204,6 +211,34 @@ pub fn diagnose(text: &str) -> (String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Real tracebacks of `manage.py collectstatic` (Django 5.2, Python 3.11),
+    /// the app's path replaced by /workspace: the diagnosis names the cause.
+    #[test]
+    fn real_tracebacks_are_diagnosed_by_their_last_exception() {
+        for (file, text, cause) in [
+            (
+                "settings-import-missing-module.django-5.2.txt",
+                include_str!("testdata/settings-import-missing-module.django-5.2.txt"),
+                "the Python module no_such_pkg is not installed",
+            ),
+            (
+                "settings-import-os-environ.django-5.2.txt",
+                include_str!("testdata/settings-import-os-environ.django-5.2.txt"),
+                "your settings need the environment variable SECRET_KEY, which is not set at build time",
+            ),
+        ] {
+            let (got, hint) = diagnose(text);
+            assert_eq!(got, cause, "{file}");
+            assert!(!hint.contains("collectstatic = "), "{file}: {hint}");
+        }
+    }
+
+    #[test]
+    fn a_key_error_that_is_no_variable_name_is_not_diagnosed_as_one() {
+        let (cause, _) = diagnose("Traceback (most recent call last):\nKeyError: 'collectstatic'");
+        assert_eq!(cause, "collectstatic failed");
+    }
 
     const KEY_ERROR: &str = r#"Traceback (most recent call last):
   File "/workspace/manage.py", line 10, in <module>
