@@ -135,11 +135,19 @@ fn an_app_whose_settings_need_secrets_at_import_builds_with_hashed_assets_from_o
 }
 
 #[test]
-fn without_stand_ins_the_secrets_app_fails_in_heroku_pythons_collectstatic_naming_the_variable() {
+fn a_variable_read_through_a_name_no_stand_in_finds_fails_in_heroku_pythons_collectstatic_naming_it(
+) {
     require_python_modules(&["django"]);
     let app = tempfile::tempdir().unwrap();
     copy_dir(&fixture("secrets-app"), app.path());
     std::fs::remove_file(app.path().join("project.toml")).unwrap();
+    // The name is not a literal at the read: no stand-in can be inferred.
+    let settings = app.path().join("shop/settings.py");
+    let text = std::fs::read_to_string(&settings).unwrap().replace(
+        "SECRET_KEY = os.environ[\"SECRET_KEY\"]",
+        "_SECRET = \"SECRET_KEY\"\nSECRET_KEY = os.environ[_SECRET]",
+    );
+    std::fs::write(&settings, text).unwrap();
     let out = tempfile::tempdir().unwrap();
     let r = build_suite(
         app.path(),
@@ -253,5 +261,69 @@ fn an_npm_app_built_with_node_env_production_builds_its_assets_with_dev_only_gul
         &["-e", "NODE_ENV=production"],
         "staticfiles/staticfiles.json",
         &["gulp", "sass"],
+    );
+}
+
+/// The seed's complaint, with nothing declared: settings that read SECRET_KEY
+/// and DATABASE_URL at import build through the suite; static-assets finds
+/// the reads and exports build-only stand-ins, named in the log, never their
+/// values, never in the image.
+#[test]
+fn an_app_whose_settings_read_secrets_at_import_builds_with_no_configuration() {
+    require_python_modules(&["django"]);
+    let app = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("secrets-app"), app.path());
+    std::fs::remove_file(app.path().join("project.toml")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = build_suite(app.path(), out.path(), &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all().contains(
+            "Build-time stand-ins for DATABASE_URL, SECRET_KEY: the settings read them at import"
+        ),
+        "{}",
+        r.all()
+    );
+    assert!(
+        !r.all().contains("build-time-stand-in"),
+        "values never printed: {}",
+        r.all()
+    );
+    let manifest = out.path().join("workspace/staticfiles/staticfiles.json");
+    let manifest =
+        std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("{e}: {}", r.all()));
+    assert!(manifest.contains(".css"), "hashed assets: {manifest}");
+    // Build only: no file of the image (layers, launch env, app) holds a value.
+    let found = Command::new("grep")
+        .args(["-rl", "build-time-stand-in"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        found.stdout.is_empty(),
+        "stand-in values in the image: {}",
+        String::from_utf8_lossy(&found.stdout)
+    );
+}
+
+/// A real value wins over an inferred stand-in.
+#[test]
+fn a_value_the_build_sets_is_never_replaced_by_a_stand_in() {
+    require_python_modules(&["django"]);
+    let app = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("secrets-app"), app.path());
+    std::fs::remove_file(app.path().join("project.toml")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let r = build_suite(
+        app.path(),
+        out.path(),
+        &["--env", "SECRET_KEY=set-by-the-platform"],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.all()
+            .contains("Build-time stand-ins for DATABASE_URL: the settings"),
+        "{}",
+        r.all()
     );
 }

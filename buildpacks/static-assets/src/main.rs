@@ -84,13 +84,27 @@ pub(crate) fn build_in(
     stores: &Stores,
     env: &Env,
     neighbours: static_assets::Neighbours,
-    exported: &[String],
+    exported: &[StandIn],
 ) -> Result<static_assets::Outcome, AssetsError> {
     buildkit::output::header("Slipway static assets");
-    if !exported.is_empty() {
+    let (declared, inferred): (Vec<&StandIn>, Vec<&StandIn>) =
+        exported.iter().partition(|s| !s.inferred);
+    let names = |list: &[&StandIn]| {
+        list.iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !declared.is_empty() {
         buildkit::output::bullet(&format!(
             "Build-time stand-ins for the next buildpacks (heroku/python's collectstatic): {} (build only, where unset; never in the image)",
-            exported.join(", ")
+            names(&declared)
+        ));
+    }
+    if !inferred.is_empty() {
+        buildkit::output::bullet(&format!(
+            "Build-time stand-ins for {}: the settings read them at import with no default and the build does not set them (build only, where unset; never in the image; declare your own in project.toml [_.metadata.slipway.assets] build-env)",
+            names(&inferred)
         ));
     }
     let timer = buildkit::output::Timer::start("Compiling static assets");
@@ -263,9 +277,16 @@ impl Buildpack for StaticAssetsBuildpack {
 /// later buildpacks see them: heroku/python runs `manage.py collectstatic`
 /// with the environment earlier buildpacks' build layers give it. Never in
 /// the image, never printed.
+/// A build-time stand-in exported for the next buildpacks, by name.
+struct StandIn {
+    name: String,
+    /// Found in the settings, not declared in project.toml.
+    inferred: bool,
+}
+
 fn export_stand_ins(
     context: &BuildContext<StaticAssetsBuildpack>,
-) -> libcnb::Result<Vec<String>, Failed> {
+) -> libcnb::Result<Vec<StandIn>, Failed> {
     use libcnb::layer::UncachedLayerDefinition;
     use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
     let Ok(plan) = Plan::new(&context.app_dir, &process_env()) else {
@@ -286,7 +307,15 @@ fn export_stand_ins(
         env = env.chainable_insert(Scope::Build, ModificationBehavior::Default, name, value);
     }
     layer.write_env(env)?;
-    Ok(plan.config.build_env.keys().cloned().collect())
+    Ok(plan
+        .config
+        .build_env
+        .keys()
+        .map(|name| StandIn {
+            name: name.clone(),
+            inferred: plan.inferred.contains(name),
+        })
+        .collect())
 }
 
 fn main() {

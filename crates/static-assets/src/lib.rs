@@ -14,6 +14,7 @@ pub mod django;
 pub mod error;
 pub mod node;
 pub mod run;
+pub mod stand_ins;
 
 pub use config::{AssetsConfig, Collectstatic};
 pub use detect::{detect, Detection};
@@ -242,10 +243,15 @@ fn manifest_of(app: &Path, written: &[String], inputs: &Inputs) -> Result<Manife
 
 /// What the build will do, decided from the app and the environment.
 pub struct Plan {
+    /// project.toml's table, `build-env` completed with the stand-ins found
+    /// in the settings (`inferred`).
     pub config: AssetsConfig,
     pub detection: Detection,
     /// collectstatic runs at build time.
     pub collect: bool,
+    /// Config vars the settings read at import with no default, unset at
+    /// build and not declared: given a build-only stand-in (`stand_ins`).
+    pub inferred: Vec<String>,
 }
 
 impl Plan {
@@ -254,15 +260,26 @@ impl Plan {
     }
 
     pub fn new(app: &Path, env: &Env) -> Result<Self, AssetsError> {
-        let config = config::load(app)?;
+        let mut config = config::load(app)?;
         let detection = detect(app)?;
         let collect = detection.django
             && config.collectstatic == Collectstatic::Build
             && !django::disabled_by_env(env);
+        let mut inferred = Vec::new();
+        if detection.django {
+            // Declared stand-ins and real values win: only the rest is filled in.
+            for (name, value) in stand_ins::from_settings(app) {
+                if !config.build_env.contains_key(&name) && !env.contains_key(&name) {
+                    config.build_env.insert(name.clone(), value);
+                    inferred.push(name);
+                }
+            }
+        }
         Ok(Self {
             config,
             detection,
             collect,
+            inferred,
         })
     }
 }
