@@ -14,10 +14,11 @@
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 
 use slipway_e2e::{
-    build, copy_dir, fixture, image_process_types, packaged, seven_types_release_and_autoscale,
-    slipway_cmd,
+    build, copy_dir, fixture, image_process_types, packaged, ran, root,
+    seven_types_release_and_autoscale, slipway_cmd,
 };
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const SLIPWAY: [&str; 5] = [
     "slugignore",
@@ -201,5 +202,111 @@ fn a_classic_detect_passes_for_an_app_a_slipway_buildpack_has_nothing_to_do_for(
             .unwrap();
         assert!(out.status.success(), "slipway/{name} failed classic detect");
         assert!(String::from_utf8_lossy(&out.stdout).starts_with("Slipway"));
+    }
+}
+
+/// A one-file HTTP server on loopback for multi's fetch: `/direct/<file>`
+/// answers 200 with the archive; `/releases/download/<file>` answers 302 to
+/// it, as GitHub's release-asset URLs do. Serves until the test ends.
+fn archive_server(archive: Vec<u8>) -> u16 {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = String::new();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+            if let Some(file) = path.strip_prefix("/releases/download/") {
+                let body = "<html><body>You are being redirected.</body></html>";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{port}/direct/{file}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            } else if path.starts_with("/direct/") {
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    archive.len()
+                );
+                let _ = stream.write_all(&archive);
+            } else {
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        }
+    });
+    port
+}
+
+/// heroku-buildpack-multi fetches a `.tgz` with `curl -s` and no `-L`
+/// (tests/doubles/heroku-buildpack-multi/fetch, from its bin/compile): a URL
+/// that answers directly gives the buildpack; one that redirects, as
+/// GitHub's release-asset URLs do, gives nothing, silently. So `.buildpacks`
+/// names direct URLs only.
+#[test]
+fn heroku_buildpack_multi_fetches_a_direct_tgz_url_and_gets_nothing_from_a_redirecting_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bp = hello(tmp.path());
+    let tgz = tmp.path().join("hello.tgz");
+    let tar = Command::new("tar")
+        .arg("-czf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(&bp)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let port = archive_server(std::fs::read(&tgz).unwrap());
+    let fetch = root().join("tests/doubles/heroku-buildpack-multi/fetch");
+    let run =
+        |url: &str, dir: &Path| ran(&Command::new(&fetch).arg(url).arg(dir).output().unwrap());
+
+    let direct = tmp.path().join("direct");
+    let r = run(
+        &format!("http://127.0.0.1:{port}/direct/hello.tgz"),
+        &direct,
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(direct.join("bin/compile").is_file(), "{}", r.all());
+
+    let redirected = tmp.path().join("redirected");
+    let r = run(
+        &format!("http://127.0.0.1:{port}/releases/download/hello.tgz"),
+        &redirected,
+    );
+    assert!(
+        !redirected.join("bin/compile").exists(),
+        "a redirect is not followed: {}",
+        r.all()
+    );
+    assert_ne!(r.code, 0, "multi stops (tar read the redirect's page)");
+    assert_eq!(
+        r.all().trim(),
+        format!(
+            "=====> Downloading Buildpack: http://127.0.0.1:{port}/releases/download/hello.tgz"
+        ),
+        "and says nothing about why"
+    );
+
+    // The repository's own .buildpacks names no URL of that redirecting kind.
+    let listed = std::fs::read_to_string(root().join(".buildpacks")).unwrap();
+    for url in listed.lines().filter(|l| l.contains(".tgz")) {
+        assert!(
+            !url.contains("/releases/download/"),
+            "{url}: GitHub release-asset URLs redirect, which heroku-buildpack-multi cannot follow"
+        );
     }
 }

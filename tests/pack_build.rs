@@ -45,6 +45,8 @@ const TOKEN: &str = "pack-platform-token-0123456789";
 struct Setup {
     pack: PathBuf,
     builder: String,
+    /// Names pack's cache volumes: stable, so a rebuild finds its cache.
+    volume_key: String,
     flags: Vec<String>,
     home: tempfile::TempDir,
 }
@@ -77,6 +79,7 @@ fn setup() -> &'static Setup {
         Setup {
             pack: PathBuf::from(value("PACK")),
             builder: value("BUILDER"),
+            volume_key: value("PACK_VOLUME_KEY"),
             flags: String::from_utf8(flags.stdout)
                 .unwrap()
                 .split_whitespace()
@@ -102,6 +105,7 @@ fn pack(args: &[&str]) -> Ran {
     ran(&Command::new(&s.pack)
         .args(args)
         .env("PACK_HOME", s.home.path())
+        .env("PACK_VOLUME_KEY", &s.volume_key)
         .env("DOCKER_API_VERSION", "1.41")
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
