@@ -92,10 +92,12 @@ fn missing_variable(text: &str, last_error: &str) -> Option<String> {
             return Some(name.to_string());
         }
     }
-    // django-environ: "Set the NAME environment variable"; Django: "The SECRET_KEY setting must not be empty."
+    // django-environ: "Set the NAME environment variable"; Django: "The SECRET_KEY setting must not be empty.";
     for (start, end) in [
         ("Set the ", " environment variable"),
         ("The ", " setting must not be empty"),
+        // python-decouple: "UndefinedValueError: NAME not found. Declare it as envvar ..."
+        ("UndefinedValueError: ", " not found. Declare it as envvar"),
     ] {
         if let Some(i) = text.find(start) {
             let rest = &text[i + start.len()..];
@@ -212,8 +214,9 @@ pub fn diagnose(text: &str) -> (String, String) {
 mod tests {
     use super::*;
 
-    /// Real tracebacks of `manage.py collectstatic` (Django 5.2, Python 3.11),
-    /// the app's path replaced by /workspace: the diagnosis names the cause.
+    /// Real tracebacks of `manage.py collectstatic` (Django 5.2 and 4.2 with
+    /// django-environ 0.14 and python-decouple 3.8, Python 3.11), the app's
+    /// path replaced by /workspace: the diagnosis names the cause.
     #[test]
     fn real_tracebacks_are_diagnosed_by_their_last_exception() {
         for (file, text, cause) in [
@@ -225,6 +228,26 @@ mod tests {
             (
                 "settings-import-os-environ.django-5.2.txt",
                 include_str!("testdata/settings-import-os-environ.django-5.2.txt"),
+                "your settings need the environment variable SECRET_KEY, which is not set at build time",
+            ),
+            (
+                "settings-import-missing-module.django-4.2.txt",
+                include_str!("testdata/settings-import-missing-module.django-4.2.txt"),
+                "the Python module no_such_pkg is not installed",
+            ),
+            (
+                "settings-import-os-environ.django-4.2.txt",
+                include_str!("testdata/settings-import-os-environ.django-4.2.txt"),
+                "your settings need the environment variable SECRET_KEY, which is not set at build time",
+            ),
+            (
+                "settings-import-django-environ.django-4.2.txt",
+                include_str!("testdata/settings-import-django-environ.django-4.2.txt"),
+                "your settings need the environment variable DATABASE_URL, which is not set at build time",
+            ),
+            (
+                "settings-import-decouple.django-4.2.txt",
+                include_str!("testdata/settings-import-decouple.django-4.2.txt"),
                 "your settings need the environment variable SECRET_KEY, which is not set at build time",
             ),
         ] {
