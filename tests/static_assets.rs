@@ -313,9 +313,39 @@ fn strict_settings_app(build_env: Option<&str>) -> tempfile::TempDir {
 }
 
 #[test]
-fn collectstatic_needing_runtime_secrets_fails_naming_the_variable_without_placeholders() {
+fn collectstatic_needing_runtime_secrets_builds_with_the_stand_ins_found_in_the_settings() {
     require_python_modules(&["django", "whitenoise"]);
     let app = strict_settings_app(None);
+    let out = tempfile::tempdir().unwrap();
+    let r = build_ok(app.path(), &group(), out.path(), &[]);
+    assert!(
+        r.stdout.contains(
+            "Build-time stand-ins for DATABASE_URL, SECRET_KEY: the settings read them at import with no default"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.all().contains("build-time-stand-in"),
+        "values are never printed"
+    );
+    assert!(out
+        .path()
+        .join("workspace/staticfiles/staticfiles.json")
+        .is_file());
+}
+
+#[test]
+fn collectstatic_needing_a_secret_read_through_a_name_fails_naming_the_variable_and_the_fix() {
+    require_python_modules(&["django", "whitenoise"]);
+    let app = strict_settings_app(None);
+    // The name is not a literal at the read: no stand-in can be found.
+    let settings = app.path().join("refapp/settings.py");
+    let text = read(&settings).replace(
+        "SECRET_KEY = os.environ[\"SECRET_KEY\"]",
+        "_NAME = \"SECRET_KEY\"\nSECRET_KEY = os.environ[_NAME]",
+    );
+    std::fs::write(&settings, text).unwrap();
     let out = tempfile::tempdir().unwrap();
     let r = build(app.path(), &group(), out.path(), &[]);
     assert_ne!(r.code, 0);

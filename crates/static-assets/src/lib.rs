@@ -305,6 +305,25 @@ pub fn build(app: &Path, stores: &Stores, env: &Env) -> Result<Outcome, AssetsEr
 }
 
 /// Run the asset build in `app`, beside `neighbours`.
+/// The stand-ins collectstatic runs with, by name: declared ones, then the
+/// ones found in the settings.
+fn announce_stand_ins(used: Vec<String>, inferred: &[String]) {
+    let (found, declared): (Vec<String>, Vec<String>) =
+        used.into_iter().partition(|n| inferred.contains(n));
+    if !declared.is_empty() {
+        buildkit::output::bullet(&format!(
+            "Build-time stand-ins from project.toml: {} (the real values come from config vars at runtime)",
+            declared.join(", ")
+        ));
+    }
+    if !found.is_empty() {
+        buildkit::output::bullet(&format!(
+            "Build-time stand-ins for {}: the settings read them at import with no default (the real values come from config vars at runtime; declare your own in project.toml [_.metadata.slipway.assets] build-env)",
+            found.join(", ")
+        ));
+    }
+}
+
 pub fn build_with(
     app: &Path,
     stores: &Stores,
@@ -409,12 +428,7 @@ pub fn build_with(
     }
     if let Some(python) = python {
         let (env, used) = django::with_placeholders(env, &plan.config.build_env);
-        if !used.is_empty() {
-            buildkit::output::bullet(&format!(
-                "Build-time stand-ins from project.toml: {} (the real values come from config vars at runtime)",
-                used.join(", ")
-            ));
-        }
+        announce_stand_ins(used, &plan.inferred);
         django::collectstatic(app, &python, &env, &redactor)?;
     }
     let after = Snapshot::take(app)?;
