@@ -31,7 +31,8 @@
 
 use fake_platform_api::FakeApi;
 use slipway_e2e::{
-    copy_dir, fixture, free_port, packaged, ran, root, Ran, TestDb, Vhost, SECRET_PASSWORD,
+    copy_dir, fixture, free_port, packaged, ran, root, seven_types_release_and_autoscale, Ran,
+    TestDb, Vhost, REFAPP_FORMATION, SECRET_PASSWORD,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -328,17 +329,7 @@ fn the_reference_app_built_by_pack_with_the_builders_default_order_runs_web_rele
     types.sort();
     assert_eq!(
         types,
-        [
-            "autoscale",
-            "beat",
-            "release",
-            "web",
-            "worker_general",
-            "worker_high_memory",
-            "worker_import",
-            "worker_primary",
-            "worker_priority"
-        ],
+        seven_types_release_and_autoscale(),
         "every process type, names exactly as written"
     );
 
@@ -439,20 +430,7 @@ fn the_reference_app_built_by_pack_with_the_builders_default_order_runs_web_rele
         ],
     );
     assert_eq!(enqueue.code, 0, "{}", enqueue.all());
-    let api = FakeApi::start(
-        "refapp",
-        TOKEN,
-        &[
-            ("web", 1),
-            ("beat", 1),
-            ("worker_high_memory", 0),
-            ("worker_primary", 1),
-            ("worker_general", 0),
-            ("worker_import", 0),
-            ("worker_priority", 0),
-            ("autoscale", 1),
-        ],
-    );
+    let api = FakeApi::start("refapp", TOKEN, REFAPP_FORMATION);
     let autoscale = Container::run(
         &image,
         Some("autoscale"),
@@ -566,17 +544,7 @@ fn the_procfile_only_celery_app_built_with_buildpack_flags_runs_a_task_on_a_work
     types.sort();
     assert_eq!(
         types,
-        [
-            "autoscale",
-            "beat",
-            "release",
-            "web",
-            "worker_general",
-            "worker_high_memory",
-            "worker_import",
-            "worker_primary",
-            "worker_priority"
-        ],
+        seven_types_release_and_autoscale(),
         "the Procfile's seven types exactly as written, and release-phase's release and autoscale"
     );
 

@@ -105,20 +105,7 @@ fn the_reference_app_from_build_to_a_release_that_scales_web_and_the_busy_worker
     );
 
     // 4. slipway local: web, the user-import worker and the autoscaler, against the Platform API.
-    let api = FakeApi::start(
-        "refapp",
-        TOKEN,
-        &[
-            ("web", 1),
-            ("beat", 1),
-            ("worker_high_memory", 0),
-            ("worker_primary", 1),
-            ("worker_general", 0),
-            ("worker_import", 0),
-            ("worker_priority", 0),
-            ("autoscale", 1),
-        ],
-    );
+    let api = FakeApi::start("refapp", TOKEN, REFAPP_FORMATION);
     let port = free_port();
     let env = [
         format!("DATABASE_URL={}", db.url()),

@@ -461,6 +461,19 @@ pub const REFERENCE_TYPES: [&str; 7] = [
 
 /// The seven reference worker types plus `release` and `autoscale`, sorted:
 /// what a Django + Celery app in the reference shape releases with Slipway.
+/// The reference app's formation on the (fake) Platform API before the
+/// autoscaler acts: one web, beat and primary worker, the rest scaled to 0.
+pub const REFAPP_FORMATION: &[(&str, u32)] = &[
+    ("web", 1),
+    ("beat", 1),
+    ("worker_high_memory", 0),
+    ("worker_primary", 1),
+    ("worker_general", 0),
+    ("worker_import", 0),
+    ("worker_priority", 0),
+    ("autoscale", 1),
+];
+
 pub fn seven_types_release_and_autoscale() -> Vec<String> {
     let mut v: Vec<String> = REFERENCE_TYPES
         .iter()

@@ -71,24 +71,13 @@ pub fn collectstatic(
 
 const PLACEHOLDER_HINT: &str = "collectstatic imports your settings at build time, when only build-time variables exist. Declare a harmless stand-in in project.toml:\n\n    [_.metadata.slipway.assets]\n    build-env = { NAME = \"placeholder\" }\n\n(real values still come from config vars at runtime), or read the variable with a default in settings.py.";
 
-/// Whether `name` reads as an environment variable (`SECRET_KEY`, not
-/// `collectstatic`: Django's own `KeyError: 'collectstatic'` comes first in
-/// the chain whenever the settings fail to import).
-fn variable_like(name: &str) -> bool {
-    !name.is_empty()
-        && name.chars().any(|c| c.is_ascii_uppercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-}
-
 /// The variable a settings import demanded, from a traceback's last exception
 /// (`last_error`) or the messages of django-environ and Django.
 fn missing_variable(text: &str, last_error: &str) -> Option<String> {
     // os.environ["NAME"] -> KeyError: 'NAME', as the chain's last exception.
     if let Some(rest) = last_error.strip_prefix("KeyError: ") {
         let name = rest.trim().trim_matches(|c| c == '\'' || c == '"');
-        if variable_like(name) {
+        if crate::stand_ins::variable_like(name) {
             return Some(name.to_string());
         }
     }

@@ -59,8 +59,10 @@ fn first_literal(rest: &str, close: char) -> Option<(String, bool)> {
     Some((name.to_string(), has_default))
 }
 
-/// Whether `name` reads as a config var name.
-fn variable_like(name: &str) -> bool {
+/// Whether `name` reads as a config var name (`SECRET_KEY`; not
+/// `collectstatic`, the KeyError Django raises first whenever the settings
+/// fail to import). The diagnosis of collectstatic's failures uses it too.
+pub(crate) fn variable_like(name: &str) -> bool {
     !name.is_empty()
         && name.chars().any(|c| c.is_ascii_uppercase())
         && name
