@@ -310,3 +310,163 @@ fn heroku_buildpack_multi_fetches_a_direct_tgz_url_and_gets_nothing_from_a_redir
         );
     }
 }
+
+/// `.buildpacks`' list as buildpack directories: Slipway's packaged
+/// buildpacks for its `.tgz` URLs, the contract doubles of the classic
+/// heroku-buildpack-nodejs and heroku-buildpack-python (tests/doubles, at
+/// the tags neighbours.toml pins) for Heroku's.
+fn dot_buildpacks_order() -> Vec<PathBuf> {
+    std::fs::read_to_string(root().join(".buildpacks"))
+        .unwrap()
+        .lines()
+        .map(|url| {
+            let name = url.rsplit('/').next().unwrap();
+            match name.strip_suffix(".tgz") {
+                Some(slipway) => packaged(slipway.strip_prefix("slipway-").unwrap()),
+                None => root().join("tests/doubles").join(name),
+            }
+        })
+        .collect()
+}
+
+/// The secrets-app (settings read SECRET_KEY and DATABASE_URL at import, a
+/// Node build that counts its runs), with no project.toml, built classically
+/// in `order`.
+fn build_secrets_app(order: &[PathBuf], extra: &[&str]) -> (slipway_e2e::Ran, tempfile::TempDir) {
+    slipway_e2e::require_python_modules(&["django"]);
+    let app = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("secrets-app"), app.path());
+    std::fs::remove_file(app.path().join("project.toml")).unwrap();
+    let image = tempfile::tempdir().unwrap();
+    let r = build(app.path(), order, image.path(), extra);
+    (r, image)
+}
+
+/// How many times collectstatic ran, by Django's own closing line
+/// ("1 static file copied to '...'").
+fn collectstatic_runs(out: &str) -> usize {
+    out.lines().filter(|l| l.contains(" copied to '")).count()
+}
+
+/// The README's recommended classic order (`.buildpacks`, and the same
+/// `heroku buildpacks:add` list): heroku-buildpack-nodejs builds the assets,
+/// slipway/static-assets exports build-only stand-ins for what the settings
+/// read at import, and heroku-buildpack-python's collectstatic runs once,
+/// sees the compiled assets and imports the settings. Both ways Heroku runs
+/// a list; no configuration.
+#[test]
+fn the_recommended_classic_order_builds_a_secrets_at_import_app_with_one_collectstatic() {
+    for how in ["--classic=native", "--classic=multi"] {
+        let (r, image) = build_secrets_app(&dot_buildpacks_order(), &[how]);
+        let out = r.all();
+        assert_eq!(r.code, 0, "{how}: {out}");
+        assert_eq!(
+            collectstatic_runs(&out),
+            1,
+            "one collectstatic ({how}): {out}"
+        );
+        assert!(
+            out.contains("-----> $ python manage.py collectstatic --noinput"),
+            "heroku-buildpack-python ran it: {out}"
+        );
+        assert!(
+            out.contains("Build-time stand-ins for DATABASE_URL, SECRET_KEY: the settings read them at import"),
+            "{out}"
+        );
+        let workspace = image.path().join("workspace");
+        assert_eq!(
+            std::fs::read_to_string(workspace.join("build-runs.txt")).unwrap(),
+            "build\n",
+            "one Node build, heroku-buildpack-nodejs's: {out}"
+        );
+        let manifest = std::fs::read_to_string(workspace.join("staticfiles/staticfiles.json"))
+            .unwrap_or_else(|e| panic!("{e}: {out}"));
+        assert!(
+            manifest.contains("\"app.css\": \"app."),
+            "hashed compiled assets: {manifest}"
+        );
+        // Build only: printed by name, in no file of the slug.
+        assert!(
+            !out.contains("build-time-stand-in"),
+            "values never printed: {out}"
+        );
+        let found = Command::new("grep")
+            .args(["-rl", "build-time-stand-in"])
+            .arg(&workspace)
+            .output()
+            .unwrap();
+        assert!(
+            found.stdout.is_empty(),
+            "stand-in values in the slug: {}",
+            String::from_utf8_lossy(&found.stdout)
+        );
+    }
+}
+
+/// A config var (ENV_DIR) is never replaced by a stand-in: only the unset
+/// ones are stood in for.
+#[test]
+fn in_the_recommended_classic_order_a_config_var_wins_over_a_stand_in() {
+    let (r, _image) = build_secrets_app(
+        &dot_buildpacks_order(),
+        &[
+            "--classic=native",
+            "--env",
+            "SECRET_KEY=set-by-heroku-config",
+        ],
+    );
+    let out = r.all();
+    assert_eq!(r.code, 0, "{out}");
+    assert!(
+        out.contains("Build-time stand-ins for DATABASE_URL: the settings read them at import"),
+        "{out}"
+    );
+    assert_eq!(collectstatic_runs(&out), 1, "{out}");
+}
+
+/// With slipway/static-assets after heroku-buildpack-python, that
+/// buildpack's collectstatic runs first, with no stand-ins: an app that
+/// needs secrets at import fails there, as it would on Heroku (the README
+/// says which orders work). An app that imports without them builds, and
+/// static-assets says how to fix the order (collectstatic runs again after
+/// its build).
+#[test]
+fn static_assets_after_heroku_python_is_told_how_to_fix_the_order() {
+    let mut order = dot_buildpacks_order();
+    let at = |name: &str| {
+        order
+            .iter()
+            .position(|p| p.to_string_lossy().ends_with(name))
+            .unwrap()
+    };
+    let (sa, py) = (at("static-assets"), at("heroku-buildpack-python"));
+    order.swap(sa, py);
+
+    let (r, _image) = build_secrets_app(&order, &["--classic=native"]);
+    let out = r.all();
+    assert_ne!(r.code, 0, "{out}");
+    assert!(out.contains("KeyError: 'SECRET_KEY'"), "{out}");
+    assert!(
+        out.contains("Error: Unable to generate Django static files."),
+        "{out}"
+    );
+
+    let (r, _image) = build_secrets_app(
+        &order,
+        &[
+            "--classic=native",
+            "--env",
+            "SECRET_KEY=set-by-heroku-config",
+            "--env",
+            "DATABASE_URL=postgres://app@127.0.0.1/app",
+        ],
+    );
+    let out = r.all();
+    assert_eq!(r.code, 0, "{out}");
+    assert!(
+        out.contains("slipway/static-assets runs after heroku-buildpack-python, which has already run collectstatic"),
+        "{out}"
+    );
+    assert!(out.contains("heroku buildpacks:add --index N"), "{out}");
+    assert_eq!(collectstatic_runs(&out), 2, "{out}");
+}

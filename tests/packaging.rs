@@ -172,6 +172,26 @@ fn dot_buildpacks_lists_the_classic_tgzs_in_the_suites_order() {
         })
         .collect();
     assert_eq!(listed, group, ".buildpacks follows slipway/suite's order");
+    // And the README's `heroku buildpacks:add` list is the same order.
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let added: Vec<String> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("heroku buildpacks:add "))
+        .filter(|l| !l.starts_with("--index"))
+        .map(|l| {
+            l.rsplit('/')
+                .next()
+                .unwrap()
+                .trim_end_matches(".tgz")
+                .replace("nodejs", "heroku-buildpack-nodejs")
+                .replace("python", "heroku-buildpack-python")
+                .replace("heroku/", "")
+        })
+        .collect();
+    assert_eq!(
+        added, group,
+        "README's heroku buildpacks:add list follows the suite's order"
+    );
 }
 
 #[test]
@@ -261,6 +281,29 @@ fn the_neighbours_pinned_in_neighbours_toml_are_the_ones_the_suite_the_doubles_a
     for (key, pin) in &pins {
         let id = pin["id"].as_str().unwrap();
         let version = pin["version"].as_str().unwrap();
+        if pin.get("api").and_then(toml::Value::as_str) == Some("classic") {
+            // Heroku's classic buildpacks: the double's scripts, the README and
+            // the doubles' README name the tag they follow.
+            let compile = std::fs::read_to_string(
+                root()
+                    .join(pin["double"].as_str().unwrap())
+                    .join("bin/compile"),
+            )
+            .unwrap();
+            assert!(
+                compile.contains(&format!("{key} at tag {version}")),
+                "the double's bin/compile names {key} {version}"
+            );
+            assert!(
+                readme.contains(&format!("{key} {version}")),
+                "README.md names {key} {version}"
+            );
+            assert!(
+                doubles_readme.contains(&format!("({version})")),
+                "tests/doubles/README.md names {key}'s version {version}"
+            );
+            continue;
+        }
         assert!(
             group.iter().any(|(i, v, _)| i == id && v == version),
             "buildpacks/suite/buildpack.toml pins {id} {version} (neighbours.toml [{key}]): {group:?}"

@@ -3,10 +3,15 @@
 //! exports the app's config vars (ENV_DIR) to the build, as Heroku's classic
 //! Python buildpack does for collectstatic.
 
-use crate::{build_in, process_env, RELEASE_LINES};
+use crate::{build_in, process_env, StandIn, RELEASE_LINES};
 use buildkit::classic::Classic;
-use static_assets::Stores;
+use static_assets::{Plan, PythonNeighbour, Stores};
+use std::fmt::Write as _;
 use std::path::Path;
+
+/// Said when heroku-buildpack-python ran before us: its collectstatic ran
+/// before the assets were compiled here, with no stand-ins.
+const WRONG_ORDER: &str = "slipway/static-assets runs after heroku-buildpack-python, which has already run collectstatic: before the assets were compiled here, and without build-time stand-ins (an app whose settings read SECRET_KEY at import fails there). collectstatic runs again here.\nFor one collectstatic that sees the compiled assets, list slipway/static-assets after heroku/nodejs and before heroku/python (`heroku buildpacks` shows the order):\n\n    heroku buildpacks:remove https://slipway-buildpacks.github.io/slipway/v0.1.0/slipway-static-assets.tgz\n    heroku buildpacks:add --index N https://slipway-buildpacks.github.io/slipway/v0.1.0/slipway-static-assets.tgz\n\nwith N the position heroku/python has now.";
 
 /// The classic phases (`main` runs the one named by argv[0]).
 pub(crate) const CLASSIC: Classic<'static> = Classic {
@@ -45,20 +50,33 @@ fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> anyhow::Result
         node: root.join("node"),
         outputs: root.join("outputs"),
     };
-    match build_in(
-        build_dir,
-        &stores,
-        &env,
-        // heroku-buildpack-nodejs, listed earlier, installs node_modules in
-        // the app and runs the build scripts (no opt-out); heroku-buildpack-python
-        // may come later and run collectstatic.
-        static_assets::Neighbours {
-            node_modules_installed: build_dir.join("node_modules").is_dir(),
-            node_scripts_ran: build_dir.join("node_modules").is_dir(),
-            python_later: true,
+    // heroku-buildpack-python installs Python into .heroku/python (v351:
+    // bin/compile, `python_home`) and runs bin/steps/collectstatic right
+    // after its install: if it is there, it ran before us.
+    let python_ran = build_dir.join(".heroku/python").is_dir();
+    let mut exported = Vec::new();
+    if python_ran {
+        buildkit::output::warning(WRONG_ORDER);
+    } else {
+        exported = export_stand_ins(build_dir, &env)?;
+    }
+    // heroku-buildpack-nodejs, listed earlier, makes .heroku/node first
+    // (v363: bin/compile), installs node_modules in the app and runs the
+    // build script (no opt-out); an app with no dependencies has no
+    // node_modules.
+    let node_ran =
+        build_dir.join(".heroku/node").is_dir() || build_dir.join("node_modules").is_dir();
+    let neighbours = static_assets::Neighbours {
+        node_modules_installed: node_ran,
+        node_scripts_ran: node_ran,
+        python: if python_ran {
+            PythonNeighbour::NotLater
+        } else {
+            PythonNeighbour::Later
         },
-        &[],
-    ) {
+        stand_ins_announced: !exported.is_empty(),
+    };
+    match build_in(build_dir, &stores, &env, neighbours, &exported) {
         Ok(outcome) => {
             if outcome.collectstatic_on_release {
                 // Classic builds have no build plan to hand the command over with.
@@ -68,4 +86,46 @@ fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> anyhow::Result
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The build-time stand-ins (declared in project.toml, or found in the
+/// settings) for the variables neither the config vars nor the environment
+/// set, as `<buildpack>/export`: Heroku sources it for the buildpacks after
+/// this one, so heroku-buildpack-python's collectstatic imports the settings.
+/// Build only (never in the slug), never over a value: its collectstatic
+/// exports the config vars over this environment (v351:
+/// bin/steps/collectstatic, `export_env "${ENV_DIR}"`), and a line sets a
+/// name only where it is unset. Values are never printed.
+fn export_stand_ins(
+    build_dir: &Path,
+    env: &static_assets::run::Env,
+) -> anyhow::Result<Vec<StandIn>> {
+    let Some(dir) = buildkit::classic::buildpack_dir() else {
+        return Ok(Vec::new());
+    };
+    let export = dir.join("export");
+    let stand_ins: Vec<(String, String, bool)> = match Plan::new(build_dir, env) {
+        Ok(plan) if plan.collect => plan
+            .config
+            .build_env
+            .iter()
+            .filter(|(name, _)| !env.contains_key(*name))
+            .map(|(name, value)| (name.clone(), value.clone(), plan.inferred.contains(name)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if stand_ins.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut text = String::from("# Slipway static assets: build-time stand-ins, where unset.\n");
+    for (name, value, _) in &stand_ins {
+        let quoted = value.replace('\'', "'\\''");
+        let _ = writeln!(text, "[ -n \"${{{name}+x}}\" ] || export {name}='{quoted}'");
+    }
+    std::fs::write(&export, text)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", export.display()))?;
+    Ok(stand_ins
+        .into_iter()
+        .map(|(name, _, inferred)| StandIn { name, inferred })
+        .collect())
 }

@@ -240,9 +240,14 @@ impl Buildpack for StaticAssetsBuildpack {
             // heroku/nodejs ran its install (node_modules may be absent: no dependencies).
             node_modules_installed: own_flag("nodejs"),
             node_scripts_ran: false,
-            python_later: true,
+            python: static_assets::PythonNeighbour::MaybeLater,
+            stand_ins_announced: false,
         };
         let exported = export_stand_ins(&context)?;
+        let neighbours = static_assets::Neighbours {
+            stand_ins_announced: !exported.is_empty(),
+            ..neighbours
+        };
         let outcome =
             build_in(&context.app_dir, &stores, &env, neighbours, &exported).map_err(Failed)?;
 
@@ -278,10 +283,10 @@ impl Buildpack for StaticAssetsBuildpack {
 /// with the environment earlier buildpacks' build layers give it. Never in
 /// the image, never printed.
 /// A build-time stand-in exported for the next buildpacks, by name.
-struct StandIn {
-    name: String,
+pub(crate) struct StandIn {
+    pub(crate) name: String,
     /// Found in the settings, not declared in project.toml.
-    inferred: bool,
+    pub(crate) inferred: bool,
 }
 
 fn export_stand_ins(

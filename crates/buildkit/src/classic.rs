@@ -78,6 +78,16 @@ pub fn on_error<E: std::fmt::Display + std::fmt::Debug>(title: &str, error: libc
     }
 }
 
+/// The classic buildpack's own directory (`<dir>/bin/compile` is argv[0],
+/// as Heroku and heroku-buildpack-multi call it), where `export` goes.
+pub fn buildpack_dir() -> Option<PathBuf> {
+    let argv0 = PathBuf::from(std::env::args_os().next()?);
+    let bin = argv0
+        .parent()
+        .filter(|p| p.file_name() == Some("bin".as_ref()))?;
+    std::path::absolute(bin.parent()?).ok()
+}
+
 /// Run the classic phase this process was called as, or None for the CNB API.
 pub fn dispatch(classic: &Classic<'_>) -> Option<i32> {
     let args: Vec<PathBuf> = std::env::args_os().map(PathBuf::from).collect();

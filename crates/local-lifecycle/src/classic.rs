@@ -90,10 +90,27 @@ fn release_output(bp: &Classic, build_dir: &Path, env: &Env) -> Result<Vec<u8>> 
 }
 
 pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<BuildReport> {
+    // Heroku fetches every buildpack afresh for each build, into a directory
+    // of its own: what a compile writes beside itself (`export`) lasts one
+    // build and is never seen by another. So the build runs copies, made
+    // here and dropped after it; the directories given are never written.
+    let fresh = tempfile::Builder::new()
+        .prefix("slipway-classic-buildpacks-")
+        .tempdir()
+        .at(std::env::temp_dir())?;
     let buildpacks = opts
         .buildpacks
         .iter()
-        .map(|b| open(b))
+        .enumerate()
+        .map(|(i, b)| {
+            let given = open(b)?;
+            let dir = fresh.path().join(format!("{i}-{}", given.name));
+            buildkit::fs::copy_tree(&given.dir, &dir, None)?;
+            Ok(Classic {
+                dir,
+                name: given.name,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     // The lock is held until `conclude` has put the right image in place.
     let (image, _app_dir, _lock) = platform::prepare_image(opts)?;

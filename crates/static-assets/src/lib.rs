@@ -294,9 +294,54 @@ pub struct Neighbours {
     /// ... and it already ran the app's build scripts (classic
     /// heroku-buildpack-nodejs always does): only `gulp default` is left.
     pub node_scripts_ran: bool,
-    /// heroku/python may come later and run collectstatic itself: when
-    /// Django cannot be imported here, leave collectstatic to it.
-    pub python_later: bool,
+    /// Where heroku/python is, which decides who runs collectstatic.
+    pub python: PythonNeighbour,
+    /// The caller already named the build-time stand-ins it exported for
+    /// the next buildpacks: collectstatic here does not name them again.
+    pub stand_ins_announced: bool,
+}
+
+/// heroku/python's place beside static-assets: collectstatic runs once, in
+/// the one that comes last.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PythonNeighbour {
+    /// None, or it ran earlier (a classic order with static-assets after
+    /// heroku-buildpack-python): collectstatic runs here.
+    #[default]
+    NotLater,
+    /// It may come later (the CNB suite): collectstatic runs here only when
+    /// Django can be imported already, else heroku/python runs it.
+    MaybeLater,
+    /// heroku-buildpack-python comes later and runs collectstatic (classic,
+    /// static-assets before it): never here.
+    Later,
+}
+
+/// The Python collectstatic runs with here, or None when it does not run
+/// here (`collect` is then false): heroku/python, later, runs it.
+fn collectstatic_python(
+    collect: &mut bool,
+    env: &Env,
+    neighbour: PythonNeighbour,
+) -> Result<Option<PathBuf>, AssetsError> {
+    let maybe_later = neighbour == PythonNeighbour::MaybeLater;
+    Ok(if *collect && neighbour == PythonNeighbour::Later {
+        buildkit::output::bullet("heroku-buildpack-python, later in the order, runs `manage.py collectstatic` once: it sees the assets compiled here (and the build-time stand-ins)");
+        *collect = false;
+        None
+    } else if *collect {
+        match django::python(env) {
+            Ok(p) if !maybe_later || django::importable(&p, env) => Some(p),
+            Err(e) if !maybe_later => return Err(e),
+            _ => {
+                buildkit::output::bullet("Django is not installed yet: heroku/python, later in the order, installs it and runs `manage.py collectstatic` itself (with the build-time stand-ins)");
+                *collect = false;
+                None
+            }
+        }
+    } else {
+        None
+    })
 }
 
 /// Run the asset build in `app`.
@@ -345,19 +390,7 @@ pub fn build_with(
             Collectstatic::Build => "Skipping collectstatic (DISABLE_COLLECTSTATIC is set)",
         });
     }
-    let python = if plan.collect {
-        match django::python(env) {
-            Ok(p) if !neighbours.python_later || django::importable(&p, env) => Some(p),
-            Err(e) if !neighbours.python_later => return Err(e),
-            _ => {
-                buildkit::output::bullet("Django is not installed yet: heroku/python, later in the order, installs it and runs `manage.py collectstatic` itself (with the build-time stand-ins)");
-                plan.collect = false;
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let python = collectstatic_python(&mut plan.collect, env, neighbours.python)?;
     let facts = facts(
         &plan.config,
         env,
@@ -428,7 +461,9 @@ pub fn build_with(
     }
     if let Some(python) = python {
         let (env, used) = django::with_placeholders(env, &plan.config.build_env);
-        announce_stand_ins(used, &plan.inferred);
+        if !neighbours.stand_ins_announced {
+            announce_stand_ins(used, &plan.inferred);
+        }
         django::collectstatic(app, &python, &env, &redactor)?;
     }
     let after = Snapshot::take(app)?;

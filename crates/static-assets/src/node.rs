@@ -312,20 +312,22 @@ pub fn build(
             )
     ));
     if installed.in_app && installed.scripts_ran {
-        if project.build_scripts().is_empty() && project.gulpfile.is_some() {
-            buildkit::output::bullet("Using the node_modules the Node.js buildpack installed; it ran no build script, so `gulp default` runs here");
-            return run_build(app, project, &ctx, &script);
+        if !(project.build_scripts().is_empty() && project.gulpfile.is_some()) {
+            buildkit::output::bullet("The Node.js buildpack already installed node_modules and ran the build scripts: nothing to do for Node");
+            return Ok(());
         }
-        buildkit::output::bullet("The Node.js buildpack already installed node_modules and ran the build scripts: nothing to do for Node");
-        return Ok(());
-    }
-    if project.scripts.contains_key("heroku-prebuild") {
+        // Classic heroku-buildpack-nodejs pruned devDependencies (gulp among
+        // them, usually) after its build step: they are put back below.
+        buildkit::output::bullet("Using the node_modules the Node.js buildpack installed; it ran no build script, so `gulp default` runs here");
+    } else if project.scripts.contains_key("heroku-prebuild") {
         script("heroku-prebuild")?;
     }
     if installed.in_app {
-        buildkit::output::bullet(
-            "Using the node_modules heroku/nodejs installed (its build scripts disabled at our request: they run here, once)",
-        );
+        if !installed.scripts_ran {
+            buildkit::output::bullet(
+                "Using the node_modules heroku/nodejs installed (its build scripts disabled at our request: they run here, once)",
+            );
+        }
         let missing = missing_dev_dependencies(app);
         if !missing.is_empty() {
             // heroku/nodejs installs as the environment says: with
