@@ -79,6 +79,10 @@ impl Line {
 /// bounded whatever the child writes.
 pub const MAX_LINE: usize = 64 * 1024;
 
+/// Lines (or pieces) read but not yet consumed, at most: memory stays under
+/// `LINES_IN_FLIGHT * MAX_LINE` (4 MiB) however fast the child writes.
+pub const LINES_IN_FLIGHT: usize = 64;
+
 /// Read the child's piped stdout and stderr, line by line as they come, into
 /// one channel (closed when both streams end). A line ends at `\n` or `\r`
 /// (progress bars redraw with `\r`: each redraw is passed on as it comes);
@@ -86,7 +90,10 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// there is one (a secret, which has none, is never cut in two for the
 /// redactor). The reader threads are returned for joining.
 pub fn lines(child: &mut Child) -> (mpsc::Receiver<Line>, Vec<std::thread::JoinHandle<()>>) {
-    let (tx, rx) = mpsc::channel();
+    // Bounded: when the consumer stalls (whoever reads our output is slow),
+    // the readers wait, the pipes fill and the child blocks on its writes.
+    // At most LINES_IN_FLIGHT pieces of MAX_LINE bytes wait here.
+    let (tx, rx) = mpsc::sync_channel(LINES_IN_FLIGHT);
     let streams = [
         child
             .stdout

@@ -4,7 +4,7 @@
 
 use crate::config::Step;
 use crate::error::ReleaseError;
-use crate::redact::Redactor;
+use crate::redact::{Redactor, StreamRedactor};
 use buildkit::process::Stop;
 use buildkit::process::{self, Group, Line};
 use nix::sys::signal::Signal;
@@ -35,22 +35,34 @@ pub struct Limits {
 }
 
 /// Copy the step's output to ours as it comes, stdout to stdout and stderr
-/// to stderr, every line through the redactor; `done` when both streams end.
+/// to stderr, through the redactor (one per stream, so a secret across two
+/// pieces of a long line is masked whole); `done` when both streams end.
+/// The channel is bounded (`process::lines`): while our reader stalls, the
+/// step blocks on its full pipe instead of our memory growing.
 fn pump(lines: mpsc::Receiver<Line>, redactor: Redactor, done: mpsc::Sender<()>) {
     std::thread::spawn(move || {
-        for line in lines {
-            let text = String::from_utf8_lossy(&line.bytes);
-            let clean = redactor.redact(&text);
-            if line.stderr {
+        let mut out = StreamRedactor::new(redactor.clone());
+        let mut err = StreamRedactor::new(redactor);
+        let write = |stderr: bool, text: &str| {
+            if text.is_empty() {
+                return;
+            }
+            if stderr {
                 let mut e = std::io::stderr().lock();
-                let _ = e.write_all(clean.as_bytes());
+                let _ = e.write_all(text.as_bytes());
                 let _ = e.flush();
             } else {
                 let mut o = std::io::stdout().lock();
-                let _ = o.write_all(clean.as_bytes());
+                let _ = o.write_all(text.as_bytes());
                 let _ = o.flush();
             }
+        };
+        for line in lines {
+            let stream = if line.stderr { &mut err } else { &mut out };
+            write(line.stderr, &stream.piece(&line.bytes));
         }
+        write(false, &out.finish());
+        write(true, &err.finish());
         let _ = done.send(());
     });
 }
