@@ -354,6 +354,7 @@ pub fn apply(app_dir: &Path, rules: &SlugIgnore) -> Result<Removal, SlugError> {
         &Races {
             on_visit: &|_| {},
             after_walk: &|| {},
+            before_remove: &|_| {},
         },
     )
 }
@@ -361,11 +362,13 @@ pub fn apply(app_dir: &Path, rules: &SlugIgnore) -> Result<Removal, SlugError> {
 /// Points where tests change the tree the way a concurrent process could:
 /// `on_visit` for each entry the walk visits (a directory's entries are
 /// already listed then, not yet opened), `after_walk` between the walk and
-/// the removal.
+/// the removal, `before_remove` before each removal (its path relative to
+/// the app).
 #[doc(hidden)]
 pub struct Races<'a> {
     pub on_visit: &'a (dyn Fn(&Path) + Sync),
     pub after_walk: &'a dyn Fn(),
+    pub before_remove: &'a dyn Fn(&Path),
 }
 
 /// [`apply`], with the tree changed at the [`Races`] points.
@@ -389,6 +392,11 @@ pub fn apply_with(
             ),
         });
     }
+    // The app's directory, opened once (no link followed at its last
+    // component): every removal is resolved beneath this handle, so an app
+    // directory replaced (by a link elsewhere) while the rules are applied
+    // never redirects a removal out of it.
+    let root = beneath::open_root(app_dir).map_err(io(app_dir))?;
     let found: Mutex<Found> = Mutex::new((Vec::new(), None));
     let on_visit = races.on_visit;
     ignore::WalkBuilder::new(app_dir)
@@ -445,9 +453,13 @@ pub fn apply_with(
         return Err(e);
     }
     (races.after_walk)();
+    // Replaced while we walked: what the walk listed may be another
+    // directory's; nothing is removed.
+    beneath::still_at(&root, app_dir).map_err(io(app_dir))?;
     matched.sort();
     let mut removal = Removal::default();
     for (rel, is_dir) in matched {
+        (races.before_remove)(&rel);
         let path = app_dir.join(&rel);
         if is_dir {
             for e in WalkDir::new(&path)
@@ -461,7 +473,7 @@ pub fn apply_with(
                     e.metadata().map_or(0, |m| m.len()),
                 );
             }
-            beneath::remove(app_dir, &rel).map_err(io(&path))?;
+            beneath::remove(&root, &rel).map_err(io(&path))?;
         } else {
             let meta = match std::fs::symlink_metadata(&path) {
                 Ok(m) => m,
@@ -469,7 +481,7 @@ pub fn apply_with(
                 Err(e) => return Err(io(&path)(e)),
             };
             count(&mut removal, meta.file_type(), meta.len());
-            beneath::remove(app_dir, &rel).map_err(io(&path))?;
+            beneath::remove(&root, &rel).map_err(io(&path))?;
         }
         removal.paths.push(rel);
     }
@@ -506,8 +518,31 @@ mod beneath {
         }
     }
 
-    /// Remove `rel` (relative, no `..`) under `app`; a vanished entry is fine.
-    pub(super) fn remove(app: &Path, rel: &Path) -> std::io::Result<()> {
+    /// The app's directory, canonical (a link to the app given by the user
+    /// is resolved once, here), opened with `O_NOFOLLOW`.
+    pub(super) fn open_root(app: &Path) -> std::io::Result<Dir> {
+        let canonical = std::fs::canonicalize(app)?;
+        Dir::open(&canonical, dir_flags(), Mode::empty()).map_err(|e| refused(app.as_os_str(), e))
+    }
+
+    /// Fails when the path `app` no longer names the directory `root` is
+    /// (it was replaced, by a link or another directory).
+    pub(super) fn still_at(root: &Dir, app: &Path) -> std::io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let held = nix::sys::stat::fstat(root)?;
+        let now = std::fs::metadata(app)?;
+        if now.dev() == held.st_dev && now.ino() == held.st_ino {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(
+                "the app directory was replaced (by a link or another directory) while .slugignore was applied: nothing was removed",
+            ))
+        }
+    }
+
+    /// Remove `rel` (relative, no `..`) beneath the app's handle `root`; a
+    /// vanished entry is fine.
+    pub(super) fn remove(root: &Dir, rel: &Path) -> std::io::Result<()> {
         let parts: Vec<&OsStr> = rel
             .components()
             .map(|c| match c {
@@ -518,19 +553,16 @@ mod beneath {
         let Some((last, parents)) = parts.split_last() else {
             return Ok(());
         };
-        let mut dir = Dir::open(
-            app,
-            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )?;
+        let mut held: Option<Dir> = None;
         for p in parents {
-            dir = match Dir::openat(&dir, *p, dir_flags(), Mode::empty()) {
+            let parent = held.as_ref().unwrap_or(root);
+            held = Some(match Dir::openat(parent, *p, dir_flags(), Mode::empty()) {
                 Ok(d) => d,
                 Err(Errno::ENOENT) => return Ok(()),
                 Err(e) => return Err(refused(p, e)),
-            };
+            });
         }
-        remove_entry(&dir, last)
+        remove_entry(held.as_ref().unwrap_or(root), last)
     }
 
     fn remove_entry(parent: &Dir, name: &OsStr) -> std::io::Result<()> {

@@ -106,6 +106,7 @@ fn a_directory_swapped_for_a_symlink_after_the_walk_is_never_followed() {
         &slug::ignore_file::Races {
             on_visit: &|_| {},
             after_walk: &swap,
+            before_remove: &|_| {},
         },
     );
     let e = result.expect_err("the swap is reported").to_string();
@@ -149,6 +150,7 @@ fn a_directory_that_vanishes_during_the_walk_is_passed_over_and_the_rest_applied
                 }
             },
             after_walk: &|| {},
+            before_remove: &|_| {},
         },
     )
     .expect("a vanished directory is not an error");
@@ -182,6 +184,7 @@ fn a_matched_file_gone_after_the_walk_is_passed_over_but_one_that_cannot_be_look
         &slug::ignore_file::Races {
             on_visit: &|_| {},
             after_walk: &|| std::fs::remove_file(app.join("gone.log")).unwrap(),
+            before_remove: &|_| {},
         },
     )
     .expect("a file removed meanwhile is not an error");
@@ -199,10 +202,91 @@ fn a_matched_file_gone_after_the_walk_is_passed_over_but_one_that_cannot_be_look
                 std::fs::rename(app.join("build"), app.join("build-moved")).unwrap();
                 symlink("build", app.join("build")).unwrap();
             },
+            before_remove: &|_| {},
         },
     )
     .expect_err("a path that cannot be looked at is reported")
     .to_string();
     assert!(e.contains("build/file.log"), "{e}");
     assert!(app.join("build-moved/file.log").exists());
+}
+
+/// An app directory and an outside one with the same matching files.
+fn app_and_outside_twin() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let base = tempfile::tempdir().unwrap();
+    let (app, outside) = (base.path().join("app"), base.path().join("outside"));
+    for dir in [&app, &outside] {
+        for sub in ["a", "b", "c"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+            std::fs::write(dir.join(sub).join("x.log"), "x").unwrap();
+            std::fs::write(dir.join(sub).join("keep.py"), "x").unwrap();
+        }
+    }
+    (base, app, outside)
+}
+
+fn logs_in(dir: &std::path::Path) -> usize {
+    ["a", "b", "c"]
+        .iter()
+        .filter(|s| dir.join(s).join("x.log").exists())
+        .count()
+}
+
+/// The app directory itself replaced by a link to another directory after
+/// the walk: the walk's list may be the other directory's, so nothing is
+/// removed, anywhere, and the error says why.
+#[test]
+fn the_app_directory_swapped_for_a_link_after_the_walk_removes_nothing_anywhere() {
+    let (base, app, outside) = app_and_outside_twin();
+    let moved = base.path().join("app-moved");
+    let rules = SlugIgnore::parse(b"*.log\n").unwrap();
+    let swap = || {
+        std::fs::rename(&app, &moved).unwrap();
+        symlink(&outside, &app).unwrap();
+    };
+    let e = slug::ignore_file::apply_with(
+        &app,
+        &rules,
+        &slug::ignore_file::Races {
+            on_visit: &|_| {},
+            after_walk: &swap,
+            before_remove: &|_| {},
+        },
+    )
+    .expect_err("the swap is reported")
+    .to_string();
+    assert!(e.contains("the app directory was replaced"), "{e}");
+    assert_eq!(logs_in(&outside), 3, "outside untouched");
+    assert_eq!(logs_in(&moved), 3, "nothing removed");
+}
+
+/// The app directory replaced by a link to another directory between two
+/// removals: every removal is resolved beneath the handle opened at the
+/// start, so the rest land in the app (moved, not deleted), never outside.
+#[test]
+fn the_app_directory_swapped_for_a_link_between_removals_never_removes_outside() {
+    let (base, app, outside) = app_and_outside_twin();
+    let moved = base.path().join("app-moved");
+    let rules = SlugIgnore::parse(b"*.log\n").unwrap();
+    let swapped = std::sync::atomic::AtomicBool::new(false);
+    let swap = |_: &std::path::Path| {
+        if !swapped.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::fs::rename(&app, &moved).unwrap();
+            symlink(&outside, &app).unwrap();
+        }
+    };
+    let removal = slug::ignore_file::apply_with(
+        &app,
+        &rules,
+        &slug::ignore_file::Races {
+            on_visit: &|_| {},
+            after_walk: &|| {},
+            before_remove: &swap,
+        },
+    )
+    .unwrap();
+    assert_eq!(removal.paths.len(), 3);
+    assert_eq!(logs_in(&outside), 3, "outside untouched");
+    assert_eq!(logs_in(&moved), 0, "every removal landed in the app");
+    assert!(moved.join("a/keep.py").exists());
 }
