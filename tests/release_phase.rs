@@ -1312,3 +1312,157 @@ fn check_json_is_the_plan_for_scripts_and_its_errors_are_json_with_no_secret() {
         r.stdout
     );
 }
+
+/// A step that ignores SIGTERM and writes its life to a timeline file:
+/// `RUN start T`, then `RUN alive T` every 20 ms for SECONDS, then `RUN end T`
+/// (T: seconds since the epoch). What a SIGKILL ends writes nothing more.
+const TIMELINE_STEP: &str = r#"import os, signal, sys, time
+run, path, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+with open(path, "a", buffering=1) as f:
+    f.write(f"{run} start {time.time():.6f}\n")
+    end = time.time() + seconds
+    while time.time() < end:
+        f.write(f"{run} alive {time.time():.6f}\n")
+        time.sleep(0.02)
+    f.write(f"{run} end {time.time():.6f}\n")
+"#;
+
+/// How a release loses its lock mid-step.
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    /// `pg_terminate_backend` of the lock's connection.
+    TerminateBackend,
+    /// `kill -9` of release-phase.
+    KillReleasePhase,
+    /// `kill -9` of the step's guard.
+    KillGuard,
+}
+
+/// Release `a` runs a step that ignores SIGTERM (for a minute); once the
+/// step has started, release `b` waits for the lock and `fault` hits `a`.
+/// Returns (the last moment `a`'s step was seen alive, the moment `b`'s step
+/// started), and both releases' output.
+fn fenced_round(fault: Fault) -> (f64, f64, Ran, Ran) {
+    require_python_modules(&["psycopg"]);
+    let db = TestDb::new(&format!("fence_{fault:?}").to_lowercase());
+    let dir = tempfile::tempdir().unwrap();
+    let timeline = dir.path().join("timeline");
+    let app = app_with(
+        "[_]\nid = \"fenceapp\"\n[_.metadata.slipway.release]\ngrace = 1\n[[com.heroku.phase.release]]\ncommand = \"bash\"\nargs = [\"-c\", \"python3 timeline.py $RUN $TIMELINE $SECONDS\"]\n",
+        &[("timeline.py", TIMELINE_STEP)],
+    );
+    let url = db.url();
+    let spawn = |run: &str, seconds: &str| {
+        release_phase_in(
+            app.path(),
+            &["run"],
+            &[
+                ("DATABASE_URL", &url),
+                ("RUN", run),
+                ("SECONDS", seconds),
+                ("TIMELINE", timeline.to_str().unwrap()),
+            ],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+    };
+    let read = || std::fs::read_to_string(&timeline).unwrap_or_default();
+    let mut a = spawn("a", "60");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !read().contains("a start") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a's step never started"
+        );
+        std::thread::sleep(Duration::from_millis(20)); // polling the step's own timeline
+    }
+    let b = spawn("b", "0.2");
+    match fault {
+        Fault::TerminateBackend => {
+            let killed: i64 = db
+                .client()
+                .query_one(
+                    "SELECT count(*) FROM (SELECT pg_terminate_backend(l.pid) FROM pg_locks l \
+                     WHERE l.locktype = 'advisory' AND l.granted AND l.database = \
+                     (SELECT oid FROM pg_database WHERE datname = current_database())) t",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            assert_eq!(killed, 1, "the lock holder's connection");
+        }
+        Fault::KillReleasePhase => a.kill().unwrap(),
+        Fault::KillGuard => {
+            let st = Command::new("pkill")
+                .args(["-KILL", "-f", &format!("__step-guard --parent {} ", a.id())])
+                .status()
+                .unwrap();
+            assert!(st.success(), "the guard of a's step");
+        }
+    }
+    wait_exit(&mut a, Duration::from_mins(1));
+    let a = ran(&a.wait_with_output().unwrap());
+    let b = ran(&b.wait_with_output().unwrap());
+    assert_eq!(b.code, 0, "{}", b.all());
+    let text = read();
+    let at = |line: &str| -> f64 { line.split(' ').nth(2).unwrap().parse().unwrap() };
+    let a_last = text
+        .lines()
+        .filter(|l| l.starts_with("a "))
+        .map(at)
+        .fold(0.0, f64::max);
+    let b_start = text
+        .lines()
+        .find(|l| l.starts_with("b start"))
+        .map_or_else(|| panic!("b's step never started:\n{}", b.all()), at);
+    eprintln!(
+        "| {fault:?} | a's step last alive {a_last:.3} | b's step started {b_start:.3} | gap {:+.3} s |",
+        b_start - a_last
+    );
+    (a_last, b_start, a, b)
+}
+
+/// Fault 1: the lock holder's connection terminated (`pg_terminate_backend`)
+/// while its step, which ignores SIGTERM, runs. The server frees the lock at
+/// once; the next release finds the fence open and waits out the lost
+/// holder's detection, grace and kill time before its first step.
+#[test]
+fn a_release_that_takes_the_lock_from_a_terminated_holder_starts_after_its_step_is_gone() {
+    let (a_last, b_start, a, b) = fenced_round(Fault::TerminateBackend);
+    assert_eq!(a.code, 75, "{}", a.all());
+    assert!(b.all().contains("lost it during a step"), "{}", b.all());
+    assert!(
+        b_start > a_last,
+        "b's step started {:.3} s before a's last sign of life",
+        a_last - b_start
+    );
+}
+
+/// Fault 2: `kill -9` of release-phase while its step ignores SIGTERM: the
+/// guard stops the group (SIGKILL after the grace); the next release waits.
+#[test]
+fn a_release_after_one_killed_mid_step_starts_after_the_killed_ones_step_is_gone() {
+    let (a_last, b_start, _a, b) = fenced_round(Fault::KillReleasePhase);
+    assert!(b.all().contains("lost it during a step"), "{}", b.all());
+    assert!(
+        b_start > a_last,
+        "b's step started {:.3} s before a's last sign of life",
+        a_last - b_start
+    );
+}
+
+/// Fault 3: `kill -9` of the step's guard: the step, reparented to
+/// release-phase (a subreaper), is stopped before the lock is let go.
+#[test]
+fn a_step_whose_guard_is_killed_is_stopped_before_the_lock_is_let_go() {
+    let (a_last, b_start, a, _b) = fenced_round(Fault::KillGuard);
+    assert!(a.all().contains("outlived it"), "{}", a.all());
+    assert!(
+        b_start > a_last,
+        "b's step started {:.3} s before a's last sign of life",
+        a_last - b_start
+    );
+}

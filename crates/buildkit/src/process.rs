@@ -42,6 +42,11 @@ impl Group {
         ))
     }
 
+    /// The group's id (its leader's pid).
+    pub fn pid(self) -> Pid {
+        self.0
+    }
+
     /// Send `signal` to every process of the group (gone already: fine).
     pub fn signal(self, signal: Signal) {
         let _ = killpg(self.0, signal);

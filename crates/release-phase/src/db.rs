@@ -297,6 +297,81 @@ impl LockWatcher {
     }
 }
 
+/// How long after losing the lock a holder's step may still run, at most:
+/// the watcher's interval and its query's deadline (to notice), the grace
+/// and the SIGKILL wait of `Group::stop` (to stop the whole group), and a
+/// second of margin. `release-phase`'s guard, if release-phase itself dies,
+/// stops the group within the grace too.
+pub fn stop_within(grace: Duration) -> Duration {
+    Duration::from_secs(1)
+        + QUERY_DEADLINE
+        + grace
+        + Duration::from_secs(5)
+        + Duration::from_secs(1)
+}
+
+/// The fence: a row per lock that says "a step of the holder's release may be
+/// running" (from before its first step until its last step's processes are
+/// all gone). It outlives the holder's session, where the advisory lock does
+/// not: a new holder that finds it open took the lock from a session that
+/// was lost mid-step (terminated, cut, killed), whose step may run on until
+/// that holder's `stop_within`, so it waits that long before its own first
+/// step. A role that cannot create the table runs without a fence (said).
+const FENCE_TABLE: &str = "CREATE TABLE IF NOT EXISTS slipway_release_fence (\
+    lock_key bigint PRIMARY KEY, holder text NOT NULL, started_at timestamptz NOT NULL, \
+    stop_within_ms bigint NOT NULL, ended_at timestamptz)";
+
+/// An open fence left by a lost holder: who, and how long its step may run on.
+pub struct OpenFence {
+    pub holder: String,
+    pub stop_within: Duration,
+}
+
+/// Read the fence (creating its table); then open it for this holder.
+pub fn fence_open(
+    client: &mut Bounded,
+    name: &str,
+    holder: &str,
+    stop_within: Duration,
+    stop: &Stop,
+) -> Result<Option<OpenFence>, ReleaseError> {
+    let key = lock_key(name);
+    let holder = holder.to_string();
+    let ms = i64::try_from(stop_within.as_millis()).unwrap_or(i64::MAX);
+    client
+        .run(&|| stop.stopped(), move |c| {
+            c.batch_execute(FENCE_TABLE)?;
+            let left = c.query_opt(
+                "SELECT holder, stop_within_ms FROM slipway_release_fence WHERE lock_key = $1 AND ended_at IS NULL",
+                &[&key],
+            )?;
+            c.execute(
+                "INSERT INTO slipway_release_fence (lock_key, holder, started_at, stop_within_ms) VALUES ($1, $2, now(), $3) \
+                 ON CONFLICT (lock_key) DO UPDATE SET holder = $2, started_at = now(), stop_within_ms = $3, ended_at = NULL",
+                &[&key, &holder, &ms],
+            )?;
+            Ok(left.map(|r| OpenFence {
+                holder: r.get(0),
+                stop_within: Duration::from_millis(u64::try_from(r.get::<_, i64>(1)).unwrap_or(0)),
+            }))
+        })
+        .map_err(|e| query_error("opening the release fence", e, stop))
+}
+
+/// Close the fence: every process of every step is gone.
+pub fn fence_close(client: &mut Bounded, name: &str, stop: &Stop) -> Result<(), ReleaseError> {
+    let key = lock_key(name);
+    client
+        .run(&|| false, move |c| {
+            c.execute(
+                "UPDATE slipway_release_fence SET ended_at = now() WHERE lock_key = $1",
+                &[&key],
+            )
+            .map(|_| ())
+        })
+        .map_err(|e| query_error("closing the release fence", e, stop))
+}
+
 pub fn release(client: &mut Bounded, name: &str, stop: &Stop) -> Result<(), ReleaseError> {
     let key = lock_key(name);
     client

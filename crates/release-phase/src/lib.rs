@@ -123,6 +123,74 @@ pub fn run(app_dir: &Path) -> i32 {
     }
 }
 
+/// Open the release fence (db::fence_open). A holder lost mid-step left it
+/// open: its step may run on for its `stop_within`, so wait that long
+/// before the first step (saying so). True if the fence is ours to close.
+fn open_fence(
+    client: &mut buildkit::pg::Bounded,
+    plan: &Plan,
+    stop: &Stop,
+    log: &Log<'_>,
+) -> Result<bool, ReleaseError> {
+    let holder = format!(
+        "release-phase pid {} on {}",
+        std::process::id(),
+        std::env::var("DYNO")
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .unwrap_or_else(|_| "this host".into())
+    );
+    let within = db::stop_within(plan.settings.grace);
+    match db::fence_open(client, &plan.settings.lock_name, &holder, within, stop) {
+        Ok(None) => Ok(true),
+        Ok(Some(left)) => {
+            log.warn(&format!(
+                "the previous holder of the lock ({}) lost it during a step, whose processes may still be stopping: waiting {} (its detection, grace and kill time) before the first step, so no two releases' steps ever overlap",
+                left.holder,
+                seconds(left.stop_within)
+            ));
+            if stop.sleep(left.stop_within) {
+                return Err(ReleaseError::Signalled(stop.signal()));
+            }
+            Ok(true)
+        }
+        Err(ReleaseError::Signalled(sig)) => Err(ReleaseError::Signalled(sig)),
+        Err(e) => {
+            log.warn(&format!("{e}: running without the release fence (a release that takes the lock from one lost mid-step cannot wait for its step to stop); grant CREATE on the database's schema to fix it"));
+            Ok(false)
+        }
+    }
+}
+
+/// Say how step `n` failed; the exit code of the release.
+fn failed_step(n: usize, outcome: Outcome, took: &str, limits: &Limits, log: &Log<'_>) -> i32 {
+    match outcome {
+        Outcome::Exited(code) => {
+            log.warn(&format!(
+                "step {n} failed with exit code {code} after {took}; the release is not deployed"
+            ));
+            code
+        }
+        Outcome::TimedOut => {
+            log.warn(&format!("step {} ran longer than its {}s timeout and was stopped; the release is not deployed", n, limits.timeout.as_secs()));
+            exit::TIMEOUT
+        }
+        Outcome::LockLost => {
+            log.warn(&format!("the release lock's database connection was lost or stopped answering during step {n} (the lock cannot be vouched for): the step was stopped so it never runs beside another release; the release is not deployed"));
+            exit::LOCK_LOST
+        }
+        Outcome::Interrupted(sig) => {
+            log.warn(&format!(
+                "release-phase received signal {sig} during step {n}; the step was stopped"
+            ));
+            if sig == nix::libc::SIGINT {
+                exit::INTERRUPTED
+            } else {
+                exit::TERMINATED
+            }
+        }
+    }
+}
+
 fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
     let started = Instant::now();
     let stop = Stop::install().map_err(|e| ReleaseError::Io {
@@ -144,7 +212,13 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
         return Ok(0);
     }
 
+    // A step's processes reparent here if their guard dies: kept in reach
+    // until they are gone (runner::run_step).
+    if let Err(e) = runner::become_subreaper() {
+        log.warn(&format!("could not become the subreaper of the steps ({e}): a step whose guard is killed may outlive the lock"));
+    }
     let mut lock = None;
+    let mut fenced = false;
     match std::env::var("DATABASE_URL") {
         Ok(url) if is_postgres(&url) => {
             let (config, target) = db::parse_url(&url)?;
@@ -171,6 +245,7 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
                 plan.settings.lock_name,
                 seconds(t.elapsed())
             ));
+            fenced = open_fence(&mut client, &plan, &stop, log)?;
             lock = Some(client);
         }
         Ok(_) => log.info("DATABASE_URL is not PostgreSQL: running without the release lock"),
@@ -197,38 +272,23 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
         let t = Instant::now();
         let outcome = runner::run_step(step, app_dir, &limits, &stop, log.redactor, &lock_lost)?;
         let took = seconds(t.elapsed());
-        result = match outcome {
-            Outcome::Exited(0) => {
-                log.info(&format!("done in {took}"));
-                continue;
-            }
-            Outcome::Exited(code) => {
-                log.warn(&format!("step {} failed with exit code {code} after {took}; the release is not deployed", i + 1));
-                code
-            }
-            Outcome::TimedOut => {
-                log.warn(&format!("step {} ran longer than its {}s timeout and was stopped; the release is not deployed", i + 1, limits.timeout.as_secs()));
-                exit::TIMEOUT
-            }
-            Outcome::LockLost => {
-                log.warn(&format!("the release lock's database connection was lost or stopped answering during step {} (the lock cannot be vouched for): the step was stopped so it never runs beside another release; the release is not deployed", i + 1));
-                exit::LOCK_LOST
-            }
-            Outcome::Interrupted(sig) => {
-                log.warn(&format!(
-                    "release-phase received signal {sig} during step {}; the step was stopped",
-                    i + 1
-                ));
-                if sig == nix::libc::SIGINT {
-                    exit::INTERRUPTED
-                } else {
-                    exit::TERMINATED
-                }
-            }
-        };
+        if outcome == Outcome::Exited(0) {
+            log.info(&format!("done in {took}"));
+            continue;
+        }
+        result = failed_step(i + 1, outcome, &took, &limits, log);
         break;
     }
     let lock = watcher.and_then(db::LockWatcher::stop);
+    let mut lock = lock;
+    if let (Some(client), true) = (lock.as_mut(), fenced) {
+        // Every process of every step is gone (run_step waits for that).
+        if let Err(e) = db::fence_close(client, &plan.settings.lock_name, &stop) {
+            log.warn(&format!(
+                "{e}; the next release waits out this one's stop time"
+            ));
+        }
+    }
     if let Some(mut client) = lock {
         match db::release(&mut client, &plan.settings.lock_name, &stop) {
             Ok(()) => log.info("released the release lock"),

@@ -82,6 +82,8 @@ pub fn run_step(
         c.arg("__step-guard")
             .arg("--parent")
             .arg(std::process::id().to_string())
+            .arg("--grace-ms")
+            .arg(limits.grace.as_millis().to_string())
             .arg("--")
             .args(&to_run.argv);
         c
@@ -140,20 +142,76 @@ pub fn run_step(
         group.stop(signal, limits.grace, &mut |d| wait(d).is_some());
         break outcome;
     };
+    // Whatever ended it, no process of the step outlives it: one whose guard
+    // was killed, or a grandchild that ignored SIGTERM, is still in the
+    // step's process group (reparented to us: release-phase is a subreaper).
+    // The lock is only let go once the group is empty.
+    if clear_group(group.pid(), limits.grace) {
+        eprintln!(" !     processes of the step outlived it (its guard killed, or a child ignoring SIGTERM): they were stopped before the release lock is let go");
+    }
     // Let the output thread drain what the step wrote (bounded: a daemonised
     // grandchild may keep a pipe open).
     let _ = pumped_rx.recv_timeout(Duration::from_secs(4));
     Ok(outcome)
 }
 
+/// Make release-phase the subreaper of what it starts: a step's process
+/// whose parent (the guard) dies is reparented here, not to init, so it
+/// stays in reach (and is reaped) until the group is empty.
+pub fn become_subreaper() -> std::io::Result<()> {
+    nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)
+}
+
+/// Stop every process left in process group `pgid` (SIGTERM, SIGKILL after
+/// `grace`) and wait until the group is empty, reaping the ones reparented
+/// to us. True if any was left.
+fn clear_group(pgid: nix::unistd::Pid, grace: Duration) -> bool {
+    use nix::sys::signal::killpg;
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let reap = || {
+        while let Ok(status) = waitpid(
+            nix::unistd::Pid::from_raw(-pgid.as_raw()),
+            Some(WaitPidFlag::WNOHANG),
+        ) {
+            if status == WaitStatus::StillAlive {
+                break;
+            }
+        }
+    };
+    let alive = || {
+        reap();
+        killpg(pgid, None).is_ok()
+    };
+    if !alive() {
+        return false;
+    }
+    let wait_empty = |within: Duration| {
+        let until = Instant::now() + within;
+        while alive() {
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20)); // polling the kernel's process table
+        }
+        true
+    };
+    let _ = killpg(pgid, Signal::SIGTERM);
+    if !wait_empty(grace) {
+        let _ = killpg(pgid, Signal::SIGKILL);
+        wait_empty(Duration::from_secs(5));
+    }
+    true
+}
+
 /// `release-phase __step-guard --parent PID -- ARGV...`: runs ARGV in this
 /// process group (the one `run_step` made) and exits with its code. It asks
 /// the kernel for SIGTERM when its parent dies (`PR_SET_PDEATHSIG`); then,
-/// its parent gone, it stops the whole group (SIGTERM, SIGKILL 5 s later), so
+/// its parent gone, it stops the whole group (SIGTERM, SIGKILL after the
+/// step's grace: within `db::stop_within`, which a new lock holder waits), so
 /// a release step never outlives a `release-phase run` that was SIGKILLed and
 /// never runs without the lock. Signals the parent sends to the group reach
 /// the step directly; the guard only waits for it.
-pub fn step_guard(parent: i32, argv: &[String]) -> i32 {
+pub fn step_guard(parent: i32, grace: Duration, argv: &[String]) -> i32 {
     use nix::unistd::{getpgrp, getppid};
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let parent_gone = move || getppid().as_raw() != parent;
@@ -178,7 +236,7 @@ pub fn step_guard(parent: i32, argv: &[String]) -> i32 {
             if parent_gone() {
                 let group = getpgrp();
                 let _ = nix::sys::signal::killpg(group, Signal::SIGTERM);
-                std::thread::sleep(Duration::from_secs(5));
+                std::thread::sleep(grace);
                 let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
             }
         }

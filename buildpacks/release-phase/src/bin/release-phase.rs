@@ -80,6 +80,9 @@ enum Cmd {
     StepGuard {
         #[arg(long)]
         parent: i32,
+        /// After the parent's death: SIGTERM to the group, SIGKILL this much later.
+        #[arg(long, default_value_t = 5000)]
+        grace_ms: u64,
         #[arg(last = true, required = true)]
         argv: Vec<String>,
     },
@@ -121,7 +124,15 @@ fn main() -> ExitCode {
             dry_run,
             action: None,
         } => autoscale(&cli.app_dir, dry_run),
-        Cmd::StepGuard { parent, argv } => release_phase::runner::step_guard(parent, &argv),
+        Cmd::StepGuard {
+            parent,
+            grace_ms,
+            argv,
+        } => release_phase::runner::step_guard(
+            parent,
+            std::time::Duration::from_millis(grace_ms),
+            &argv,
+        ),
         Cmd::Check { json: false } => release_phase::check(&cli.app_dir).unwrap_or_else(|e| {
             let redactor = release_phase::redact::Redactor::from_process_env();
             eprintln!(
