@@ -77,6 +77,13 @@ fn with_redis<T>(
 /// How long a lease or state query may take (a tick waits no longer).
 pub const QUERY_DEADLINE: Duration = Duration::from_secs(5);
 
+/// How long one formation PATCH may take, as a whole (the Platform API
+/// client's deadline). A lease confirmed right before a PATCH outlives it
+/// (Redis: the expiry is renewed to at least twice this), and a worker that
+/// has just taken the lease over holds its first PATCH this long, so a PATCH
+/// its predecessor sent just before losing the lease has landed first.
+pub const PATCH_DEADLINE: Duration = Duration::from_secs(10);
+
 /// Where the state survives restarts (created if missing; the app's
 /// migrations never see it).
 const STATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS slipway_autoscale_state (app text PRIMARY KEY, state text NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())";
@@ -129,7 +136,9 @@ impl Lease {
                     std::process::id(),
                     chrono::Utc::now().timestamp_micros()
                 ),
-                ttl: (interval * 3).max(Duration::from_secs(3)),
+                // Renewed by every tick and right before every PATCH: it
+                // must outlive a PATCH sent just after a renewal.
+                ttl: (interval * 3).max(PATCH_DEADLINE * 2 + QUERY_DEADLINE),
             });
         }
         Ok(Self::None)
@@ -209,6 +218,62 @@ impl Lease {
                         .query::<()>(c)
                 })
                 .map_err(StateError::from)
+            }
+        }
+    }
+
+    /// Right before a PATCH: whether the lease is still ours (PostgreSQL:
+    /// this session still holds the advisory lock in `pg_locks`; Redis: the
+    /// key still names us, its expiry renewed). Anything else, the lease is
+    /// given up (the next tick takes it again, or waits) and nothing is sent.
+    pub fn confirm(&mut self) -> Held {
+        match self {
+            Self::None => Held::Yes,
+            Self::Postgres { key, client, .. } => {
+                let Some(c) = client.as_mut() else {
+                    return Held::No("the lease's database connection is gone".into());
+                };
+                #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+                let (classid, objid) = ((*key >> 32) as u32, *key as u32);
+                let held = c.run(&|| false, move |c| {
+                    c.query_one(
+                        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                         AND pid = pg_backend_pid() AND classid = $1 AND objid = $2 AND objsubid = 1)",
+                        &[&classid, &objid],
+                    )
+                    .map(|row| row.get::<_, bool>(0))
+                });
+                match held {
+                    Ok(true) => Held::Yes,
+                    Ok(false) => {
+                        *client = None;
+                        Held::No("this session no longer holds the lease".into())
+                    }
+                    Err(e) => {
+                        *client = None;
+                        Held::No(format!("the lease's database connection was lost ({e})"))
+                    }
+                }
+            }
+            Self::Redis {
+                client,
+                conn,
+                key,
+                id,
+                ttl,
+            } => {
+                let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+                let script = redis::Script::new(
+                    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
+                     return 0",
+                );
+                match with_redis(client, conn, |c| {
+                    script.key(key.as_str()).arg(id.as_str()).arg(ms).invoke::<i32>(c)
+                }) {
+                    Ok(1) => Held::Yes,
+                    Ok(_) => Held::No("the lease's Redis key no longer names this worker (it expired and another took it)".into()),
+                    Err(e) => Held::No(format!("cannot confirm the lease in Redis: {e}")),
+                }
             }
         }
     }

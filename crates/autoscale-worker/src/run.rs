@@ -127,6 +127,8 @@ struct Worker<'a> {
     warned_missing: BTreeSet<String>,
     /// Waiting for the lease: why, said once per episode.
     waiting: Option<String>,
+    /// After taking the lease over: no PATCH before this (see `may_patch`).
+    hold_off_until: Option<Instant>,
     /// The saved state was read (once, when the lease is first ours).
     restored: bool,
     /// Saving the state failed: said once.
@@ -163,7 +165,7 @@ impl<'a> Worker<'a> {
             &config.api_base,
             &config.app,
             config.token.clone(),
-            Duration::from_secs(10),
+            lease::PATCH_DEADLINE,
         );
         let heartbeat = autoscale_probes::heartbeat_agent(
             config
@@ -185,6 +187,7 @@ impl<'a> Worker<'a> {
             notified_limits: BTreeSet::new(),
             warned_missing: BTreeSet::new(),
             waiting: None,
+            hold_off_until: None,
             restored: false,
             save_failed: false,
             saved_at: None,
@@ -219,11 +222,15 @@ impl<'a> Worker<'a> {
         match self.config.lease.hold() {
             lease::Held::Yes => {
                 if self.waiting.take().is_some() {
-                    self.emit(&serde_json::json!({"event": "lease", "message": "the lease is ours: acting"}));
+                    // Taken over: the last holder's PATCH may be in flight.
+                    self.hold_off_until = Some(Instant::now() + lease::PATCH_DEADLINE);
+                    self.emit(&serde_json::json!({"event": "lease", "message": format!("the lease is ours: acting (the first PATCH waits {}s, so a PATCH the previous holder sent has landed)", lease::PATCH_DEADLINE.as_secs())}));
                 }
                 if !self.restored {
                     self.restored = true;
-                    self.restore();
+                    if self.restore() {
+                        self.hold_off_until = Some(Instant::now() + lease::PATCH_DEADLINE);
+                    }
                 }
             }
             lease::Held::No(why) => {
@@ -300,15 +307,59 @@ impl<'a> Worker<'a> {
 
     /// Take back the state the last acting worker saved: streaks, flap
     /// budget, freeze, dyno-hours survive restarts.
-    fn restore(&mut self) {
+    /// Restore the last acting worker's state; true if it acted so recently
+    /// (within a PATCH deadline and two intervals) that a PATCH of its may
+    /// still be in flight.
+    fn restore(&mut self) -> bool {
         let app = self.config.app.clone();
         match self.config.lease.load(&app) {
             Ok(Some((snap, saved_at))) => {
                 let ok = self.state.restore(&self.config.policy, &snap);
-                self.emit(&serde_json::json!({"event": "restored", "saved_at": saved_at, "types": snap.types.len(), "used": ok}));
+                let recent = chrono::DateTime::parse_from_rfc3339(&saved_at)
+                    .or_else(|_| {
+                        chrono::DateTime::parse_from_str(&saved_at, "%Y-%m-%d %H:%M:%S%.f%#z")
+                    })
+                    .ok()
+                    .and_then(|at| {
+                        (chrono::Utc::now() - at.with_timezone(&chrono::Utc))
+                            .to_std()
+                            .ok()
+                    })
+                    .is_some_and(|ago| {
+                        ago < lease::PATCH_DEADLINE
+                            + 2 * self.config.policy.settings.heartbeat_interval
+                    });
+                self.emit(&serde_json::json!({"event": "restored", "saved_at": saved_at, "types": snap.types.len(), "used": ok, "previous_holder_recent": recent}));
+                recent
             }
-            Ok(None) => {}
-            Err(e) => self.emit(&serde_json::json!({"event": "warning", "message": format!("cannot read the saved state ({e}): starting afresh")})),
+            Ok(None) => false,
+            Err(e) => {
+                self.emit(&serde_json::json!({"event": "warning", "message": format!("cannot read the saved state ({e}): starting afresh")}));
+                false
+            }
+        }
+    }
+
+    /// Whether this worker may send a PATCH now: not while it holds off
+    /// after a takeover, and only with the lease confirmed. Else why not.
+    fn may_patch(&mut self) -> Result<(), String> {
+        if let Some(until) = self.hold_off_until {
+            let now = Instant::now();
+            if now < until {
+                return Err(format!(
+                    "the lease was just taken over; the first PATCH waits {:.1}s more, so one the previous holder sent has landed",
+                    (until - now).as_secs_f64()
+                ));
+            }
+            self.hold_off_until = None;
+        }
+        match self.config.lease.confirm() {
+            lease::Held::Yes => Ok(()),
+            lease::Held::No(why) => {
+                let message = format!("the lease was lost before the PATCH ({why}); this worker stops acting until it holds it again");
+                self.waiting = Some(why);
+                Err(message)
+            }
         }
     }
 
@@ -416,6 +467,9 @@ impl<'a> Worker<'a> {
         if self.config.dry_run {
             return Ok(format!("dry-run: would PATCH {shown}"));
         }
+        if let Err(why) = self.may_patch() {
+            return Ok(format!("not sent {shown}: {why}"));
+        }
         let updates: Vec<Update> = t
             .decisions
             .iter()
@@ -481,6 +535,10 @@ impl<'a> Worker<'a> {
     ) -> Vec<String> {
         let mut refused = Vec::new();
         for d in decisions {
+            // Each PATCH alone is fenced too: a lease lost half-way stops them.
+            if decisions.len() > 1 && self.may_patch().is_err() {
+                break;
+            }
             let result = if decisions.len() == 1 {
                 Err(ApiError::AboveLimit {
                     limit: Some(limit),

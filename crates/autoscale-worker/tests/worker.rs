@@ -1225,3 +1225,134 @@ fn a_broker_the_autoscaler_cannot_measure_is_a_configuration_error_at_start() {
         }
     }
 }
+
+/// A heartbeat endpoint that holds every request until the gate opens, and
+/// says (on the channel) when one has arrived: a tick stopped half-way.
+/// Open (true) once the test says so; waited on with the condvar.
+type Gate = Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>;
+
+fn gated_target() -> (Target, Gate, std::sync::mpsc::Receiver<()>) {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/heroku-autoscale/heartbeat/v1",
+        server.server_addr().to_ip().unwrap()
+    );
+    let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let (arrived, seen) = std::sync::mpsc::channel();
+    let g = gate.clone();
+    std::thread::spawn(move || {
+        for req in server.incoming_requests() {
+            let _ = arrived.send(());
+            let g = g.clone();
+            std::thread::spawn(move || {
+                let (open, cv) = &*g;
+                let mut is_open = open.lock().unwrap();
+                while !*is_open {
+                    is_open = cv.wait(is_open).unwrap();
+                }
+                drop(is_open);
+                let _ = req.respond(tiny_http::Response::from_string("{\"status\": \"ok\"}"));
+            });
+        }
+    });
+    (
+        Target {
+            url,
+            delay_ms: Arc::new(AtomicU64::new(0)),
+        },
+        gate,
+        seen,
+    )
+}
+
+/// The leader's lease connection is terminated in the middle of its tick
+/// (after the lease check, before the PATCH), and a second autoscaler takes
+/// the lease: the old leader confirms the lease right before its PATCH,
+/// finds it gone and sends nothing (it once still PATCHed, 3 of 3); the new
+/// one holds its first PATCH for the PATCH deadline.
+#[test]
+fn a_leader_that_loses_its_lease_mid_tick_sends_no_patch_after_the_handover() {
+    require_postgres();
+    let app_name = format!("handover-{}", std::process::id());
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 25);
+    publish(&gq, 0);
+    let api = FakeApi::start(
+        &app_name,
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+            ("autoscale", 1),
+        ],
+    );
+    let (target, gate, arrived) = gated_target();
+    let dir = app(&pq, &gq);
+    let mut env = env(&api, &target, AMQP);
+    env.insert("AUTOSCALE_HEROKU_APP_NAME", app_name.clone());
+    env.insert(
+        "DATABASE_URL",
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into(),
+    );
+    let a = spawn_worker(dir.path(), &env, false);
+    arrived
+        .recv_timeout(WITHIN)
+        .expect("a's first tick reaches the heartbeat");
+    // a holds the lease and is inside its tick: cut its lease's session.
+    let mut db = postgres::Client::connect(
+        "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+        postgres::NoTls,
+    )
+    .unwrap();
+    let key = autoscale_worker::lease::lock_key(&app_name);
+    #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+    let (classid, objid) = ((key >> 32) as u32, key as u32);
+    let cut: i64 = db
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' \
+             AND granted AND classid = $1 AND objid = $2) t",
+            &[&classid, &objid],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(cut, 1, "a's lease session");
+    // b takes the lease over (its heartbeat requests wait at the gate too):
+    // the database shows the lock granted again, to b's session.
+    let b = spawn_worker(dir.path(), &env, false);
+    let until = std::time::Instant::now() + WITHIN;
+    while db
+        .query_opt(
+            "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = $1 AND objid = $2",
+            &[&classid, &objid],
+        )
+        .unwrap()
+        .is_none()
+    {
+        assert!(std::time::Instant::now() < until, "b never took the lease");
+        std::thread::sleep(Duration::from_millis(20)); // polling the database's lock table
+    }
+    // a goes on to its PATCH.
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    a.until("a's tick ends", |log| ticks(log) >= 1);
+    b.until("b's first tick ends", |log| ticks(log) >= 1);
+    let (log_a, _) = a.stop();
+    let (log_b, _) = b.stop();
+    delete(&[&pq, &gq]);
+    let patches = api
+        .requests()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
+    assert!(
+        patches <= 1,
+        "a PATCHed after losing its lease ({patches} PATCHes)\n{log_a}\n{log_b}"
+    );
+    assert!(
+        log_a.contains("not sent worker_priority=3: the lease was lost before the PATCH"),
+        "{log_a}"
+    );
+    assert!(!log_a.contains("\"call\":\"PATCH"), "{log_a}");
+}
