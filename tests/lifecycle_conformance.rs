@@ -1035,3 +1035,135 @@ fn a_second_build_into_the_same_image_waits_for_the_first_and_never_mixes_them()
         "the first build's image, whole"
     );
 }
+
+/// SIGTERM to `slipway build` while a buildpack runs, with a child of the
+/// buildpack that ignores SIGTERM and keeps writing into the app: slipway
+/// passes the signal to the buildpack's whole process group, SIGKILLs what
+/// is left after the grace, puts the previous image back and exits 143.
+/// Nothing the buildpack started writes into the image afterwards (it once
+/// died at once and the next good build shipped the stray file).
+#[test]
+fn sigterm_to_a_build_stops_the_buildpacks_processes_and_keeps_the_previous_image() {
+    use std::io::BufRead as _;
+    let bps = tempfile::tempdir().unwrap();
+    let bp = script_buildpack(
+        bps.path(),
+        "test/stubborn",
+        "true",
+        r#"printf '[[processes]]\ntype = "web"\ncommand = ["cat", "app.txt"]\ndefault = true\n' > "$CNB_LAYERS_DIR/launch.toml"
+if [ -f stubborn ]; then
+  ( trap '' TERM; while true; do echo x >> stray.txt; sleep 0.05; done ) &
+  trap '' TERM
+  echo "stubborn build under way"
+  while true; do sleep 0.05; done
+fi"#,
+    );
+    let out = tempfile::tempdir().unwrap();
+    build_ok(app().path(), std::slice::from_ref(&bp), out.path(), &[]);
+    let stubborn = app();
+    std::fs::write(stubborn.path().join("stubborn"), "").unwrap();
+    let mut child = std::process::Command::new(slipway_e2e::slipway())
+        .args(["build", stubborn.path().to_str().unwrap(), "--buildpack"])
+        .arg(&bp)
+        .arg("--out")
+        .arg(out.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while !seen.contains("stubborn build under way") {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the build ended first:\n{seen}");
+        seen.push_str(&line);
+    }
+    slipway_e2e::sigterm(&child);
+    let status = slipway_e2e::wait_exit(&mut child, std::time::Duration::from_secs(30));
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
+    let mut err = String::new();
+    let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err);
+    assert_eq!(status.code(), Some(143), "{seen}{rest}{err}");
+    assert!(err.contains("stopped by signal 15"), "{err}");
+    // The writer ignoring SIGTERM is gone: SIGKILLed with its group.
+    let alive = std::process::Command::new("pgrep")
+        .args(["-f", "echo x >> stray.txt"])
+        .output()
+        .unwrap();
+    assert!(!alive.status.success(), "the buildpack's child outlived the build");
+    assert_eq!(served(out.path()), "hello", "the previous image runs");
+    assert!(!out.path().join("workspace/stray.txt").exists());
+}
+
+/// The disk fills up while the app is copied into the image (a 4 MiB
+/// tmpfs, an app that grew a 6 MiB file): the build fails naming the full
+/// disk, the partial copy is gone and the previous image is back.
+#[test]
+fn a_full_disk_while_copying_the_app_keeps_the_previous_image_and_frees_the_copy() {
+    let bps = tempfile::tempdir().unwrap();
+    let bp = counting_buildpack(bps.path());
+    let small = app();
+    let big = app();
+    std::fs::write(big.path().join("grown.bin"), vec![7u8; 6 << 20]).unwrap();
+    let disk = tempfile::tempdir().unwrap();
+    let out = disk.path().join("image");
+    let slipway = slipway_e2e::slipway();
+    let script = format!(
+        "mount -t tmpfs -o size=4m tmpfs '{d}' && \
+         '{s}' build '{small}' --buildpack '{bp}' --out '{out}' >/dev/null && \
+         '{s}' build '{big}' --buildpack '{bp}' --out '{out}'; echo \"exit=$?\"; \
+         '{s}' run --image '{out}'; echo; du -sk '{out}/workspace'",
+        d = disk.path().display(),
+        s = slipway.display(),
+        small = small.path().display(),
+        big = big.path().display(),
+        bp = bp.display(),
+        out = out.display(),
+    );
+    let r = slipway_e2e::ran(
+        &std::process::Command::new("unshare")
+            .args(["-rm", "sh", "-c", &script])
+            .output()
+            .unwrap(),
+    );
+    assert!(r.stdout.contains("exit=1"), "the build fails:\n{}", r.all());
+    assert!(r.all().contains("No space left on device"), "{}", r.all());
+    assert!(
+        r.all().contains("the previous image in"),
+        "it says the previous image is kept:\n{}",
+        r.all()
+    );
+    assert!(r.stdout.contains("hello"), "the previous image runs:\n{}", r.all());
+    let kib: u64 = r
+        .stdout
+        .lines()
+        .last()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(u64::MAX);
+    assert!(kib < 1024, "the partial copy is gone (workspace holds {kib} KiB):\n{}", r.all());
+}
+
+/// A build killed with SIGKILL half-way leaves the last good image in
+/// `previous/` and a half-made one beside it: until the next build,
+/// `slipway run` runs the last good image (it once failed until then).
+#[test]
+fn after_a_build_killed_half_way_slipway_run_runs_the_last_good_image() {
+    let bps = tempfile::tempdir().unwrap();
+    let bp = counting_buildpack(bps.path());
+    let out = tempfile::tempdir().unwrap();
+    build_ok(app().path(), std::slice::from_ref(&bp), out.path(), &[]);
+    let previous = out.path().join("previous");
+    std::fs::create_dir(&previous).unwrap();
+    for dir in ["workspace", "platform", "layers"] {
+        std::fs::rename(out.path().join(dir), previous.join(dir)).unwrap();
+    }
+    std::fs::create_dir_all(out.path().join("workspace")).unwrap();
+    std::fs::write(out.path().join("workspace/app.txt"), "half").unwrap();
+    let r = slipway_cmd(&["run", "--image", &out.path().display().to_string()]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.stdout, "hello");
+    assert!(r.stderr.contains("running the last good image"), "{}", r.stderr);
+}

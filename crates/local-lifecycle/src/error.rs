@@ -60,6 +60,8 @@ pub enum LifecycleError {
     Order(String),
     #[error("no buildpacks: pass --buildpack DIR (repeatable), or give the app a project.toml [[io.buildpacks.group]]")]
     NoBuildpacks,
+    #[error("stopped by signal {signal}: the buildpack's processes were stopped (SIGTERM, then SIGKILL after {grace_s}s) and the previous image is unchanged")]
+    Interrupted { signal: i32, grace_s: u64 },
     #[error("could not start `{program}`: {source}")]
     Spawn {
         program: String,

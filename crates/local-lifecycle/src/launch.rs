@@ -37,7 +37,7 @@ pub fn prepare(opts: &RunOptions) -> Result<Prepared> {
     let root = std::fs::canonicalize(&opts.image).map_err(|_| LifecycleError::NoImage {
         image: opts.image.clone(),
     })?;
-    let image = Image::new(&root);
+    let image = Image::new(&crate::platform::runnable_root(&root));
     let metadata = image.read_metadata()?;
     let process = metadata.process(opts.process.as_deref())?.clone();
     let workspace = image.workspace();

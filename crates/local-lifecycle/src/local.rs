@@ -168,6 +168,7 @@ pub fn local(
     let root = std::fs::canonicalize(&opts.image).map_err(|_| LifecycleError::NoImage {
         image: opts.image.clone(),
     })?;
+    let root = crate::platform::runnable_root(&root);
     let metadata = Image::new(&root).read_metadata()?;
     let extra: Vec<String> = opts.env.clone();
     let configured = |k: &str| {

@@ -172,6 +172,23 @@ pub fn check_out_dir(app_dir: &Path, out: &Path) -> Result<()> {
 /// Where `prepare_image` keeps the previous image while a build runs.
 pub const PREVIOUS_DIR: &str = "previous";
 
+/// The image directory `slipway run` and `slipway local` run from: the image
+/// itself, or, while a build runs or after one was killed before it
+/// concluded (its leftovers beside), the last good image it set aside in
+/// `previous/` (said on stderr).
+pub fn runnable_root(root: &Path) -> PathBuf {
+    let previous = root.join(PREVIOUS_DIR);
+    if previous.join("layers/config/metadata.toml").is_file() {
+        eprintln!(
+            "slipway: running the last good image, kept in {} by a build that is running or did not finish (the next build puts it back or replaces it)",
+            previous.display()
+        );
+        previous
+    } else {
+        root.to_path_buf()
+    }
+}
+
 /// End a build begun by `prepare_image`: on success the previous image goes;
 /// on failure (detect included) the failed build's directories go and the
 /// previous image comes back, so `slipway run` keeps running the last good
@@ -236,6 +253,9 @@ fn lock_out_dir(root: &Path) -> Result<BuildLock> {
 /// Returns the image, the canonical app dir and the directory's build lock,
 /// to hold until the build has concluded.
 pub fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf, BuildLock)> {
+    // From here on a SIGTERM/SIGINT stops the build's phases and puts the
+    // previous image back, never leaving slipway dead with children writing.
+    crate::process::catch_build_signals()?;
     check_out_dir(&opts.app_dir, &opts.out)?;
     let app_dir = std::fs::canonicalize(&opts.app_dir).at(&opts.app_dir)?;
     std::fs::create_dir_all(&opts.out).at(&opts.out)?;
@@ -275,14 +295,23 @@ pub fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf, BuildLock)>
             }
         }
     }
-    for dir in dirs {
-        remove(&dir)?;
+    let laid_out = (|| {
+        for dir in dirs {
+            remove(&dir)?;
+        }
+        remove(&image.tmp())?;
+        if opts.clear_cache {
+            remove(&image.cache())?;
+        }
+        copy_tree(&app_dir, &image.workspace(), Some(&image.root))?;
+        write_platform_dir(&image.platform(), &user_env(&app_dir, &opts.env)?)
+    })();
+    if let Err(e) = laid_out {
+        // A full disk (or any failure) while copying the app: the partial
+        // copy goes (it may be what fills the disk) and the previous image
+        // comes back, so `slipway run` keeps working.
+        remove(&image.workspace())?;
+        return Err(conclude(&image, Err::<(), _>(e)).expect_err("an error stays one"));
     }
-    remove(&image.tmp())?;
-    if opts.clear_cache {
-        remove(&image.cache())?;
-    }
-    copy_tree(&app_dir, &image.workspace(), Some(&image.root))?;
-    write_platform_dir(&image.platform(), &user_env(&app_dir, &opts.env)?)?;
     Ok((image, app_dir, lock))
 }

@@ -19,6 +19,10 @@ const EXIT_CODES: &[(&str, &str)] = &[
     ),
     ("2", "the command line is wrong (unknown option or value)"),
     (
+        "130, 143",
+        "build: stopped by SIGINT or SIGTERM (the buildpacks' processes stopped, the previous image kept)",
+    ),
+    (
         "N",
         "run, local: the process's own exit code (128+S when killed by signal S)",
     ),
@@ -248,7 +252,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 env,
                 clear_cache,
             };
-            let report = if let Some(how) = classic {
+            let built = if let Some(how) = classic {
                 local_lifecycle::build_classic(
                     &opts,
                     match how {
@@ -260,7 +264,15 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 local_lifecycle::build_official(&opts, dir)
             } else {
                 local_lifecycle::build(&opts)
-            }?;
+            };
+            let report = match built {
+                Ok(report) => report,
+                Err(e @ local_lifecycle::LifecycleError::Interrupted { signal, .. }) => {
+                    eprintln!("slipway: {e}");
+                    return Ok(128 + signal);
+                }
+                Err(e) => return Err(e.into()),
+            };
             println!(
                 "Built {} in {:.2}s",
                 report.image.display(),

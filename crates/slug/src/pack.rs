@@ -121,6 +121,15 @@ impl<R: io::Read> io::Read for Exact<R> {
     }
 }
 
+/// Whether a file's size or modification (content or inode change) time
+/// moved between two looks.
+fn changed(before: &std::fs::Metadata, after: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    before.len() != after.len()
+        || (before.mtime(), before.mtime_nsec()) != (after.mtime(), after.mtime_nsec())
+        || (before.ctime(), before.ctime_nsec()) != (after.ctime(), after.ctime_nsec())
+}
+
 /// Counts the bytes of the tar stream, so entries know where they are.
 struct Offset<W> {
     inner: W,
@@ -275,11 +284,20 @@ fn write_tar_excluding<W: Write>(
                     &name,
                     None,
                     Exact {
-                        inner: file,
+                        inner: &file,
                         left: size,
                     },
                 )
                 .map_err(io_at(entry.path()))?;
+                // Written to while we read it (GNU tar: "file changed as we
+                // read it"): the slug would hold a torn copy. Fail; the
+                // partial slug is removed by the caller.
+                let after = file.metadata().map_err(io_at(entry.path()))?;
+                if changed(&meta, &after) {
+                    return Err(io_at(entry.path())(io::Error::other(
+                        "changed while it was packed (something is writing it): the slug would hold a torn copy, so nothing was written. Stop the writer and pack again, or add the file to .slugignore",
+                    )));
+                }
                 stats.files += 1;
                 stats.file_bytes += size;
             }
@@ -393,10 +411,13 @@ fn pack_beside(
     let tmp = partial_path(dir, dest);
     // The slug being written (and the one it replaces) never go into itself.
     let dir_abs = std::fs::canonicalize(dir).map_err(io_at(dir))?;
-    let exclude: Vec<PathBuf> = [&tmp, dest]
+    let mut exclude: Vec<PathBuf> = [&tmp, dest]
         .iter()
         .filter_map(|p| p.file_name().map(|n| dir_abs.join(n)))
         .collect();
+    // Partial slugs of earlier packs into the same path (a pack killed with
+    // SIGKILL cannot remove its own) never go in; a dead pack's is removed.
+    exclude.extend(stale_partials(&dir_abs, dest));
     let result = (|| {
         let file = File::create(&tmp).map_err(io_at(&tmp))?;
         let gz =
@@ -424,6 +445,34 @@ pub fn partial_path_for(dest: &Path) -> PathBuf {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     partial_path(dir, dest)
+}
+
+/// `.NAME.partial-PID` files beside `dest` left by other packs: all of them
+/// are returned (to keep out of the slug); the ones whose pack is dead are
+/// removed.
+fn stale_partials(dir: &Path, dest: &Path) -> Vec<PathBuf> {
+    let Some(name) = dest.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Vec::new();
+    };
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            let pid: i32 = file.strip_prefix(&prefix)?.parse().ok()?;
+            let path = dir.join(&file);
+            let dead = pid != i32::try_from(std::process::id()).unwrap_or(0)
+                && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+                    == Err(nix::errno::Errno::ESRCH);
+            if dead {
+                let _ = std::fs::remove_file(&path);
+            }
+            Some(path)
+        })
+        .collect()
 }
 
 fn partial_path(dir: &Path, dest: &Path) -> PathBuf {

@@ -300,6 +300,39 @@ fn a_slug_written_inside_the_app_never_packs_itself_or_its_partial_file() {
     );
 }
 
+/// A pack killed with SIGKILL cannot remove its partial slug: written inside
+/// the app, the next pack leaves it out of the slug (and removes it, its
+/// pack being dead) instead of packing 52 MB of stale bytes.
+#[test]
+fn a_stale_partial_slug_of_a_killed_pack_is_never_packed_and_is_removed() {
+    let app = app();
+    let out = app.path().join("slug.tgz");
+    // A partial file as a SIGKILLed pack leaves it: its pid no longer runs.
+    let dead = {
+        let mut c = Command::new("true").spawn().unwrap();
+        c.wait().unwrap();
+        c.id()
+    };
+    let stale = app.path().join(format!(".slug.tgz.partial-{dead}"));
+    std::fs::write(&stale, noise(1 << 20, 7)).unwrap();
+    let (code, _, stderr) = slug(
+        &[
+            "pack",
+            app.path().to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let names = listing(&out);
+    assert!(
+        !names.iter().any(|n| n.contains("partial")),
+        "the stale partial slug was packed: {names:?}"
+    );
+    assert!(!stale.exists(), "a dead pack's partial slug is removed");
+}
+
 #[test]
 fn sigterm_while_packing_leaves_no_partial_slug() {
     let app = tempfile::tempdir().unwrap();

@@ -195,6 +195,8 @@ struct TruncateOnHeader {
     victim: std::path::PathBuf,
     written: Vec<u8>,
     done: bool,
+    /// What happens to the victim (default: truncated to nothing).
+    change: fn(&std::path::Path),
 }
 
 impl std::io::Write for TruncateOnHeader {
@@ -206,7 +208,7 @@ impl std::io::Write for TruncateOnHeader {
                 .windows(b"big.log".len())
                 .any(|w| w == b"big.log")
         {
-            std::fs::write(&self.victim, b"").unwrap();
+            (self.change)(&self.victim);
             self.done = true;
         }
         Ok(data.len())
@@ -225,6 +227,7 @@ fn a_file_that_shrinks_after_its_size_was_taken_fails_the_pack_never_a_short_ent
         victim: victim.clone(),
         written: Vec::new(),
         done: false,
+        change: |p| std::fs::write(p, b"").unwrap(),
     };
     let e = slug::pack::write_tar(&[Source::app(app.path())], out)
         .err()
@@ -234,6 +237,38 @@ fn a_file_that_shrinks_after_its_size_was_taken_fails_the_pack_never_a_short_ent
         e.contains("big.log") && e.contains("shrank while it was read"),
         "{e}"
     );
+}
+
+/// A file that grows, or is rewritten in place, after its size was taken
+/// (a log written during the pack): the slug would hold a torn copy, so the
+/// pack fails naming it, as GNU tar warns "file changed as we read it".
+#[test]
+fn a_file_that_grows_or_is_rewritten_while_packed_fails_the_pack_naming_it() {
+    let grow: fn(&std::path::Path) = |p| {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+        f.write_all(b"more log lines\n").unwrap();
+    };
+    let rewrite: fn(&std::path::Path) = |p| std::fs::write(p, vec![b'y'; 100_000]).unwrap();
+    for change in [grow, rewrite] {
+        let app = tempfile::tempdir().unwrap();
+        let victim = app.path().join("big.log");
+        std::fs::write(&victim, vec![b'x'; 100_000]).unwrap();
+        let out = TruncateOnHeader {
+            victim: victim.clone(),
+            written: Vec::new(),
+            done: false,
+            change,
+        };
+        let e = slug::pack::write_tar(&[Source::app(app.path())], out)
+            .err()
+            .expect("the change is an error")
+            .to_string();
+        assert!(
+            e.contains("big.log") && e.contains("changed while it was packed"),
+            "{e}"
+        );
+    }
 }
 
 /// The slug's names at the edges of the tar format, read back by GNU tar
