@@ -1076,7 +1076,10 @@ fi"#,
     let mut line = String::new();
     while !seen.contains("stubborn build under way") {
         line.clear();
-        assert!(stdout.read_line(&mut line).unwrap() > 0, "the build ended first:\n{seen}");
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the build ended first:\n{seen}"
+        );
         seen.push_str(&line);
     }
     slipway_e2e::sigterm(&child);
@@ -1092,7 +1095,10 @@ fi"#,
         .args(["-f", "echo x >> stray.txt"])
         .output()
         .unwrap();
-    assert!(!alive.status.success(), "the buildpack's child outlived the build");
+    assert!(
+        !alive.status.success(),
+        "the buildpack's child outlived the build"
+    );
     assert_eq!(served(out.path()), "hello", "the previous image runs");
     assert!(!out.path().join("workspace/stray.txt").exists());
 }
@@ -1135,7 +1141,11 @@ fn a_full_disk_while_copying_the_app_keeps_the_previous_image_and_frees_the_copy
         "it says the previous image is kept:\n{}",
         r.all()
     );
-    assert!(r.stdout.contains("hello"), "the previous image runs:\n{}", r.all());
+    assert!(
+        r.stdout.contains("hello"),
+        "the previous image runs:\n{}",
+        r.all()
+    );
     let kib: u64 = r
         .stdout
         .lines()
@@ -1143,7 +1153,11 @@ fn a_full_disk_while_copying_the_app_keeps_the_previous_image_and_frees_the_copy
         .and_then(|l| l.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .unwrap_or(u64::MAX);
-    assert!(kib < 1024, "the partial copy is gone (workspace holds {kib} KiB):\n{}", r.all());
+    assert!(
+        kib < 1024,
+        "the partial copy is gone (workspace holds {kib} KiB):\n{}",
+        r.all()
+    );
 }
 
 /// A build killed with SIGKILL half-way leaves the last good image in
@@ -1165,5 +1179,9 @@ fn after_a_build_killed_half_way_slipway_run_runs_the_last_good_image() {
     let r = slipway_cmd(&["run", "--image", &out.path().display().to_string()]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(r.stdout, "hello");
-    assert!(r.stderr.contains("running the last good image"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("running the last good image"),
+        "{}",
+        r.stderr
+    );
 }

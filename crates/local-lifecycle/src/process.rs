@@ -94,11 +94,15 @@ pub(crate) fn status(mut cmd: Command) -> Result<ExitStatus> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     interrupted()?;
     cmd.process_group(0);
-    let mut child = cmd
-        .spawn()
-        .map_err(|source| LifecycleError::Spawn { program: program.clone(), source })?;
+    let mut child = cmd.spawn().map_err(|source| LifecycleError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
     let group = Group::of(&child);
-    let spawn_err = |source| LifecycleError::Spawn { program: program.clone(), source };
+    let spawn_err = |source| LifecycleError::Spawn {
+        program: program.clone(),
+        source,
+    };
     loop {
         if let Some(status) = child.try_wait().map_err(spawn_err)? {
             // What the phase started in its group goes with it.

@@ -83,7 +83,11 @@ pub fn run_step(
             .arg("--parent")
             .arg(std::process::id().to_string())
             .arg("--grace-ms")
-            .arg(limits.grace.as_millis().to_string())
+            .arg(
+                u64::try_from(limits.grace.as_millis())
+                    .unwrap_or(u64::MAX)
+                    .to_string(),
+            )
             .arg("--")
             .args(&to_run.argv);
         c
@@ -186,9 +190,10 @@ fn clear_group(pgid: nix::unistd::Pid, grace: Duration) -> bool {
         return false;
     }
     let wait_empty = |within: Duration| {
-        let until = Instant::now() + within;
+        // A grace past what the clock can represent is no deadline.
+        let until = Instant::now().checked_add(within);
         while alive() {
-            if Instant::now() >= until {
+            if until.is_some_and(|u| Instant::now() >= u) {
                 return false;
             }
             std::thread::sleep(Duration::from_millis(20)); // polling the kernel's process table
