@@ -245,6 +245,17 @@ pub fn parse(file: &str, text: &str) -> HerokuYml {
                 for (k, v) in run {
                     let name = k.as_str().map_or_else(|| format!("{k:?}"), str::to_string);
                     match command_of(v) {
+                        // As in a Procfile: Linux cannot start a longer command.
+                        Some(cmd) if cmd.len() > crate::parse::MAX_COMMAND_BYTES => out.diagnostics.push({
+                            let (line, source) = keys.get_or_insert_with(|| KeyLines::of(text)).find(&name);
+                            Diagnostic::error(file, line, source, format!(
+                                "the command of `run.{name}` is {} bytes; Linux cannot start a command longer than {} bytes",
+                                cmd.len(),
+                                crate::parse::MAX_COMMAND_BYTES
+                            ))
+                            .label("too long to pass to `bash -c`")
+                            .help("move the command into a script in your app (e.g. bin/start-worker) and call that script here")
+                        }),
                         Some(cmd) if !cmd.trim().is_empty() => out.run.push((name, cmd)),
                         _ => out.diagnostics.push({
                             let (line, source) = keys.get_or_insert_with(|| KeyLines::of(text)).find(&name);
@@ -543,5 +554,22 @@ mod tests {
         // A comment's brackets are text; `#` inside a word is not a comment.
         assert_eq!(too_deep(&format!("a: 1 # {}", "[".repeat(300))), None);
         assert_eq!(too_deep(&format!("a: [x#{}", "[".repeat(300))), Some(1));
+    }
+
+    #[test]
+    fn a_command_longer_than_linux_can_start_is_refused_as_in_a_procfile() {
+        let long = "x".repeat(crate::parse::MAX_COMMAND_BYTES + 1);
+        let parsed = parse(
+            "heroku.yml",
+            &format!("run:\n  web: {long}\n  worker: celery -A app worker\n"),
+        );
+        assert_eq!(parsed.run.len(), 1, "the short one is kept");
+        let d = &parsed.diagnostics[0];
+        assert!(
+            d.message.contains("`run.web`") && d.message.contains("131072 bytes"),
+            "{}",
+            d.message
+        );
+        assert_eq!(d.line, 2);
     }
 }
