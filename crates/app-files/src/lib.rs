@@ -50,27 +50,51 @@ fn kind(ft: std::fs::FileType) -> &'static str {
 
 /// `app_dir/name`'s bytes, or None when there is no such file.
 pub fn read(app_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, AppFileError> {
+    read_with(app_dir, name, &|| {})
+}
+
+/// [`read`], with `before_open` run between the checks on the path and the
+/// open (where a concurrent writer could swap the file): what is decided is
+/// decided on the file actually opened, never on the path looked at first.
+#[doc(hidden)]
+pub fn read_with(
+    app_dir: &Path,
+    name: &str,
+    before_open: &dyn Fn(),
+) -> Result<Option<Vec<u8>>, AppFileError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    use std::os::unix::io::AsRawFd as _;
     let path = app_dir.join(name);
     let io = |source| AppFileError::Io {
         path: path.clone(),
         source,
     };
-    let link = match std::fs::symlink_metadata(&path) {
-        Ok(m) => m,
+    let app = std::fs::canonicalize(app_dir).map_err(io)?;
+    match std::fs::symlink_metadata(&path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(e)),
+    }
+    before_open();
+    // O_NONBLOCK: a FIFO put there never blocks the open (it is refused below).
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NONBLOCK)
+        .open(&path)
+    {
+        Ok(f) => f,
+        // A dangling link (or a file gone meanwhile): as if there were no file.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(e)),
     };
-    if link.file_type().is_symlink() {
-        let app = std::fs::canonicalize(app_dir).map_err(io)?;
-        match std::fs::canonicalize(&path) {
-            Ok(target) if target.starts_with(&app) => {}
-            Ok(target) => return Err(AppFileError::OutsideApp { path, target }),
-            // A dangling link: as if there were no file.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io(e)),
-        }
+    // Where the open actually led, as the kernel says it.
+    let target = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))
+        .or_else(|_| std::fs::canonicalize(&path))
+        .map_err(io)?;
+    if !target.starts_with(&app) {
+        return Err(AppFileError::OutsideApp { path, target });
     }
-    let meta = std::fs::metadata(&path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
     if !meta.is_file() {
         return Err(AppFileError::NotAFile {
             path,
@@ -84,9 +108,7 @@ pub fn read(app_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, AppFileError>
         });
     }
     let mut bytes = Vec::new();
-    std::fs::File::open(&path)
-        .map_err(io)?
-        .take(MAX_BYTES + 1)
+    file.take(MAX_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
     if bytes.len() as u64 > MAX_BYTES {
@@ -167,5 +189,21 @@ mod tests {
         f.set_len(MAX_BYTES + 1).unwrap();
         let e = read(app.path(), ".slugignore").unwrap_err().to_string();
         assert!(e.contains("over the 4194304-byte limit"), "{e}");
+    }
+
+    #[test]
+    fn a_file_swapped_for_a_link_out_of_the_app_after_the_checks_is_refused_never_read() {
+        let base = tempfile::tempdir().unwrap();
+        let app = base.path().join("app");
+        std::fs::create_dir(&app).unwrap();
+        std::fs::write(base.path().join("secrets.toml"), "token = \"outside\"").unwrap();
+        std::fs::write(app.join("project.toml"), "[_]\n").unwrap();
+        let swap = || {
+            std::fs::remove_file(app.join("project.toml")).unwrap();
+            symlink(base.path().join("secrets.toml"), app.join("project.toml")).unwrap();
+        };
+        let e = read_with(&app, "project.toml", &swap).unwrap_err();
+        assert!(matches!(e, AppFileError::OutsideApp { .. }), "{e}");
+        assert!(!e.to_string().contains("outside\""), "{e}");
     }
 }
