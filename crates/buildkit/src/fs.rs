@@ -78,8 +78,58 @@ pub fn copy_entry(src: &Path, dest: &Path, ft: std::fs::FileType) -> Result<(), 
         if std::fs::symlink_metadata(dest).is_ok_and(|m| m.file_type().is_symlink()) {
             remove(dest)?;
         }
-        std::fs::copy(src, dest).map_err(at(src))?;
+        let meta = std::fs::metadata(src).map_err(at(src))?;
+        if is_sparse(&meta) {
+            copy_sparse(src, dest, &meta)?;
+        } else {
+            std::fs::copy(src, dest).map_err(at(src))?;
+        }
     }
+    Ok(())
+}
+
+/// Fewer blocks allocated than its length needs: the file has holes.
+fn is_sparse(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.blocks().saturating_mul(512) < meta.len()
+}
+
+/// Copy a file with holes as one: only its data ranges (`SEEK_DATA` /
+/// `SEEK_HOLE`) are written, the rest stays holes, so an 8 GB sparse file
+/// costs its data, not 8 GB of zeros. Permissions as `std::fs::copy` keeps them.
+fn copy_sparse(src: &Path, dest: &Path, meta: &std::fs::Metadata) -> Result<(), FsError> {
+    use nix::unistd::{lseek, Whence};
+    use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+    let mut from = std::fs::File::open(src).map_err(at(src))?;
+    let mut to = std::fs::File::create(dest).map_err(at(dest))?;
+    to.set_len(meta.len()).map_err(at(dest))?;
+    let len = i64::try_from(meta.len()).unwrap_or(i64::MAX);
+    let mut offset = 0i64;
+    let mut buf = vec![0u8; 1 << 20];
+    while offset < len {
+        let data = match lseek(&from, offset, Whence::SeekData) {
+            Ok(d) => d,
+            // No data past `offset`: the rest is a hole.
+            Err(nix::errno::Errno::ENXIO) => break,
+            Err(e) => return Err(at(src)(e.into())),
+        };
+        let hole = lseek(&from, data, Whence::SeekHole).map_err(|e| at(src)(e.into()))?;
+        let start = u64::try_from(data).unwrap_or(0);
+        from.seek(SeekFrom::Start(start)).map_err(at(src))?;
+        to.seek(SeekFrom::Start(start)).map_err(at(dest))?;
+        let mut left = u64::try_from(hole - data).unwrap_or(0);
+        while left > 0 {
+            let want = usize::try_from(left.min(buf.len() as u64)).unwrap_or(buf.len());
+            let n = from.read(&mut buf[..want]).map_err(at(src))?;
+            if n == 0 {
+                break; // shrank meanwhile: what is there is copied
+            }
+            to.write_all(&buf[..n]).map_err(at(dest))?;
+            left -= n as u64;
+        }
+        offset = hole;
+    }
+    std::fs::set_permissions(dest, meta.permissions()).map_err(at(dest))?;
     Ok(())
 }
 
@@ -251,5 +301,37 @@ mod tests {
         assert!(d.path().join("b/x").is_dir());
         assert!(!d.path().join("b/old").exists());
         assert!(!d.path().join("a").exists());
+    }
+
+    #[test]
+    fn a_sparse_file_is_copied_with_its_holes_and_its_data_intact() {
+        use std::io::{Seek as _, SeekFrom, Write as _};
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("sparse.img");
+        let mut f = std::fs::File::create(&src).unwrap();
+        f.write_all(b"head").unwrap();
+        f.seek(SeekFrom::Start(1 << 30)).unwrap();
+        f.write_all(b"tail").unwrap();
+        drop(f);
+        let meta = std::fs::metadata(&src).unwrap();
+        assert!(is_sparse(&meta), "the filesystem here keeps holes");
+        let dest = dir.path().join("copy/sparse.img");
+        copy_entry(&src, &dest, meta.file_type()).unwrap();
+        let copied = std::fs::metadata(&dest).unwrap();
+        assert_eq!(copied.len(), meta.len());
+        assert!(
+            copied.blocks() * 512 < 16 << 20,
+            "1 GiB of holes copied as {} bytes of blocks",
+            copied.blocks() * 512
+        );
+        let mut copy = std::fs::File::open(&dest).unwrap();
+        let mut head = [0u8; 4];
+        std::io::Read::read_exact(&mut copy, &mut head).unwrap();
+        assert_eq!(&head, b"head");
+        copy.seek(SeekFrom::Start(1 << 30)).unwrap();
+        let mut tail = Vec::new();
+        std::io::Read::read_to_end(&mut copy, &mut tail).unwrap();
+        assert_eq!(tail, b"tail");
     }
 }
