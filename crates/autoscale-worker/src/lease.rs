@@ -38,7 +38,7 @@ pub enum Lease {
 pub enum StateError {
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] buildkit::pg::BoundedError),
-    #[error("Redis: {0}")]
+    #[error("Redis: {}", redis_error(.0))]
     Redis(#[from] redis::RedisError),
     #[error("the saved state does not read: {0}")]
     Json(#[from] serde_json::Error),
@@ -54,6 +54,22 @@ pub enum Held {
     No(String),
 }
 
+/// A Redis error as a user reads it: a read or write that ran out of time
+/// (the socket's EAGAIN, "Resource temporarily unavailable") is a timeout.
+fn redis_error(e: &redis::RedisError) -> String {
+    if e.is_timeout() {
+        format!(
+            "Redis did not answer within {}s (timed out)",
+            REDIS_DEADLINE.as_secs()
+        )
+    } else {
+        e.to_string()
+    }
+}
+
+/// How long one Redis command may take (connect, read, write).
+const REDIS_DEADLINE: Duration = Duration::from_secs(3);
+
 /// Run `f` on the kept connection (made on first use, and again after a
 /// failure: a broken connection is dropped, the next tick reconnects).
 fn with_redis<T>(
@@ -62,9 +78,9 @@ fn with_redis<T>(
     f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>,
 ) -> redis::RedisResult<T> {
     if conn.is_none() {
-        let c = client.get_connection_with_timeout(Duration::from_secs(3))?;
-        c.set_read_timeout(Some(Duration::from_secs(3)))?;
-        c.set_write_timeout(Some(Duration::from_secs(3)))?;
+        let c = client.get_connection_with_timeout(REDIS_DEADLINE)?;
+        c.set_read_timeout(Some(REDIS_DEADLINE))?;
+        c.set_write_timeout(Some(REDIS_DEADLINE))?;
         *conn = Some(c);
     }
     let result = f(conn.as_mut().expect("made above"));
@@ -272,7 +288,7 @@ impl Lease {
                 }) {
                     Ok(1) => Held::Yes,
                     Ok(_) => Held::No("the lease's Redis key no longer names this worker (it expired and another took it)".into()),
-                    Err(e) => Held::No(format!("cannot confirm the lease in Redis: {e}")),
+                    Err(e) => Held::No(format!("cannot confirm the lease in Redis: {}", redis_error(&e))),
                 }
             }
         }
@@ -345,9 +361,26 @@ impl Lease {
                 match result {
                     Ok(1) => Held::Yes,
                     Ok(_) => Held::No("another autoscale process holds the lease (a Redis key): waiting; scale the autoscale type to 1".into()),
-                    Err(e) => Held::No(format!("cannot take the lease in Redis: {e}")),
+                    Err(e) => Held::No(format!("cannot take the lease in Redis: {}", redis_error(&e))),
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redis_read_that_runs_out_of_time_is_said_as_a_timeout() {
+        let eagain = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::WouldBlock));
+        assert_eq!(
+            redis_error(&eagain),
+            "Redis did not answer within 3s (timed out)"
+        );
+        let refused =
+            redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        assert!(!redis_error(&refused).contains("timed out"));
     }
 }
