@@ -21,9 +21,10 @@ pub fn user_env(app_dir: &Path, args: &[String]) -> Result<Vec<(String, String)>
         message: e.to_string(),
     })?;
     if let Some(text) = text {
-        let iter = dotenvy::from_read_iter(std::io::Cursor::new(text));
+        let iter = dotenvy::from_read_iter(std::io::Cursor::new(&text));
         for item in iter {
             let (k, v) = item.map_err(|e| dotenv_error(&dotenv, &e))?;
+            check_passable(&dotenv, &text, &k, &v)?;
             vars.push((k, v));
         }
     }
@@ -42,6 +43,41 @@ pub fn user_env(app_dir: &Path, args: &[String]) -> Result<Vec<(String, String)>
         vars.push((k, v));
     }
     Ok(vars)
+}
+
+/// Linux refuses one environment string (`KEY=VALUE`) longer than this
+/// (`MAX_ARG_STRLEN`): no program could be started with it.
+const MAX_ENV_STRING: usize = 131_072;
+
+/// A variable every program can be given: no NUL byte, not over
+/// [`MAX_ENV_STRING`]. Else an error naming `.env` and the line (found by
+/// its key: the value is never shown).
+fn check_passable(file: &Path, text: &[u8], key: &str, value: &str) -> Result<()> {
+    let problem = if value.contains('\0') {
+        format!(
+            "the value of {key} has a NUL byte, which no program can be given in its environment"
+        )
+    } else if key.len() + 1 + value.len() > MAX_ENV_STRING {
+        format!(
+            "{key}={} bytes is longer than Linux passes to a program ({MAX_ENV_STRING} bytes per variable)",
+            value.len()
+        )
+    } else {
+        return Ok(());
+    };
+    let number = String::from_utf8_lossy(text)
+        .lines()
+        .position(|l| {
+            let l = l.trim_start();
+            let l = l.strip_prefix("export ").map_or(l, str::trim_start);
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or_else(|| "a line".to_string(), |i| format!("line {}", i + 1));
+    Err(LifecycleError::DotEnv {
+        file: file.to_path_buf(),
+        message: format!("{number}: {problem}"),
+    })
 }
 
 /// A `.env` problem, located by line. dotenvy's own message quotes the whole
@@ -314,4 +350,34 @@ pub fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf, BuildLock)>
         return Err(conclude(&image, Err::<(), _>(e)).expect_err("an error stays one"));
     }
     Ok((image, app_dir, lock))
+}
+
+#[cfg(test)]
+mod dotenv_tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_or_an_oversized_value_in_dot_env_names_the_file_and_the_line_not_the_value() {
+        let app = tempfile::tempdir().unwrap();
+        let mut text = b"A=1\n".to_vec();
+        text.extend_from_slice(b"export HUGE=");
+        text.extend(std::iter::repeat_n(b'z', 200_000));
+        text.push(b'\n');
+        for (content, line, what) in [
+            (b"A=1\nB=x\0y\n".to_vec(), "line 2", "NUL byte"),
+            (text, "line 2", "longer than Linux passes"),
+        ] {
+            std::fs::write(app.path().join(".env"), &content).unwrap();
+            let e = user_env(app.path(), &[]).unwrap_err().to_string();
+            assert!(
+                e.contains(".env") && e.contains(line) && e.contains(what),
+                "{e}"
+            );
+            assert!(
+                !e.contains("zzzz"),
+                "the value is never shown: {}",
+                &e[..e.len().min(300)]
+            );
+        }
+    }
 }
