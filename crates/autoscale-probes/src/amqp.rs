@@ -148,6 +148,14 @@ impl Amqp {
             "product".into(),
             AMQPValue::LongString("slipway-autoscale".into()),
         );
+        // Without it RabbitMQ answers a wrong password by closing the socket
+        // ("connection reset"); with it, by Connection.Close 403 ACCESS_REFUSED.
+        let mut capabilities = FieldTable::default();
+        capabilities.insert(
+            "authentication_failure_close".into(),
+            AMQPValue::Boolean(true),
+        );
+        properties.insert("capabilities".into(), AMQPValue::FieldTable(capabilities));
         let response = format!("\0{}\0{}", t.username, t.password);
         c.send(&[method(
             0,
@@ -158,16 +166,23 @@ impl Amqp {
                 locale: "en_US".into(),
             })),
         )])?;
-        let tune = match c.next_frame()? {
-            AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Tune(tune))) => tune,
-            AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Close(close))) => {
+        let tune = match c.next_frame() {
+            Ok(AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Tune(tune)))) => tune,
+            Ok(AMQPFrame::Method(0, AMQPClass::Connection(connection::AMQPMethod::Close(close)))) => {
                 return Err(ProbeError::Protocol(format!(
-                    "the broker refused the login ({} {})",
+                    "the broker refused the login ({} {}): check the user and password in the broker URL",
                     close.reply_code,
                     close.reply_text.as_str()
                 )))
             }
-            other => {
+            // Brokers that ignore the capability just hang up on a bad login.
+            Err(ProbeError::Io { .. }) => {
+                return Err(ProbeError::Protocol(
+                    "the broker closed the connection right after the login: usually a wrong user or password in the broker URL".into(),
+                ))
+            }
+            Err(e) => return Err(e),
+            Ok(other) => {
                 return Err(ProbeError::Protocol(format!(
                     "unexpected frame during login: {other:?}"
                 )))

@@ -246,6 +246,27 @@ fn an_unreachable_broker_is_unknown_for_every_queue_and_never_shows_the_password
     }
 }
 
+/// A wrong password in the broker URL: RabbitMQ refuses the login, and the
+/// reason says to check the credentials (it once said "connection reset"),
+/// never showing the password.
+#[test]
+fn a_wrong_amqp_password_is_said_as_a_refused_login_naming_the_credentials() {
+    require("127.0.0.1:5672", "RabbitMQ", "rabbitmq-server -detached");
+    let queues = vec!["default".to_string()];
+    let got = rabbitmq_depths(
+        "amqp://guest:wrong-hunter2-secret@127.0.0.1:5672/%2f",
+        &queues,
+    );
+    let Measure::Unknown(why) = &got[0].1 else {
+        panic!("a refused login is unknown, not {:?}", got[0].1)
+    };
+    assert!(
+        why.contains("refused the login") && why.contains("user and password"),
+        "{why}"
+    );
+    assert!(!why.contains("wrong-hunter2-secret"), "{why}");
+}
+
 #[test]
 fn redis_depth_sums_celerys_priority_lists() {
     require("127.0.0.1:6379", "Redis", "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no");
