@@ -657,6 +657,59 @@ sys.stdout.write("x" * (65536 - 7) + tok + "y" * 70000 + "\n")
     assert!(out.contains(&format!("{}[REDACTED]{}", "x".repeat(20), "y".repeat(20))));
 }
 
+/// Two apps from one repository (a Rails app and its AnyCable RPC app): the
+/// second sets ANYCABLE_DEPLOYMENT=true and must not migrate. `skip-when`
+/// skips the whole release phase there, saying why, exit 0; the first app
+/// runs its steps; `check` shows the condition.
+#[test]
+fn skip_when_the_apps_config_var_matches_the_release_phase_says_why_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ran_file = dir.path().join("migrated");
+    let app = app_with(
+        &format!(
+            "[[com.heroku.phase.release]]\ncommand = \"touch\"\nargs = [\"{}\"]\n\n[_.metadata.slipway.release]\nskip-when = {{ ANYCABLE_DEPLOYMENT = \"true\" }}\n",
+            ran_file.display()
+        ),
+        &[],
+    );
+    // DATABASE_URL points nowhere: a skipped release never waits for it.
+    let nowhere = "postgres://app:pw@127.0.0.1:1/app";
+    let r = run_release(
+        app.path(),
+        &[("ANYCABLE_DEPLOYMENT", "true"), ("DATABASE_URL", nowhere)],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("Skipping the release phase: ANYCABLE_DEPLOYMENT is \"true\" (skip-when"),
+        "{}",
+        r.all()
+    );
+    assert!(!ran_file.exists(), "nothing ran");
+
+    let r = run_release(app.path(), &[("ANYCABLE_DEPLOYMENT", "false")]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        ran_file.exists(),
+        "the other app runs its steps: {}",
+        r.all()
+    );
+
+    let r = ran(
+        &release_phase_in(app.path(), &["check"], &[("ANYCABLE_DEPLOYMENT", "true")])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("skipped when ANYCABLE_DEPLOYMENT = \"true\" (skip-when)")
+            && r.stdout.contains("here it would be skipped"),
+        "{}",
+        r.stdout
+    );
+}
+
 #[test]
 fn check_prints_the_plan_and_catches_config_errors_with_their_line() {
     let app = app_with("[_]\nid = \"x\"\n", &[("manage.py", "")]);

@@ -130,7 +130,7 @@ pub(crate) fn check_and_report(app_dir: &Path) -> Result<(), BuildpackError> {
     buildkit::output::block(&config::describe(&plan));
     match procfile_release(app_dir) {
         Some(cmd) if !cmd.contains("release-phase") => buildkit::output::warning(&format!(
-            "The Procfile declares `release: {cmd}`, which runs instead of release-phase (no lock, timeout or redaction).\nUse `release: release-phase run` and put the command in [[com.heroku.phase.release]] in project.toml."
+            "The Procfile declares `release: {cmd}`, which runs instead of release-phase (no lock, timeout or redaction).\nUse `release: release-phase run` and put the command in [[com.heroku.phase.release]] in project.toml.\nA line that skips the release on one of two apps (`[[ \"$ANYCABLE_DEPLOYMENT\" == \"true\" ]] || ...`) becomes `skip-when = {{ ANYCABLE_DEPLOYMENT = \"true\" }}` in [_.metadata.slipway.release]."
         )),
         _ => {}
     }

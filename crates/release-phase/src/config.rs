@@ -70,6 +70,9 @@ pub struct Settings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    /// `skip-when`: (config var, value) pairs; the release phase is skipped
+    /// when every one matches.
+    pub skip_when: Vec<(String, String)>,
     pub settings: Settings,
     /// Warnings found while loading (printed by `run` and `check`).
     pub warnings: Vec<String>,
@@ -202,11 +205,54 @@ pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan
             settings.step_timeout.as_secs()
         ));
     }
+    let skip_when = skip_conditions(&table)?;
     Ok(Plan {
         steps,
+        skip_when,
         settings,
         warnings,
     })
+}
+
+/// `skip-when`'s (config var, value) pairs, names checked.
+fn skip_conditions(
+    table: &slipway_data::project::ReleaseTable,
+) -> Result<Vec<(String, String)>, ReleaseError> {
+    let skip_when: Vec<(String, String)> = table
+        .skip_when
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect();
+    if let Some((name, _)) = skip_when
+        .iter()
+        .find(|(k, _)| k.is_empty() || k.contains(['=', '\0']))
+    {
+        return Err(ReleaseError::Config {
+            location: "project.toml [_.metadata.slipway.release] skip-when".into(),
+            message: format!("{name:?} is not a config var name"),
+            help: "write `skip-when = { ANYCABLE_DEPLOYMENT = \"true\" }`".into(),
+        });
+    }
+    Ok(skip_when)
+}
+
+/// Why the release phase is skipped in this environment (`skip-when`: every
+/// listed config var has its value), or None when it runs.
+pub fn skipped_by(plan: &Plan, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    if plan.skip_when.is_empty() {
+        return None;
+    }
+    plan.skip_when
+        .iter()
+        .all(|(k, v)| env(k).as_deref() == Some(v.as_str()))
+        .then(|| {
+            plan.skip_when
+                .iter()
+                .map(|(k, v)| format!("{k} is {v:?}"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        })
 }
 
 fn step_from(entry: &CommandEntry, source: StepSource, file: &str) -> Result<Step, ReleaseError> {
@@ -253,6 +299,17 @@ pub fn describe(plan: &Plan) -> String {
     }
     for (i, step) in plan.steps.iter().enumerate() {
         let _ = writeln!(out, "{}. {}  ({})", i + 1, step.display(), step.source);
+    }
+    if !plan.skip_when.is_empty() {
+        let _ = writeln!(
+            out,
+            "skipped when {} (skip-when)",
+            plan.skip_when
+                .iter()
+                .map(|(k, v)| format!("{k} = {v:?}"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
     }
     let s = &plan.settings;
     let _ = writeln!(

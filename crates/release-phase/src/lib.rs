@@ -61,6 +61,9 @@ pub fn check(app_dir: &Path) -> Result<i32, ReleaseError> {
     for w in &plan.warnings {
         log.warn(w);
     }
+    if let Some(why) = config::skipped_by(&plan, &|k| std::env::var(k).ok()) {
+        log.info(&format!("here it would be skipped: {why}"));
+    }
     match std::env::var("DATABASE_URL") {
         Ok(url) if is_postgres(&url) => log.info(&format!(
             "database: {} (release lock on)",
@@ -96,6 +99,8 @@ pub fn check_json(app_dir: &Path) -> Result<serde_json::Value, ReleaseError> {
             "database_wait_s": s.database_wait.as_secs(),
             "grace_s": s.grace.as_secs(),
         },
+        "skip_when": plan.skip_when.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
+        "skipped_here": config::skipped_by(&plan, &|k| std::env::var(k).ok()),
         "warnings": plan.warnings,
         "database": database,
     }))
@@ -206,6 +211,12 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
     log.info(&config::describe(&plan));
     for w in &plan.warnings {
         log.warn(w);
+    }
+    if let Some(why) = config::skipped_by(&plan, &|k| std::env::var(k).ok()) {
+        log.header(&format!(
+            "Skipping the release phase: {why} (skip-when in project.toml [_.metadata.slipway.release])"
+        ));
+        return Ok(0);
     }
     if plan.steps.is_empty() {
         log.header("Nothing to run");

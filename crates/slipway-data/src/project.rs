@@ -295,6 +295,29 @@ pub struct ReleaseTable {
     pub step_timeout: Option<u64>,
     pub database_wait: Option<u64>,
     pub grace: Option<u64>,
+    /// Skip the whole release phase when every listed config var has the
+    /// listed value at release time (two apps from one repository: the
+    /// second sets `ANYCABLE_DEPLOYMENT=true` and migrates nothing).
+    pub skip_when: Option<std::collections::BTreeMap<String, ConfigValue>>,
+}
+
+/// A config var's value as project.toml may write it: `"true"`, `true`, `1`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum ConfigValue {
+    Text(String),
+    Bool(bool),
+    Integer(i64),
+}
+
+impl std::fmt::Display for ConfigValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Text(s) => f.write_str(s),
+            Self::Bool(b) => write!(f, "{b}"),
+            Self::Integer(i) => write!(f, "{i}"),
+        }
+    }
 }
 
 /// `migrate = true | false | "<command>"`.
