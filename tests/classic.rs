@@ -331,14 +331,45 @@ fn dot_buildpacks_order() -> Vec<PathBuf> {
 
 /// The secrets-app (settings read SECRET_KEY and DATABASE_URL at import, a
 /// Node build that counts its runs), with no project.toml, built classically
-/// in `order`.
+/// in `order`, on a PATH whose `python` is the system's, without Django, as
+/// on Heroku's stack before heroku-buildpack-python installs it.
 fn build_secrets_app(order: &[PathBuf], extra: &[&str]) -> (slipway_e2e::Ran, tempfile::TempDir) {
-    slipway_e2e::require_python_modules(&["django"]);
+    let system = Path::new("/usr/bin/python3");
+    let no_django = Command::new(system)
+        .args(["-c", "import django"])
+        .output()
+        .is_ok_and(|o| !o.status.success());
+    assert!(
+        no_django,
+        "these tests need a system python3 without Django (Debian's /usr/bin/python3)"
+    );
     let app = tempfile::tempdir().unwrap();
     copy_dir(&fixture("secrets-app"), app.path());
     std::fs::remove_file(app.path().join("project.toml")).unwrap();
+    let stack = tempfile::tempdir().unwrap();
+    let bin = stack.path();
+    for name in ["python", "python3"] {
+        std::os::unix::fs::symlink(system, bin.join(name)).unwrap();
+    }
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let image = tempfile::tempdir().unwrap();
-    let r = build(app.path(), order, image.path(), extra);
+    let mut args: Vec<String> = vec![
+        "build".into(),
+        app.path().display().to_string(),
+        "--out".into(),
+        image.path().display().to_string(),
+    ];
+    for b in order {
+        args.push("--buildpack".into());
+        args.push(b.display().to_string());
+    }
+    args.extend(extra.iter().map(|s| (*s).to_string()));
+    let r = ran(&Command::new(slipway_e2e::slipway())
+        .args(&args)
+        .env("PATH", path)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap());
     (r, image)
 }
 

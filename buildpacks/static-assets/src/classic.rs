@@ -69,15 +69,22 @@ fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> anyhow::Result
     let neighbours = static_assets::Neighbours {
         node_modules_installed: node_ran,
         node_scripts_ran: node_ran,
+        // Not there yet: heroku-buildpack-python may come later. On Heroku's
+        // stack Django cannot be imported before it, so collectstatic is left
+        // to it; where it can (a machine with Django installed), it runs here
+        // and the buildpacks after this one are told to skip theirs.
         python: if python_ran {
             PythonNeighbour::NotLater
         } else {
-            PythonNeighbour::Later
+            PythonNeighbour::MaybeLater
         },
         stand_ins_announced: !exported.is_empty(),
     };
     match build_in(build_dir, &stores, &env, neighbours, &exported) {
         Ok(outcome) => {
+            if outcome.collected && !python_ran {
+                skip_later_collectstatic(&env)?;
+            }
             if outcome.collectstatic_on_release {
                 // Classic builds have no build plan to hand the command over with.
                 buildkit::output::warning(&format!("collectstatic = \"release\": classic buildpacks cannot hand it to release-phase.\nAdd it to project.toml so `release-phase run` runs it on every release:\n\n{RELEASE_LINES}"));
@@ -128,4 +135,24 @@ fn export_stand_ins(
         .into_iter()
         .map(|(name, _, inferred)| StandIn { name, inferred })
         .collect())
+}
+
+/// collectstatic ran here, before heroku-buildpack-python: tell the
+/// buildpacks after this one `DISABLE_COLLECTSTATIC=1` (through `export`,
+/// unless a config var sets it), so it runs once. heroku-buildpack-python
+/// honours it (v351: bin/steps/collectstatic).
+fn skip_later_collectstatic(env: &static_assets::run::Env) -> anyhow::Result<()> {
+    if env.contains_key("DISABLE_COLLECTSTATIC") {
+        return Ok(());
+    }
+    let Some(dir) = buildkit::classic::buildpack_dir() else {
+        return Ok(());
+    };
+    let export = dir.join("export");
+    let mut text = std::fs::read_to_string(&export).unwrap_or_default();
+    text.push_str("[ -n \"${DISABLE_COLLECTSTATIC+x}\" ] || export DISABLE_COLLECTSTATIC=1\n");
+    std::fs::write(&export, text)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", export.display()))?;
+    buildkit::output::bullet("collectstatic ran here (Django is installed already): heroku-buildpack-python, if it comes later, skips its own (DISABLE_COLLECTSTATIC=1 for the buildpacks after this one)");
+    Ok(())
 }

@@ -244,10 +244,6 @@ impl Buildpack for StaticAssetsBuildpack {
             stand_ins_announced: false,
         };
         let exported = export_stand_ins(&context)?;
-        let neighbours = static_assets::Neighbours {
-            stand_ins_announced: !exported.is_empty(),
-            ..neighbours
-        };
         let outcome =
             build_in(&context.app_dir, &stores, &env, neighbours, &exported).map_err(Failed)?;
 

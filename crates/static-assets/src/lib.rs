@@ -62,6 +62,8 @@ pub struct Outcome {
     pub manifest: Manifest,
     /// `collectstatic = "release"` for a Django app: the caller hands the command on.
     pub collectstatic_on_release: bool,
+    /// collectstatic ran (or its outputs were restored) here.
+    pub collected: bool,
 }
 
 fn facts(
@@ -309,12 +311,10 @@ pub enum PythonNeighbour {
     /// heroku-buildpack-python): collectstatic runs here.
     #[default]
     NotLater,
-    /// It may come later (the CNB suite): collectstatic runs here only when
-    /// Django can be imported already, else heroku/python runs it.
+    /// It may come later (the CNB suite; classic before
+    /// heroku-buildpack-python): collectstatic runs here only when Django can
+    /// be imported already, else heroku/python runs it.
     MaybeLater,
-    /// heroku-buildpack-python comes later and runs collectstatic (classic,
-    /// static-assets before it): never here.
-    Later,
 }
 
 /// The Python collectstatic runs with here, or None when it does not run
@@ -325,11 +325,7 @@ fn collectstatic_python(
     neighbour: PythonNeighbour,
 ) -> Result<Option<PathBuf>, AssetsError> {
     let maybe_later = neighbour == PythonNeighbour::MaybeLater;
-    Ok(if *collect && neighbour == PythonNeighbour::Later {
-        buildkit::output::bullet("heroku-buildpack-python, later in the order, runs `manage.py collectstatic` once: it sees the assets compiled here (and the build-time stand-ins)");
-        *collect = false;
-        None
-    } else if *collect {
+    Ok(if *collect {
         match django::python(env) {
             Ok(p) if !maybe_later || django::importable(&p, env) => Some(p),
             Err(e) if !maybe_later => return Err(e),
@@ -422,6 +418,7 @@ pub fn build_with(
                 reused: true,
                 manifest,
                 collectstatic_on_release: plan.collectstatic_on_release(),
+                collected: plan.collect,
             });
         }
         buildkit::output::bullet(
@@ -481,6 +478,7 @@ pub fn build_with(
         reused: false,
         manifest,
         collectstatic_on_release: plan.collectstatic_on_release(),
+        collected: plan.collect,
     })
 }
 
