@@ -566,21 +566,26 @@ fn a_build_that_fails_detection_keeps_the_previous_image() {
     assert!(r.stdout.contains("restored: 1"), "{}", r.stdout);
 }
 
+/// What a SIGKILL during a build into `out` leaves: the good image set aside
+/// under previous/ (returned), a half-made workspace beside it.
+fn leave_as_a_killed_build(out: &Path) -> std::path::PathBuf {
+    let previous = out.join("previous");
+    std::fs::create_dir(&previous).unwrap();
+    for dir in ["workspace", "platform", "layers"] {
+        std::fs::rename(out.join(dir), previous.join(dir)).unwrap();
+    }
+    std::fs::create_dir_all(out.join("workspace")).unwrap();
+    std::fs::write(out.join("workspace/app.txt"), "half").unwrap();
+    previous
+}
+
 #[test]
 fn a_build_killed_half_way_leaves_the_last_good_image_for_the_next_build() {
     let bps = tempfile::tempdir().unwrap();
     let bp = counting_buildpack(bps.path());
     let out = tempfile::tempdir().unwrap();
     build_ok(app().path(), std::slice::from_ref(&bp), out.path(), &[]);
-    // What a SIGKILL during a build leaves: the good image set aside under
-    // previous/, a half-made workspace and layers beside it.
-    let previous = out.path().join("previous");
-    std::fs::create_dir(&previous).unwrap();
-    for dir in ["workspace", "platform", "layers"] {
-        std::fs::rename(out.path().join(dir), previous.join(dir)).unwrap();
-    }
-    std::fs::create_dir_all(out.path().join("workspace")).unwrap();
-    std::fs::write(out.path().join("workspace/app.txt"), "half").unwrap();
+    let previous = leave_as_a_killed_build(out.path());
     std::fs::create_dir_all(out.path().join("layers/test_cache-fail")).unwrap();
 
     let bad = app();
@@ -1169,13 +1174,7 @@ fn after_a_build_killed_half_way_slipway_run_runs_the_last_good_image() {
     let bp = counting_buildpack(bps.path());
     let out = tempfile::tempdir().unwrap();
     build_ok(app().path(), std::slice::from_ref(&bp), out.path(), &[]);
-    let previous = out.path().join("previous");
-    std::fs::create_dir(&previous).unwrap();
-    for dir in ["workspace", "platform", "layers"] {
-        std::fs::rename(out.path().join(dir), previous.join(dir)).unwrap();
-    }
-    std::fs::create_dir_all(out.path().join("workspace")).unwrap();
-    std::fs::write(out.path().join("workspace/app.txt"), "half").unwrap();
+    leave_as_a_killed_build(out.path());
     let r = slipway_cmd(&["run", "--image", &out.path().display().to_string()]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert_eq!(r.stdout, "hello");

@@ -70,6 +70,30 @@ fn redis_error(e: &redis::RedisError) -> String {
 /// How long one Redis command may take (connect, read, write).
 const REDIS_DEADLINE: Duration = Duration::from_secs(3);
 
+/// Run a lease script (KEYS[1] the lease key, ARGV[1] our id, ARGV[2] the
+/// expiry in ms; 1 means held) and say what it means.
+#[allow(clippy::too_many_arguments)]
+fn redis_lease(
+    client: &redis::Client,
+    conn: &mut Option<redis::Connection>,
+    key: &str,
+    id: &str,
+    ttl: Duration,
+    script: &str,
+    not_ours: &str,
+    failed: &str,
+) -> Held {
+    let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+    let script = redis::Script::new(script);
+    match with_redis(client, conn, |c| {
+        script.key(key).arg(id).arg(ms).invoke::<i32>(c)
+    }) {
+        Ok(1) => Held::Yes,
+        Ok(_) => Held::No(not_ours.to_string()),
+        Err(e) => Held::No(format!("{failed}: {}", redis_error(&e))),
+    }
+}
+
 /// Run `f` on the kept connection (made on first use, and again after a
 /// failure: a broken connection is dropped, the next tick reconnects).
 fn with_redis<T>(
@@ -277,20 +301,17 @@ impl Lease {
                 key,
                 id,
                 ttl,
-            } => {
-                let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-                let script = redis::Script::new(
-                    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
-                     return 0",
-                );
-                match with_redis(client, conn, |c| {
-                    script.key(key.as_str()).arg(id.as_str()).arg(ms).invoke::<i32>(c)
-                }) {
-                    Ok(1) => Held::Yes,
-                    Ok(_) => Held::No("the lease's Redis key no longer names this worker (it expired and another took it)".into()),
-                    Err(e) => Held::No(format!("cannot confirm the lease in Redis: {}", redis_error(&e))),
-                }
-            }
+            } => redis_lease(
+                client,
+                conn,
+                key,
+                id,
+                *ttl,
+                "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
+                 return 0",
+                "the lease's Redis key no longer names this worker (it expired and another took it)",
+                "cannot confirm the lease in Redis",
+            ),
         }
     }
 
@@ -343,27 +364,19 @@ impl Lease {
                 key,
                 id,
                 ttl,
-            } => {
-                let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+            } => redis_lease(
+                client,
+                conn,
+                key,
+                id,
+                *ttl,
                 // Take it if free; else renew it if it is ours.
-                let script = redis::Script::new(
-                    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end \
-                     if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
-                     return 0",
-                );
-                let result = with_redis(client, conn, |c| {
-                    script
-                        .key(key.as_str())
-                        .arg(id.as_str())
-                        .arg(ms)
-                        .invoke::<i32>(c)
-                });
-                match result {
-                    Ok(1) => Held::Yes,
-                    Ok(_) => Held::No("another autoscale process holds the lease (a Redis key): waiting; scale the autoscale type to 1".into()),
-                    Err(e) => Held::No(format!("cannot take the lease in Redis: {}", redis_error(&e))),
-                }
-            }
+                "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end \
+                 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
+                 return 0",
+                "another autoscale process holds the lease (a Redis key): waiting; scale the autoscale type to 1",
+                "cannot take the lease in Redis",
+            ),
         }
     }
 }
