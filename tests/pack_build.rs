@@ -671,3 +671,58 @@ fn the_secrets_app_built_by_the_readme_project_toml_recipe_with_a_packaged_cnb_k
     assert_eq!(manifest.code, 0, "{}", manifest.all());
     assert!(manifest.stdout.contains("\"paths\""), "{}", manifest.stdout);
 }
+
+/// The two-apps fixture (one repository run as two Heroku apps by
+/// ANYCABLE_DEPLOYMENT) built by pack once: the official launcher runs the
+/// shell-conditional `web` line through a shell, so each app's config vars
+/// pick its branch, and `release` skips or migrates per `skip-when`.
+#[test]
+fn one_pack_built_image_runs_as_either_of_two_apps_by_its_config_vars() {
+    let app = app_copy("two-apps");
+    let image = image_name("two-apps");
+    let mut extra: Vec<String> = Vec::new();
+    for bp in [packaged("release-phase"), packaged("process-table")] {
+        extra.push("--buildpack".into());
+        extra.push(bp.display().to_string());
+    }
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    pack_build_ok(&image, app.path(), &extra);
+    docker_ok(&["pull", "--quiet", &image]);
+    let run = |process: &str, env: &[&str]| {
+        let mut a = vec!["run", "--rm", "--network", "host", "--entrypoint", process];
+        for e in env {
+            a.extend(["--env", e]);
+        }
+        a.push(&image);
+        docker(&a)
+    };
+    let r = run("web", &["ANYCABLE_DEPLOYMENT=true", "PORT=3000"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        r.stdout.trim(),
+        "anycable-rpc: bundle exec anycable --server-command=anycable-go"
+    );
+    let r = run("web", &["PORT=3000"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(
+        r.stdout.trim(),
+        "rails: bundle exec rails server -p 3000 -b 0.0.0.0"
+    );
+    let r = run("release", &["ANYCABLE_DEPLOYMENT=true"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("Skipping the release phase: ANYCABLE_DEPLOYMENT is \"true\""),
+        "{}",
+        r.all()
+    );
+    let r = run("release", &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.trim() == "migrating the shared database (bin/rails db:migrate)"),
+        "{}",
+        r.all()
+    );
+}
