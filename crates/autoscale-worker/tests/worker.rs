@@ -1399,3 +1399,68 @@ fn a_redis_lease_taken_over_after_it_expired_is_not_confirmed_to_its_old_holder(
     );
     redis::cmd("DEL").arg(&key).query::<()>(&mut c).unwrap();
 }
+
+/// Two apps from one repository (the AnyCable shape), each with its own
+/// autoscaler, sharing one database: each lease is its app's (the key holds
+/// the app name), so both act at once, and each PATCHes only its own app's
+/// formation (each fake Platform API serves one app; another's would 404).
+#[test]
+fn two_apps_autoscalers_on_one_database_each_hold_their_own_lease_and_scale_only_their_app() {
+    require_postgres();
+    let pid = std::process::id();
+    let names = [format!("rails-{pid}"), format!("anycable-{pid}")];
+    let mut running = Vec::new();
+    let mut queues = Vec::new();
+    let mut apis = Vec::new();
+    for name in &names {
+        let (pq, gq) = (unique("bulk_priority"), unique("default"));
+        publish(&pq, 25);
+        publish(&gq, 0);
+        let api = FakeApi::start(
+            name,
+            TOKEN,
+            &[
+                ("web", 1),
+                ("beat", 1),
+                ("worker_priority", 0),
+                ("worker_general", 1),
+                ("autoscale", 1),
+            ],
+        );
+        let target = heartbeat_target(10);
+        let dir = app(&pq, &gq);
+        let mut env = env(&api, &target, AMQP);
+        env.insert("AUTOSCALE_HEROKU_APP_NAME", name.clone());
+        env.insert(
+            "DATABASE_URL",
+            "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into(),
+        );
+        running.push((spawn_worker(dir.path(), &env, false), dir, target));
+        queues.push((pq, gq));
+        apis.push(api);
+    }
+    for (worker, _, _) in &running {
+        worker.until("each acts on its own app", |log| {
+            log.contains("PATCH worker_priority=3")
+        });
+    }
+    let logs: Vec<String> = running.into_iter().map(|(w, _, _)| w.stop().0).collect();
+    for (pq, gq) in &queues {
+        delete(&[pq, gq]);
+    }
+    assert_ne!(
+        autoscale_worker::lease::lock_key(&names[0]),
+        autoscale_worker::lease::lock_key(&names[1])
+    );
+    for (log, api) in logs.iter().zip(&apis) {
+        assert!(
+            !log.contains("\"event\":\"waiting\""),
+            "never waited for the other app's lease: {log}"
+        );
+        assert_eq!(api.quantity("worker_priority"), Some(3), "{log}");
+        assert!(
+            api.requests().iter().all(|r| r.status < 400),
+            "every request was for this app: {log}"
+        );
+    }
+}
