@@ -1519,3 +1519,64 @@ fn a_step_whose_guard_is_killed_is_stopped_before_the_lock_is_let_go() {
         a_last - b_start
     );
 }
+
+/// A contract double of a Rails app's `bin/rails` (Ruby and Rails are not
+/// on these machines): it records its arguments and, through the database,
+/// that the release lock was held while it ran, as `bin/rails db:migrate`
+/// would run its migrations under it.
+const BIN_RAILS_DOUBLE: &str = r#"#!/usr/bin/env python3
+import os, sys, psycopg
+with open("rails-args.txt", "w") as f:
+    f.write(" ".join(sys.argv[1:]) + "\n")
+with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as c:
+    held = c.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())").fetchone()[0]
+    c.execute("CREATE TABLE schema_migrations (version text PRIMARY KEY)")
+    c.execute("INSERT INTO schema_migrations VALUES ('20260101000000')")
+print(f"== 20260101000000 CreateRooms: migrated (release locks held: {held})")
+"#;
+
+/// A Rails app (bin/rails, no manage.py) gets `bin/rails db:migrate` with
+/// nothing configured, run for real under the release lock against
+/// PostgreSQL (through the double above).
+#[test]
+fn a_rails_app_gets_bin_rails_db_migrate_under_the_release_lock_with_nothing_configured() {
+    use std::os::unix::fs::PermissionsExt as _;
+    require_python_modules(&["psycopg"]);
+    let db = TestDb::new("rails");
+    let app = app_with(
+        "",
+        &[(
+            "Gemfile",
+            "source \"https://rubygems.org\"\ngem \"rails\"\n",
+        )],
+    );
+    std::fs::remove_file(app.path().join("project.toml")).ok();
+    let rails = app.path().join("bin/rails");
+    std::fs::create_dir_all(rails.parent().unwrap()).unwrap();
+    std::fs::write(&rails, BIN_RAILS_DOUBLE).unwrap();
+    std::fs::set_permissions(&rails, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let r = run_release(app.path(), &[("DATABASE_URL", &db.url())]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("bin/rails db:migrate  (auto-detected Rails (bin/rails))"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(app.path().join("rails-args.txt")).unwrap(),
+        "db:migrate\n"
+    );
+    assert!(
+        r.stdout.contains("migrated (release locks held: 1)"),
+        "the lock was held while it ran: {}",
+        r.stdout
+    );
+    let n: i64 = db
+        .client()
+        .query_one("SELECT count(*) FROM schema_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
