@@ -45,6 +45,24 @@ fn one_build_runs_as_either_app(extra: &[&str]) {
         );
     }
 
+    // `slipway local` (as `heroku local`) runs the same line through bash.
+    let image = out.path().display().to_string();
+    let r = slipway_cmd(&[
+        "local",
+        "web=1",
+        "--image",
+        &image,
+        "-e",
+        "ANYCABLE_DEPLOYMENT=true",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("web.1  | anycable-rpc: bundle exec anycable"),
+        "{}",
+        r.all()
+    );
+
     let r = run_as(out.path(), "release", Some("true"));
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(
