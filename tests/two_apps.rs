@@ -8,7 +8,7 @@
 // its neighbours share, and an unwrap in a test helper is an assertion.
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 
-use slipway_e2e::{build_ok, fixture, packaged, slipway_cmd};
+use slipway_e2e::{build_ok, fixture, packaged, slipway_cmd, TestDb};
 
 fn run_as(image: &std::path::Path, process: &str, anycable: Option<&str>) -> slipway_e2e::Ran {
     let image = image.display().to_string();
@@ -77,9 +77,33 @@ fn one_build_runs_as_either_app(extra: &[&str]) {
             .any(|l| l.trim() == "migrating the shared database (bin/rails db:migrate)")
     };
     assert!(!migrated(&r.stdout), "{}", r.all());
-    let r = run_as(out.path(), "release", None);
+    // The first app releases under the lock, its secrets masked.
+    let db = TestDb::new(if extra.is_empty() {
+        "two_apps_cnb"
+    } else {
+        "two_apps_classic"
+    });
+    let image = out.path().display().to_string();
+    let url = format!("DATABASE_URL={}", db.url());
+    let r = slipway_cmd(&[
+        "run",
+        "release",
+        "--image",
+        &image,
+        "-e",
+        &url,
+        "-e",
+        "SECRET_KEY_BASE=two-apps-s3cr3t-key-base",
+    ]);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(migrated(&r.stdout), "{}", r.all());
+    assert!(
+        r.stdout.contains("Holding the release lock \"two-apps\""),
+        "{}",
+        r.all()
+    );
+    assert!(r.stdout.contains("signing with [REDACTED]"), "{}", r.all());
+    assert!(!r.all().contains("two-apps-s3cr3t-key-base"), "{}", r.all());
 }
 
 #[test]
