@@ -1400,22 +1400,60 @@ fn a_redis_lease_taken_over_after_it_expired_is_not_confirmed_to_its_old_holder(
     redis::cmd("DEL").arg(&key).query::<()>(&mut c).unwrap();
 }
 
+/// Where two apps' autoscalers share their leases: one PostgreSQL database
+/// (the broker RabbitMQ), or one Redis that is also the broker (no database).
+#[derive(Clone, Copy, Debug)]
+enum Shared {
+    Database,
+    Redis,
+}
+
+const REDIS: &str = "redis://127.0.0.1:6379/0";
+
+fn redis_conn() -> redis::Connection {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:6379").is_ok(),
+        "Redis is not listening on 127.0.0.1:6379: scripts/services starts it"
+    );
+    redis::Client::open(REDIS)
+        .unwrap()
+        .get_connection()
+        .unwrap()
+}
+
 /// Two apps from one repository (the AnyCable shape), each with its own
-/// autoscaler, sharing one database: each lease is its app's (the key holds
-/// the app name), so both act at once, and each PATCHes only its own app's
+/// autoscaler, sharing one store: each lease is its app's (the key holds the
+/// app name), so both act at once, and each PATCHes only its own app's
 /// formation (each fake Platform API serves one app; another's would 404).
-#[test]
-fn two_apps_autoscalers_on_one_database_each_hold_their_own_lease_and_scale_only_their_app() {
-    require_postgres();
+fn two_apps_autoscalers_each_hold_their_own_lease_and_scale_only_their_app(shared: Shared) {
     let pid = std::process::id();
-    let names = [format!("rails-{pid}"), format!("anycable-{pid}")];
+    let names = [
+        format!("rails-{pid}-{shared:?}"),
+        format!("anycable-{pid}-{shared:?}"),
+    ];
     let mut running = Vec::new();
     let mut queues = Vec::new();
     let mut apis = Vec::new();
     for name in &names {
         let (pq, gq) = (unique("bulk_priority"), unique("default"));
-        publish(&pq, 25);
-        publish(&gq, 0);
+        let broker = match shared {
+            Shared::Database => {
+                require_postgres();
+                publish(&pq, 25);
+                publish(&gq, 0);
+                AMQP
+            }
+            Shared::Redis => {
+                let mut c = redis_conn();
+                let jobs: Vec<usize> = (0..25).collect();
+                redis::cmd("RPUSH")
+                    .arg(&pq)
+                    .arg(&jobs)
+                    .query::<u64>(&mut c)
+                    .unwrap();
+                REDIS
+            }
+        };
         let api = FakeApi::start(
             name,
             TOKEN,
@@ -1429,12 +1467,14 @@ fn two_apps_autoscalers_on_one_database_each_hold_their_own_lease_and_scale_only
         );
         let target = heartbeat_target(10);
         let dir = app(&pq, &gq);
-        let mut env = env(&api, &target, AMQP);
+        let mut env = env(&api, &target, broker);
         env.insert("AUTOSCALE_HEROKU_APP_NAME", name.clone());
-        env.insert(
-            "DATABASE_URL",
-            "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into(),
-        );
+        if let Shared::Database = shared {
+            env.insert(
+                "DATABASE_URL",
+                "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into(),
+            );
+        }
         running.push((spawn_worker(dir.path(), &env, false), dir, target));
         queues.push((pq, gq));
         apis.push(api);
@@ -1444,15 +1484,53 @@ fn two_apps_autoscalers_on_one_database_each_hold_their_own_lease_and_scale_only
             log.contains("PATCH worker_priority=3")
         });
     }
+    // Both leases are held at once, in keys of their own.
+    let holders: Vec<Option<String>> = match shared {
+        Shared::Database => Vec::new(),
+        Shared::Redis => {
+            let mut c = redis_conn();
+            names
+                .iter()
+                .map(|n| {
+                    redis::cmd("GET")
+                        .arg(format!("slipway:autoscale:{n}:lease"))
+                        .query(&mut c)
+                        .unwrap()
+                })
+                .collect()
+        }
+    };
     let logs: Vec<String> = running.into_iter().map(|(w, _, _)| w.stop().0).collect();
     for (pq, gq) in &queues {
-        delete(&[pq, gq]);
+        match shared {
+            Shared::Database => delete(&[pq, gq]),
+            Shared::Redis => redis::cmd("DEL")
+                .arg(pq)
+                .arg(gq)
+                .query::<u64>(&mut redis_conn())
+                .map(|_| ())
+                .unwrap(),
+        }
     }
-    assert_ne!(
-        autoscale_worker::lease::lock_key(&names[0]),
-        autoscale_worker::lease::lock_key(&names[1])
-    );
+    match shared {
+        Shared::Database => assert_ne!(
+            autoscale_worker::lease::lock_key(&names[0]),
+            autoscale_worker::lease::lock_key(&names[1])
+        ),
+        Shared::Redis => {
+            assert!(
+                holders.iter().all(Option::is_some),
+                "both leases held: {holders:?}"
+            );
+            assert_ne!(holders[0], holders[1], "each by its own autoscaler");
+        }
+    }
     for (log, api) in logs.iter().zip(&apis) {
+        let lease = match shared {
+            Shared::Database => "postgres advisory lock (DATABASE_URL)",
+            Shared::Redis => "redis key with expiry (the broker)",
+        };
+        assert!(log.contains(lease), "{log}");
         assert!(
             !log.contains("\"event\":\"waiting\""),
             "never waited for the other app's lease: {log}"
@@ -1463,4 +1541,14 @@ fn two_apps_autoscalers_on_one_database_each_hold_their_own_lease_and_scale_only
             "every request was for this app: {log}"
         );
     }
+}
+
+#[test]
+fn two_apps_autoscalers_on_one_database_each_hold_their_own_lease_and_scale_only_their_app() {
+    two_apps_autoscalers_each_hold_their_own_lease_and_scale_only_their_app(Shared::Database);
+}
+
+#[test]
+fn two_apps_autoscalers_on_one_redis_each_hold_their_own_lease_and_scale_only_their_app() {
+    two_apps_autoscalers_each_hold_their_own_lease_and_scale_only_their_app(Shared::Redis);
 }

@@ -238,53 +238,106 @@ pub fn parse(file: &str, text: &str) -> HerokuYml {
         return out;
     };
     if let Some(run) = map.get("run") {
-        match run.as_mapping() {
-            Some(run) => {
-                // Where each key is written: built once, and only for a diagnostic.
-                let mut keys: Option<KeyLines> = None;
-                for (k, v) in run {
-                    let name = k.as_str().map_or_else(|| format!("{k:?}"), str::to_string);
-                    match command_of(v) {
-                        // As in a Procfile: Linux cannot start a longer command.
-                        Some(cmd) if cmd.len() > crate::parse::MAX_COMMAND_BYTES => out.diagnostics.push({
-                            let (line, source) = keys.get_or_insert_with(|| KeyLines::of(text)).find(&name);
-                            Diagnostic::error(file, line, source, format!(
-                                "the command of `run.{name}` is {} bytes; Linux cannot start a command longer than {} bytes",
-                                cmd.len(),
-                                crate::parse::MAX_COMMAND_BYTES
-                            ))
-                            .label("too long to pass to `bash -c`")
-                            .help("move the command into a script in your app (e.g. bin/start-worker) and call that script here")
-                        }),
-                        Some(cmd) if !cmd.trim().is_empty() => out.run.push((name, cmd)),
-                        _ => out.diagnostics.push({
-                            let (line, source) = keys.get_or_insert_with(|| KeyLines::of(text)).find(&name);
-                            Diagnostic::error(file, line, source, format!("`run.{name}` has no command"))
-                                .label("expected a string or `command: [...]`")
-                                .help(format!("write `{name}: <command>` or `{name}: {{command: [\"<command>\"], image: web}}`"))
-                        }),
-                    }
-                }
-            }
-            None if run.is_null() => {}
-            None => {
-                let line = find_key_line(text, "run");
-                out.diagnostics.push(
-                    Diagnostic::error(
-                        file,
-                        line,
-                        line_text(text, line),
-                        "`run:` must map process types to commands",
-                    )
-                    .help("write `run:` followed by indented `web: <command>` lines"),
-                );
-            }
-        }
+        read_run(file, text, run, &mut out);
     }
     if let Some(release) = map.get("release") {
         out.release = command_of(release);
+        if let Some((cmd, construct)) = out
+            .release
+            .as_deref()
+            .and_then(|c| crate::shell::bash_only(c).map(|k| (c, k)))
+        {
+            let line = find_key_line(text, "release");
+            out.diagnostics.push(needs_bash(
+                file,
+                line,
+                line_text(text, line),
+                "release.command",
+                cmd,
+                construct,
+            ));
+        }
     }
     out
+}
+
+/// `run:`'s entries into `out`, with a diagnostic at the line of each bad one.
+fn read_run(file: &str, text: &str, run: &Value, out: &mut HerokuYml) {
+    match run.as_mapping() {
+        Some(run) => {
+            // Where each key is written: built once, and only for a diagnostic.
+            let mut keys: Option<KeyLines> = None;
+            for (k, v) in run {
+                let name = k.as_str().map_or_else(|| format!("{k:?}"), str::to_string);
+                match command_of(v) {
+                    // As in a Procfile: Linux cannot start a longer command.
+                    Some(cmd) if cmd.len() > crate::parse::MAX_COMMAND_BYTES => out.diagnostics.push({
+                        let (line, source) = keys.get_or_insert_with(|| KeyLines::of_section(text, "run")).find(&name);
+                        Diagnostic::error(file, line, source, format!(
+                            "the command of `run.{name}` is {} bytes; Linux cannot start a command longer than {} bytes",
+                            cmd.len(),
+                            crate::parse::MAX_COMMAND_BYTES
+                        ))
+                        .label("too long to pass to `bash -c`")
+                        .help("move the command into a script in your app (e.g. bin/start-worker) and call that script here")
+                    }),
+                    Some(cmd) if !cmd.trim().is_empty() => {
+                        if let Some(construct) = crate::shell::bash_only(&cmd) {
+                            let (line, source) = keys.get_or_insert_with(|| KeyLines::of_section(text, "run")).find(&name);
+                            out.diagnostics.push(needs_bash(file, line, source, &format!("run.{name}"), &cmd, construct));
+                        }
+                        out.run.push((name, cmd));
+                    }
+                    _ => out.diagnostics.push({
+                        let (line, source) = keys.get_or_insert_with(|| KeyLines::of_section(text, "run")).find(&name);
+                        Diagnostic::error(file, line, source, format!("`run.{name}` has no command"))
+                            .label("expected a string or `command: [...]`")
+                            .help(format!("write `{name}: <command>` or `{name}: {{command: [\"<command>\"], image: web}}`"))
+                    }),
+                }
+            }
+        }
+        None if run.is_null() => {}
+        None => {
+            let line = find_key_line(text, "run");
+            out.diagnostics.push(
+                Diagnostic::error(
+                    file,
+                    line,
+                    line_text(text, line),
+                    "`run:` must map process types to commands",
+                )
+                .help("write `run:` followed by indented `web: <command>` lines"),
+            );
+        }
+    }
+}
+
+/// A heroku.yml command that uses bash syntax: the container stack runs it
+/// with the image's `/bin/sh -l -c` (see [`crate::shell`]), where that syntax
+/// may mean something else. Heroku accepts it, so this warns and keeps it.
+fn needs_bash(
+    file: &str,
+    line: usize,
+    source: &str,
+    key: &str,
+    cmd: &str,
+    construct: &str,
+) -> Diagnostic {
+    Diagnostic::warning(
+        file,
+        line,
+        source,
+        format!(
+            "`{key}` uses bash syntax (`{construct}`), but Heroku's container stack runs heroku.yml commands with the image's `/bin/sh -l -c`; where /bin/sh is not bash (dash on Debian-based images such as python:*-slim) this line does not run as written (`[[` is \"not found\", so `[[ ... ]] && a || b` runs `b` on every app)"
+        ),
+    )
+    .pointing_at(construct)
+    .label("bash-only")
+    .help(format!(
+        "run it through bash: `{}` (what `slipway processes --format heroku-yml` writes for such lines)",
+        crate::shell::for_container_stack(cmd)
+    ))
 }
 
 /// A command is a string, a list of strings (joined by spaces), or a map with `command:`.
@@ -324,8 +377,29 @@ struct KeyLines<'a> {
 
 impl<'a> KeyLines<'a> {
     fn of(text: &'a str) -> Self {
+        Self::of_lines(text.lines().enumerate())
+    }
+
+    /// The keys inside one top-level section (`run:`): a `web:` under
+    /// `build: docker:` is not `run.web`. The whole file when the section is
+    /// not written at the start of a line.
+    fn of_section(text: &'a str, section: &str) -> Self {
+        let top_level = |l: &str| l.starts_with(|c: char| !c.is_whitespace() && c != '#');
+        let lines = || text.lines().enumerate();
+        let Some(start) = lines().find(|(_, l)| {
+            top_level(l)
+                && l.strip_prefix(section)
+                    .or_else(|| l.strip_prefix(&format!("\"{section}\"")))
+                    .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        }) else {
+            return Self::of(text);
+        };
+        Self::of_lines(lines().skip(start.0 + 1).take_while(|(_, l)| !top_level(l)))
+    }
+
+    fn of_lines(lines: impl Iterator<Item = (usize, &'a str)>) -> Self {
         let mut first = std::collections::HashMap::new();
-        for (i, l) in text.lines().enumerate() {
+        for (i, l) in lines {
             let t = l.trim_start();
             let key = if let Some(quoted) = t.strip_prefix('"') {
                 quoted

@@ -20,6 +20,7 @@ pub mod parse;
 pub mod project;
 pub mod reference;
 pub mod render;
+pub mod shell;
 pub mod slug_procfile;
 pub mod table;
 

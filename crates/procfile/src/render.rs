@@ -62,18 +62,23 @@ pub fn classic_release_yaml(table: &ProcessTable) -> String {
 }
 
 /// A heroku.yml `run:` section (and `release:` when the table has one).
+/// The container stack runs these with the image's `/bin/sh`, so a command
+/// that needs bash (a Procfile's `[[ ... ]] && a || b`) is written
+/// `bash -c '<command>'`: it runs as written there too
+/// ([`crate::shell::for_container_stack`]).
 pub fn heroku_yml_run(table: &ProcessTable) -> String {
     let mut out = String::new();
     if let Some(release) = table.get("release") {
         let _ = writeln!(
             out,
             "release:\n  image: web\n  command:\n    - {}",
-            yaml_scalar(&release.command)
+            yaml_scalar(&crate::shell::for_container_stack(&release.command))
         );
     }
     out.push_str("run:\n");
     for p in table.processes.iter().filter(|p| p.name != "release") {
-        let _ = writeln!(out, "  {}: {}", p.name, yaml_scalar(&p.command));
+        let command = crate::shell::for_container_stack(&p.command);
+        let _ = writeln!(out, "  {}: {}", p.name, yaml_scalar(&command));
     }
     out
 }

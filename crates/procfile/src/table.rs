@@ -434,12 +434,22 @@ fn apply_config(
 fn disagreement(p: &parse::Parsed, y: &heroku_yml::HerokuYml) -> Option<Diagnostic> {
     let mut differences = Vec::new();
     for e in &p.entries {
-        match y.run.iter().find(|(n, _)| *n == e.name) {
+        // heroku.yml keeps `release` in `release:`, not `run:`.
+        let theirs = y
+            .run
+            .iter()
+            .find(|(n, _)| *n == e.name)
+            .map(|(_, c)| c)
+            .or(y.release.as_ref().filter(|_| e.name == "release"));
+        match theirs {
             None => differences.push(format!("`{}` is only in Procfile", e.name)),
-            Some((_, c)) if *c != e.command => differences.push(format!(
-                "`{}` differs: Procfile `{}`, heroku.yml `{c}`",
-                e.name, e.command
-            )),
+            // `bash -c '<line>'` is how heroku.yml runs a bash line as written.
+            Some(c) if *c != e.command && *c != crate::shell::for_container_stack(&e.command) => {
+                differences.push(format!(
+                    "`{}` differs: Procfile `{}`, heroku.yml `{c}`",
+                    e.name, e.command
+                ));
+            }
             _ => {}
         }
     }

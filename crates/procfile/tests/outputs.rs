@@ -174,3 +174,55 @@ fn a_printable_character_in_a_type_is_shown_as_itself() {
     let d = p.diagnostics.iter().find(|d| d.is_error()).unwrap();
     assert!(d.message.contains("`@`"), "{}", d.message);
 }
+
+#[test]
+fn a_bash_line_is_written_to_heroku_yml_through_bash_and_reads_back_as_the_procfiles_line() {
+    let anycable = r#"[[ "$ANYCABLE_DEPLOYMENT" == "true" ]] && bundle exec anycable || bundle exec rails server -p $PORT"#;
+    let skip = r#"[[ "$ANYCABLE_DEPLOYMENT" == "true" ]] && echo "Skip release script" || bundle exec rails db:migrate"#;
+    let procfile = format!("web: {anycable}\nrelease: {skip}\nworker: bundle exec sidekiq\n");
+    let yml = render::heroku_yml_run(&table(&procfile));
+    let back = procfile::heroku_yml::parse("heroku.yml", &yml);
+    assert!(back.diagnostics.is_empty(), "{:?}", back.diagnostics);
+    assert_eq!(
+        back.run[0],
+        ("web".to_string(), format!("bash -c '{anycable}'")),
+        "the container stack's /bin/sh would not know `[[`"
+    );
+    assert_eq!(
+        back.run[1].1, "bundle exec sidekiq",
+        "POSIX lines stay as written"
+    );
+    assert_eq!(back.release, Some(format!("bash -c '{skip}'")));
+    // Beside the Procfile it came from, the heroku.yml says the same thing.
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("Procfile"), &procfile).unwrap();
+    fs::write(dir.path().join("heroku.yml"), &yml).unwrap();
+    let loaded = load(dir.path()).unwrap();
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn a_heroku_yml_command_in_bash_syntax_warns_at_its_line_with_the_bash_c_fix_and_is_kept() {
+    let text = "build:\n  docker:\n    web: Dockerfile\nrun:\n  worker: bundle exec sidekiq\n  web: '[[ \"$ANYCABLE_DEPLOYMENT\" == \"true\" ]] && anycable || rails server'\nrelease:\n  image: web\n  command:\n    - '[[ \"$ANYCABLE_DEPLOYMENT\" == \"true\" ]] || rails db:migrate'\n";
+    let yml = procfile::heroku_yml::parse("heroku.yml", text);
+    assert_eq!(yml.run.len(), 2, "Heroku accepts the line: it is kept");
+    let warnings: Vec<String> = yml
+        .diagnostics
+        .iter()
+        .map(procfile::Diagnostic::render)
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(yml.diagnostics.iter().all(|d| !d.is_error()));
+    let web = &warnings[0];
+    assert!(web.contains("heroku.yml:6"), "{web}");
+    assert!(web.contains("`run.web` uses bash syntax (`[[`)"), "{web}");
+    assert!(web.contains("/bin/sh -l -c"), "{web}");
+    assert!(
+        web.contains(
+            r#"bash -c '[[ "$ANYCABLE_DEPLOYMENT" == "true" ]] && anycable || rails server'"#
+        ),
+        "the fix is the line itself, through bash: {web}"
+    );
+    assert!(warnings[1].contains("heroku.yml:7"), "{}", warnings[1]);
+    assert!(warnings[1].contains("`release.command`"), "{}", warnings[1]);
+}
