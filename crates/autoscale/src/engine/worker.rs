@@ -1,0 +1,135 @@
+//! Worker types: scaled from the depth of the queues they consume.
+
+use super::{
+    into_bounds, once, since, DateTime, Duration, Frame, Measure, Notification, Policy, Proposal,
+    QueueRule, State, Tick, Utc, VecDeque,
+};
+
+/// A worker type: enough dynos for its deepest queue (`jobs_per_dyno` each),
+/// scaling down only to the highest need of the delay window; an unknown
+/// queue holds the type.
+pub(super) fn propose_worker(
+    policy: &Policy,
+    rule: &QueueRule,
+    i: usize,
+    state: &mut State,
+    obs: &Frame,
+    now: DateTime<Utc>,
+    out: &mut Tick,
+) -> Option<Proposal> {
+    let explain = policy.explain;
+    let tz = policy.settings.time_zone;
+    let current = state.current[i]?;
+    let (lo, max) = (rule.min.at(now, tz), rule.max.at(now, tz));
+    let min = lo.min(max);
+    let queue_ix = &state.index.slot_queues[i];
+    let mut need: u32 = 0;
+    let mut unknown = None;
+    let mut deepest: (usize, u64) = (usize::MAX, 0);
+    for &qi in queue_ix {
+        match &obs.queues[qi] {
+            Measure::Value(depth) => {
+                let per = u64::from(rule.jobs_per_dyno.max(1));
+                let n = u32::try_from(depth.div_ceil(per)).unwrap_or(u32::MAX);
+                if n >= need {
+                    need = n;
+                    deepest = (qi, *depth);
+                }
+            }
+            Measure::Unknown(why) => unknown = Some((qi, why.as_str())),
+        }
+    }
+    if let Some((qi, why)) = unknown {
+        let q = state.index.queues[qi].as_str();
+        once(
+            &mut state.notified_queue[qi],
+            || Notification::Unknown {
+                what: format!("queue {q}"),
+                why: why.to_string(),
+            },
+            &mut out.notifications,
+        );
+        let bounds = (min, max);
+        if let Some((to, rule)) = into_bounds(current, min, max) {
+            return Some(Proposal::new(i, current, bounds, to, rule, true));
+        }
+        let rule = why!(explain, "holding: queue {q} is unknown");
+        return Some(Proposal::new(i, current, bounds, current, rule, false));
+    }
+    for &qi in queue_ix {
+        state.notified_queue[qi] = false;
+    }
+    let t = state.index.names[i].as_str();
+    let slot = &mut state.slots[i];
+    let delay = slot.down_delay(policy, now);
+    let stable_need = stabilized_need(&mut slot.needs, need, now, delay);
+    let watched = slot.watched_for(now) >= delay;
+    let wanted = if need >= current {
+        need
+    } else if !watched {
+        current
+    } else {
+        stable_need.min(current)
+    };
+    if need > max {
+        once(
+            &mut slot.notified_max,
+            || Notification::NeedsExceedMax {
+                process_type: t.to_string(),
+                needed: need,
+                max,
+            },
+            &mut out.notifications,
+        );
+    } else {
+        slot.notified_max = false;
+    }
+    let to = wanted.clamp(min, max);
+    let bound = current < min || current > max;
+    let deepest_name = state.index.queues.get(deepest.0).map_or("", String::as_str);
+    let rule = if bound {
+        format!("outside [{min}, {max}]")
+    } else if to == current {
+        why!(
+            explain,
+            "holding: {} waiting in {} ({} per dyno)",
+            deepest.1,
+            deepest_name,
+            rule.jobs_per_dyno
+        )
+    } else {
+        format!(
+            "{} waiting in {} / {} per dyno",
+            deepest.1, deepest_name, rule.jobs_per_dyno
+        )
+    };
+    Some(Proposal::new(i, current, (min, max), to, rule, bound))
+}
+
+/// Scale down only to the highest need of the delay window (HPA's
+/// stabilization). A monotonic max-queue: needs decrease from front to back,
+/// so the front is the window's highest need (O(1) per tick, whatever the window).
+pub(super) fn stabilized_need(
+    window: &mut VecDeque<(DateTime<Utc>, u32)>,
+    need: u32,
+    now: DateTime<Utc>,
+    delay: Duration,
+) -> u32 {
+    if window.back().is_some_and(|(at, _)| *at > now) {
+        // The clock went back: keep the window's highest need for a whole new delay.
+        let highest = window.iter().map(|(_, n)| *n).max().unwrap_or(0);
+        window.clear();
+        window.push_back((now, highest));
+    }
+    while window.back().is_some_and(|(_, n)| *n <= need) {
+        window.pop_back();
+    }
+    window.push_back((now, need));
+    while window
+        .front()
+        .is_some_and(|(at, _)| since(now, *at) > delay)
+    {
+        window.pop_front();
+    }
+    window.front().map_or(need, |(_, n)| *n)
+}
