@@ -3,7 +3,7 @@
 //! `.profile.d`; release prints the process table plus `release: release-phase run`.
 
 use crate::{
-    check_and_report, has_release_work, procfile_release, AUTOSCALE_COMMAND, RELEASE_COMMAND,
+    check_and_report, declared_release, has_release_work, AUTOSCALE_COMMAND, RELEASE_COMMAND,
 };
 use buildkit::classic::Classic;
 use std::path::Path;
@@ -94,7 +94,7 @@ fn release(build_dir: &Path) -> String {
     let mut table = procfile::load(build_dir)
         .map(|l| l.table)
         .unwrap_or_default();
-    if procfile_release(build_dir).is_none() && table.get("release").is_none() {
+    if declared_release(build_dir).is_none() && table.get("release").is_none() {
         table.processes.push(procfile::Process {
             name: "release".into(),
             command: RELEASE_COMMAND.into(),

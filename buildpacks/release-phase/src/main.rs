@@ -101,19 +101,9 @@ pub(crate) fn has_release_work(app_dir: &Path) -> bool {
         }
 }
 
-/// The Procfile's own `release:` command, if it declares one.
-pub(crate) fn procfile_release(app_dir: &Path) -> Option<String> {
-    procfile_command(app_dir, "release")
-}
-
-/// The Procfile's command for a type, if it declares one.
-pub(crate) fn procfile_command(app_dir: &Path, name: &str) -> Option<String> {
-    let bytes = app_files::read(app_dir, "Procfile").ok()??;
-    procfile::parse::parse("Procfile", &bytes)
-        .entries
-        .into_iter()
-        .find(|e| e.name == name)
-        .map(|e| e.command)
+/// The app's own `release` command (Procfile or heroku.yml), if it declares one.
+pub(crate) fn declared_release(app_dir: &Path) -> Option<(String, procfile::Origin)> {
+    procfile::declared_command(app_dir, "release")
 }
 
 /// Check the plan at build time, so a broken config fails the build, not the release.
@@ -128,10 +118,19 @@ pub(crate) fn check_and_report(app_dir: &Path) -> Result<(), BuildpackError> {
     }
     buildkit::output::bullet("Release plan (run by `release-phase run` on every release):");
     buildkit::output::block(&config::describe(&plan));
-    match procfile_release(app_dir) {
-        Some(cmd) if !cmd.contains("release-phase") => buildkit::output::warning(&format!(
-            "The Procfile declares `release: {cmd}`, which runs instead of release-phase (no lock, timeout or redaction).\nUse `release: release-phase run` and put the command in [[com.heroku.phase.release]] in project.toml.\nA line that skips the release on one of two apps (`[[ \"$ANYCABLE_DEPLOYMENT\" == \"true\" ]] || ...`) becomes `skip-when = {{ ANYCABLE_DEPLOYMENT = \"true\" }}` in [_.metadata.slipway.release]."
-        )),
+    match declared_release(app_dir) {
+        Some((cmd, origin)) if !cmd.contains("release-phase") => {
+            let (file, fix) = match origin {
+                procfile::Origin::HerokuYml => (
+                    "heroku.yml",
+                    "`release: command: [release-phase run]` in heroku.yml",
+                ),
+                _ => ("The Procfile", "`release: release-phase run`"),
+            };
+            buildkit::output::warning(&format!(
+                "{file} declares `release: {cmd}`, which runs instead of release-phase (no lock, timeout or redaction).\nUse {fix} and put the command in [[com.heroku.phase.release]] in project.toml.\nA line that skips the release on one of two apps (`[[ \"$ANYCABLE_DEPLOYMENT\" == \"true\" ]] || ...`) becomes `skip-when = {{ ANYCABLE_DEPLOYMENT = \"true\" }}` in [_.metadata.slipway.release]."
+            ));
+        }
         _ => {}
     }
     Ok(())
@@ -245,13 +244,13 @@ impl Buildpack for ReleasePhaseBuildpack {
         }
 
         let mut launch = LaunchBuilder::new();
-        if procfile_release(&context.app_dir).is_none() {
+        if declared_release(&context.app_dir).is_none() {
             launch.process(
                 ProcessBuilder::new(process_type!("release"), ["release-phase", "run"]).build(),
             );
             buildkit::output::bullet(&format!("Process type: release -> {RELEASE_COMMAND}"));
         }
-        if procfile_command(&context.app_dir, "autoscale").is_none() {
+        if procfile::declared_command(&context.app_dir, "autoscale").is_none() {
             // Declared, not started: scale it to 1 (`heroku ps:scale autoscale=1`) with
             // AUTOSCALE_HEROKU_APP_NAME and AUTOSCALE_HEROKU_API_KEY set.
             launch.process(

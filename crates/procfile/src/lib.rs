@@ -26,7 +26,9 @@ pub mod table;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use formation::Formation;
-pub use table::{has_process_sources, load, Loaded, Origin, Process, ProcessTable};
+pub use table::{
+    declared_command, has_process_sources, load, Loaded, Origin, Process, ProcessTable,
+};
 
 use std::path::PathBuf;
 

@@ -114,6 +114,30 @@ pub fn has_process_sources(app_dir: &Path) -> bool {
     }
 }
 
+/// The command the app itself declares for `name` (its Procfile, else
+/// heroku.yml's `run:` or `release:`, as [`load`] reads them), with where:
+/// what the buildpacks that add `release` and `autoscale` ask before adding
+/// them, so a heroku.yml-only app is treated as a Procfile app. Types the
+/// reference layout generates are not declared. When the table does not
+/// load (its build reports why), the Procfile's readable lines still count:
+/// a buildpack used without process-table must not override them.
+pub fn declared_command(app_dir: &Path, name: &str) -> Option<(String, Origin)> {
+    match load(app_dir) {
+        Ok(loaded) => {
+            let p = loaded.table.get(name)?;
+            (!matches!(p.origin, Origin::Reference)).then(|| (p.command.clone(), p.origin.clone()))
+        }
+        Err(_) => {
+            let bytes = app_files::read(app_dir, "Procfile").ok()??;
+            parse::parse("Procfile", &bytes)
+                .entries
+                .into_iter()
+                .find(|e| e.name == name)
+                .map(|e| (e.command, Origin::Procfile { line: e.line }))
+        }
+    }
+}
+
 fn read(app_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, ProcfileError> {
     app_files::read(app_dir, name).map_err(ProcfileError::AppFile)
 }
