@@ -122,20 +122,17 @@ pub fn has_process_sources(app_dir: &Path) -> bool {
 /// load (its build reports why), the Procfile's readable lines still count:
 /// a buildpack used without process-table must not override them.
 pub fn declared_command(app_dir: &Path, name: &str) -> Option<(String, Origin)> {
-    match load(app_dir) {
-        Ok(loaded) => {
-            let p = loaded.table.get(name)?;
-            (!matches!(p.origin, Origin::Reference)).then(|| (p.command.clone(), p.origin.clone()))
-        }
-        Err(_) => {
-            let bytes = app_files::read(app_dir, "Procfile").ok()??;
-            parse::parse("Procfile", &bytes)
-                .entries
-                .into_iter()
-                .find(|e| e.name == name)
-                .map(|e| (e.command, Origin::Procfile { line: e.line }))
-        }
+    if let Ok(loaded) = load(app_dir) {
+        let p = loaded.table.get(name)?;
+        return (!matches!(p.origin, Origin::Reference))
+            .then(|| (p.command.clone(), p.origin.clone()));
     }
+    let bytes = app_files::read(app_dir, "Procfile").ok()??;
+    parse::parse("Procfile", &bytes)
+        .entries
+        .into_iter()
+        .find(|e| e.name == name)
+        .map(|e| (e.command, Origin::Procfile { line: e.line }))
 }
 
 fn read(app_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, ProcfileError> {
