@@ -331,3 +331,31 @@ fn the_neighbours_pinned_in_neighbours_toml_are_the_ones_the_suite_the_doubles_a
         );
     }
 }
+
+/// The README's contents line names every `## ` section, in order, with the
+/// anchor GitHub gives it: a newcomer's map stays true as sections change.
+#[test]
+fn the_readmes_contents_line_lists_every_section_in_order() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let contents = readme
+        .lines()
+        .find(|l| l.starts_with("**Contents:** "))
+        .expect("a **Contents:** line near the top of README.md");
+    let anchor = |h: &str| {
+        h.trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == '-' || *c == ' ' || *c == '_')
+            .collect::<String>()
+            .replace(' ', "-")
+    };
+    let expected: Vec<String> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .map(|h| format!("[{h}](#{})", anchor(h)))
+        .collect();
+    assert_eq!(
+        contents.trim_start_matches("**Contents:** "),
+        expected.join(" · ")
+    );
+}
