@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// The largest configuration file read (4 MiB: far above any real Procfile,
 /// project.toml or .slugignore; reading stops there).
-pub const MAX_BYTES: u64 = 4 << 20;
+pub(crate) const MAX_BYTES: u64 = 4 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppFileError {
@@ -57,7 +57,7 @@ pub fn read(app_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, AppFileError>
 /// open (where a concurrent writer could swap the file): what is decided is
 /// decided on the file actually opened, never on the path looked at first.
 #[doc(hidden)]
-pub fn read_with(
+pub(crate) fn read_with(
     app_dir: &Path,
     name: &str,
     before_open: &dyn Fn(),

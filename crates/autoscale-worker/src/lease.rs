@@ -35,7 +35,7 @@ pub enum Lease {
 
 /// Reading or saving the state failed (the worker logs it and goes on).
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("PostgreSQL: {0}")]
     Postgres(#[from] buildkit::pg::BoundedError),
     #[error("Redis: {}", redis_error(.0))]
@@ -122,7 +122,7 @@ pub const QUERY_DEADLINE: Duration = Duration::from_secs(5);
 /// (Redis: the expiry is renewed to at least twice this), and a worker that
 /// has just taken the lease over holds its first PATCH this long, so a PATCH
 /// its predecessor sent just before losing the lease has landed first.
-pub const PATCH_DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const PATCH_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Where the state survives restarts (created if missing; the app's
 /// migrations never see it).
@@ -185,7 +185,7 @@ impl Lease {
     }
 
     /// Where the lease is held, for the start line.
-    pub fn describe(&self) -> &'static str {
+    pub(crate) fn describe(&self) -> &'static str {
         match self {
             Self::Postgres { .. } => "postgres advisory lock (DATABASE_URL)",
             Self::Redis { .. } => "redis key with expiry (the broker)",
@@ -195,7 +195,10 @@ impl Lease {
 
     /// The state the last acting worker saved (PostgreSQL: a table of ours,
     /// `slipway_autoscale_state`; Redis: a key beside the lease), with when.
-    pub fn load(&mut self, app: &str) -> Result<Option<(autoscale::Snapshot, String)>, StateError> {
+    pub(crate) fn load(
+        &mut self,
+        app: &str,
+    ) -> Result<Option<(autoscale::Snapshot, String)>, StateError> {
         let text: Option<(String, String)> = match self {
             Self::None => None,
             Self::Postgres { client, .. } => {
@@ -229,7 +232,7 @@ impl Lease {
     }
 
     /// Save the state (after each tick the worker acted on).
-    pub fn save(&mut self, app: &str, snap: &autoscale::Snapshot) -> Result<(), StateError> {
+    pub(crate) fn save(&mut self, app: &str, snap: &autoscale::Snapshot) -> Result<(), StateError> {
         let state = serde_json::to_string(snap)?;
         match self {
             Self::None => Ok(()),

@@ -64,7 +64,7 @@ fn closest(name: &str) -> Option<&'static str> {
 
 /// How the seed's notification backends map onto Slipway's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Backends {
+pub(crate) struct Backends {
     /// E-mail may be sent (`DjangoEmailBackend` listed, or no list at all).
     pub email: bool,
     /// What to say at start about the settings.
@@ -74,7 +74,7 @@ pub struct Backends {
 /// `AUTOSCALE_NOTIFICATION_BACKENDS` (a Python list or comma-separated
 /// dotted paths, as autoscalebot's settings write it) and
 /// `AUTOSCALE_NOTIFY_ON_EVERY_PING`.
-pub fn backends(env: &dyn Fn(&str) -> Option<String>) -> Backends {
+pub(crate) fn backends(env: &dyn Fn(&str) -> Option<String>) -> Backends {
     let mut warnings = Vec::new();
     if let Some(v) = env("AUTOSCALE_NOTIFY_ON_EVERY_PING") {
         if matches!(

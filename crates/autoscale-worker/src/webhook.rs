@@ -18,13 +18,13 @@ use std::time::{Duration, Instant};
 pub const ATTEMPTS: u32 = 3;
 /// The whole delivery, every try and the pauses between them: a tick is
 /// never held longer than this by a slow or broken webhook.
-pub const BUDGET: Duration = Duration::from_secs(10);
+pub(crate) const BUDGET: Duration = Duration::from_secs(10);
 /// The pause after the first failed try; doubled after each next one.
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
 
 /// How a delivery went.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     /// Tries made (1 when the first one was accepted).
     pub attempts: u32,
     /// Why the last try failed, without the URL; `None` when delivered.
@@ -32,13 +32,13 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    pub fn delivered(&self) -> bool {
+    pub(crate) fn delivered(&self) -> bool {
         self.error.is_none()
     }
 }
 
 /// The JSON body for one notification.
-pub fn body(app: &str, kind: &str, message: &str) -> serde_json::Value {
+pub(crate) fn body(app: &str, kind: &str, message: &str) -> serde_json::Value {
     let text = format!("[autoscale] {app}: {message}");
     serde_json::json!({
         "text": text,
@@ -50,7 +50,7 @@ pub fn body(app: &str, kind: &str, message: &str) -> serde_json::Value {
 }
 
 /// Post `body` to `url`, retrying within the bounds above.
-pub fn post(url: &str, body: &serde_json::Value) -> Delivery {
+pub(crate) fn post(url: &str, body: &serde_json::Value) -> Delivery {
     let started = Instant::now();
     let mut pause = FIRST_PAUSE;
     let mut attempts = 0;

@@ -91,7 +91,7 @@ impl Bound {
     }
 
     /// The value in force at `now`, in `tz`.
-    pub fn at(&self, now: DateTime<Utc>, tz: Tz) -> u32 {
+    pub(crate) fn at(&self, now: DateTime<Utc>, tz: Tz) -> u32 {
         match self {
             Bound::Fixed(n) => *n,
             Bound::Schedule(entries) => {
@@ -112,13 +112,9 @@ impl Bound {
         }
     }
 
-    /// The instants within `[from, to)` where the value changes, for a preview.
-    pub fn changes(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        tz: Tz,
-    ) -> Vec<(DateTime<Utc>, u32)> {
+    /// The instants within `[from, to)` where the value changes (the DST tests' view).
+    #[cfg(test)]
+    fn changes(&self, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Vec<(DateTime<Utc>, u32)> {
         let Bound::Schedule(entries) = self else {
             return Vec::new();
         };

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use std::time::Duration;
 
 /// The seed's default heartbeat URL (relative: joined to the app's URL).
-pub const DEFAULT_HEARTBEAT_URL: &str = "/heroku-autoscale/heartbeat/v1";
+pub(crate) const DEFAULT_HEARTBEAT_URL: &str = "/heroku-autoscale/heartbeat/v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{name}={value:?}: {why}")]

@@ -89,7 +89,7 @@ pub fn buildpack_dir() -> Option<PathBuf> {
 }
 
 /// Run the classic phase this process was called as, or None for the CNB API.
-pub fn dispatch(classic: &Classic<'_>) -> Option<i32> {
+pub(crate) fn dispatch(classic: &Classic<'_>) -> Option<i32> {
     let args: Vec<PathBuf> = std::env::args_os().map(PathBuf::from).collect();
     let cnb = std::env::var_os("CNB_PLATFORM_DIR").is_some()
         || std::env::var_os("CNB_BUILDPACK_DIR").is_some();

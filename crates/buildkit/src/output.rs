@@ -33,7 +33,7 @@ static CLASSIC: AtomicBool = AtomicBool::new(false);
 
 /// Print the rest of this process's output in Heroku's classic style:
 /// `-----> ` headers, 7-space indents, ` !     ` for warnings and errors.
-pub fn use_classic_style() {
+pub(crate) fn use_classic_style() {
     CLASSIC.store(true, Ordering::Relaxed);
 }
 
@@ -193,7 +193,7 @@ pub fn strip_ansi(text: &str) -> String {
 }
 
 /// `0.01s`, `3.2s`, `2m 05s`.
-pub fn human_duration(d: Duration) -> String {
+pub(crate) fn human_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs < 10.0 {
         format!("{secs:.2}s")

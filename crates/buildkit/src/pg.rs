@@ -29,7 +29,7 @@ fn tls() -> tokio_postgres_rustls::MakeRustlsConnect {
 
 /// Connect (blocking; bound the wait with `Config::connect_timeout` and a
 /// thread when the server may stall).
-pub fn connect(config: &Config) -> Result<Client, postgres::Error> {
+pub(crate) fn connect(config: &Config) -> Result<Client, postgres::Error> {
     if config.get_ssl_mode() == SslMode::Disable {
         config.connect(NoTls)
     } else {

@@ -82,11 +82,11 @@ impl Line {
 /// The longest line passed on whole: a longer one (a 300 MB line of minified
 /// output) is passed on in pieces of at most this many bytes, so memory stays
 /// bounded whatever the child writes.
-pub const MAX_LINE: usize = 64 * 1024;
+pub(crate) const MAX_LINE: usize = 64 * 1024;
 
 /// Lines (or pieces) read but not yet consumed, at most: memory stays under
 /// `LINES_IN_FLIGHT * MAX_LINE` (4 MiB) however fast the child writes.
-pub const LINES_IN_FLIGHT: usize = 64;
+pub(crate) const LINES_IN_FLIGHT: usize = 64;
 
 /// Read the child's piped stdout and stderr, line by line as they come, into
 /// one channel (closed when both streams end). A line ends at `\n` or `\r`
@@ -125,7 +125,7 @@ pub fn lines(child: &mut Child) -> (mpsc::Receiver<Line>, Vec<std::thread::JoinH
 }
 
 /// Split `stream` into lines (see [`lines`]); `emit` returns false to stop.
-pub fn read_lines(stream: impl Read, max: usize, emit: &mut dyn FnMut(Vec<u8>) -> bool) {
+pub(crate) fn read_lines(stream: impl Read, max: usize, emit: &mut dyn FnMut(Vec<u8>) -> bool) {
     let mut reader = BufReader::new(stream);
     let mut line: Vec<u8> = Vec::new();
     loop {

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-pub const MASK: &str = "[REDACTED]";
+pub(crate) const MASK: &str = "[REDACTED]";
 
 /// Shorter values are not worth masking (and would mask too much).
 const MIN_SECRET_LEN: usize = 4;
@@ -334,7 +334,7 @@ fn percent_decode(text: &str) -> String {
 }
 
 /// The password of `scheme://user:password@host...`, if the text is such a URL.
-pub fn url_password(text: &str) -> Option<&str> {
+pub(crate) fn url_password(text: &str) -> Option<&str> {
     let rest = &text[text.find("://")? + 3..];
     let userinfo = &rest[..rest.find('@')?];
     if userinfo.contains('/') {

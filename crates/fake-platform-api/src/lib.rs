@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 use tiny_http::{Header, Method, Response, Server};
 
-pub const ACCEPT: &str = "application/vnd.heroku+json; version=3";
+pub(crate) const ACCEPT: &str = "application/vnd.heroku+json; version=3";
 
 #[derive(Debug, Clone)]
 pub struct Recorded {

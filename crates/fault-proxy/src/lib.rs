@@ -101,7 +101,8 @@ impl FaultProxy {
     }
 
     /// The proxy's address, to give the client instead of the peer's.
-    pub fn addr(&self) -> SocketAddr {
+    #[cfg(test)]
+    fn addr(&self) -> SocketAddr {
         self.addr
     }
 
@@ -110,7 +111,8 @@ impl FaultProxy {
     }
 
     /// How many connections the proxy has accepted.
-    pub fn accepted(&self) -> usize {
+    #[cfg(test)]
+    fn accepted(&self) -> usize {
         *self
             .shared
             .accepted

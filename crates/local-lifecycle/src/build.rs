@@ -18,8 +18,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Detect exit codes (Buildpack API 0.10).
-pub const DETECT_PASS: i32 = 0;
-pub const DETECT_FAIL: i32 = 100;
+pub(crate) const DETECT_PASS: i32 = 0;
+pub(crate) const DETECT_FAIL: i32 = 100;
 
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     let order::Order { groups, .. } = order_groups(opts)?;

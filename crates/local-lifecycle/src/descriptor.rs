@@ -5,10 +5,10 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// The Buildpack API this runner implements (libcnb 0.30's).
-pub const SUPPORTED_API: &str = "0.10";
+pub(crate) const SUPPORTED_API: &str = "0.10";
 
 #[derive(Debug, Clone)]
-pub struct BuildpackDir {
+pub(crate) struct BuildpackDir {
     pub dir: PathBuf,
     pub id: String,
     pub version: String,
@@ -20,7 +20,7 @@ pub struct BuildpackDir {
 
 /// An entry of an `[[order.group]]` (or of project.toml's `[[io.buildpacks.group]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct GroupRef {
+pub(crate) struct GroupRef {
     pub id: String,
     #[serde(default)]
     pub version: Option<String>,
@@ -51,7 +51,7 @@ struct Info {
 }
 
 impl BuildpackDir {
-    pub fn open(dir: &Path) -> Result<Self> {
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
         let dir = std::fs::canonicalize(dir).map_err(|e| LifecycleError::NotABuildpack {
             path: dir.to_path_buf(),
             why: e.to_string(),
@@ -91,12 +91,12 @@ impl BuildpackDir {
         })
     }
 
-    pub fn is_composite(&self) -> bool {
+    pub(crate) fn is_composite(&self) -> bool {
         self.order.is_some()
     }
 
     /// The directory name the lifecycle uses under the layers dir (`/` becomes `_`).
-    pub fn escaped_id(&self) -> String {
+    pub(crate) fn escaped_id(&self) -> String {
         self.id.replace('/', "_")
     }
 }

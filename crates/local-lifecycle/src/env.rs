@@ -8,10 +8,10 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 /// An environment: ordered, byte-exact.
-pub type Env = BTreeMap<OsString, OsString>;
+pub(crate) type Env = BTreeMap<OsString, OsString>;
 
 /// The host environment, minus any `CNB_*` variable of an enclosing lifecycle.
-pub fn host_env() -> Env {
+pub(crate) fn host_env() -> Env {
     std::env::vars_os()
         .filter(|(k, _)| !k.as_bytes().starts_with(b"CNB_"))
         .collect()
@@ -23,7 +23,7 @@ pub fn host_env() -> Env {
 /// `NAME.append` / `NAME.prepend` join with the contents of `NAME.delim`
 /// (empty when absent). Contents are used verbatim, never shell-evaluated.
 /// Files are applied in name order, as the lifecycle reads the directory.
-pub fn apply_env_dir(env: &mut Env, dir: &Path) -> Result<()> {
+pub(crate) fn apply_env_dir(env: &mut Env, dir: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
@@ -75,7 +75,7 @@ pub fn apply_env_dir(env: &mut Env, dir: &Path) -> Result<()> {
 }
 
 /// Prepend `dir` to a `:`-separated path variable.
-pub fn prepend_path(env: &mut Env, var: &str, dir: &Path) {
+pub(crate) fn prepend_path(env: &mut Env, var: &str, dir: &Path) {
     let key = OsString::from(var);
     let mut value = dir.as_os_str().as_bytes().to_vec();
     if let Some(existing) = env.get(&key).filter(|v| !v.is_empty()) {
@@ -87,14 +87,14 @@ pub fn prepend_path(env: &mut Env, var: &str, dir: &Path) {
 
 /// What phase a layer's environment is applied for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase<'a> {
+pub(crate) enum Phase<'a> {
     Build,
     Launch { process: &'a str },
 }
 
 /// Apply a layer's environment: `bin/` and `lib/`, then `env/`, then the
 /// phase directory (`env.build/`, or `env.launch/` and `env.launch/<process>/`).
-pub fn apply_layer(env: &mut Env, layer: &Path, phase: Phase<'_>) -> Result<()> {
+pub(crate) fn apply_layer(env: &mut Env, layer: &Path, phase: Phase<'_>) -> Result<()> {
     if layer.join("bin").is_dir() {
         prepend_path(env, "PATH", &layer.join("bin"));
     }
@@ -116,7 +116,7 @@ pub fn apply_layer(env: &mut Env, layer: &Path, phase: Phase<'_>) -> Result<()> 
 }
 
 /// Platform `env/` files: one file per variable, contents are the value.
-pub fn read_platform_env(platform_dir: &Path) -> Result<Env> {
+pub(crate) fn read_platform_env(platform_dir: &Path) -> Result<Env> {
     let mut env = Env::new();
     let dir = platform_dir.join("env");
     let Ok(entries) = std::fs::read_dir(&dir) else {

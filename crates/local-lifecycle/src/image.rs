@@ -79,23 +79,23 @@ impl Image {
             root: root.to_path_buf(),
         }
     }
-    pub fn workspace(&self) -> PathBuf {
+    pub(crate) fn workspace(&self) -> PathBuf {
         self.root.join("workspace")
     }
-    pub fn layers(&self) -> PathBuf {
+    pub(crate) fn layers(&self) -> PathBuf {
         self.root.join("layers")
     }
-    pub fn platform(&self) -> PathBuf {
+    pub(crate) fn platform(&self) -> PathBuf {
         self.root.join("platform")
     }
     /// Scratch space of a build (plans), removed at its end.
-    pub fn tmp(&self) -> PathBuf {
+    pub(crate) fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
     }
-    pub fn cache(&self) -> PathBuf {
+    pub(crate) fn cache(&self) -> PathBuf {
         self.root.join("cache")
     }
-    pub fn metadata_path(&self) -> PathBuf {
+    pub(crate) fn metadata_path(&self) -> PathBuf {
         self.layers().join("config").join("metadata.toml")
     }
 
@@ -123,7 +123,7 @@ impl Image {
         Ok(m)
     }
 
-    pub fn write_metadata(&self, m: &ImageMetadata) -> Result<()> {
+    pub(crate) fn write_metadata(&self, m: &ImageMetadata) -> Result<()> {
         let path = self.metadata_path();
         std::fs::create_dir_all(path.parent().expect("has parent")).at(&path)?;
         std::fs::write(&path, toml::to_string(m).expect("metadata serializes")).at(&path)

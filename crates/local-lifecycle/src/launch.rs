@@ -24,7 +24,7 @@ pub struct RunOptions {
 
 /// A process ready to start.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub(crate) struct Prepared {
     pub process: ImageProcess,
     pub program: String,
     pub args: Vec<String>,
@@ -32,7 +32,7 @@ pub struct Prepared {
     pub cwd: PathBuf,
 }
 
-pub fn prepare(opts: &RunOptions) -> Result<Prepared> {
+pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {
     // Absolute, so layer paths put on PATH still resolve from the process's working dir.
     let root = std::fs::canonicalize(&opts.image).map_err(|_| LifecycleError::NoImage {
         image: opts.image.clone(),

@@ -36,14 +36,14 @@ pub struct LocalOptions {
 
 /// One dyno to start: `web.1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Dyno {
+pub(crate) struct Dyno {
     pub process_type: String,
     pub index: u32,
     pub port: u16,
 }
 
 impl Dyno {
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         format!("{}.{}", self.process_type, self.index)
     }
 }
@@ -61,10 +61,10 @@ fn default_excluded(process_type: &str, configured: &dyn Fn(&str) -> bool) -> Op
 }
 
 /// Types left out of a default formation, and why.
-pub type Skipped = Vec<(String, &'static str)>;
+pub(crate) type Skipped = Vec<(String, &'static str)>;
 
 /// The dynos of a formation, with their ports, and the types left out (and why).
-pub fn plan(
+pub(crate) fn plan(
     metadata: &ImageMetadata,
     formation: &[String],
     base_port: u16,

@@ -32,15 +32,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The Platform API this driver speaks (lifecycle v0.21 supports 0.7 to 0.15).
-pub const PLATFORM_API: &str = "0.14";
+pub(crate) const PLATFORM_API: &str = "0.14";
 /// The run image written into the layout, and the app image the exporter writes.
-pub const RUN_IMAGE: &str = "slipway.local/run:latest";
-pub const APP_IMAGE: &str = "slipway.local/app:latest";
+pub(crate) const RUN_IMAGE: &str = "slipway.local/run:latest";
+pub(crate) const APP_IMAGE: &str = "slipway.local/app:latest";
 /// Where `ParseRefToPath` (buildpacks/imgutil `layout/util.go`) puts those refs.
 const RUN_IMAGE_PATH: &str = "slipway.local/run/latest";
 /// The layout directory and the cache directory, under the image directory.
-pub const LAYOUT_DIR: &str = "oci";
-pub const CACHE_DIR: &str = "lifecycle-cache";
+pub(crate) const LAYOUT_DIR: &str = "oci";
+pub(crate) const CACHE_DIR: &str = "lifecycle-cache";
 
 const PHASES: [&str; 6] = [
     "analyzer", "detector", "restorer", "builder", "exporter", "launcher",

@@ -33,7 +33,7 @@ pub struct BuildReport {
 /// The groups to detect over: the `--buildpack` list (or the app's
 /// project.toml group), composites expanded; and the registry of every
 /// buildpack a reference may name.
-pub fn order_groups(opts: &BuildOptions) -> Result<order::Order> {
+pub(crate) fn order_groups(opts: &BuildOptions) -> Result<order::Order> {
     let mut registry = order::Registry::default();
     for (id, dir) in &opts.map {
         registry.add_mapping(id, dir)?;

@@ -22,7 +22,7 @@ const MAX_GROUPS: usize = 1024;
 
 /// Buildpacks that references can resolve to.
 #[derive(Debug, Default)]
-pub struct Registry {
+pub(crate) struct Registry {
     buildpacks: Vec<BuildpackDir>,
 }
 
@@ -40,7 +40,7 @@ struct Dependency {
 impl Registry {
     /// Open a buildpack directory and register it (and, for a composite, the
     /// local directories its `package.toml` lists).
-    pub fn add_dir(&mut self, dir: &Path) -> Result<BuildpackDir> {
+    pub(crate) fn add_dir(&mut self, dir: &Path) -> Result<BuildpackDir> {
         let bp = BuildpackDir::open(dir)?;
         if bp.is_composite() {
             if let Ok(text) = std::fs::read_to_string(bp.dir.join("package.toml")) {
@@ -67,7 +67,7 @@ impl Registry {
     }
 
     /// `--map ID=DIR`: the buildpack for a reference nothing else provides.
-    pub fn add_mapping(&mut self, id: &str, dir: &Path) -> Result<()> {
+    pub(crate) fn add_mapping(&mut self, id: &str, dir: &Path) -> Result<()> {
         let bp = self.add_dir(dir)?;
         if bp.id != id {
             return Err(LifecycleError::NotABuildpack {
@@ -79,7 +79,7 @@ impl Registry {
     }
 
     /// Every registered buildpack.
-    pub fn all(&self) -> &[BuildpackDir] {
+    pub(crate) fn all(&self) -> &[BuildpackDir] {
         &self.buildpacks
     }
 
@@ -90,7 +90,7 @@ impl Registry {
     }
 
     /// The buildpack a reference names: by id, and by version when it gives one.
-    pub fn find(&self, r: &GroupRef) -> Result<&BuildpackDir> {
+    pub(crate) fn find(&self, r: &GroupRef) -> Result<&BuildpackDir> {
         self.buildpacks
             .iter()
             .rev()
@@ -110,7 +110,7 @@ impl Registry {
 
 /// What a build detects over.
 #[derive(Debug)]
-pub struct Order {
+pub(crate) struct Order {
     /// The group as given (composites not expanded): what a platform's order.toml holds.
     pub top: Vec<Element>,
     /// Expanded, in the order they are tried.
@@ -120,7 +120,7 @@ pub struct Order {
 
 /// A member of an expanded group.
 #[derive(Debug, Clone)]
-pub struct Element {
+pub(crate) struct Element {
     pub bp: BuildpackDir,
     pub optional: bool,
 }
@@ -128,7 +128,7 @@ pub struct Element {
 /// Expand a group whose members may be composites into the groups of
 /// non-composite buildpacks to try, in the lifecycle's order (a composite's
 /// groups in order; an optional composite may also be left out, last).
-pub fn expand(group: &[Element], registry: &Registry) -> Result<Vec<Vec<Element>>> {
+pub(crate) fn expand(group: &[Element], registry: &Registry) -> Result<Vec<Vec<Element>>> {
     expand_depth(group, registry, 0)
 }
 
@@ -182,7 +182,10 @@ fn expand_depth(group: &[Element], registry: &Registry, depth: usize) -> Result<
 
 /// The app's `project.toml` `[[io.buildpacks.group]]`, resolved, if it has one.
 /// An entry with a `uri` that is a local directory is registered from it.
-pub fn project_group(app_dir: &Path, registry: &mut Registry) -> Result<Option<Vec<Element>>> {
+pub(crate) fn project_group(
+    app_dir: &Path,
+    registry: &mut Registry,
+) -> Result<Option<Vec<Element>>> {
     let path = app_dir.join("project.toml");
     let toml_error = |e: slipway_data::TomlError| LifecycleError::Toml {
         file: path.clone(),

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct PlanSection {
+pub(crate) struct PlanSection {
     #[serde(default)]
     pub provides: Vec<Provide>,
     #[serde(default)]
@@ -18,7 +18,7 @@ pub struct PlanSection {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct DetectPlan {
+pub(crate) struct DetectPlan {
     #[serde(default)]
     pub provides: Vec<Provide>,
     #[serde(default)]
@@ -39,7 +39,7 @@ impl DetectPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Provide {
+pub(crate) struct Provide {
     pub name: String,
 }
 
@@ -58,7 +58,8 @@ pub struct BuildpackPlan {
 
 /// Resolve plans of the passing buildpacks (in group order), none optional.
 /// Returns each buildpack's Buildpack Plan, or why nothing resolves.
-pub fn resolve(plans: &[DetectPlan]) -> Result<Resolved, String> {
+#[cfg(test)]
+fn resolve(plans: &[DetectPlan]) -> Result<Resolved, String> {
     resolve_with_optional(plans, &vec![false; plans.len()]).map(|(_, resolved)| resolved)
 }
 
@@ -69,7 +70,7 @@ pub fn resolve(plans: &[DetectPlan]) -> Result<Resolved, String> {
 /// alternative, as `detectResult.options` marks it), a non-optional one
 /// fails it. Returns the participating buildpacks (positions in `plans`)
 /// and their resolved plan, indexed by participant.
-pub fn resolve_with_optional(
+pub(crate) fn resolve_with_optional(
     plans: &[DetectPlan],
     optional: &[bool],
 ) -> Result<(Vec<usize>, Resolved), String> {
@@ -122,14 +123,14 @@ pub fn resolve_with_optional(
 /// the buildpacks (by position in the group) that provide a name, and every
 /// requirement of it. Each provider receives all of the entry's requirements.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PlanEntry {
+pub(crate) struct PlanEntry {
     pub providers: Vec<usize>,
     pub requires: Vec<Require>,
 }
 
 /// A resolved plan: the entries, and what each buildpack of the group receives.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub entries: Vec<PlanEntry>,
     pub plans: Vec<BuildpackPlan>,
 }
@@ -199,7 +200,7 @@ fn check(sections: &[&PlanSection]) -> Result<Resolved, (usize, String)> {
 impl Resolved {
     /// What buildpack `i` receives at build: every requirement of every entry
     /// it provides that no earlier buildpack met (`Plan.Find` on the filtered plan).
-    pub fn plan_for(&self, i: usize) -> BuildpackPlan {
+    pub(crate) fn plan_for(&self, i: usize) -> BuildpackPlan {
         BuildpackPlan {
             entries: self
                 .entries
@@ -213,7 +214,7 @@ impl Resolved {
     /// After a buildpack's build: every name it received and did not list in
     /// `build.toml`'s `[[unmet]]` is met, and the entries requiring it go
     /// (`phase/builder.go`, `Plan.Filter`): later providers do not receive them.
-    pub fn meet(&mut self, received: &BuildpackPlan, unmet: &[String]) {
+    pub(crate) fn meet(&mut self, received: &BuildpackPlan, unmet: &[String]) {
         let met: Vec<&str> = received
             .entries
             .iter()
@@ -262,7 +263,7 @@ pub struct PlanProvider {
 
 impl PlanToml {
     /// The resolved plan in the lifecycle's format, providers named from `group`.
-    pub fn new(resolved: &Resolved, group: &GroupToml) -> Self {
+    pub(crate) fn new(resolved: &Resolved, group: &GroupToml) -> Self {
         Self {
             entries: resolved
                 .entries

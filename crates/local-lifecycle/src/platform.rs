@@ -101,7 +101,7 @@ fn dotenv_error(file: &Path, e: &dotenvy::Error) -> LifecycleError {
 }
 
 /// Write `<platform>/env/<KEY>` files.
-pub fn write_platform_dir(platform: &Path, vars: &[(String, String)]) -> Result<()> {
+pub(crate) fn write_platform_dir(platform: &Path, vars: &[(String, String)]) -> Result<()> {
     let env_dir = platform.join("env");
     std::fs::create_dir_all(&env_dir).at(&env_dir)?;
     for (k, v) in vars {
@@ -111,7 +111,7 @@ pub fn write_platform_dir(platform: &Path, vars: &[(String, String)]) -> Result<
 }
 
 /// `CNB_TARGET_*` for this machine: what libcnb needs to know where it runs.
-pub fn target_env() -> Env {
+pub(crate) fn target_env() -> Env {
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
     let field = |name: &str| {
         os_release
@@ -140,7 +140,7 @@ pub fn target_env() -> Env {
 
 /// The file that marks a directory as a Slipway image (so a rebuild may
 /// replace its `workspace/`, `layers/`, `platform/` and `tmp/`).
-pub const IMAGE_MARKER: &str = ".slipway-image";
+pub(crate) const IMAGE_MARKER: &str = ".slipway-image";
 
 /// `path` made absolute and free of `..` and symlinks as far as it exists.
 fn resolved(path: &Path) -> Result<PathBuf> {
@@ -171,7 +171,7 @@ fn resolved(path: &Path) -> Result<PathBuf> {
 /// directory holding the app, one inside the app (but under its own
 /// `.slipway/`), or an existing directory with content that is not a
 /// Slipway image. Nothing is deleted before this check passes.
-pub fn check_out_dir(app_dir: &Path, out: &Path) -> Result<()> {
+pub(crate) fn check_out_dir(app_dir: &Path, out: &Path) -> Result<()> {
     let app = std::fs::canonicalize(app_dir).at(app_dir)?;
     let dir = resolved(out)?;
     let refuse = |why: String| {
@@ -206,13 +206,13 @@ pub fn check_out_dir(app_dir: &Path, out: &Path) -> Result<()> {
 }
 
 /// Where `prepare_image` keeps the previous image while a build runs.
-pub const PREVIOUS_DIR: &str = "previous";
+pub(crate) const PREVIOUS_DIR: &str = "previous";
 
 /// The image directory `slipway run` and `slipway local` run from: the image
 /// itself, or, while a build runs or after one was killed before it
 /// concluded (its leftovers beside), the last good image it set aside in
 /// `previous/` (said on stderr).
-pub fn runnable_root(root: &Path) -> PathBuf {
+pub(crate) fn runnable_root(root: &Path) -> PathBuf {
     let previous = root.join(PREVIOUS_DIR);
     if previous.join("layers/config/metadata.toml").is_file() {
         eprintln!(
@@ -229,7 +229,7 @@ pub fn runnable_root(root: &Path) -> PathBuf {
 /// on failure (detect included) the failed build's directories go and the
 /// previous image comes back, so `slipway run` keeps running the last good
 /// build. The error is returned as it was.
-pub fn conclude<T>(image: &Image, result: Result<T>) -> Result<T> {
+pub(crate) fn conclude<T>(image: &Image, result: Result<T>) -> Result<T> {
     let previous = image.root.join(PREVIOUS_DIR);
     if result.is_err() && previous.join("layers/config/metadata.toml").is_file() {
         for dir in [image.workspace(), image.platform(), image.layers()] {
@@ -251,13 +251,13 @@ pub fn conclude<T>(image: &Image, result: Result<T>) -> Result<T> {
 
 /// The file in an image directory a build holds an exclusive lock on
 /// (`flock`) from before it touches anything there until it has concluded.
-pub const BUILD_LOCK: &str = ".slipway-build.lock";
+pub(crate) const BUILD_LOCK: &str = ".slipway-build.lock";
 
 /// One build per image directory at a time: held for the whole build, let
 /// go when dropped (or when the build's process dies: the kernel drops a
 /// dead process's locks, so a killed build never blocks the next).
 #[derive(Debug)]
-pub struct BuildLock(#[allow(dead_code)] std::fs::File);
+pub(crate) struct BuildLock(#[allow(dead_code)] std::fs::File);
 
 /// Take the image directory's build lock; when another build holds it, say
 /// so and wait for it to finish.
@@ -288,7 +288,7 @@ fn lock_out_dir(root: &Path) -> Result<BuildLock> {
 /// `workspace/` and the user env written to `platform/env/`.
 /// Returns the image, the canonical app dir and the directory's build lock,
 /// to hold until the build has concluded.
-pub fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf, BuildLock)> {
+pub(crate) fn prepare_image(opts: &BuildOptions) -> Result<(Image, PathBuf, BuildLock)> {
     // From here on a SIGTERM/SIGINT stops the build's phases and puts the
     // previous image back, never leaving slipway dead with children writing.
     crate::process::catch_build_signals()?;

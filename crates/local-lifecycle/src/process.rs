@@ -15,7 +15,7 @@ use std::process::{Command, ExitStatus, Output, Stdio};
 pub use buildkit::process::exit_code;
 
 /// Spawn `cmd` in a new process group and wait, forwarding termination signals.
-pub fn run_forwarding_signals(mut cmd: Command, program: &str) -> Result<i32> {
+pub(crate) fn run_forwarding_signals(mut cmd: Command, program: &str) -> Result<i32> {
     let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT]).map_err(|source| {
         LifecycleError::Spawn {
             program: program.to_string(),
@@ -57,7 +57,7 @@ pub(crate) fn phase(program: &Path, args: &[&OsStr], cwd: &Path, env: &Env) -> C
 }
 
 /// How long a build phase has to end after SIGTERM before SIGKILL.
-pub const BUILD_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+pub(crate) const BUILD_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// SIGTERM and SIGINT for the whole build, caught from its start
 /// ([`catch_build_signals`]): a phase running then is stopped, group and all.

@@ -16,7 +16,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::time::Duration;
 
-pub const ACCEPT: &str = "application/vnd.heroku+json; version=3";
+pub(crate) const ACCEPT: &str = "application/vnd.heroku+json; version=3";
 pub const DEFAULT_BASE_URL: &str = "https://api.heroku.com";
 
 /// An API token. Shows as `[REDACTED]` everywhere.

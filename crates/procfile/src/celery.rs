@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Celery's default queue, consumed when a worker is given no `-Q`.
-pub const DEFAULT_QUEUE: &str = "celery";
+pub(crate) const DEFAULT_QUEUE: &str = "celery";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,7 +37,7 @@ pub struct Celery {
 
 impl Celery {
     /// True when this process schedules periodic tasks (two of them run every job twice).
-    pub fn schedules(&self) -> bool {
+    pub(crate) fn schedules(&self) -> bool {
         self.role == Role::Beat || self.embeds_beat
     }
 }
@@ -59,7 +59,7 @@ const GLOBAL_OPTIONS_WITH_VALUE: [&str; 9] = [
 /// Find a Celery worker or beat invocation in a shell command. Looks at every
 /// simple command (split on `&&`, `||`, `;`, `|`), skips env assignments and
 /// common wrappers (`exec`, `newrelic-admin run-program`, `python -m celery`).
-pub fn analyze(command: &str) -> Option<Celery> {
+pub(crate) fn analyze(command: &str) -> Option<Celery> {
     let words = shell_words::split(command).ok()?;
     words
         .split(|w| matches!(w.as_str(), "&&" | "||" | ";" | "|" | "&"))

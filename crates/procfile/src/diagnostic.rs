@@ -41,7 +41,12 @@ impl Diagnostic {
         Self::new(Severity::Error, file, line, source_line, message)
     }
 
-    pub fn warning(file: &str, line: usize, source_line: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn warning(
+        file: &str,
+        line: usize,
+        source_line: &str,
+        message: impl Into<String>,
+    ) -> Self {
         Self::new(Severity::Warning, file, line, source_line, message)
     }
 
@@ -65,7 +70,7 @@ impl Diagnostic {
     }
 
     /// A TOML syntax or schema error (read by `slipway-data`), pointing at its line.
-    pub fn from_toml(e: &slipway_data::TomlError) -> Self {
+    pub(crate) fn from_toml(e: &slipway_data::TomlError) -> Self {
         Diagnostic::error(
             &e.file,
             e.line,
@@ -76,7 +81,7 @@ impl Diagnostic {
     }
 
     #[must_use]
-    pub fn label(mut self, label: impl Into<String>) -> Self {
+    pub(crate) fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self
     }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// Heroku dyno sizes (Cedar, Private and Shield spaces), lowercase as the
 /// Platform API accepts them case-insensitively.
-pub const KNOWN_SIZES: &[&str] = &[
+pub(crate) const KNOWN_SIZES: &[&str] = &[
     "eco",
     "basic",
     "standard-1x",
@@ -28,9 +28,9 @@ pub const KNOWN_SIZES: &[&str] = &[
     "shield-2xl",
 ];
 
-pub const DEFAULT_SIZE: &str = "standard-1x";
+pub(crate) const DEFAULT_SIZE: &str = "standard-1x";
 
-pub fn is_known_size(size: &str) -> bool {
+pub(crate) fn is_known_size(size: &str) -> bool {
     KNOWN_SIZES.iter().any(|s| s.eq_ignore_ascii_case(size))
 }
 

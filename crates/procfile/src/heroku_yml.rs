@@ -17,7 +17,7 @@ pub struct HerokuYml {
 /// flow collections, so deep nesting is quadratic there (a 200 KB file of
 /// `[[[...]]]` took 45 s); this scan is linear and fails the same files at
 /// once. No heroku.yml needs more than a few levels.
-pub const MAX_FLOW_DEPTH: usize = 128;
+pub(crate) const MAX_FLOW_DEPTH: usize = 128;
 
 /// The first line where flow collections nest deeper than [`MAX_FLOW_DEPTH`]:
 /// brackets and braces that open a flow node, outside quotes and comments.
@@ -75,7 +75,7 @@ fn too_deep(text: &str) -> Option<usize> {
 /// over 5 GB). The YAML parser's own limit counts alias uses, not what they
 /// expand to, so the values are counted here first, as they are expanded,
 /// and the count stops at the bound: time and memory stay linear in it.
-pub const MAX_VALUES: usize = 100_000;
+pub(crate) const MAX_VALUES: usize = 100_000;
 
 /// Counts the values of a YAML document as a deserializer expands them
 /// (aliases included), failing past [`MAX_VALUES`].

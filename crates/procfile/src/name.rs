@@ -34,7 +34,7 @@ pub fn check_name(name: &str) -> Result<(), NameProblem> {
 
 /// Types that must run as exactly one dyno: two Celery beat schedulers or two
 /// clock processes run every scheduled job twice.
-pub fn is_scheduler_type(name: &str) -> bool {
+pub(crate) fn is_scheduler_type(name: &str) -> bool {
     name == "beat" || name == "clock" || name.starts_with("clock_") || name.starts_with("clock-")
 }
 

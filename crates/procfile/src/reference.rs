@@ -6,7 +6,7 @@
 use crate::formation::{Formation, FormationOrigin};
 
 /// One generated type.
-pub struct ReferenceType {
+pub(crate) struct ReferenceType {
     pub name: &'static str,
     /// Queues consumed; empty for `web`.
     pub queues: &'static [&'static str],
@@ -18,7 +18,7 @@ pub struct ReferenceType {
 }
 
 /// The seed's six queues: default, bulk, bulk_priority, user_import, high_memory, feedback.
-pub const REFERENCE: &[ReferenceType] = &[
+pub(crate) const REFERENCE: &[ReferenceType] = &[
     ReferenceType {
         name: "web",
         queues: &[],
@@ -91,7 +91,7 @@ pub const REFERENCE: &[ReferenceType] = &[
 ];
 
 impl ReferenceType {
-    pub fn command(&self, app: &str, wsgi: &str) -> String {
+    pub(crate) fn command(&self, app: &str, wsgi: &str) -> String {
         if self.queues.is_empty() {
             return format!("gunicorn {wsgi} --bind 0.0.0.0:$PORT --log-file -");
         }
@@ -103,7 +103,7 @@ impl ReferenceType {
         )
     }
 
-    pub fn formation(&self) -> Formation {
+    pub(crate) fn formation(&self) -> Formation {
         let f = Formation {
             size: self.size.to_string(),
             quantity: self.min,

@@ -13,7 +13,7 @@
 /// comments), as written: `[[`, `]]`, process substitution `<(`/`>(`,
 /// `&>`, `|&`, ANSI-C quoting `$'`, or the `source`/`function` keywords in
 /// command position. `None` when POSIX sh runs it the same.
-pub fn bash_only(command: &str) -> Option<&'static str> {
+pub(crate) fn bash_only(command: &str) -> Option<&'static str> {
     let bytes = command.as_bytes();
     let (mut i, mut command_position) = (0, true);
     while i < bytes.len() {
@@ -103,13 +103,13 @@ fn skip_double_quoted(bytes: &[u8], mut i: usize) -> usize {
 }
 
 /// `command` as one POSIX-shell word in single quotes (`'` written `'\''`).
-pub fn single_quoted(command: &str) -> String {
+pub(crate) fn single_quoted(command: &str) -> String {
     format!("'{}'", command.replace('\'', r"'\''"))
 }
 
 /// `command` as the container stack should be given it: unchanged when
 /// `/bin/sh` runs it as bash would, else `bash -c '<command>'`.
-pub fn for_container_stack(command: &str) -> String {
+pub(crate) fn for_container_stack(command: &str) -> String {
     if bash_only(command).is_some() {
         format!("bash -c {}", single_quoted(command))
     } else {

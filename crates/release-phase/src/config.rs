@@ -48,7 +48,7 @@ pub struct Step {
 }
 
 impl Step {
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self.argv.as_slice() {
             [bash, c, script] if bash == "bash" && c == "-c" => script.clone(),
             argv => argv.join(" "),
@@ -79,7 +79,7 @@ pub struct Plan {
 }
 
 /// The platform's release-phase limit: one hour, not extendable.
-pub const PLATFORM_LIMIT: Duration = Duration::from_hours(1);
+pub(crate) const PLATFORM_LIMIT: Duration = Duration::from_hours(1);
 
 fn toml_error(e: &TomlError) -> ReleaseError {
     ReleaseError::Config {
@@ -239,7 +239,7 @@ fn skip_conditions(
 
 /// Why the release phase is skipped in this environment (`skip-when`: every
 /// listed config var has its value), or None when it runs.
-pub fn skipped_by(plan: &Plan, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+pub(crate) fn skipped_by(plan: &Plan, env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     if plan.skip_when.is_empty() {
         return None;
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Parse DATABASE_URL; returns the config and a printable target with no password.
-pub fn parse_url(url: &str) -> Result<(Config, String), ReleaseError> {
+pub(crate) fn parse_url(url: &str) -> Result<(Config, String), ReleaseError> {
     // Keepalives notice a dropped connection: the lock lives only as long as
     // it does (see LockWatcher).
     let config = buildkit::pg::config(url, "release-phase")
@@ -59,12 +59,12 @@ fn connect_within(config: &Config, within: Duration, stop: &Stop) -> Result<Boun
 /// are `pg_try_advisory_lock`, a `pg_locks` lookup and `SELECT 1`, answered
 /// in milliseconds by a live server. Past it the server (or a proxy between)
 /// is taken as stalled: the release fails rather than wait without end.
-pub const QUERY_DEADLINE: Duration = Duration::from_secs(10);
+pub(crate) const QUERY_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Connect, retrying with exponential backoff (0.25s doubling to 5s) until `wait` has passed.
 /// Each attempt has a deadline (the time left, at most 10 s, at least 1 s);
 /// each query on the connection then has [`QUERY_DEADLINE`].
-pub fn wait_for(
+pub(crate) fn wait_for(
     config: &Config,
     target: &str,
     wait: Duration,
@@ -130,7 +130,7 @@ fn refused(e: &postgres::Error) -> bool {
 }
 
 /// The full cause chain of a postgres error in one line (its Display alone says only "error connecting to server").
-pub fn describe_pg_error(e: &postgres::Error) -> String {
+pub(crate) fn describe_pg_error(e: &postgres::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
@@ -166,7 +166,7 @@ fn query_error(doing: &str, e: BoundedError, stop: &Stop) -> ReleaseError {
 }
 
 /// Take the lock, polling `pg_try_advisory_lock` so the wait is bounded and interruptible.
-pub fn acquire(
+pub(crate) fn acquire(
     client: &mut Bounded,
     name: &str,
     timeout: Duration,
@@ -257,7 +257,7 @@ fn holder(
 /// `SELECT 1` every second on its own thread; an error, or no answer within
 /// [`QUERY_DEADLINE`], means the connection, and with it the lock, is gone
 /// or can no longer be vouched for.
-pub struct LockWatcher {
+pub(crate) struct LockWatcher {
     lost: Arc<std::sync::atomic::AtomicBool>,
     /// Dropped (or sent on) to stop the watch: the thread's wait between
     /// checks ends at once, so stopping costs no part of a second.
@@ -266,7 +266,7 @@ pub struct LockWatcher {
 }
 
 impl LockWatcher {
-    pub fn start(mut client: Bounded) -> Self {
+    pub(crate) fn start(mut client: Bounded) -> Self {
         use std::sync::atomic::{AtomicBool, Ordering};
         use std::sync::mpsc::RecvTimeoutError;
         let lost = Arc::new(AtomicBool::new(false));
@@ -286,12 +286,12 @@ impl LockWatcher {
         Self { lost, done, thread }
     }
 
-    pub fn lost(&self) -> bool {
+    pub(crate) fn lost(&self) -> bool {
         self.lost.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Stop watching; the connection back, unless it was lost.
-    pub fn stop(self) -> Option<Bounded> {
+    pub(crate) fn stop(self) -> Option<Bounded> {
         let _ = self.done.send(());
         self.thread.join().ok().flatten()
     }
@@ -302,7 +302,7 @@ impl LockWatcher {
 /// and the SIGKILL wait of `Group::stop` (to stop the whole group), and a
 /// second of margin. `release-phase`'s guard, if release-phase itself dies,
 /// stops the group within the grace too.
-pub fn stop_within(grace: Duration) -> Duration {
+pub(crate) fn stop_within(grace: Duration) -> Duration {
     Duration::from_secs(1)
         + QUERY_DEADLINE
         + grace
@@ -322,13 +322,13 @@ const FENCE_TABLE: &str = "CREATE TABLE IF NOT EXISTS slipway_release_fence (\
     stop_within_ms bigint NOT NULL, ended_at timestamptz)";
 
 /// An open fence left by a lost holder: who, and how long its step may run on.
-pub struct OpenFence {
+pub(crate) struct OpenFence {
     pub holder: String,
     pub stop_within: Duration,
 }
 
 /// Read the fence (creating its table); then open it for this holder.
-pub fn fence_open(
+pub(crate) fn fence_open(
     client: &mut Bounded,
     name: &str,
     holder: &str,
@@ -359,7 +359,11 @@ pub fn fence_open(
 }
 
 /// Close the fence: every process of every step is gone.
-pub fn fence_close(client: &mut Bounded, name: &str, stop: &Stop) -> Result<(), ReleaseError> {
+pub(crate) fn fence_close(
+    client: &mut Bounded,
+    name: &str,
+    stop: &Stop,
+) -> Result<(), ReleaseError> {
     let key = lock_key(name);
     client
         .run(&|| false, move |c| {

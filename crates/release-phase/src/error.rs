@@ -5,13 +5,13 @@ pub mod exit {
     /// Configuration, database or lock problem: nothing ran (or the lock was not taken).
     pub const ERROR: i32 = 1;
     /// A step ran longer than its timeout (as `timeout(1)` reports it).
-    pub const TIMEOUT: i32 = 124;
+    pub(crate) const TIMEOUT: i32 = 124;
     /// Interrupted (SIGINT).
-    pub const INTERRUPTED: i32 = 130;
+    pub(crate) const INTERRUPTED: i32 = 130;
     /// Terminated (SIGTERM): the platform stopping the release dyno.
-    pub const TERMINATED: i32 = 143;
+    pub(crate) const TERMINATED: i32 = 143;
     /// The release lock's connection was lost mid-step: the step was stopped.
-    pub const LOCK_LOST: i32 = 75;
+    pub(crate) const LOCK_LOST: i32 = 75;
 }
 
 #[derive(Debug, thiserror::Error)]

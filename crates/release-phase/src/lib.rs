@@ -21,20 +21,20 @@ use std::path::Path;
 use std::time::Instant;
 
 /// Printed lines, Heroku style, every one through the redactor.
-pub struct Log<'a> {
+pub(crate) struct Log<'a> {
     pub redactor: &'a Redactor,
 }
 
 impl Log<'_> {
-    pub fn header(&self, text: &str) {
+    pub(crate) fn header(&self, text: &str) {
         println!("-----> {}", self.redactor.redact(text));
     }
-    pub fn info(&self, text: &str) {
+    pub(crate) fn info(&self, text: &str) {
         for line in text.lines() {
             println!("       {}", self.redactor.redact(line));
         }
     }
-    pub fn warn(&self, text: &str) {
+    pub(crate) fn warn(&self, text: &str) {
         for line in text.lines() {
             eprintln!(" !     {}", self.redactor.redact(line));
         }

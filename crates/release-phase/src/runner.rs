@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The step exited by itself with this code (128+N if a signal N killed it).
     Exited(i32),
     /// Stopped after running longer than the timeout.
@@ -29,7 +29,7 @@ pub enum Outcome {
     LockLost,
 }
 
-pub struct Limits {
+pub(crate) struct Limits {
     pub timeout: Duration,
     pub grace: Duration,
 }
@@ -67,7 +67,7 @@ fn pump(lines: mpsc::Receiver<Line>, redactor: Redactor, done: mpsc::Sender<()>)
     });
 }
 
-pub fn run_step(
+pub(crate) fn run_step(
     to_run: &Step,
     cwd: &Path,
     limits: &Limits,
@@ -162,7 +162,7 @@ pub fn run_step(
 /// Make release-phase the subreaper of what it starts: a step's process
 /// whose parent (the guard) dies is reparented here, not to init, so it
 /// stays in reach (and is reaped) until the group is empty.
-pub fn become_subreaper() -> std::io::Result<()> {
+pub(crate) fn become_subreaper() -> std::io::Result<()> {
     nix::sys::prctl::set_child_subreaper(true).map_err(std::io::Error::from)
 }
 

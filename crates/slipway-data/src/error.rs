@@ -19,7 +19,7 @@ pub struct TomlError {
 }
 
 impl TomlError {
-    pub fn new(file: &str, text: &str, e: &toml::de::Error) -> Self {
+    pub(crate) fn new(file: &str, text: &str, e: &toml::de::Error) -> Self {
         let span = e.span();
         let line = span.as_ref().map_or(0, |s| line_of(text, s.start));
         Self {
@@ -47,7 +47,7 @@ impl TomlError {
 }
 
 /// The 1-based line of byte `offset` in `text`.
-pub fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|b| **b == b'\n')

@@ -74,10 +74,6 @@ impl Project {
         &self.file
     }
 
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
     fn view<T: DeserializeOwned>(&self) -> Result<T, TomlError> {
         from_str(&self.file, &self.text)
     }

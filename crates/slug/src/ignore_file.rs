@@ -19,13 +19,13 @@ use walkdir::WalkDir;
 /// The longest pattern accepted: longer ones could never match a path
 /// (Linux paths end at 4096 bytes) and would only make the glob engine's
 /// automaton huge.
-pub const MAX_PATTERN_BYTES: usize = 4096;
+pub(crate) const MAX_PATTERN_BYTES: usize = 4096;
 
 /// Past this many patterns, a warning: the automaton grows about 8 KB for
 /// each pattern with a directory part or `**` (plain names and `*.ext` far
 /// less), and every file of the app is matched against it. Heroku sets no
 /// limit, so neither do we; real `.slugignore` files hold a few dozen.
-pub const MANY_PATTERNS: usize = 10_000;
+pub(crate) const MANY_PATTERNS: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -244,7 +244,7 @@ impl SlugIgnore {
     }
 
     /// Whether anything matches `rel`: the fast check used while walking.
-    pub fn is_match(&self, rel: &Path, is_dir: bool) -> bool {
+    pub(crate) fn is_match(&self, rel: &Path, is_dir: bool) -> bool {
         let candidate = globset::Candidate::new(rel);
         self.any_set.is_match_candidate(&candidate)
             || (is_dir && self.dir_set.is_match_candidate(&candidate))
@@ -287,7 +287,8 @@ impl SlugIgnore {
         })
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.patterns.is_empty() && self.excludes.as_ref().is_none_or(|g| g.num_ignores() == 0)
     }
 

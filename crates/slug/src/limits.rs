@@ -7,10 +7,10 @@ use crate::error::SlugError;
 use slipway_data::project::Project;
 
 pub const MIB: u64 = 1024 * 1024;
-pub const DEFAULT_SOFT: u64 = 300 * MIB;
-pub const DEFAULT_HARD: u64 = 1024 * MIB;
-pub const LIMIT_ENV: &str = "SLUG_SIZE_LIMIT";
-pub const SOFT_LIMIT_ENV: &str = "SLUG_SIZE_SOFT_LIMIT";
+pub(crate) const DEFAULT_SOFT: u64 = 300 * MIB;
+pub(crate) const DEFAULT_HARD: u64 = 1024 * MIB;
+pub(crate) const LIMIT_ENV: &str = "SLUG_SIZE_LIMIT";
+pub(crate) const SOFT_LIMIT_ENV: &str = "SLUG_SIZE_SOFT_LIMIT";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -80,10 +80,10 @@ impl Limits {
 /// A size that does not read: why, and the forms that do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct SizeError(pub String);
+pub(crate) struct SizeError(pub String);
 
 /// `500M`, `1G`, `1024MB`, `300 MiB`, or plain bytes.
-pub fn parse_size(text: &str) -> Result<u64, SizeError> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, SizeError> {
     let t = text.trim();
     let split = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')

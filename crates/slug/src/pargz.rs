@@ -84,7 +84,7 @@ fn deflate_block(job: &Job, level: u32) -> io::Result<Vec<u8>> {
 }
 
 /// A writer that compresses what it is given; `finish` returns the sink.
-pub struct ParGz<W: Write + Send + 'static> {
+pub(crate) struct ParGz<W: Write + Send + 'static> {
     opts: GzOptions,
     buffer: Vec<u8>,
     previous_tail: Option<Vec<u8>>,
@@ -95,7 +95,7 @@ pub struct ParGz<W: Write + Send + 'static> {
 }
 
 impl<W: Write + Send + 'static> ParGz<W> {
-    pub fn new(mut sink: W, opts: GzOptions) -> io::Result<Self> {
+    pub(crate) fn new(mut sink: W, opts: GzOptions) -> io::Result<Self> {
         // RFC 1952 header: magic, deflate, no flags, mtime 0, no extra flags, OS = Unix.
         sink.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])?;
         let threads = opts.threads.max(1);
@@ -156,7 +156,7 @@ impl<W: Write + Send + 'static> ParGz<W> {
     }
 
     /// Compress what is left, write the trailer, return the sink and the sizes.
-    pub fn finish(mut self) -> io::Result<(W, GzStats)> {
+    pub(crate) fn finish(mut self) -> io::Result<(W, GzStats)> {
         let sent = self.dispatch(true);
         self.jobs = None;
         for w in self.workers.drain(..) {
@@ -224,7 +224,7 @@ impl<W: Write + Send + 'static> Write for ParGz<W> {
 
 /// A sink that only counts (for measuring without writing anything).
 #[derive(Debug, Default)]
-pub struct Counter;
+pub(crate) struct Counter;
 
 impl Write for Counter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {

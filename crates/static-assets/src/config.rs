@@ -10,7 +10,7 @@ pub use slipway_data::project::{AssetsTable as AssetsConfig, Collectstatic};
 const HELP: &str = "see crates/static-assets/SPEC.md: [_.metadata.slipway.assets] takes build-env (a table of strings), inputs (a list of globs) and collectstatic (\"build\", \"release\" or \"off\")";
 
 /// Read the app's project.toml; no file means the defaults.
-pub fn load(app_dir: &Path) -> Result<AssetsConfig, AssetsError> {
+pub(crate) fn load(app_dir: &Path) -> Result<AssetsConfig, AssetsError> {
     match procfile::project::read(app_dir, HELP).map_err(|e| AssetsError::Config(e.to_string()))? {
         Some(project) => check(&project),
         None => Ok(AssetsConfig::default()),
@@ -18,7 +18,8 @@ pub fn load(app_dir: &Path) -> Result<AssetsConfig, AssetsError> {
 }
 
 /// `text`, read from `file` (named in errors).
-pub fn parse(file: &str, text: &str) -> Result<AssetsConfig, AssetsError> {
+#[cfg(test)]
+fn parse(file: &str, text: &str) -> Result<AssetsConfig, AssetsError> {
     let project = Project::parse(file, text)
         .map_err(|e| AssetsError::Config(procfile::project::diagnostic(&e, HELP).render()))?;
     check(&project)

@@ -7,21 +7,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// gulp's config file names, as gulp-cli looks them up.
-pub const GULPFILES: &[&str] = &[
+pub(crate) const GULPFILES: &[&str] = &[
     "gulpfile.js",
     "gulpfile.mjs",
     "gulpfile.cjs",
     "gulpfile.babel.js",
     "gulpfile.ts",
     "Gulpfile.js",
-];
-
-/// The scripts Heroku's Node buildpacks run, in order (`heroku-build` replaces `build`).
-pub const BUILD_SCRIPTS: &[&str] = &[
-    "heroku-prebuild",
-    "heroku-build",
-    "build",
-    "heroku-postbuild",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +27,7 @@ pub enum PackageManager {
 }
 
 impl PackageManager {
-    pub fn program(self) -> &'static str {
+    pub(crate) fn program(self) -> &'static str {
         match self {
             PackageManager::Npm => "npm",
             PackageManager::YarnClassic | PackageManager::YarnBerry => "yarn",
@@ -59,7 +51,7 @@ pub struct NodeProject {
 
 impl NodeProject {
     /// The build steps after install: `heroku-build` or `build`, then `heroku-postbuild`.
-    pub fn build_scripts(&self) -> Vec<&str> {
+    pub(crate) fn build_scripts(&self) -> Vec<&str> {
         let mut out = Vec::new();
         if self.scripts.contains_key("heroku-build") {
             out.push("heroku-build");
@@ -110,7 +102,7 @@ pub fn detect(app: &Path) -> Result<Detection, AssetsError> {
     })
 }
 
-pub fn node_project(app: &Path) -> Result<Option<NodeProject>, AssetsError> {
+pub(crate) fn node_project(app: &Path) -> Result<Option<NodeProject>, AssetsError> {
     let path = app.join("package.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
@@ -204,7 +196,7 @@ pub fn node_project(app: &Path) -> Result<Option<NodeProject>, AssetsError> {
 
 /// `manage.py` in the root (as Heroku's Python CNB requires) and
 /// `django.contrib.staticfiles` in a settings file within depth 3.
-pub fn django_project(app: &Path) -> bool {
+pub(crate) fn django_project(app: &Path) -> bool {
     if !app.join("manage.py").is_file() {
         return false;
     }

@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// Lockfiles and manifests: always inputs, whatever `inputs` says.
-pub const ALWAYS_INPUTS: &[&str] = &[
+pub(crate) const ALWAYS_INPUTS: &[&str] = &[
     "package.json",
     "package-lock.json",
     "npm-shrinkwrap.json",
@@ -22,7 +22,7 @@ pub const ALWAYS_INPUTS: &[&str] = &[
 
 /// Directories that are tools or caches, never inputs nor outputs: installed
 /// packages, VCS data, bytecode, virtualenvs (classic Python keeps one in `.heroku`).
-pub fn is_tooling_dir(name: &OsStr) -> bool {
+pub(crate) fn is_tooling_dir(name: &OsStr) -> bool {
     matches!(
         name.to_str(),
         Some("node_modules" | ".git" | "__pycache__" | ".slipway" | ".heroku" | ".venv" | "venv")
@@ -53,7 +53,7 @@ fn rel(app: &Path, path: &Path) -> String {
 }
 
 /// sha256 of a file's content, hex.
-pub fn sha256_file(path: &Path) -> Result<String, AssetsError> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String, AssetsError> {
     use std::io::Read as _;
     let mut file = std::fs::File::open(path).map_err(io_at(path))?;
     let mut hasher = Sha256::new();
@@ -74,14 +74,14 @@ pub use buildkit::fs::hex;
 /// The inputs of the asset build: each file's hash and the facts (tool
 /// versions, settings) that change the result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     pub digest: String,
     pub files: BTreeMap<String, String>,
     pub facts: BTreeMap<String, String>,
 }
 
 impl Inputs {
-    pub fn compute(
+    pub(crate) fn compute(
         app: &Path,
         globs: &[String],
         facts: BTreeMap<String, String>,
@@ -151,7 +151,7 @@ impl Inputs {
     }
 
     /// Why these inputs differ from `previous`, for the log: at most `limit` reasons.
-    pub fn changes_since(&self, previous: &Inputs, limit: usize) -> Vec<String> {
+    pub(crate) fn changes_since(&self, previous: &Inputs, limit: usize) -> Vec<String> {
         let mut out = Vec::new();
         for (k, v) in &self.facts {
             match previous.facts.get(k) {
@@ -191,10 +191,10 @@ struct Stamp {
 }
 
 #[derive(Debug, Default)]
-pub struct Snapshot(BTreeMap<String, Stamp>);
+pub(crate) struct Snapshot(BTreeMap<String, Stamp>);
 
 impl Snapshot {
-    pub fn take(app: &Path) -> Result<Self, AssetsError> {
+    pub(crate) fn take(app: &Path) -> Self {
         let mut map = BTreeMap::new();
         for entry in walk(app) {
             let Ok(entry) = entry else { continue };
@@ -213,11 +213,11 @@ impl Snapshot {
                 },
             );
         }
-        Ok(Self(map))
+        Self(map)
     }
 
     /// Files (and links) new or changed in `after`: what the build produced.
-    pub fn written_since(&self, after: &Snapshot) -> Vec<String> {
+    pub(crate) fn written_since(&self, after: &Snapshot) -> Vec<String> {
         after
             .0
             .iter()
@@ -295,13 +295,13 @@ mod tests {
     #[test]
     fn the_snapshot_finds_what_a_step_wrote() {
         let d = app();
-        let before = Snapshot::take(d.path()).unwrap();
+        let before = Snapshot::take(d.path());
         std::fs::create_dir_all(d.path().join("static/dist")).unwrap();
         std::fs::write(d.path().join("static/dist/main.css"), "a{}").unwrap();
         std::fs::write(d.path().join("node_modules/.cache"), "x").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(10));
         std::fs::write(d.path().join("package.json"), "{ }").unwrap();
-        let after = Snapshot::take(d.path()).unwrap();
+        let after = Snapshot::take(d.path());
         assert_eq!(
             before.written_since(&after),
             ["package.json", "static/dist/main.css"]

@@ -7,15 +7,15 @@ use buildkit::redact::Redactor;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub const COLLECTSTATIC: &[&str] = &["manage.py", "collectstatic", "--noinput"];
+pub(crate) const COLLECTSTATIC: &[&str] = &["manage.py", "collectstatic", "--noinput"];
 
 /// Heroku's rule: set to anything but `0`, it disables collectstatic.
-pub fn disabled_by_env(env: &Env) -> bool {
+pub(crate) fn disabled_by_env(env: &Env) -> bool {
     env.get("DISABLE_COLLECTSTATIC")
         .is_some_and(|v| !v.is_empty() && v != "0")
 }
 
-pub fn python(env: &Env) -> Result<PathBuf, AssetsError> {
+pub(crate) fn python(env: &Env) -> Result<PathBuf, AssetsError> {
     which("python", env)
         .or_else(|| which("python3", env))
         .ok_or_else(|| AssetsError::ToolMissing {
@@ -26,7 +26,7 @@ pub fn python(env: &Env) -> Result<PathBuf, AssetsError> {
 }
 
 /// Whether `python` can import Django (it is installed where this build runs).
-pub fn importable(python: &Path, env: &Env) -> bool {
+pub(crate) fn importable(python: &Path, env: &Env) -> bool {
     std::process::Command::new(python)
         .args(["-c", "import django"])
         .env_clear()
@@ -39,7 +39,10 @@ pub fn importable(python: &Path, env: &Env) -> bool {
 
 /// The build environment plus the declared placeholders for variables that
 /// are not set; returns the names that were filled in.
-pub fn with_placeholders(env: &Env, placeholders: &BTreeMap<String, String>) -> (Env, Vec<String>) {
+pub(crate) fn with_placeholders(
+    env: &Env,
+    placeholders: &BTreeMap<String, String>,
+) -> (Env, Vec<String>) {
     let mut env = env.clone();
     let mut used = Vec::new();
     for (k, v) in placeholders {
@@ -51,7 +54,7 @@ pub fn with_placeholders(env: &Env, placeholders: &BTreeMap<String, String>) -> 
     (env, used)
 }
 
-pub fn collectstatic(
+pub(crate) fn collectstatic(
     app: &Path,
     python: &Path,
     env: &Env,
@@ -122,7 +125,7 @@ fn innermost_location(text: &str) -> Option<String> {
 
 /// Cause and advice from collectstatic's output (Heroku's classic buildpack
 /// classifies the same families).
-pub fn diagnose(text: &str) -> (String, String) {
+pub(crate) fn diagnose(text: &str) -> (String, String) {
     let last_error = text
         .lines()
         .rev()

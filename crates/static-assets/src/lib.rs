@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 /// The asset manifest, in the app (so in the image).
-pub const MANIFEST: &str = ".slipway/asset-manifest.json";
+pub(crate) const MANIFEST: &str = ".slipway/asset-manifest.json";
 
 /// Directories kept between builds.
 #[derive(Debug, Clone)]
@@ -257,7 +257,7 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn collectstatic_on_release(&self) -> bool {
+    pub(crate) fn collectstatic_on_release(&self) -> bool {
         self.detection.django && self.config.collectstatic == Collectstatic::Release
     }
 
@@ -438,7 +438,7 @@ pub fn build_with(
         buildkit::output::bullet("No cached assets: building");
     }
 
-    let before = Snapshot::take(app)?;
+    let before = Snapshot::take(app);
     if let (Some(project), Some(tools)) = (node_project, &tools) {
         let store = node::NodeStore {
             dir: stores.node.clone(),
@@ -463,7 +463,7 @@ pub fn build_with(
         }
         django::collectstatic(app, &python, &env, &redactor)?;
     }
-    let after = Snapshot::take(app)?;
+    let after = Snapshot::take(app);
     let written = before.written_since(&after);
     let manifest = manifest_of(app, &written, &inputs)?;
     save(app, &stores.outputs, &inputs, &manifest)?;

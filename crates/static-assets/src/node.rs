@@ -12,12 +12,11 @@ use buildkit::redact::Redactor;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-pub const ORDER_HINT: &str = "Add heroku/nodejs before slipway/static-assets in your buildpack order (project.toml [[io.buildpacks.group]], `pack build -b`, or .buildpacks).";
+pub(crate) const ORDER_HINT: &str = "Add heroku/nodejs before slipway/static-assets in your buildpack order (project.toml [[io.buildpacks.group]], `pack build -b`, or .buildpacks).";
 
 /// Tool versions, for cache keys and the digest.
 #[derive(Debug, Clone)]
-pub struct Toolchain {
-    pub node: PathBuf,
+pub(crate) struct Toolchain {
     pub node_version: String,
     pub manager: PathBuf,
     pub manager_version: String,
@@ -50,7 +49,7 @@ fn package_version(program: &Path) -> Option<String> {
     })
 }
 
-pub fn toolchain(project: &NodeProject, env: &Env) -> Result<Toolchain, AssetsError> {
+pub(crate) fn toolchain(project: &NodeProject, env: &Env) -> Result<Toolchain, AssetsError> {
     let missing = |tool: &str, why: String, hint: String| AssetsError::ToolMissing {
         tool: tool.into(),
         why,
@@ -87,13 +86,12 @@ pub fn toolchain(project: &NodeProject, env: &Env) -> Result<Toolchain, AssetsEr
     Ok(Toolchain {
         node_version: version_of(&node, env).unwrap_or_else(|| "unknown".into()),
         manager_version: version_of(&manager, env).unwrap_or_else(|| "unknown".into()),
-        node,
         manager,
     })
 }
 
 /// Where node_modules and the package manager's download cache live between builds.
-pub struct NodeStore {
+pub(crate) struct NodeStore {
     pub dir: PathBuf,
 }
 
@@ -111,7 +109,7 @@ impl NodeStore {
 
 /// sha256 of what decides node_modules: the lockfile (or package.json without
 /// one), the package manager and its version, and the Node version.
-pub fn modules_key(
+pub(crate) fn modules_key(
     app: &Path,
     project: &NodeProject,
     tools: &Toolchain,
@@ -243,7 +241,7 @@ fn diagnose(command: &str, lines: &[String]) -> (String, String) {
 
 /// node_modules a Node buildpack already installed in the app.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Installed {
+pub(crate) struct Installed {
     pub in_app: bool,
     /// ... and ran the app's build scripts.
     pub scripts_ran: bool,
@@ -253,7 +251,7 @@ pub struct Installed {
 /// `store`, unless heroku/nodejs installed it in the app (`installed`): then
 /// it is used and left in place (only devDependencies it left out are
 /// installed, for the build; they are pruned after it).
-pub fn build(
+pub(crate) fn build(
     app: &Path,
     project: &NodeProject,
     tools: &Toolchain,
@@ -465,7 +463,7 @@ fn missing_dev_dependencies(app: &Path) -> Vec<String> {
 /// heroku/nodejs prunes devDependencies after the build scripts it runs;
 /// when they ran here instead (its scripts disabled at our request), prune
 /// as it would have, so they stay out of the image.
-pub fn prune_dev(
+pub(crate) fn prune_dev(
     app: &Path,
     project: &NodeProject,
     tools: &Toolchain,

@@ -14,7 +14,7 @@ const KEEP: usize = 400;
 pub type Env = BTreeMap<String, String>;
 
 /// A program found on `$PATH` as `env` sets it.
-pub fn which(program: &str, env: &Env) -> Option<PathBuf> {
+pub(crate) fn which(program: &str, env: &Env) -> Option<PathBuf> {
     let path = env.get("PATH")?;
     std::env::split_paths(path)
         .map(|dir| dir.join(program))
@@ -72,7 +72,7 @@ pub fn run(
 }
 
 /// A build step as the log shows it.
-pub struct Step<'a> {
+pub(crate) struct Step<'a> {
     /// As the user would type it (`npm run build`).
     pub display: &'a str,
     pub program: &'a Path,
@@ -83,7 +83,7 @@ pub struct Step<'a> {
 
 /// Run a step: "Running `x`", its output streamed, "Done (1.23s)"; a failure
 /// carries the end of its output and `diagnose`'s cause and hint.
-pub fn run_step(
+pub(crate) fn run_step(
     step: &Step<'_>,
     dir: &Path,
     env: &Env,
@@ -111,7 +111,7 @@ pub fn run_step(
 pub use buildkit::output::strip_ansi;
 
 /// The last `n` non-empty lines.
-pub fn tail(lines: &[String], n: usize) -> Vec<String> {
+pub(crate) fn tail(lines: &[String], n: usize) -> Vec<String> {
     let non_empty: Vec<_> = lines.iter().filter(|l| !l.trim().is_empty()).collect();
     non_empty[non_empty.len().saturating_sub(n)..]
         .iter()

@@ -143,7 +143,7 @@ fn stand_in(name: &str, shape: Shape) -> String {
 /// Stand-ins for every config var the app's settings read at import without
 /// a default, by name: `SECRET_KEY = os.environ["SECRET_KEY"]` gives
 /// `SECRET_KEY`. Values are only for names the build does not set.
-pub fn from_settings(app: &Path) -> BTreeMap<String, String> {
+pub(crate) fn from_settings(app: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for file in settings_files(app) {
         let Ok(text) = std::fs::read_to_string(&file) else {

@@ -269,7 +269,7 @@ impl State {
 impl State {
     /// The positions a [`Frame`] follows: the scaled types and the queues
     /// they consume (fitting the state to the policy first).
-    pub fn layout(&mut self, policy: &Policy) -> (&[String], &[String]) {
+    pub(crate) fn layout(&mut self, policy: &Policy) -> (&[String], &[String]) {
         self.fit(policy);
         (&self.index.names, &self.index.queues)
     }
