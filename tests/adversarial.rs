@@ -154,7 +154,7 @@ proptest! {
         if let Ok(rows) = autoscale::simulate::parse_trace(&text) {
             let policy = autoscale::Policy::new(autoscale::Settings::default());
             let initial = [("web".to_string(), 1)].into_iter().collect();
-            let _ = autoscale::simulate::run(&policy, autoscale::simulate::Which::Slipway, &rows, &initial, None, 1000);
+            let _ = autoscale::simulate::run(&policy, autoscale::simulate::Which::Slipway, &rows, &initial, None, &autoscale::simulate::Conditions::default(), 1000);
         }
     }
 

@@ -167,6 +167,7 @@ fn with_nothing_declared_a_50000_job_burst_and_every_other_queue_drain_in_the_si
         &rows,
         &app.initial,
         Some(&app.consumers),
+        &simulate::Conditions::default(),
         10,
     );
     assert!(

@@ -390,7 +390,7 @@ fn queues(pairs: &[(&str, Option<u64>)]) -> BTreeMap<String, Measure<u64>> {
 }
 
 #[test]
-fn queue_depth_sets_each_worker_type_from_its_own_queues_max_across_them() {
+fn queue_depth_sets_each_worker_type_from_the_sum_of_its_own_queues() {
     let p = workers_policy();
     let mut st = State::default();
     let mut o = obs(
@@ -417,17 +417,16 @@ fn queue_depth_sets_each_worker_type_from_its_own_queues_max_across_them() {
     assert_eq!(got.get("worker_priority"), Some(&3), "ceil(25 / 10)");
     assert_eq!(
         got.get("worker_general"),
-        Some(&4),
-        "ceil(70 / 20), the deepest of its queues"
+        Some(&5),
+        "ceil((30 + 70 + 0) / 20): its dynos serve every queue it consumes"
     );
     assert!(
         !got.contains_key("beat"),
         "beat is a singleton, never scaled: {got:?}"
     );
-    assert!(t
-        .decisions
-        .iter()
-        .any(|d| d.rule.contains("70 waiting in bulk / 20 per dyno")));
+    assert!(t.decisions.iter().any(|d| d
+        .rule
+        .contains("100 waiting in 3 queues (most: 70 in bulk) / 20 per dyno")));
 }
 
 #[test]
@@ -1476,4 +1475,84 @@ fn the_scale_difference_counts_the_period_only_and_notifies_above_the_threshold(
 fn serde_json_round_trip(s: &Snapshot) -> Snapshot {
     let json = serde_json::to_string(s).unwrap();
     serde_json::from_str(&json).unwrap()
+}
+
+/// A heartbeat that spends longer inside the dyno than the target (a slow
+/// dependency): web is scaled by the time it waited only, no dyno is added
+/// for the rest, and one notification says why.
+#[test]
+fn a_heartbeat_slow_inside_the_dyno_buys_no_dynos_and_says_so_once() {
+    let p = capacity_policy(30);
+    let mut st = State::default();
+    let mut notes = Vec::new();
+    for i in 0..6 {
+        let mut o = obs(&[("web", 4)], hb(1500));
+        // 1.4 s of the 1.5 s inside the dyno: 100 ms waiting.
+        o.heartbeat_service = Some(Duration::from_millis(1400));
+        let t = step(&p, &mut st, &o, at_secs(i * 30));
+        assert!(
+            t.decisions.iter().all(|d| d.to <= 4),
+            "no dynos that cannot help: {:?}",
+            t.decisions
+        );
+        notes.extend(t.notifications);
+    }
+    let slow: Vec<String> = notes
+        .iter()
+        .filter(|n| n.kind() == "slow_inside_dyno")
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(slow.len(), 1, "{notes:?}");
+    assert!(
+        slow[0]
+            .starts_with("web's heartbeat spent 1400 ms inside the dyno, over the 1000 ms target"),
+        "{}",
+        slow[0]
+    );
+}
+
+/// The flap budget keeps room for an increase after a scale-down, but not
+/// by holding a mostly idle type: after a spike, web goes down although a
+/// reversal is in the hour, where keeping room would hold it at the peak.
+#[test]
+fn the_flap_budget_does_not_hold_a_mostly_idle_type_at_its_peak() {
+    let p = capacity_policy(30);
+    let mut st = State::default();
+    let service = Some(Duration::from_millis(100));
+    let mut web = 4;
+    let tick_at = |st: &mut State, web: &mut u32, ms: u64, secs: i64| {
+        let mut o = obs(&[("web", *web)], hb(ms));
+        o.heartbeat_service = service;
+        let t = step(&p, st, &o, at_secs(secs));
+        for d in &t.decisions {
+            *web = d.to;
+        }
+        t
+    };
+    // Down (4 -> fewer) on a quiet load, then a spike sends it up: a reversal.
+    let mut secs = 0;
+    while web == 4 && secs < 3600 {
+        tick_at(&mut st, &mut web, 110, secs);
+        secs += 30;
+    }
+    assert!(web < 4, "went down on a quiet load");
+    let low = web;
+    tick_at(&mut st, &mut web, 5000, secs);
+    secs += 30;
+    assert!(web > low, "the spike sent it up");
+    let peak = web;
+    // Quiet again within the hour: most of web is idle.
+    let mut held_at_peak = 0;
+    for _ in 0..30 {
+        let t = tick_at(&mut st, &mut web, 110, secs);
+        secs += 30;
+        if web == peak && t.report.iter().any(|r| r.rule.contains("flap budget")) {
+            held_at_peak += 1;
+        }
+    }
+    assert!(
+        web < peak,
+        "back down within the hour, from {peak} to {web}"
+    );
+    assert_eq!(held_at_peak, 0, "never held at the peak by the budget");
 }

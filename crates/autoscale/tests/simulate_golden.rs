@@ -10,7 +10,7 @@
 // its neighbours share, and an unwrap in a test helper is an assertion.
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 
-use autoscale::simulate::{parse_trace, run, svg, timeline_csv, Which};
+use autoscale::simulate::{parse_trace, run, svg, timeline_csv, Conditions, Which};
 use autoscale::{Bound, Policy, QueueRule, Settings};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -75,10 +75,22 @@ fn pinned(trace: &str) {
         [("web".to_string(), 2), ("worker_general".to_string(), 1)]
             .into_iter()
             .collect();
-    for (which, name) in [(Which::Slipway, "slipway"), (Which::Seed, "seed")] {
+    for (which, name) in [
+        (Which::Slipway, "slipway"),
+        (Which::Seed, "seed"),
+        (Which::Oracle, "oracle"),
+    ] {
         // A sample every ten ticks (five minutes) keeps the files small; the
         // summary counts every tick.
-        let (samples, summary) = run(&policy(), which, &rows, &initial, None, 10);
+        let (samples, summary) = run(
+            &policy(),
+            which,
+            &rows,
+            &initial,
+            None,
+            &Conditions::default(),
+            10,
+        );
         matches_golden(
             &format!("{trace}.{name}.timeline.csv"),
             &timeline_csv(&samples),
@@ -114,4 +126,70 @@ fn the_ramp_trace_runs_exactly_as_pinned() {
 #[test]
 fn the_launch_trace_runs_exactly_as_pinned() {
     pinned("launch");
+}
+
+#[test]
+fn the_herd_trace_runs_exactly_as_pinned() {
+    pinned("herd");
+}
+
+#[test]
+fn the_slow_dependency_trace_runs_exactly_as_pinned() {
+    pinned("slow-dependency");
+}
+
+#[test]
+fn the_pushes_trace_runs_exactly_as_pinned() {
+    pinned("pushes");
+}
+
+/// The oracle is a lower bound: on every trace, under the same model, no
+/// policy keeps web under the target with fewer web dyno-hours, and the
+/// oracle is never over the target where its max lets it be under.
+#[test]
+fn the_oracle_spends_no_more_web_dyno_hours_than_either_policy_on_any_trace() {
+    let initial: BTreeMap<String, u32> =
+        [("web".to_string(), 2), ("worker_general".to_string(), 1)]
+            .into_iter()
+            .collect();
+    for trace in [
+        "spike",
+        "refapp-day",
+        "ramp",
+        "launch",
+        "herd",
+        "slow-dependency",
+        "pushes",
+    ] {
+        let text = std::fs::read_to_string(
+            root()
+                .join("../../tests/fixtures/traces")
+                .join(format!("{trace}.csv")),
+        )
+        .unwrap();
+        let rows = parse_trace(&text).unwrap();
+        let mut p = policy();
+        p.settings.max_dynos = Bound::Fixed(40);
+        let run = |w| run(&p, w, &rows, &initial, None, &Conditions::default(), 1000).1;
+        let (oracle, slipway, seed) = (run(Which::Oracle), run(Which::Slipway), run(Which::Seed));
+        for (name, other) in [("slipway", &slipway), ("seed", &seed)] {
+            // A policy over the target spends its minutes there: compare
+            // only where it kept the latency as well as the oracle did.
+            if other.minutes_over_target <= oracle.minutes_over_target {
+                assert!(
+                    oracle.web_dyno_hours <= other.web_dyno_hours + 1e-9,
+                    "{trace}: oracle {:.2} web dyno-hours, {name} {:.2}",
+                    oracle.web_dyno_hours,
+                    other.web_dyno_hours
+                );
+            }
+        }
+        if trace != "slow-dependency" {
+            assert!(
+                oracle.minutes_over_target <= 1.0,
+                "{trace}: with room (max 40) the oracle is over the target {:.1} min",
+                oracle.minutes_over_target
+            );
+        }
+    }
 }

@@ -93,13 +93,28 @@ enum AutoscaleCmd {
     /// Replay a load trace through the policy against a queueing model of dynos:
     /// writes timeline.csv, plot.svg and summary.txt into --out.
     Simulate {
-        /// CSV: t,rps,service_ms[,q:<queue>...][,job_ms]
+        /// CSV: t,rps,service_ms[,q:<queue>...][,job_ms][,dep_ms]
         #[arg(long)]
         trace: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// The policy whose timeline, plot and summary are written (all
+        /// three are run and compared side by side).
         #[arg(long, value_enum, default_value_t = SimulatedPolicy::Slipway)]
         policy: SimulatedPolicy,
+        /// The app's heartbeat endpoint reports latency only (not the
+        /// shipped one, which sends X-Slipway-Service-Ms): the policy estimates.
+        #[arg(long)]
+        no_service_header: bool,
+        /// Seconds from a scale-up until the new dynos serve.
+        #[arg(long, default_value_t = 60.0)]
+        boot_seconds: f64,
+        /// Heartbeat noise: each beat's parts times a factor in [1-N, 1+N] (0.5: ±50%).
+        #[arg(long)]
+        noise: Option<f64>,
+        /// The noise generator's seed (the same seed, the same run).
+        #[arg(long, default_value_t = 1)]
+        noise_seed: u64,
     },
 }
 
@@ -110,6 +125,9 @@ enum SimulatedPolicy {
     Slipway,
     /// django-heroku-autoscale's algorithm, with the same settings.
     Seed,
+    /// Perfect foresight: the fewest web dyno-hours that keep the latency
+    /// under the target in the same model (the lower bound).
+    Oracle,
 }
 
 fn main() -> ExitCode {
@@ -117,9 +135,25 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Cmd::Run => release_phase::run(&cli.app_dir),
         Cmd::Autoscale {
-            action: Some(AutoscaleCmd::Simulate { trace, out, policy }),
+            action:
+                Some(AutoscaleCmd::Simulate {
+                    trace,
+                    out,
+                    policy,
+                    no_service_header,
+                    boot_seconds,
+                    noise,
+                    noise_seed,
+                }),
             ..
-        } => simulate(&cli.app_dir, &trace, &out, policy),
+        } => {
+            let conditions = autoscale::simulate::Conditions {
+                service_header: !no_service_header,
+                boot_seconds,
+                noise: noise.map(|a| (a, noise_seed)),
+            };
+            simulate(&cli.app_dir, &trace, &out, policy, &conditions)
+        }
         Cmd::Autoscale {
             dry_run,
             action: None,
@@ -225,11 +259,86 @@ fn watch_the_grace(stop: buildkit::process::Stop) {
     });
 }
 
+/// The three policies on the same trace and model, with each one's distance
+/// from the perfect-foresight bound.
+fn side_by_side(
+    slipway: &autoscale::simulate::Summary,
+    seed: &autoscale::simulate::Summary,
+    oracle: &autoscale::simulate::Summary,
+    c: &autoscale::simulate::Conditions,
+) -> String {
+    let ratio = |a: f64, b: f64| {
+        if b > 0.0 {
+            format!("{:.2}x", a / b)
+        } else {
+            "-".to_string()
+        }
+    };
+    let model = format!(
+        "heartbeat {}, boot {:.0} s{}",
+        if c.service_header {
+            "reports its service time"
+        } else {
+            "reports latency only"
+        },
+        c.boot_seconds,
+        c.noise.map_or_else(String::new, |(a, seed)| format!(
+            ", noise ±{:.0}% (seed {seed})",
+            a * 100.0
+        ))
+    );
+    let mut out = format!(
+        "\nside by side ({model}):\n{:28} {:>9} {:>9} {:>9} {:>15} {:>12}\n",
+        "", "slipway", "seed", "oracle", "slipway/oracle", "seed/oracle"
+    );
+    for (what, f) in [
+        (
+            "web dyno-hours",
+            (|s: &autoscale::simulate::Summary| s.web_dyno_hours) as fn(&_) -> f64,
+        ),
+        ("dyno-hours (scaled types)", |s| s.dyno_hours),
+    ] {
+        out += &format!(
+            "{what:28} {:>9.2} {:>9.2} {:>9.2} {:>15} {:>12}\n",
+            f(slipway),
+            f(seed),
+            f(oracle),
+            ratio(f(slipway), f(oracle)),
+            ratio(f(seed), f(oracle))
+        );
+    }
+    let over = |s: &autoscale::simulate::Summary| s.minutes_over_target;
+    out += &format!(
+        "{:28} {:>9.1} {:>9.1} {:>9.1} {:>15} {:>12}\n",
+        "minutes over the target",
+        over(slipway),
+        over(seed),
+        over(oracle),
+        format!("{:+.1}", over(slipway) - over(oracle)),
+        format!("{:+.1}", over(seed) - over(oracle))
+    );
+    out += &format!(
+        "{:28} {:>9} {:>9} {:>9}\n",
+        "most reversals (hour/day)",
+        format!(
+            "{}/{}",
+            slipway.max_reversals_hour.0, slipway.max_reversals_day.0
+        ),
+        format!("{}/{}", seed.max_reversals_hour.0, seed.max_reversals_day.0),
+        format!(
+            "{}/{}",
+            oracle.max_reversals_hour.0, oracle.max_reversals_day.0
+        ),
+    );
+    out
+}
+
 fn simulate(
     app_dir: &std::path::Path,
     trace: &std::path::Path,
     out: &std::path::Path,
     which: SimulatedPolicy,
+    conditions: &autoscale::simulate::Conditions,
 ) -> i32 {
     use autoscale::simulate;
     let result = (|| -> anyhow::Result<String> {
@@ -251,17 +360,34 @@ fn simulate(
         let which = match which {
             SimulatedPolicy::Seed => simulate::Which::Seed,
             SimulatedPolicy::Slipway => simulate::Which::Slipway,
+            SimulatedPolicy::Oracle => simulate::Which::Oracle,
+        };
+        let run = |w| {
+            simulate::run(
+                &app.policy,
+                w,
+                &rows,
+                &app.initial,
+                Some(&app.consumers),
+                conditions,
+                (ticks / 3000).max(1),
+            )
         };
         let started = std::time::Instant::now();
-        let (samples, summary) = simulate::run(
-            &app.policy,
-            which,
-            &rows,
-            &app.initial,
-            Some(&app.consumers),
-            (ticks / 3000).max(1),
-        );
+        let (samples, summary) = run(which);
         let elapsed = started.elapsed();
+        let [slipway, seed, oracle] = [
+            simulate::Which::Slipway,
+            simulate::Which::Seed,
+            simulate::Which::Oracle,
+        ]
+        .map(|w| {
+            if w == which {
+                summary.clone()
+            } else {
+                run(w).1
+            }
+        });
         std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         let target = app.policy.settings.max_response.as_secs_f64() * 1000.0;
         let title = format!(
@@ -287,7 +413,7 @@ fn simulate(
             summary.peak_depth,
             elapsed.as_secs_f64(),
             f64::from(u32::try_from(summary.ticks).unwrap_or(u32::MAX)) / elapsed.as_secs_f64().max(1e-9)
-        );
+        ) + &side_by_side(&slipway, &seed, &oracle, conditions);
         for (name, body) in [
             ("timeline.csv", simulate::timeline_csv(&samples)),
             ("plot.svg", simulate::svg(&samples, target, &title)),

@@ -41,6 +41,7 @@ pub(super) fn guard_and_report(
             max,
             mut rule,
             bound,
+            settles_at,
         } = p;
         let t = &state.index.names[i];
         let slot = &mut state.slots[i];
@@ -64,7 +65,10 @@ pub(super) fn guard_and_report(
             // never held for the budget's sake.
             if to != current && dir == Direction::Down && slot.last_direction == Some(Direction::Up)
             {
-                if let Some(held) = flap_budget(policy, slot, t, now, out) {
+                // Most of the type idle: the room kept for a next increase
+                // is not worth holding that many dynos for.
+                let mostly_idle = settles_at.saturating_mul(2) <= current;
+                if let Some(held) = flap_budget(policy, slot, t, mostly_idle, now, out) {
                     rule = why!(explain, "{rule}; held: {held}");
                     to = current;
                 }
@@ -99,6 +103,7 @@ pub(super) fn flap_budget(
     policy: &Policy,
     slot: &mut Slot,
     t: &str,
+    mostly_idle: bool,
     now: DateTime<Utc>,
     out: &mut Tick,
 ) -> Option<String> {
@@ -115,15 +120,19 @@ pub(super) fn flap_budget(
         .take_while(|at| since(now, **at) <= Duration::from_hours(1))
         .count();
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    // This reversal, and room for the increase that may follow it.
-    let spent = |budget: Option<u32>, used: usize| budget.filter(|b| count(used) + 2 > *b);
-    let held = if let Some(b) = spent(policy.flap_budget_per_hour, in_hour) {
+    // This reversal, and room for the increase that may follow it (not kept
+    // within the hour when the type is mostly idle).
+    let room = |hourly: bool| if hourly && mostly_idle { 1 } else { 2 };
+    let spent = |budget: Option<u32>, used: usize, hourly: bool| {
+        budget.filter(|b| count(used) + room(hourly) > *b)
+    };
+    let held = if let Some(b) = spent(policy.flap_budget_per_hour, in_hour, true) {
         Some((
             count(in_hour),
             format!("flap budget ({b} reversals/hour) spent"),
         ))
     } else {
-        spent(policy.flap_budget_per_day, recent.len()).map(|b| {
+        spent(policy.flap_budget_per_day, recent.len(), false).map(|b| {
             (
                 count(recent.len()),
                 format!("flap budget ({b} reversals/day) spent"),

@@ -65,7 +65,7 @@ impl Policy {
             scale_down_delay: Duration::from_mins(5),
             web_policy: WebPolicy::Capacity,
             flap_budget_per_hour: Some(2),
-            flap_budget_per_day: None,
+            flap_budget_per_day: Some(12),
             daily_dyno_hour_cap: None,
             explain: true,
         }

@@ -48,6 +48,13 @@ pub enum Notification {
         used: u32,
         cap: u32,
     },
+    /// The heartbeat's time inside the dyno (its reported service time) is
+    /// over the target: latency more dynos do not lower.
+    SlowInsideDyno {
+        process_type: String,
+        inside_ms: u64,
+        target_ms: u64,
+    },
 }
 
 impl Notification {
@@ -70,6 +77,7 @@ impl Notification {
             Notification::Unknown { .. } => "measurement_unknown",
             Notification::FlapBudgetSpent { .. } => "flap_budget_spent",
             Notification::DynoHourCapReached { .. } => "dyno_hour_cap_reached",
+            Notification::SlowInsideDyno { .. } => "slow_inside_dyno",
         }
     }
 }
@@ -84,6 +92,7 @@ impl fmt::Display for Notification {
             Notification::Unknown { what, why } => write!(f, "{what} is unknown ({why}): holding"),
             Notification::FlapBudgetSpent { process_type, reversals } => write!(f, "{process_type} reversed direction {reversals} times recently: holding its scale-downs (increases go ahead)"),
             Notification::DynoHourCapReached { used, cap } => write!(f, "{used} dyno-hours used today, cap {cap}: no scale-ups until midnight"),
+            Notification::SlowInsideDyno { process_type, inside_ms, target_ms } => write!(f, "{process_type}'s heartbeat spent {inside_ms} ms inside the dyno, over the {target_ms} ms target: more dynos cannot lower that (a slow dependency or slow code), so {process_type} is scaled by the time requests wait for a dyno only"),
         }
     }
 }

@@ -19,6 +19,7 @@ pub(super) enum Direction {
 
 /// What the engine remembers about one scaled type.
 #[derive(Debug, Clone, Default)]
+#[allow(clippy::struct_excessive_bools)] // one flag per kind of notification
 pub(super) struct Slot {
     /// What we last set it to (a different reading is someone else's change).
     pub(super) last_set: Option<u32>,
@@ -32,6 +33,7 @@ pub(super) struct Slot {
     pub(super) notified_max: bool,
     pub(super) notified_min: bool,
     pub(super) notified_flap: bool,
+    pub(super) notified_slow_inside: bool,
 }
 
 impl Slot {
@@ -180,6 +182,8 @@ pub(super) struct Proposal {
     pub(super) rule: String,
     /// Bound enforcement: passes every guard.
     pub(super) bound: bool,
+    /// What the type needs once lowered (a scale-down may step toward it).
+    pub(super) settles_at: u32,
 }
 
 impl Proposal {
@@ -199,6 +203,7 @@ impl Proposal {
             max,
             rule,
             bound,
+            settles_at: to,
         }
     }
 }

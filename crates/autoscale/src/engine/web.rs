@@ -85,6 +85,16 @@ pub(super) fn propose_web_capacity(
     } else {
         slot.notified_max = false;
     }
+    if need.inside_over_target {
+        let n = Notification::SlowInsideDyno {
+            process_type: web.into(),
+            inside_ms: u64::try_from(need.service.as_millis()).unwrap_or(u64::MAX),
+            target_ms: u64::try_from(policy.settings.max_response.as_millis()).unwrap_or(u64::MAX),
+        };
+        once(&mut slot.notified_slow_inside, || n, &mut out.notifications);
+    } else {
+        slot.notified_slow_inside = false;
+    }
     let (to, rule) = if need.up > current {
         (need.up.min(max), need.rule(current))
     } else if stable < current && current > min && watched {
@@ -92,7 +102,9 @@ pub(super) fn propose_web_capacity(
         // quantity, say whether to go on (an underestimated load shows at once).
         let floor = current - current.div_ceil(DOWN_STEP);
         let rule = format!("{}; lower for {}s", need.rule(current), delay.as_secs());
-        (stable.max(min).max(floor), rule)
+        let mut p = Proposal::new(0, current, bounds, stable.max(min).max(floor), rule, false);
+        p.settles_at = stable.max(min);
+        return Some(p);
     } else {
         (
             current,
@@ -106,6 +118,8 @@ pub(super) fn propose_web_capacity(
 /// changed and the service time, the dynos to scale up to and (with the
 /// margin) to scale down to.
 pub(super) struct WebNeed {
+    /// The heartbeat's own time inside the dyno is over the target.
+    pub(super) inside_over_target: bool,
     pub(super) latency: Duration,
     pub(super) samples: usize,
     pub(super) service: Duration,
@@ -143,7 +157,8 @@ pub(super) fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -
     let fastest = state.fastest.front().map_or(latency, |(_, f)| *f);
     // Reported by the heartbeat itself (the time it spent inside the dyno):
     // measured, not estimated. Else estimated.
-    let service = median(&state.services).map_or_else(
+    let reported = median(&state.services);
+    let service = reported.map_or_else(
         || {
             state
                 .service_from_change
@@ -153,16 +168,28 @@ pub(super) fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -
     );
     let (l, st) = (latency.as_secs_f64().max(1e-6), service.as_secs_f64());
     let busy = (1.0 - st / l).clamp(0.0, 0.98);
-    let goal = (s.max_response.as_secs_f64() * LATENCY_GOAL).max(st * 1.5);
+    let target = s.max_response.as_secs_f64();
+    // A service time over the target cannot be waited out: aim at that
+    // floor plus the target's worth of waiting, not at a third busy.
+    let goal = if st >= target {
+        st + target * LATENCY_GOAL
+    } else {
+        (target * LATENCY_GOAL).max(st * 1.5)
+    };
     let aim = (1.0 - st / goal).clamp(0.3, 0.85);
     let n = f64::from(current.max(1));
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let dynos = |x: f64| x.ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
     let mut up = dynos(n * busy / aim);
-    if latency > s.max_response {
+    // Over the target with an estimated service time, the estimate may be
+    // what is wrong: one more step. A measured one says how much of the
+    // latency was waiting for a dyno; the rest (a slow dependency, slow
+    // code) more dynos do not lower, and buying them is waste.
+    if latency > s.max_response && reported.is_none() {
         up = up.max(current.saturating_add(s.increment));
     }
     Some(WebNeed {
+        inside_over_target: reported.is_some_and(|r| r > s.max_response),
         latency,
         samples: state.latencies.len(),
         service,

@@ -5,9 +5,10 @@ use super::{
     QueueRule, State, Tick, Utc, VecDeque,
 };
 
-/// A worker type: enough dynos for its deepest queue (`jobs_per_dyno` each),
-/// scaling down only to the highest need of the delay window; an unknown
-/// queue holds the type.
+/// A worker type: enough dynos for the jobs waiting in all the queues it
+/// consumes (`jobs_per_dyno` each: its dynos serve them all, as HireFire's
+/// sum of a worker's queues counts them), scaling down only to the highest
+/// need of the delay window; an unknown queue holds the type.
 pub(super) fn propose_worker(
     policy: &Policy,
     rule: &QueueRule,
@@ -23,22 +24,22 @@ pub(super) fn propose_worker(
     let (lo, max) = (rule.min.at(now, tz), rule.max.at(now, tz));
     let min = lo.min(max);
     let queue_ix = &state.index.slot_queues[i];
-    let mut need: u32 = 0;
+    let mut total: u64 = 0;
     let mut unknown = None;
     let mut deepest: (usize, u64) = (usize::MAX, 0);
     for &qi in queue_ix {
         match &obs.queues[qi] {
             Measure::Value(depth) => {
-                let per = u64::from(rule.jobs_per_dyno.max(1));
-                let n = u32::try_from(depth.div_ceil(per)).unwrap_or(u32::MAX);
-                if n >= need {
-                    need = n;
+                total = total.saturating_add(*depth);
+                if *depth >= deepest.1 {
                     deepest = (qi, *depth);
                 }
             }
             Measure::Unknown(why) => unknown = Some((qi, why.as_str())),
         }
     }
+    let per = u64::from(rule.jobs_per_dyno.max(1));
+    let need = u32::try_from(total.div_ceil(per)).unwrap_or(u32::MAX);
     if let Some((qi, why)) = unknown {
         let q = state.index.queues[qi].as_str();
         once(
@@ -87,21 +88,41 @@ pub(super) fn propose_worker(
     let to = wanted.clamp(min, max);
     let bound = current < min || current > max;
     let deepest_name = state.index.queues.get(deepest.0).map_or("", String::as_str);
+    let waiting = if queue_ix.len() > 1 {
+        format!(
+            "{total} waiting in {} queues (most: {} in {deepest_name})",
+            queue_ix.len(),
+            deepest.1
+        )
+    } else {
+        format!("{total} waiting in {deepest_name}")
+    };
     let rule = if bound {
         format!("outside [{min}, {max}]")
+    } else if to == current && need < current && stable_need < current {
+        // Lower, and held by the delay: say so, and why it is that long.
+        why!(
+            explain,
+            "holding: {waiting} ({} per dyno) needs {need}; lower for less than the {}s delay{}",
+            rule.jobs_per_dyno,
+            delay.as_secs(),
+            if delay > policy.scale_down_delay {
+                format!(
+                    " (doubled for this type's reversals in the last day, from {}s)",
+                    policy.scale_down_delay.as_secs()
+                )
+            } else {
+                String::new()
+            }
+        )
     } else if to == current {
         why!(
             explain,
-            "holding: {} waiting in {} ({} per dyno)",
-            deepest.1,
-            deepest_name,
+            "holding: {waiting} ({} per dyno)",
             rule.jobs_per_dyno
         )
     } else {
-        format!(
-            "{} waiting in {} / {} per dyno",
-            deepest.1, deepest_name, rule.jobs_per_dyno
-        )
+        format!("{waiting} / {} per dyno", rule.jobs_per_dyno)
     };
     Some(Proposal::new(i, current, (min, max), to, rule, bound))
 }

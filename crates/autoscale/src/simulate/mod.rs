@@ -8,7 +8,16 @@
 //! `t` (seconds), `rps` (web requests per second), `service_ms` (one
 //! request's service time on one dyno), and per queue `q:<name>` (jobs
 //! arriving per second); optional `job_ms` (one job's time on one worker
-//! dyno, default 1000).
+//! dyno, default 1000) and `dep_ms` (time every request waits on a slow
+//! dependency, holding its dyno as gunicorn's sync workers do: a latency
+//! floor no dyno count lowers).
+//!
+//! Beyond the trace ([`Conditions`]): the heartbeat's reported service time
+//! (`X-Slipway-Service-Ms`, on by default), the boot delay of a new dyno
+//! (60 s: the time Heroku gives a web dyno to bind `$PORT`), and optional
+//! seeded noise on each heartbeat. `Oracle` replays a perfect-foresight
+//! schedule under the same model: the lower bound reports are measured
+//! against.
 
 // Plot coordinates and small counts as f64: no precision is at stake.
 #![allow(clippy::cast_precision_loss, clippy::many_single_char_names)]
@@ -28,6 +37,58 @@ use std::time::Duration;
 pub enum Which {
     Slipway,
     Seed,
+    /// Perfect foresight: web at the fewest dynos that keep the latency under
+    /// the target at every moment (within its bounds), each started a boot
+    /// delay before it is needed and stopped as soon as it is not; worker
+    /// types follow Slipway's policy. Its web dyno-hours are the lower bound
+    /// a web policy is measured against.
+    Oracle,
+}
+
+/// What the model sees beyond the trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conditions {
+    /// The heartbeat reports the time it spent inside the dyno
+    /// (`X-Slipway-Service-Ms`, as the shipped Django endpoint does); false:
+    /// an endpoint that reports latency only, and the policy estimates.
+    pub service_header: bool,
+    /// Seconds from a scale-up until the new dynos serve (billed from the
+    /// request). Default 60: Heroku gives a web dyno 60 s to bind `$PORT`
+    /// (R10 past it) and documents no shorter typical boot, so the model
+    /// takes the documented bound for every size.
+    pub boot_seconds: f64,
+    /// Each heartbeat's two parts (time in the dyno, time waiting) each
+    /// times an independent factor in `[1 - a, 1 + a]`, from a generator
+    /// seeded with the second value: the same seed, the same run.
+    pub noise: Option<(f64, u64)>,
+}
+
+impl Default for Conditions {
+    fn default() -> Self {
+        Self {
+            service_header: true,
+            boot_seconds: 60.0,
+            noise: None,
+        }
+    }
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): the noise generator. Written out
+/// (not the `rand` crate) for determinism: golden timelines must not change
+/// when a dependency changes its generators.
+struct SplitMix(u64);
+
+impl SplitMix {
+    /// A factor uniform in `[1 - a, 1 + a]`.
+    fn factor(&mut self, a: f64) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let unit = (z >> 11) as f64 / (1u64 << 53) as f64;
+        1.0 - a + 2.0 * a * unit
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -128,6 +189,12 @@ struct Model {
     depths: Vec<f64>,
     served: Vec<f64>,
     backlog: f64,
+    /// Dynos serving, per type (`quantity` is what the formation says and
+    /// what is billed: it includes dynos still booting).
+    active: Vec<u32>,
+    /// Dynos booting: (when they serve, type, how many), in request order.
+    booting: Vec<(f64, usize, u32)>,
+    boot_seconds: f64,
 }
 
 impl Model {
@@ -150,7 +217,7 @@ impl Model {
         }
         // The trace's queues (sorted, as the rows hold them).
         let qnames: Vec<String> = trace[0].queues.keys().cloned().collect();
-        let quantity = names
+        let quantity: Vec<u32> = names
             .iter()
             .map(|n| initial.get(n).copied().unwrap_or(0))
             .collect();
@@ -184,6 +251,9 @@ impl Model {
         Self {
             depths: vec![0.0; qnames.len()],
             served: vec![0.0; qnames.len()],
+            active: quantity.clone(),
+            booting: Vec::new(),
+            boot_seconds: 0.0,
             names,
             qnames,
             quantity,
@@ -195,12 +265,47 @@ impl Model {
         }
     }
 
+    /// A new quantity for type `i` at time `t`: more dynos serve after the
+    /// boot delay; fewer stop at once (booting ones first).
+    fn set(&mut self, i: usize, to: u32, t: f64) {
+        let from = std::mem::replace(&mut self.quantity[i], to);
+        if to > from {
+            self.booting.push((t + self.boot_seconds, i, to - from));
+            self.boot(t);
+            return;
+        }
+        let mut stop = from - to;
+        for (_, ty, n) in self.booting.iter_mut().rev() {
+            if *ty == i && stop > 0 {
+                let k = stop.min(*n);
+                *n -= k;
+                stop -= k;
+            }
+        }
+        self.booting.retain(|(_, _, n)| *n > 0);
+        self.active[i] = self.active[i].saturating_sub(stop);
+    }
+
+    /// Dynos whose boot is over serve from `t`.
+    fn boot(&mut self, t: f64) {
+        let active = &mut self.active;
+        self.booting.retain(|(ready, ty, n)| {
+            let done = *ready <= t;
+            if done {
+                active[*ty] += n;
+            }
+            !done
+        });
+    }
+
     /// Advance `interval` seconds under `row`: the web latency (ms), queue
     /// depths, and the summary's dyno-hours and waiting job-hours.
     fn step(&mut self, row_i: usize, row: &Row, interval: f64, summary: &mut Summary) -> f64 {
-        // Web: a fluid queue over n dynos, each serving 1000/service_ms requests per second.
-        let n = f64::from(self.quantity[self.web_i]);
-        let capacity = n * 1000.0 / row.service_ms;
+        // Web: a fluid queue over n dynos, each serving 1000/(service_ms +
+        // dep_ms) requests per second.
+        let n = f64::from(self.active[self.web_i]);
+        let inside_ms = row.service_ms + row.dep_ms;
+        let capacity = n * 1000.0 / inside_ms;
         self.backlog = (self.backlog + (row.rps - capacity) * interval).max(0.0);
         let rho = if capacity > 0.0 {
             (row.rps / capacity).min(0.95)
@@ -208,14 +313,14 @@ impl Model {
             0.95
         };
         let latency_ms = if capacity > 0.0 {
-            row.service_ms / (1.0 - rho) + self.backlog / capacity * 1000.0
+            inside_ms / (1.0 - rho) + self.backlog / capacity * 1000.0
         } else {
             60_000.0
         };
         // Workers: each type's capacity shared among the queues it consumes.
         self.served.fill(0.0);
         for (ty, qs, n_queues) in &self.consumers {
-            let per_queue = f64::from(self.quantity[*ty]) * 1000.0 / row.job_ms / *n_queues as f64;
+            let per_queue = f64::from(self.active[*ty]) * 1000.0 / row.job_ms / *n_queues as f64;
             for q in qs {
                 self.served[*q] += per_queue;
             }
@@ -302,7 +407,7 @@ impl Engine {
         &mut self,
         policy: &Policy,
         model: &Model,
-        latency: Duration,
+        (latency, service): (Duration, Option<Duration>),
         now: DateTime<Utc>,
         changes: &mut Vec<(usize, u32)>,
     ) {
@@ -322,7 +427,7 @@ impl Engine {
             heartbeat: Some(&heartbeat),
             queues: &self.queues,
             released_at: None,
-            heartbeat_service: None,
+            heartbeat_service: service,
         };
         let out = tick_frame(policy, &mut self.state, &frame, now);
         for d in &out.decisions {
@@ -344,6 +449,7 @@ pub fn run(
     trace: &[Row],
     initial: &BTreeMap<String, u32>,
     consumers: Option<&BTreeMap<String, Vec<String>>>,
+    conditions: &Conditions,
     sample_every: u64,
 ) -> (Vec<Sample>, Summary) {
     let from_policy: BTreeMap<String, Vec<String>>;
@@ -364,6 +470,10 @@ pub fn run(
         .expect("valid");
     let end = trace[trace.len() - 1].t;
     let mut model = Model::new(policy, trace, initial, consumers);
+    model.boot_seconds = conditions.boot_seconds.max(0.0);
+    let mut noise = conditions
+        .noise
+        .map(|(a, seed)| (a.clamp(0.0, 0.99), SplitMix(seed)));
     let mut engine = Engine::new(policy, &model);
     let mut seed = Seed {
         history: Vec::new(),
@@ -383,6 +493,7 @@ pub fn run(
             row_i += 1;
         }
         let row = &trace[row_i];
+        model.boot(t);
         let latency_ms = model.step(row_i, row, interval, &mut summary);
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let now = start + chrono::Duration::milliseconds((t * 1000.0) as i64);
@@ -402,8 +513,7 @@ pub fn run(
                 back_at_min = Some(t);
             }
         }
-        // The model's latency under overload may exceed what a Duration holds.
-        let latency = Duration::try_from_secs_f64(latency_ms / 1000.0).unwrap_or(Duration::MAX);
+        let (latency, service) = heartbeat(row, latency_ms, noise.as_mut(), conditions);
         changes.clear();
         match which {
             Which::Seed => {
@@ -413,10 +523,20 @@ pub fn run(
                     changes.push((model.web_i, to));
                 }
             }
-            Which::Slipway => engine.decide(policy, &model, latency, now, &mut changes),
+            Which::Slipway => engine.decide(policy, &model, (latency, service), now, &mut changes),
+            Which::Oracle => {
+                engine.decide(policy, &model, (latency, service), now, &mut changes);
+                changes.retain(|(i, _)| *i != model.web_i);
+                let cur = model.quantity[model.web_i];
+                let to = oracle_web(policy, trace, row_i, t, model.boot_seconds, now);
+                if to != cur {
+                    changes.push((model.web_i, to));
+                }
+            }
         }
         for &(i, to) in &changes {
-            let from = std::mem::replace(&mut model.quantity[i], to);
+            let from = model.quantity[i];
+            model.set(i, to, t);
             let dir: i8 = if to > from { 1 } else { -1 };
             if last_dir[i] != 0 && last_dir[i] != dir {
                 summary.reversals += 1;
@@ -447,6 +567,65 @@ pub fn run(
         (Some(_), None) => None,
     };
     (samples, summary)
+}
+
+/// The heartbeat: the time inside the dyno (the request's own service and
+/// its dependency's wait) and the time it waited for a dyno, each with its
+/// noise; and the first as the endpoint reports it, if it does. The model's
+/// latency under overload may exceed what a Duration holds.
+fn heartbeat(
+    row: &Row,
+    latency_ms: f64,
+    noise: Option<&mut (f64, SplitMix)>,
+    conditions: &Conditions,
+) -> (Duration, Option<Duration>) {
+    let inside_ms = (row.service_ms + row.dep_ms).min(latency_ms);
+    let (f_inside, f_wait) = noise.map_or((1.0, 1.0), |(a, g)| (g.factor(*a), g.factor(*a)));
+    let beat_ms = inside_ms * f_inside + (latency_ms - inside_ms) * f_wait;
+    let ms = |v: f64| Duration::try_from_secs_f64(v / 1000.0).unwrap_or(Duration::MAX);
+    (
+        ms(beat_ms),
+        conditions.service_header.then(|| ms(inside_ms * f_inside)),
+    )
+}
+
+/// The fewest web dynos that keep `row`'s latency under the target in the
+/// model (`(service + dep) / (1 - utilization)`, no backlog), or, where no
+/// quantity can (the time inside the dyno alone is over it), the fewest that
+/// keep it under that floor plus the target: more lower it less and less.
+fn web_needs(row: &Row, target_ms: f64) -> u32 {
+    let inside_ms = row.service_ms + row.dep_ms;
+    let work = row.rps * inside_ms / 1000.0;
+    let max_utilization = if target_ms > inside_ms {
+        (1.0 - inside_ms / target_ms).min(0.95)
+    } else {
+        target_ms / (inside_ms + target_ms)
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = (work / max_utilization - 1e-9).ceil().max(0.0) as u32;
+    n
+}
+
+/// The oracle's web quantity at `t`: what the next boot delay's worst row
+/// needs (a dyno needed then must be booting now), within web's bounds.
+fn oracle_web(
+    policy: &Policy,
+    trace: &[Row],
+    row_i: usize,
+    t: f64,
+    boot: f64,
+    now: DateTime<Utc>,
+) -> u32 {
+    let target_ms = policy.settings.max_response.as_secs_f64() * 1000.0;
+    // The row in force now, and every row that starts within the boot delay.
+    let need = std::iter::once(&trace[row_i])
+        .chain(trace[row_i + 1..].iter().take_while(|r| r.t <= t + boot))
+        .map(|r| web_needs(r, target_ms))
+        .max()
+        .unwrap_or(0);
+    let web = policy.web_type.as_deref().unwrap_or("web");
+    let (min, max) = policy.bounds(web, now).unwrap_or((1, u32::MAX));
+    need.clamp(min.max(1), max.max(1))
 }
 
 /// The most events (sorted times, seconds) in any window of `len` seconds.
@@ -487,6 +666,35 @@ mod tests {
     use super::trace::{MAX_DEPTH, MAX_MS, MAX_RPS, MAX_T};
     use super::*;
     use crate::{Bound, QueueRule, Settings};
+
+    /// The model these tests were written for: every decision serves at the
+    /// next tick, the heartbeat reports latency only, no noise.
+    fn instant() -> Conditions {
+        Conditions {
+            service_header: false,
+            boot_seconds: 0.0,
+            noise: None,
+        }
+    }
+
+    fn run(
+        policy: &Policy,
+        which: Which,
+        trace: &[Row],
+        initial: &BTreeMap<String, u32>,
+        consumers: Option<&BTreeMap<String, Vec<String>>>,
+        sample_every: u64,
+    ) -> (Vec<Sample>, Summary) {
+        super::run(
+            policy,
+            which,
+            trace,
+            initial,
+            consumers,
+            &instant(),
+            sample_every,
+        )
+    }
 
     fn policy() -> Policy {
         let s = Settings {
@@ -688,5 +896,43 @@ mod tests {
         assert!(samples.iter().all(|s| s.dynos["worker_general"] == 0));
         assert!(samples.iter().any(|s| s.dynos["web"] > 1));
         assert!(summary.dyno_hours > 0.0);
+    }
+
+    #[test]
+    fn new_dynos_serve_only_after_the_boot_delay_and_are_billed_from_the_request() {
+        // 40 req/s of 100 ms on 2 dynos: overloaded until more serve.
+        let rows = parse_trace("t,rps,service_ms\n0,40,100\n1800,40,100\n").unwrap();
+        let initial: BTreeMap<String, u32> = [("web".to_string(), 2)].into_iter().collect();
+        let over = |boot: f64| {
+            let c = Conditions {
+                boot_seconds: boot,
+                ..Conditions::default()
+            };
+            super::run(&policy(), Which::Oracle, &rows, &initial, None, &c, 1).1
+        };
+        let (instant, slow) = (over(0.0), over(300.0));
+        assert!(
+            slow.minutes_over_target >= instant.minutes_over_target + 4.0,
+            "five minutes of boot are five more minutes over: {instant:?} {slow:?}"
+        );
+        assert!(
+            slow.web_dyno_hours >= instant.web_dyno_hours,
+            "booting dynos are billed"
+        );
+    }
+
+    #[test]
+    fn heartbeat_noise_is_the_same_for_the_same_seed_and_differs_for_another() {
+        let rows = parse_trace(TRACE).unwrap();
+        let initial: BTreeMap<String, u32> = [("web".to_string(), 1)].into_iter().collect();
+        let with = |seed: u64| {
+            let c = Conditions {
+                noise: Some((0.5, seed)),
+                ..Conditions::default()
+            };
+            super::run(&policy(), Which::Slipway, &rows, &initial, None, &c, 1)
+        };
+        assert_eq!(with(7), with(7));
+        assert_ne!(with(7).0, with(8).0);
     }
 }

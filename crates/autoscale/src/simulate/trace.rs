@@ -8,6 +8,10 @@ pub struct Row {
     pub rps: f64,
     pub service_ms: f64,
     pub job_ms: f64,
+    /// Time every request waits on a dependency (a slow database or API),
+    /// holding its dyno (gunicorn's sync workers): a latency floor more
+    /// dynos do not lower. Reported by the heartbeat as time inside the dyno.
+    pub dep_ms: f64,
     pub queues: BTreeMap<String, f64>,
 }
 
@@ -48,7 +52,8 @@ pub fn parse_trace(text: &str) -> Result<Vec<Row>, TraceError> {
         .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
     let (_, header) = lines.next().ok_or_else(|| TraceError {
         line: 0,
-        message: "empty: expected a header `t,rps,service_ms[,q:<queue>...][,job_ms]`".into(),
+        message: "empty: expected a header `t,rps,service_ms[,q:<queue>...][,job_ms][,dep_ms]`"
+            .into(),
     })?;
     let cols: Vec<&str> = header.split(',').map(str::trim).collect();
     for need in ["t", "rps", "service_ms"] {
@@ -73,6 +78,7 @@ pub fn parse_trace(text: &str) -> Result<Vec<Row>, TraceError> {
             rps: 0.0,
             service_ms: 100.0,
             job_ms: 1000.0,
+            dep_ms: 0.0,
             queues: BTreeMap::new(),
         };
         for (c, v) in cols.iter().zip(&cells) {
@@ -89,12 +95,12 @@ pub fn parse_trace(text: &str) -> Result<Vec<Row>, TraceError> {
             let limit = match *c {
                 "t" => MAX_T,
                 "rps" => MAX_RPS,
-                "service_ms" | "job_ms" => MAX_MS,
+                "service_ms" | "job_ms" | "dep_ms" => MAX_MS,
                 _ => MAX_DEPTH,
             };
             if x > limit {
                 return Err(TraceError::at(i + 1, format!(
-                    "`{v}` in column {c} is over the limit of {limit} (t: ten years of seconds; rps: 10 million; service_ms, job_ms: one hour; queue depths: a trillion)"
+                    "`{v}` in column {c} is over the limit of {limit} (t: ten years of seconds; rps: 10 million; service_ms, job_ms, dep_ms: one hour; queue depths: a trillion)"
                 )));
             }
             match *c {
@@ -102,6 +108,7 @@ pub fn parse_trace(text: &str) -> Result<Vec<Row>, TraceError> {
                 "rps" => row.rps = x,
                 "service_ms" => row.service_ms = x.max(0.001),
                 "job_ms" => row.job_ms = x.max(0.001),
+                "dep_ms" => row.dep_ms = x,
                 q => {
                     if let Some(name) = q.strip_prefix("q:") {
                         row.queues.insert(name.to_string(), x);
