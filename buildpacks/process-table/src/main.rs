@@ -2,7 +2,9 @@
 //! APIs and the `procfile` crate, which holds all the logic.
 
 mod classic;
+mod errors;
 
+pub(crate) use errors::BuildpackError;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::data::launch::{LaunchBuilder, ProcessBuilder};
 use libcnb::data::layer_name;
@@ -11,39 +13,13 @@ use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::layer::UncachedLayerDefinition;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libcnb::Buildpack;
-use procfile::{render, ProcessTable, ProcfileError};
+use procfile::{render, ProcessTable};
 use std::path::Path;
 
 /// The file, inside the `process-table` launch layer, that holds the table at runtime.
 pub(crate) const TABLE_FILE: &str = "process-table.toml";
 
 pub(crate) struct ProcessTableBuildpack;
-
-#[derive(Debug)]
-pub(crate) enum BuildpackError {
-    Table(ProcfileError),
-    Write(std::io::Error),
-    /// A type the Procfile crate accepted but libcnb refuses (should not happen: same rule).
-    ProcessType(String),
-}
-
-impl std::fmt::Display for BuildpackError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BuildpackError::Table(e) => write!(f, "{e}"),
-            BuildpackError::Write(e) => write!(f, "could not write the process table into its layer: {e}\nThe layers directory must be writable by the build user."),
-            BuildpackError::ProcessType(t) => write!(f, "process type `{t}` is not a valid CNB process type\nRename it using only letters, digits, `.`, `_` and `-`."),
-        }
-    }
-}
-
-impl std::error::Error for BuildpackError {}
-
-impl From<BuildpackError> for libcnb::Error<BuildpackError> {
-    fn from(e: BuildpackError) -> Self {
-        libcnb::Error::BuildpackError(e)
-    }
-}
 
 impl Buildpack for ProcessTableBuildpack {
     type Platform = GenericPlatform;

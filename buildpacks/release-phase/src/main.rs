@@ -7,6 +7,7 @@
 #![allow(unused_crate_dependencies)]
 
 mod classic;
+mod errors;
 mod heartbeat_app;
 
 use libcnb::additional_buildpack_binary_path;
@@ -60,32 +61,9 @@ pub(crate) fn install_docs(bin: &std::path::Path) {
 pub(crate) const RELEASE_COMMAND: &str = "release-phase run";
 pub(crate) const AUTOSCALE_COMMAND: &str = "release-phase autoscale";
 
+pub(crate) use errors::BuildpackError;
+
 pub(crate) struct ReleasePhaseBuildpack;
-
-#[derive(Debug)]
-pub(crate) enum BuildpackError {
-    Config(release_phase::error::ReleaseError),
-    Install(std::io::Error),
-    BadPlanEntry(String),
-}
-
-impl std::fmt::Display for BuildpackError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BuildpackError::Config(e) => write!(f, "the release configuration is invalid:\n{e}"),
-            BuildpackError::Install(e) => write!(f, "could not install the release-phase binary: {e}"),
-            BuildpackError::BadPlanEntry(e) => write!(f, "a buildpack asked for a release command in a form release-phase does not understand: {e}\nExpected `[requires.metadata] release = [{{ command = \"...\", args = [...] }}]`."),
-        }
-    }
-}
-
-impl std::error::Error for BuildpackError {}
-
-impl From<BuildpackError> for libcnb::Error<BuildpackError> {
-    fn from(e: BuildpackError) -> Self {
-        libcnb::Error::BuildpackError(e)
-    }
-}
 
 /// Whether the app has anything to run on release.
 pub(crate) fn has_release_work(app_dir: &Path) -> bool {

@@ -2,7 +2,10 @@
 //! (the app and every launch layer of the build), judges it against the
 //! limits and prints the report of what to cut. Runs last in the order.
 
-use buildkit::classic::{Classic, Failed};
+mod errors;
+
+use buildkit::classic::Classic;
+use errors::SlugSizeError;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::data::layer_content_metadata::LayerContentMetadata;
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
@@ -60,10 +63,11 @@ fn launch_layers(layers_root: &Path) -> Vec<Source> {
     out
 }
 
-fn check(app_dir: &Path, layers_root: Option<&Path>) -> anyhow::Result<()> {
+fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), SlugSizeError> {
     buildkit::output::header("Slipway slug size");
-    let project = slipway_data::project::Project::read(app_dir)?;
-    let limits = Limits::load(project.as_ref(), &|k| std::env::var(k).ok())?;
+    let project = slipway_data::project::Project::read(app_dir).map_err(SlugSizeError::Project)?;
+    let limits = Limits::load(project.as_ref(), &|k| std::env::var(k).ok())
+        .map_err(SlugSizeError::Limits)?;
     let mut sources = vec![Source::app(app_dir)];
     if let Some(root) = layers_root {
         sources.extend(launch_layers(root));
@@ -76,7 +80,8 @@ fn check(app_dir: &Path, layers_root: Option<&Path>) -> anyhow::Result<()> {
     let mut tracker = SizeTracker::default();
     let stats = buildkit::output::with_dots("Compressing", || {
         slug::measure_tracked(&sources, opts, &mut tracker)
-    })?;
+    })
+    .map_err(SlugSizeError::Measure)?;
     buildkit::output::bullet(&format!(
         "Done: {} ({} files, {} uncompressed)",
         human(stats.gz.compressed),
@@ -98,11 +103,10 @@ fn check(app_dir: &Path, layers_root: Option<&Path>) -> anyhow::Result<()> {
         }
         Verdict::OverHard => {
             buildkit::output::block(&report());
-            Err(anyhow::anyhow!(
-                "Compiled slug size: {} is too large (max is {}).\nSee: http://devcenter.heroku.com/articles/slug-size\nCut what the report above lists (add the lines to .slugignore), or raise the limit\nwith SLUG_SIZE_LIMIT / [_.metadata.slipway.slug] size-limit if your platform allows more.",
-                human(stats.gz.compressed),
-                human(limits.hard)
-            ))
+            Err(SlugSizeError::TooLarge {
+                compressed: human(stats.gz.compressed),
+                limit: human(limits.hard),
+            })
         }
     }
 }
@@ -110,7 +114,7 @@ fn check(app_dir: &Path, layers_root: Option<&Path>) -> anyhow::Result<()> {
 impl Buildpack for SlugSizeBuildpack {
     type Platform = GenericPlatform;
     type Metadata = GenericMetadata;
-    type Error = Failed;
+    type Error = SlugSizeError;
 
     fn detect(&self, _context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
         DetectResultBuilder::pass().build()
@@ -118,8 +122,7 @@ impl Buildpack for SlugSizeBuildpack {
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
         let root = context.layers_dir.parent().map(Path::to_path_buf);
-        check(&context.app_dir, root.as_deref())
-            .map_err(|e| libcnb::Error::BuildpackError(Failed(e)))?;
+        check(&context.app_dir, root.as_deref()).map_err(libcnb::Error::BuildpackError)?;
         BuildResultBuilder::new().build()
     }
 
@@ -134,7 +137,7 @@ fn main() {
             name: "Slipway slug size",
             detect: &|_| true,
             nothing_to_do: "",
-            compile: &|build_dir, _, _| check(build_dir, None),
+            compile: &|build_dir, _, _| Ok(check(build_dir, None)?),
             release: &buildkit::classic::no_release,
         },
         &SlugSizeBuildpack,

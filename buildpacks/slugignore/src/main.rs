@@ -3,7 +3,10 @@
 //! included; in a CNB group this buildpack comes first, so every later
 //! buildpack builds the trimmed app (their detection has already seen it whole).
 
-use buildkit::classic::{Classic, Failed};
+mod errors;
+
+use buildkit::classic::Classic;
+use errors::SlugignoreError;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
@@ -18,17 +21,21 @@ fn has_slugignore(app_dir: &Path) -> bool {
 }
 
 /// Read project.toml `[io.buildpacks] exclude` (applied in classic builds only).
-fn excludes(app_dir: &Path) -> anyhow::Result<Vec<String>> {
-    match Project::read(app_dir)? {
-        Some(project) => project.exclude().map_err(anyhow::Error::from),
+fn excludes(app_dir: &Path) -> Result<Vec<String>, SlugignoreError> {
+    match Project::read(app_dir).map_err(SlugignoreError::Project)? {
+        Some(project) => project
+            .exclude()
+            .map_err(|e| SlugignoreError::Project(e.into())),
         None => Ok(Vec::new()),
     }
 }
 
-fn apply(app_dir: &Path, classic: bool) -> anyhow::Result<()> {
+fn apply(app_dir: &Path, classic: bool) -> Result<(), SlugignoreError> {
     buildkit::output::header("Slipway .slugignore");
-    let bytes = app_files::read(app_dir, ".slugignore")?.unwrap_or_default();
-    let mut rules = slug::SlugIgnore::parse(&bytes)?;
+    let bytes = app_files::read(app_dir, ".slugignore")
+        .map_err(SlugignoreError::ReadRules)?
+        .unwrap_or_default();
+    let mut rules = slug::SlugIgnore::parse(&bytes).map_err(SlugignoreError::Rules)?;
     if let Some(w) = rules.warning() {
         buildkit::output::warning(&w);
     }
@@ -36,10 +43,12 @@ fn apply(app_dir: &Path, classic: bool) -> anyhow::Result<()> {
         let excludes = excludes(app_dir)?;
         if !excludes.is_empty() {
             buildkit::output::bullet(&format!("Also applying project.toml [io.buildpacks] exclude ({} patterns): no CNB platform does it in a classic build", excludes.len()));
-            rules = rules.with_excludes(app_dir, &excludes)?;
+            rules = rules
+                .with_excludes(app_dir, &excludes)
+                .map_err(SlugignoreError::Rules)?;
         }
     }
-    let removal = slug::apply(app_dir, &rules)?;
+    let removal = slug::apply(app_dir, &rules).map_err(SlugignoreError::Remove)?;
     buildkit::output::bullet(&format!(
         "Deleting {} files matching .slugignore patterns ({} freed)",
         removal.files + removal.links,
@@ -57,7 +66,7 @@ fn apply(app_dir: &Path, classic: bool) -> anyhow::Result<()> {
 impl Buildpack for SlugignoreBuildpack {
     type Platform = GenericPlatform;
     type Metadata = GenericMetadata;
-    type Error = Failed;
+    type Error = SlugignoreError;
 
     fn detect(&self, context: DetectContext<Self>) -> libcnb::Result<DetectResult, Self::Error> {
         if has_slugignore(&context.app_dir) {
@@ -69,7 +78,7 @@ impl Buildpack for SlugignoreBuildpack {
     }
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
-        apply(&context.app_dir, false).map_err(|e| libcnb::Error::BuildpackError(Failed(e)))?;
+        apply(&context.app_dir, false).map_err(libcnb::Error::BuildpackError)?;
         BuildResultBuilder::new().build()
     }
 
@@ -85,7 +94,7 @@ fn main() {
             detect: &|app| has_slugignore(app) || excludes(app).map_or(true, |e| !e.is_empty()),
             nothing_to_do:
                 "the app has no .slugignore (and no [io.buildpacks] exclude in project.toml)",
-            compile: &|build_dir, _, _| apply(build_dir, true),
+            compile: &|build_dir, _, _| Ok(apply(build_dir, true)?),
             release: &buildkit::classic::no_release,
         },
         &SlugignoreBuildpack,

@@ -5,6 +5,7 @@
 //! app asks for it at release time.
 
 mod classic;
+mod errors;
 
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::data::build_plan::{BuildPlanBuilder, Require};
@@ -23,20 +24,7 @@ use slipway_data::release::{CommandEntry, ReleaseRequest, PLAN_NAME as RELEASE_P
 
 pub(crate) struct StaticAssetsBuildpack;
 
-#[derive(Debug)]
-pub(crate) struct Failed(pub AssetsError);
-
-impl std::fmt::Display for Failed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<Failed> for libcnb::Error<Failed> {
-    fn from(e: Failed) -> Self {
-        libcnb::Error::BuildpackError(e)
-    }
-}
+pub(crate) use errors::Failed;
 
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq)]
 struct StoreMetadata {

@@ -29,5 +29,6 @@ pub mod pg;
 pub mod process;
 #[cfg(feature = "redact")]
 pub mod redact;
+pub mod style;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -55,12 +55,11 @@ pub fn command_line(text: &str) {
     let _ = writeln!(anstream::stdout().lock(), "      {text}");
 }
 
-/// Classic style's indent: the width of `-----> `.
-const INDENT: &str = "       ";
+use crate::style::INDENT;
 
 pub fn header(title: &str) {
     if classic() {
-        println!("-----> {title}");
+        println!("{}", crate::style::step(title));
     } else {
         cnb();
         print::h2(title);

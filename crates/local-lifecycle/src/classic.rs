@@ -124,7 +124,7 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
     let env_dir = image.platform().join("env");
 
     if flavor == Flavor::Native {
-        println!("-----> Using buildpacks:");
+        println!("{}", buildkit::style::step("Using buildpacks:"));
         for (i, bp) in buildpacks.iter().enumerate() {
             println!("       {}. {}", i + 1, bp.name);
         }
@@ -137,7 +137,10 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
         }
         let detected = detect(bp, i, flavor, &build_dir, &env)?;
         match flavor {
-            Flavor::Native => println!("-----> {detected} app detected"),
+            Flavor::Native => println!(
+                "{}",
+                buildkit::style::step(&format!("{detected} app detected"))
+            ),
             Flavor::Multi => println!("=====> Detected Framework: {detected}"),
         }
         let cache = image.cache().join("classic").join(&bp.name);
@@ -228,8 +231,9 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
     image.write_metadata(&metadata)?;
     let names: Vec<_> = metadata.processes.iter().map(|p| p.kind.as_str()).collect();
     println!(
-        "-----> Discovering process types\n       Procfile declares types -> {}",
-        names.join(", ")
+        "{}\n{}",
+        buildkit::style::step("Discovering process types"),
+        buildkit::style::detail(&format!("Procfile declares types -> {}", names.join(", ")))
     );
     Ok(BuildReport {
         image: image.root.clone(),

@@ -27,7 +27,7 @@ pub(crate) struct Log<'a> {
 
 impl Log<'_> {
     pub(crate) fn header(&self, text: &str) {
-        println!("-----> {}", self.redactor.redact(text));
+        println!("{}", buildkit::style::step(&self.redactor.redact(text)));
     }
     pub(crate) fn info(&self, text: &str) {
         for line in text.lines() {

@@ -111,9 +111,12 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 );
             } else {
                 println!(
-                    "-----> Deleting {} files matching .slugignore patterns ({} freed).",
-                    removal.files + removal.links,
-                    human(removal.bytes)
+                    "{}",
+                    buildkit::style::step(&format!(
+                        "Deleting {} files matching .slugignore patterns ({} freed).",
+                        removal.files + removal.links,
+                        human(removal.bytes)
+                    ))
                 );
             }
             Ok(0)
@@ -151,8 +154,9 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                 );
             } else {
                 println!(
-                    "-----> Compressing...\n       Done: {}",
-                    human(stats.gz.compressed)
+                    "{}\n{}",
+                    buildkit::style::step("Compressing..."),
+                    buildkit::style::detail(&format!("Done: {}", human(stats.gz.compressed)))
                 );
                 match verdict {
                     Verdict::Ok => {}
@@ -246,10 +250,13 @@ impl slug::Tracker for Progress<'_> {
         if due {
             self.shown_at = Some(now);
             eprint!(
-                "\r\x1b[2K-----> {}... {} entries, {} read",
-                self.verb,
-                self.entries,
-                human(self.bytes)
+                "\r\x1b[2K{}",
+                buildkit::style::step(&format!(
+                    "{}... {} entries, {} read",
+                    self.verb,
+                    self.entries,
+                    human(self.bytes)
+                ))
             );
         }
     }
@@ -280,12 +287,12 @@ fn pack(cli: &Cli, dir: &std::path::Path, output: &std::path::Path) -> anyhow::R
     } else {
         // Written to a device or through a link (`-o /dev/stdout`): the
         // slug may be on stdout, so the summary goes to stderr.
-        let line = format!(
-            "-----> Wrote {} ({}, {} files)",
+        let line = buildkit::style::step(&format!(
+            "Wrote {} ({}, {} files)",
             output.display(),
             human(stats.gz.compressed),
             stats.files
-        );
+        ));
         if in_place {
             eprintln!("{line}");
         } else {

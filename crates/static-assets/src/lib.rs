@@ -18,7 +18,7 @@ pub mod stand_ins;
 
 pub use config::{AssetsConfig, Collectstatic};
 pub use detect::{detect, Detection};
-pub use error::AssetsError;
+pub use error::{AssetsError, StepFailure};
 pub use run::Env;
 
 use buildkit::redact::Redactor;
