@@ -33,6 +33,7 @@ static CLASSIC: AtomicBool = AtomicBool::new(false);
 
 /// Print the rest of this process's output in Heroku's classic style:
 /// `-----> ` headers, 7-space indents, ` !     ` for warnings and errors.
+#[cfg(feature = "classic")]
 pub(crate) fn use_classic_style() {
     CLASSIC.store(true, Ordering::Relaxed);
 }
