@@ -10,7 +10,6 @@
 //! - Else: no lease (nothing shared to hold one in); the start line says so.
 
 use crate::WorkerError;
-use sha2::{Digest, Sha256};
 use std::time::Duration;
 
 #[allow(clippy::large_enum_variant)] // one per process: boxing buys nothing
@@ -130,8 +129,7 @@ const STATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS slipway_autoscale_state (a
 
 /// The advisory lock's key for an app: its own namespace, apart from the release lock's.
 pub fn lock_key(app: &str) -> i64 {
-    let digest = Sha256::digest(format!("slipway-autoscale:{app}").as_bytes());
-    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+    buildkit::pg::advisory_key("slipway-autoscale", app)
 }
 
 /// A query's result; a stalled connection is dropped (the next tick reconnects).

@@ -157,3 +157,13 @@ fn wait<R>(
         }
     }
 }
+
+/// The advisory-lock key of `name` in one of Slipway's `namespace`s (the
+/// release lock, the autoscaler's lease): the first 8 bytes of
+/// SHA-256(`namespace:name`), so keys are stable across releases and
+/// versions, and two namespaces never share a key by construction.
+pub fn advisory_key(namespace: &str, name: &str) -> i64 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{namespace}:{name}").as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}

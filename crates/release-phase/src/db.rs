@@ -8,7 +8,6 @@ use buildkit::pg::{Bounded, BoundedError};
 use buildkit::process::Stop;
 use postgres::config::Host;
 use postgres::Config;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -144,10 +143,9 @@ pub(crate) fn describe_pg_error(e: &postgres::Error) -> String {
     text
 }
 
-/// The 64-bit advisory lock key of a lock name: the first 8 bytes of sha256("slipway-release:" + name).
+/// The release lock's advisory key for a lock name (namespace `slipway-release`).
 pub fn lock_key(name: &str) -> i64 {
-    let digest = Sha256::digest(format!("slipway-release:{name}").as_bytes());
-    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+    buildkit::pg::advisory_key("slipway-release", name)
 }
 
 /// A bounded query's failure as the release reports it.

@@ -41,17 +41,22 @@ impl Log<'_> {
     }
 }
 
+/// The environment, read one way: the binary passes the process's
+/// (`std::env::var`), tests pass their own. Settings, `skip-when`,
+/// `DATABASE_URL` and the dyno's name all come through it.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 fn seconds(d: std::time::Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
 }
 
 /// `release-phase check`: load and print the plan. Ok(0) when valid.
-pub fn check(app_dir: &Path) -> Result<i32, ReleaseError> {
+pub fn check(app_dir: &Path, env: Env<'_>) -> Result<i32, ReleaseError> {
     let redactor = Redactor::from_process_env();
     let log = Log {
         redactor: &redactor,
     };
-    let plan = config::load(app_dir, &|k| std::env::var(k).ok())?;
+    let plan = config::load(app_dir, env)?;
     log.header(&format!(
         "Release plan ({} step{})",
         plan.steps.len(),
@@ -61,30 +66,30 @@ pub fn check(app_dir: &Path) -> Result<i32, ReleaseError> {
     for w in &plan.warnings {
         log.warn(w);
     }
-    if let Some(why) = config::skipped_by(&plan, &|k| std::env::var(k).ok()) {
+    if let Some(why) = config::skipped_by(&plan, env) {
         log.info(&format!("here it would be skipped: {why}"));
     }
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if is_postgres(&url) => log.info(&format!(
+    match env("DATABASE_URL") {
+        Some(url) if is_postgres(&url) => log.info(&format!(
             "database: {} (release lock on)",
             db::parse_url(&url)?.1
         )),
-        Ok(_) => log.info("database: not PostgreSQL (no release lock)"),
-        Err(_) => log.info("database: DATABASE_URL not set (no wait, no release lock)"),
+        Some(_) => log.info("database: not PostgreSQL (no release lock)"),
+        None => log.info("database: DATABASE_URL not set (no wait, no release lock)"),
     }
     Ok(0)
 }
 
 /// `release-phase check --json`: the plan as one JSON object.
-pub fn check_json(app_dir: &Path) -> Result<serde_json::Value, ReleaseError> {
-    let plan = config::load(app_dir, &|k| std::env::var(k).ok())?;
+pub fn check_json(app_dir: &Path, env: Env<'_>) -> Result<serde_json::Value, ReleaseError> {
+    let plan = config::load(app_dir, env)?;
     let s = &plan.settings;
-    let database = match std::env::var("DATABASE_URL") {
-        Ok(url) if is_postgres(&url) => {
+    let database = match env("DATABASE_URL") {
+        Some(url) if is_postgres(&url) => {
             serde_json::json!({"kind": "postgres", "at": db::parse_url(&url)?.1, "lock": true})
         }
-        Ok(_) => serde_json::json!({"kind": "other", "lock": false}),
-        Err(_) => serde_json::json!(null),
+        Some(_) => serde_json::json!({"kind": "other", "lock": false}),
+        None => serde_json::json!(null),
     };
     Ok(serde_json::json!({
         "steps": plan.steps.iter().map(|step| serde_json::json!({
@@ -100,7 +105,7 @@ pub fn check_json(app_dir: &Path) -> Result<serde_json::Value, ReleaseError> {
             "grace_s": s.grace.as_secs(),
         },
         "skip_when": plan.skip_when.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect::<serde_json::Map<_, _>>(),
-        "skipped_here": config::skipped_by(&plan, &|k| std::env::var(k).ok()),
+        "skipped_here": config::skipped_by(&plan, env),
         "warnings": plan.warnings,
         "database": database,
     }))
@@ -111,12 +116,12 @@ fn is_postgres(url: &str) -> bool {
 }
 
 /// `release-phase run`: the exit code to leave with.
-pub fn run(app_dir: &Path) -> i32 {
+pub fn run(app_dir: &Path, env: Env<'_>) -> i32 {
     let redactor = Redactor::from_process_env();
     let log = Log {
         redactor: &redactor,
     };
-    match run_inner(app_dir, &log) {
+    match run_inner(app_dir, env, &log) {
         Ok(code) => code,
         Err(e) => {
             log.warn(&format!("Release failed: {e}"));
@@ -133,6 +138,7 @@ pub fn run(app_dir: &Path) -> i32 {
 /// before the first step (saying so). True if the fence is ours to close.
 fn open_fence(
     client: &mut buildkit::pg::Bounded,
+    env: Env<'_>,
     plan: &Plan,
     stop: &Stop,
     log: &Log<'_>,
@@ -140,9 +146,9 @@ fn open_fence(
     let holder = format!(
         "release-phase pid {} on {}",
         std::process::id(),
-        std::env::var("DYNO")
-            .or_else(|_| std::env::var("HOSTNAME"))
-            .unwrap_or_else(|_| "this host".into())
+        env("DYNO")
+            .or_else(|| env("HOSTNAME"))
+            .unwrap_or_else(|| "this host".into())
     );
     let within = db::stop_within(plan.settings.grace);
     match db::fence_open(client, &plan.settings.lock_name, &holder, within, stop) {
@@ -196,13 +202,13 @@ fn failed_step(n: usize, outcome: Outcome, took: &str, limits: &Limits, log: &Lo
     }
 }
 
-fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
+fn run_inner(app_dir: &Path, env: Env<'_>, log: &Log<'_>) -> Result<i32, ReleaseError> {
     let started = Instant::now();
     let stop = Stop::install().map_err(|e| ReleaseError::Io {
         what: "installing signal handlers".into(),
         source: e,
     })?;
-    let plan: Plan = config::load(app_dir, &|k| std::env::var(k).ok())?;
+    let plan: Plan = config::load(app_dir, env)?;
     log.header(&format!(
         "Release phase: {} step{}",
         plan.steps.len(),
@@ -212,7 +218,7 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
     for w in &plan.warnings {
         log.warn(w);
     }
-    if let Some(why) = config::skipped_by(&plan, &|k| std::env::var(k).ok()) {
+    if let Some(why) = config::skipped_by(&plan, env) {
         log.header(&format!(
             "Skipping the release phase: {why} (skip-when in project.toml [_.metadata.slipway.release])"
         ));
@@ -230,8 +236,8 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
     }
     let mut lock = None;
     let mut fenced = false;
-    match std::env::var("DATABASE_URL") {
-        Ok(url) if is_postgres(&url) => {
+    match env("DATABASE_URL") {
+        Some(url) if is_postgres(&url) => {
             let (config, target) = db::parse_url(&url)?;
             log.header(&format!("Waiting for the database at {target}"));
             let t = Instant::now();
@@ -256,11 +262,11 @@ fn run_inner(app_dir: &Path, log: &Log<'_>) -> Result<i32, ReleaseError> {
                 plan.settings.lock_name,
                 seconds(t.elapsed())
             ));
-            fenced = open_fence(&mut client, &plan, &stop, log)?;
+            fenced = open_fence(&mut client, env, &plan, &stop, log)?;
             lock = Some(client);
         }
-        Ok(_) => log.info("DATABASE_URL is not PostgreSQL: running without the release lock"),
-        Err(_) => log.info("DATABASE_URL is not set: running without the release lock"),
+        Some(_) => log.info("DATABASE_URL is not PostgreSQL: running without the release lock"),
+        None => log.info("DATABASE_URL is not set: running without the release lock"),
     }
 
     let limits = Limits {

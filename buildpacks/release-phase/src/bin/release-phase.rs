@@ -130,10 +130,15 @@ enum SimulatedPolicy {
     Oracle,
 }
 
+/// The process's environment: what Heroku gives the release dyno.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
-        Cmd::Run => release_phase::run(&cli.app_dir),
+        Cmd::Run => release_phase::run(&cli.app_dir, &process_env),
         Cmd::Autoscale {
             action:
                 Some(AutoscaleCmd::Simulate {
@@ -167,17 +172,18 @@ fn main() -> ExitCode {
             std::time::Duration::from_millis(grace_ms),
             &argv,
         ),
-        Cmd::Check { json: false } => release_phase::check(&cli.app_dir).unwrap_or_else(|e| {
-            let redactor = release_phase::redact::Redactor::from_process_env();
-            eprintln!(
-                " !     {}",
-                redactor.redact(&e.to_string()).replace('\n', "\n !     ")
-            );
-            release_phase::error::exit::ERROR
-        }),
+        Cmd::Check { json: false } => release_phase::check(&cli.app_dir, &process_env)
+            .unwrap_or_else(|e| {
+                let redactor = release_phase::redact::Redactor::from_process_env();
+                eprintln!(
+                    " !     {}",
+                    redactor.redact(&e.to_string()).replace('\n', "\n !     ")
+                );
+                release_phase::error::exit::ERROR
+            }),
         Cmd::Check { json: true } => {
             let redactor = release_phase::redact::Redactor::from_process_env();
-            match release_phase::check_json(&cli.app_dir) {
+            match release_phase::check_json(&cli.app_dir, &process_env) {
                 Ok(report) => {
                     println!("{}", redactor.redact(&report.to_string()));
                     0
