@@ -12,7 +12,6 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 pub mod celery;
-pub mod diagnostic;
 pub mod formation;
 pub mod heroku_yml;
 pub mod name;
@@ -24,8 +23,9 @@ pub mod shell;
 pub mod slug_procfile;
 pub mod table;
 
-pub use diagnostic::{Diagnostic, Severity};
 pub use formation::Formation;
+pub use slipway_data::diagnostic;
+pub use slipway_data::{Diagnostic, Severity};
 pub use table::{
     declared_command, has_process_sources, load, Loaded, Origin, Process, ProcessTable,
 };

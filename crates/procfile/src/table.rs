@@ -144,21 +144,24 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
     let mut loaded = Loaded::default();
     let mut errors = Vec::new();
 
-    let project_text =
-        read(app_dir, "project.toml")?.map(|b| String::from_utf8_lossy(&b).into_owned());
-    let tables = match &project_text {
-        Some(text) => {
-            loaded.sources.push("project.toml".into());
-            match Project::parse(slipway_data::project::FILE, text)
-                .map_err(|e| Diagnostic::from_toml(&e))
-                .and_then(|p| project::parse(&p))
-            {
-                Ok(t) => t,
-                Err(d) => {
-                    errors.push(d);
-                    SlipwayTables::default()
-                }
-            }
+    // project.toml through its one entry point (a link out of the app is refused there).
+    let project = match Project::read(app_dir) {
+        Ok(p) => p,
+        Err(slipway_data::project::ReadError::AppFile(e)) => return Err(ProcfileError::AppFile(e)),
+        Err(slipway_data::project::ReadError::Toml(e)) => {
+            loaded.sources.push(slipway_data::project::FILE.into());
+            errors.push(Diagnostic::from_toml(&e));
+            None
+        }
+    };
+    let project_text = project.as_ref().map(|p| p.text().to_string());
+    let tables = match &project {
+        Some(p) => {
+            loaded.sources.push(slipway_data::project::FILE.into());
+            project::parse(p).unwrap_or_else(|d| {
+                errors.push(d);
+                SlipwayTables::default()
+            })
         }
         None => SlipwayTables::default(),
     };

@@ -74,6 +74,11 @@ impl Project {
         &self.file
     }
 
+    /// The file's text, for pointing at a line in a diagnostic.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     fn view<T: DeserializeOwned>(&self) -> Result<T, TomlError> {
         from_str(&self.file, &self.text)
     }

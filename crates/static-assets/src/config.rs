@@ -1,8 +1,8 @@
 //! `[_.metadata.slipway.assets]` in project.toml (see SPEC.md).
 
 use crate::error::AssetsError;
-use procfile::Diagnostic;
-use slipway_data::project::Project;
+use slipway_data::project::{Project, ReadError};
+use slipway_data::Diagnostic;
 use std::path::Path;
 
 pub use slipway_data::project::{AssetsTable as AssetsConfig, Collectstatic};
@@ -11,26 +11,30 @@ const HELP: &str = "see crates/static-assets/SPEC.md: [_.metadata.slipway.assets
 
 /// Read the app's project.toml; no file means the defaults.
 pub(crate) fn load(app_dir: &Path) -> Result<AssetsConfig, AssetsError> {
-    match procfile::project::read(app_dir, HELP).map_err(|e| AssetsError::Config(e.to_string()))? {
-        Some(project) => check(&project),
-        None => Ok(AssetsConfig::default()),
+    match Project::read(app_dir) {
+        Ok(Some(project)) => check(&project),
+        Ok(None) => Ok(AssetsConfig::default()),
+        Err(ReadError::Toml(e)) => Err(toml_error(&e)),
+        Err(ReadError::AppFile(e)) => Err(AssetsError::Config(e.to_string())),
     }
+}
+
+/// A TOML error in project.toml, pointing at its line.
+fn toml_error(e: &slipway_data::TomlError) -> AssetsError {
+    AssetsError::Config(Diagnostic::from_toml(e).help(HELP).render())
 }
 
 /// `text`, read from `file` (named in errors).
 #[cfg(test)]
 fn parse(file: &str, text: &str) -> Result<AssetsConfig, AssetsError> {
-    let project = Project::parse(file, text)
-        .map_err(|e| AssetsError::Config(procfile::project::diagnostic(&e, HELP).render()))?;
+    let project = Project::parse(file, text).map_err(|e| toml_error(&e))?;
     check(&project)
 }
 
 /// The table, every `inputs` glob valid.
 fn check(project: &Project) -> Result<AssetsConfig, AssetsError> {
     let file = project.file();
-    let config = project
-        .assets()
-        .map_err(|e| AssetsError::Config(procfile::project::diagnostic(&e, HELP).render()))?;
+    let config = project.assets().map_err(|e| toml_error(&e))?;
     for pattern in &config.inputs {
         globset::Glob::new(pattern).map_err(|e| {
             let (line, src) = project.line_of(pattern);

@@ -41,12 +41,7 @@ impl Diagnostic {
         Self::new(Severity::Error, file, line, source_line, message)
     }
 
-    pub(crate) fn warning(
-        file: &str,
-        line: usize,
-        source_line: &str,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn warning(file: &str, line: usize, source_line: &str, message: impl Into<String>) -> Self {
         Self::new(Severity::Warning, file, line, source_line, message)
     }
 
@@ -70,7 +65,7 @@ impl Diagnostic {
     }
 
     /// A TOML syntax or schema error (read by `slipway-data`), pointing at its line.
-    pub(crate) fn from_toml(e: &slipway_data::TomlError) -> Self {
+    pub fn from_toml(e: &crate::TomlError) -> Self {
         Diagnostic::error(
             &e.file,
             e.line,
@@ -81,7 +76,7 @@ impl Diagnostic {
     }
 
     #[must_use]
-    pub(crate) fn label(mut self, label: impl Into<String>) -> Self {
+    pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self
     }
