@@ -36,6 +36,11 @@ pub fn describe(status: ExitStatus) -> String {
 pub struct Group(Pid);
 
 impl Group {
+    /// The group whose id is `pgid`.
+    pub fn from_pid(pgid: Pid) -> Self {
+        Self(pgid)
+    }
+
     pub fn of(child: &Child) -> Self {
         Self(Pid::from_raw(
             i32::try_from(child.id()).expect("pid fits i32"),
@@ -160,6 +165,57 @@ pub(crate) fn read_lines(stream: impl Read, max: usize, emit: &mut dyn FnMut(Vec
     }
     if !line.is_empty() {
         emit(line);
+    }
+}
+
+/// Termination signals (SIGTERM, SIGINT, SIGHUP, SIGQUIT) caught from
+/// [`Forward::catch`] on, and passed on to a child's process group once
+/// [`Forward::to`] names it, as a dyno's init does. Caught before the child
+/// is spawned, a signal in between cannot kill the parent and orphan it.
+/// Dropped: no longer caught or passed on.
+pub struct Forward {
+    signals: Option<signal_hook::iterator::Signals>,
+    handle: signal_hook::iterator::Handle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Forward {
+    pub fn catch() -> std::io::Result<Self> {
+        use signal_hook::consts::{SIGHUP, SIGQUIT};
+        let signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT])?;
+        Ok(Self {
+            handle: signals.handle(),
+            signals: Some(signals),
+            thread: None,
+        })
+    }
+
+    /// Pass every caught signal on to `group` (from now on; once).
+    pub fn to(&mut self, group: Group) {
+        self.each(move |signal| group.signal(signal));
+    }
+
+    /// Call `f` with every caught signal, on a thread of its own (from now
+    /// on; once): for a caller that decides per signal what to pass on.
+    pub fn each(&mut self, mut f: impl FnMut(Signal) + Send + 'static) {
+        if let Some(mut signals) = self.signals.take() {
+            self.thread = Some(std::thread::spawn(move || {
+                for sig in signals.forever() {
+                    if let Ok(signal) = Signal::try_from(sig) {
+                        f(signal);
+                    }
+                }
+            }));
+        }
+    }
+}
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        self.handle.close();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 

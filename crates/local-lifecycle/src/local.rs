@@ -10,12 +10,12 @@ use crate::error::{LifecycleError, Result};
 use crate::image::{Image, ImageMetadata};
 use crate::launch::{prepare, RunOptions};
 use buildkit::process::Group;
+use buildkit::process::Stop;
 use nix::sys::signal::Signal;
 use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -160,11 +160,7 @@ struct Running {
 
 /// Start the formation and supervise it until it stops. Returns the exit code:
 /// that of the process whose exit stopped the formation, or 0 after Ctrl-C/SIGTERM.
-pub fn local(
-    opts: &LocalOptions,
-    stop: &Arc<AtomicBool>,
-    sink: Box<dyn Write + Send>,
-) -> Result<i32> {
+pub fn local(opts: &LocalOptions, stop: &Stop, sink: Box<dyn Write + Send>) -> Result<i32> {
     let root = std::fs::canonicalize(&opts.image).map_err(|_| LifecycleError::NoImage {
         image: opts.image.clone(),
     })?;
@@ -294,9 +290,9 @@ fn start(
 }
 
 /// Until the first exit (its code) or a signal (0): either stops everything.
-fn supervise(running: &mut [Running], stop: &Arc<AtomicBool>, out: &Out) -> i32 {
+fn supervise(running: &mut [Running], stop: &Stop, out: &Out) -> i32 {
     loop {
-        if stop.load(Ordering::SeqCst) {
+        if stop.stopped() {
             out.line("slipway", "0", "stopping every process (SIGTERM)");
             return 0;
         }
@@ -311,7 +307,8 @@ fn supervise(running: &mut [Running], stop: &Arc<AtomicBool>, out: &Out) -> i32 
                 return code;
             }
         }
-        std::thread::sleep(Duration::from_millis(50));
+        // Wakes at once on SIGTERM/SIGINT; children's exits are polled.
+        stop.sleep(Duration::from_millis(50));
     }
 }
 

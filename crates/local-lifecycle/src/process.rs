@@ -3,10 +3,8 @@
 
 use crate::env::Env;
 use crate::error::{LifecycleError, Result};
-use buildkit::process::Group;
+use buildkit::process::{Forward, Group};
 use nix::sys::signal::Signal;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-use signal_hook::iterator::Signals;
 use std::ffi::OsStr;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -16,32 +14,21 @@ pub use buildkit::process::exit_code;
 
 /// Spawn `cmd` in a new process group and wait, forwarding termination signals.
 pub(crate) fn run_forwarding_signals(mut cmd: Command, program: &str) -> Result<i32> {
-    let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP, SIGQUIT]).map_err(|source| {
-        LifecycleError::Spawn {
-            program: program.to_string(),
-            source,
-        }
+    let mut forward = Forward::catch().map_err(|source| LifecycleError::Spawn {
+        program: program.to_string(),
+        source,
     })?;
     cmd.process_group(0);
     let mut child = cmd.spawn().map_err(|source| LifecycleError::Spawn {
         program: program.to_string(),
         source,
     })?;
-    let group = Group::of(&child);
-    let handle = signals.handle();
-    let forwarder = std::thread::spawn(move || {
-        for sig in signals.forever() {
-            if let Ok(signal) = Signal::try_from(sig) {
-                group.signal(signal);
-            }
-        }
-    });
+    forward.to(Group::of(&child));
     let status = child.wait().map_err(|source| LifecycleError::Spawn {
         program: program.to_string(),
         source,
     })?;
-    handle.close();
-    let _ = forwarder.join();
+    drop(forward);
     Ok(exit_code(status))
 }
 

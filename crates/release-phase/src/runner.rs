@@ -200,11 +200,7 @@ fn clear_group(pgid: nix::unistd::Pid, grace: Duration) -> bool {
         }
         true
     };
-    let _ = killpg(pgid, Signal::SIGTERM);
-    if !wait_empty(grace) {
-        let _ = killpg(pgid, Signal::SIGKILL);
-        wait_empty(Duration::from_secs(5));
-    }
+    process::Group::from_pid(pgid).stop(Signal::SIGTERM, grace, &mut |within| wait_empty(within));
     true
 }
 
@@ -218,9 +214,8 @@ fn clear_group(pgid: nix::unistd::Pid, grace: Duration) -> bool {
 /// the step directly; the guard only waits for it.
 pub fn step_guard(parent: i32, grace: Duration, argv: &[String]) -> i32 {
     use nix::unistd::{getpgrp, getppid};
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let parent_gone = move || getppid().as_raw() != parent;
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) else {
+    let Ok(mut caught) = process::Forward::catch() else {
         return 1;
     };
     if nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).is_err() || parent_gone() {
@@ -236,14 +231,13 @@ pub fn step_guard(parent: i32, grace: Duration, argv: &[String]) -> i32 {
             return 127;
         }
     };
-    std::thread::spawn(move || {
-        for _ in signals.forever() {
-            if parent_gone() {
-                let group = getpgrp();
-                let _ = nix::sys::signal::killpg(group, Signal::SIGTERM);
-                std::thread::sleep(grace);
-                let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
-            }
+    caught.each(move |_| {
+        if parent_gone() {
+            // The whole group, this guard included: SIGKILL after the grace ends it too.
+            process::Group::from_pid(getpgrp()).stop(Signal::SIGTERM, grace, &mut |d| {
+                std::thread::sleep(d);
+                false
+            });
         }
     });
     match child.wait() {

@@ -298,11 +298,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             grace,
         } => {
             use std::io::IsTerminal as _;
-            let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-            for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-                signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))
-                    .map_err(|e| anyhow::anyhow!("cannot handle signals: {e}"))?;
-            }
+            let stop = buildkit::process::Stop::install()
+                .map_err(|e| anyhow::anyhow!("cannot handle signals: {e}"))?;
             let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             local_lifecycle::local(
                 &local_lifecycle::LocalOptions {

@@ -13,7 +13,6 @@ use app_files as _;
 use buildkit as _;
 use clap as _;
 use serde_json as _;
-use signal_hook as _;
 
 pub mod error;
 pub mod ignore_file;

@@ -313,14 +313,13 @@ fn indent(text: &str) -> String {
 /// SIGTERM or SIGINT while packing: remove the partial slug, then exit as
 /// killed by that signal (128 + N), so nothing half-written is left behind.
 fn remove_partial_on_termination(output: &std::path::Path) {
-    use signal_hook::consts::{SIGINT, SIGTERM};
     let partial = slug::pack::partial_path_for(output);
-    if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) {
+    if let Ok(stop) = buildkit::process::Stop::install() {
         std::thread::spawn(move || {
-            if let Some(sig) = signals.forever().next() {
-                let _ = std::fs::remove_file(&partial);
-                std::process::exit(128 + sig);
-            }
+            // Sleeps until a signal (a wait past what the clock holds has no end).
+            while !stop.sleep(std::time::Duration::MAX) {}
+            let _ = std::fs::remove_file(&partial);
+            std::process::exit(128 + stop.signal());
         });
     }
 }
