@@ -21,8 +21,7 @@
 // its neighbours share, and an unwrap in a test helper is an assertion.
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 
-use local_lifecycle::image::{Image, ImageProcess};
-use local_lifecycle::plan::{BuildpackPlan, GroupToml, PlanToml};
+use local_lifecycle::{BuildpackPlan, GroupToml, Image, ImageProcess, PlanToml};
 use slipway_e2e::{
     docker_daemon_answers, fixture, official_tools, packaged, ran, slipway, write_exec,
 };
@@ -483,7 +482,7 @@ fn outcome(image: &Path, log: &str) -> Outcome {
     let mut launch_layers = BTreeMap::new();
     for g in &group.group {
         let dir = layers.join(g.id.replace('/', "_"));
-        for (name, types) in local_lifecycle::layers::layer_types(&dir).unwrap() {
+        for (name, types) in local_lifecycle::layer_types(&dir).unwrap() {
             if !types.launch {
                 continue;
             }

@@ -251,7 +251,7 @@ fn cases() -> Vec<Case> {
             parse: |t| {
                 let dir = dot_env_dir();
                 std::fs::write(dir.join(".env"), t).unwrap();
-                let _ = local_lifecycle::platform::user_env(&dir, &[]).unwrap();
+                let _ = local_lifecycle::user_env(&dir, &[]).unwrap();
             },
         },
         Case {

@@ -9,26 +9,30 @@
 //!
 //! What it implements, and what it does not, is in `SPEC.md` beside this crate.
 
-pub mod build;
-pub mod classic;
-pub mod descriptor;
-pub mod env;
-pub mod error;
-pub mod image;
-pub mod launch;
-pub mod layers;
-pub mod local;
-pub mod official;
-pub mod options;
-pub mod order;
-pub mod plan;
-pub mod platform;
-pub mod process;
+mod build;
+mod classic;
+mod descriptor;
+mod env;
+mod error;
+mod image;
+mod launch;
+mod layers;
+mod local;
+mod official;
+mod options;
+mod order;
+mod plan;
+mod platform;
+mod process;
 
 pub use build::build;
 pub use classic::{build_classic, Flavor};
 pub use error::{LifecycleError, Result};
+pub use image::{Image, ImageProcess};
 pub use launch::{run, RunOptions};
+pub use layers::layer_types;
+pub use plan::{BuildpackPlan, GroupToml, PlanToml};
+pub use platform::user_env;
 pub use local::{local, LocalOptions};
 pub use official::build_official;
 pub use options::{BuildOptions, BuildReport};
