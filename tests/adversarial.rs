@@ -151,17 +151,17 @@ proptest! {
     /// The simulator's trace CSV, and a run over whatever parses.
     #[test]
     fn traces_never_panic_and_what_parses_simulates(text in prop_oneof![format_text(), fragments(TRACE)]) {
-        if let Ok(rows) = autoscale::simulate::parse_trace(&text) {
+        if let Ok(rows) = autoscale::parse_trace(&text) {
             let policy = autoscale::Policy::new(autoscale::Settings::default());
             let initial = [("web".to_string(), 1)].into_iter().collect();
-            let _ = autoscale::simulate::run(&policy, autoscale::simulate::Which::Slipway, &rows, &initial, None, &autoscale::simulate::Conditions::default(), 1000);
+            let _ = autoscale::run(&policy, autoscale::Which::Slipway, &rows, &initial, None, &autoscale::Conditions::default(), 1000);
         }
     }
 
     /// Every `AUTOSCALE_*` setting (django-heroku-autoscale's names), any value.
     #[test]
-    fn autoscale_settings_never_panic(values in proptest::collection::vec(format_text(), autoscale::settings::NAMES.len())) {
-        let env: HashMap<&str, String> = autoscale::settings::NAMES.iter().copied().zip(values).collect();
+    fn autoscale_settings_never_panic(values in proptest::collection::vec(format_text(), autoscale::NAMES.len())) {
+        let env: HashMap<&str, String> = autoscale::NAMES.iter().copied().zip(values).collect();
         let _ = autoscale::Settings::from_env(&|k| env.get(k).cloned());
     }
 
@@ -179,7 +179,7 @@ proptest! {
             ("EMAIL_URL", url.clone()),
             ("MAILGUN_SMTP_SERVER", url.clone()),
         ].into_iter().collect();
-        let _ = autoscale_worker::mail::Mail::from_env(&|k| env.get(k).cloned(), "app");
+        let _ = autoscale_worker::Mail::from_env(&|k| env.get(k).cloned(), "app");
         let _ = buildkit::redact::Redactor::from_env([("DATABASE_URL".to_string(), url.clone())]).redact(&url);
     }
 }

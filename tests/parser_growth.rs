@@ -272,7 +272,7 @@ fn cases() -> Vec<Case> {
             n: 2000,
             input: |n| "7".repeat(n),
             parse: |v| {
-                let env: HashMap<&str, String> = autoscale::settings::NAMES
+                let env: HashMap<&str, String> = autoscale::NAMES
                     .iter()
                     .map(|k| (*k, v.to_string()))
                     .collect();
@@ -298,7 +298,7 @@ fn cases() -> Vec<Case> {
                 ]
                 .into_iter()
                 .collect();
-                let _ = autoscale_worker::mail::Mail::from_env(&|k| env.get(k).cloned(), "app");
+                let _ = autoscale_worker::Mail::from_env(&|k| env.get(k).cloned(), "app");
             },
         },
         Case {

@@ -8,7 +8,7 @@ use std::fmt;
 #[derive(Debug)]
 pub(crate) enum BuildpackError {
     /// The release plan (project.toml, the detected migration) does not read.
-    Config(release_phase::error::ReleaseError),
+    Config(release_phase::ReleaseError),
     /// The binary, its heartbeat app or its man pages could not be installed in their layer.
     Install(std::io::Error),
     /// Another buildpack's build plan asked for a release command in a form not understood.

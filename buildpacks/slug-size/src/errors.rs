@@ -50,7 +50,7 @@ mod tests {
 
     #[test]
     fn a_limit_that_does_not_read() {
-        let e = slug::limits::Limits::load(None, &|k| {
+        let e = slug::Limits::load(None, &|k| {
             (k == "SLUG_SIZE_LIMIT").then(|| "a lot".to_string())
         })
         .expect_err("not a size");

@@ -11,9 +11,9 @@ use libcnb::data::layer_content_metadata::LayerContentMetadata;
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::Buildpack;
-use slug::limits::{Limits, Verdict};
-use slug::report::human;
+use slug::human;
 use slug::{GzOptions, SizeTracker, Source};
+use slug::{Limits, Verdict};
 use std::path::Path;
 
 struct SlugSizeBuildpack;
@@ -95,8 +95,8 @@ fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), SlugSizeError
         Verdict::OverSoft => {
             buildkit::output::warning(&format!(
                 "Warning: Your slug size ({} MB) exceeds our soft limit ({} MB) which may affect boot time.",
-                stats.gz.compressed / slug::limits::MIB,
-                limits.soft / slug::limits::MIB
+                stats.gz.compressed / slug::MIB,
+                limits.soft / slug::MIB
             ));
             buildkit::output::block(&report());
             Ok(())

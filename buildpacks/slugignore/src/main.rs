@@ -52,7 +52,7 @@ fn apply(app_dir: &Path, classic: bool) -> Result<(), SlugignoreError> {
     buildkit::output::bullet(&format!(
         "Deleting {} files matching .slugignore patterns ({} freed)",
         removal.files + removal.links,
-        slug::report::human(removal.bytes)
+        slug::human(removal.bytes)
     ));
     for p in removal.paths.iter().take(20) {
         buildkit::output::sub_bullet(&p.display().to_string());

@@ -103,10 +103,7 @@ fn compile(build_dir: &Path, cache_dir: &Path, env_dir: &Path) -> anyhow::Result
 /// exports the config vars over this environment (v351:
 /// bin/steps/collectstatic, `export_env "${ENV_DIR}"`), and a line sets a
 /// name only where it is unset. Values are never printed.
-fn export_stand_ins(
-    build_dir: &Path,
-    env: &static_assets::run::Env,
-) -> anyhow::Result<Vec<StandIn>> {
+fn export_stand_ins(build_dir: &Path, env: &static_assets::Env) -> anyhow::Result<Vec<StandIn>> {
     let Some(dir) = buildkit::classic::buildpack_dir() else {
         return Ok(Vec::new());
     };
@@ -141,7 +138,7 @@ fn export_stand_ins(
 /// buildpacks after this one `DISABLE_COLLECTSTATIC=1` (through `export`,
 /// unless a config var sets it), so it runs once. heroku-buildpack-python
 /// honours it (v351: bin/steps/collectstatic).
-fn skip_later_collectstatic(env: &static_assets::run::Env) -> anyhow::Result<()> {
+fn skip_later_collectstatic(env: &static_assets::Env) -> anyhow::Result<()> {
     if env.contains_key("DISABLE_COLLECTSTATIC") {
         return Ok(());
     }

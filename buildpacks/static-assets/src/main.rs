@@ -129,7 +129,7 @@ impl Buildpack for StaticAssetsBuildpack {
             .detection
             .node
             .as_ref()
-            .is_some_and(static_assets::detect::NodeProject::has_build);
+            .is_some_and(static_assets::NodeProject::has_build);
         // Alternatives, preferred first: with heroku/nodejs earlier (it
         // installs, we build once) or without; collectstatic handed to
         // slipway/release-phase (which must come earlier) or run here.

@@ -8,7 +8,7 @@ use autoscale::Measure;
 use std::time::{Duration, Instant};
 
 mod amqp;
-pub mod error;
+mod error;
 pub use error::ProbeError;
 
 /// The heartbeat URL: absolute, or the seed's path joined to the app's URL.

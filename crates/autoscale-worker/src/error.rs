@@ -1,6 +1,6 @@
 //! Why the worker cannot start: its configuration, named so it can be fixed.
 
-use autoscale::settings::SettingError;
+use autoscale::SettingError;
 
 /// The crate's one error: a configuration the worker refuses to start with
 /// (exit code [`crate::EXIT_CONFIG`]).

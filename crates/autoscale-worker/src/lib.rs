@@ -10,14 +10,18 @@
 // Dev-dependencies serve the integration tests (tests/), not the unit tests.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
-pub mod error;
-pub mod lease;
-pub mod mail;
-pub mod names;
+mod error;
+mod lease;
+mod mail;
+mod names;
 mod run;
-pub mod webhook;
+mod webhook;
 pub use error::WorkerError;
+pub use lease::{lock_key, Held, Lease, QUERY_DEADLINE};
+pub use mail::Mail;
+pub use names::unknown;
 pub use run::run;
+pub use webhook::ATTEMPTS;
 
 use autoscale::{Bound, Policy, QueueRule, Settings, WebPolicy};
 use buildkit::redact::Redactor;

@@ -24,7 +24,7 @@ const WORKER: &[&str] = &[
 
 /// Every `AUTOSCALE_*` variable read anywhere.
 fn known() -> impl Iterator<Item = &'static str> {
-    autoscale::settings::NAMES
+    autoscale::NAMES
         .iter()
         .chain(WORKER)
         .copied()

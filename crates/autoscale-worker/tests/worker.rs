@@ -658,7 +658,7 @@ fn a_webhook_that_keeps_failing_is_tried_a_bounded_number_of_times_and_the_failu
     let log = at_the_max_with_a_webhook(hook.clone());
     assert_eq!(
         received.lock().unwrap().len(),
-        autoscale_worker::webhook::ATTEMPTS as usize,
+        autoscale_worker::ATTEMPTS as usize,
         "{log}"
     );
     let line = log
@@ -906,7 +906,7 @@ fn a_mail_server_that_stops_answering_fails_the_send_in_time_and_mail_resumes_af
         ("AUTOSCALE_NOTIFY_EMAILS", "ops@example.com".to_string()),
         ("EMAIL_URL", format!("smtp://127.0.0.1:{}", proxy.port())),
     ]);
-    let mail = autoscale_worker::mail::Mail::from_env(&|k| env.get(k).cloned(), "refapp")
+    let mail = autoscale_worker::Mail::from_env(&|k| env.get(k).cloned(), "refapp")
         .unwrap()
         .unwrap();
     mail.send("[autoscale] one", "first").unwrap();
@@ -1128,7 +1128,7 @@ fn a_lease_database_that_stops_answering_never_holds_up_the_worker() {
         "the stalled lease check is named: {log}"
     );
     assert!(
-        took < autoscale_worker::lease::QUERY_DEADLINE + Duration::from_secs(2),
+        took < autoscale_worker::QUERY_DEADLINE + Duration::from_secs(2),
         "stopped within a query deadline, not stuck ({took:?}): {log}"
     );
 }
@@ -1306,7 +1306,7 @@ fn a_leader_that_loses_its_lease_mid_tick_sends_no_patch_after_the_handover() {
         postgres::NoTls,
     )
     .unwrap();
-    let key = autoscale_worker::lease::lock_key(&app_name);
+    let key = autoscale_worker::lock_key(&app_name);
     #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
     let (classid, objid) = ((key >> 32) as u32, key as u32);
     let cut: i64 = db
@@ -1365,19 +1365,11 @@ fn a_leader_that_loses_its_lease_mid_tick_sends_no_patch_after_the_handover() {
 fn a_redis_lease_taken_over_after_it_expired_is_not_confirmed_to_its_old_holder() {
     let url = "redis://127.0.0.1:6379/0";
     let app_name = format!("redis-lease-{}", std::process::id());
-    let mut lease = autoscale_worker::lease::Lease::from_env(
-        &|_| None,
-        &app_name,
-        Some(url),
-        Duration::from_secs(1),
-    )
-    .unwrap();
-    assert_eq!(lease.hold(), autoscale_worker::lease::Held::Yes);
-    assert_eq!(
-        lease.confirm(),
-        autoscale_worker::lease::Held::Yes,
-        "still ours"
-    );
+    let mut lease =
+        autoscale_worker::Lease::from_env(&|_| None, &app_name, Some(url), Duration::from_secs(1))
+            .unwrap();
+    assert_eq!(lease.hold(), autoscale_worker::Held::Yes);
+    assert_eq!(lease.confirm(), autoscale_worker::Held::Yes, "still ours");
     // It expires; another worker takes it.
     let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
     let key = format!("slipway:autoscale:{app_name}:lease");
@@ -1388,7 +1380,7 @@ fn a_redis_lease_taken_over_after_it_expired_is_not_confirmed_to_its_old_holder(
         .arg(30_000)
         .query::<()>(&mut c)
         .unwrap();
-    let autoscale_worker::lease::Held::No(why) = lease.confirm() else {
+    let autoscale_worker::Held::No(why) = lease.confirm() else {
         panic!("the old holder must not be told the lease is still its own")
     };
     assert!(why.contains("no longer names this worker"), "{why}");
@@ -1514,8 +1506,8 @@ fn two_apps_autoscalers_each_hold_their_own_lease_and_scale_only_their_app(share
     }
     match shared {
         Shared::Database => assert_ne!(
-            autoscale_worker::lease::lock_key(&names[0]),
-            autoscale_worker::lease::lock_key(&names[1])
+            autoscale_worker::lock_key(&names[0]),
+            autoscale_worker::lock_key(&names[1])
         ),
         Shared::Redis => {
             assert!(

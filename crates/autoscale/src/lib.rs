@@ -9,14 +9,15 @@
 // Dev-dependencies serve the integration tests (tests/), not the unit tests.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
-pub mod engine;
-pub mod schedule;
-pub mod settings;
+mod engine;
+mod schedule;
+mod settings;
 pub mod simulate;
 
 pub use engine::{
     applied, tick, tick_frame, Decision, Frame, Measure, Notification, Observation, Policy,
-    QueueRule, Snapshot, State, Tick, TypeSnapshot, WebPolicy,
+    QueueRule, Snapshot, State, Tick, TypeSnapshot, Verdict, WebPolicy,
 };
 pub use schedule::Bound;
-pub use settings::Settings;
+pub use settings::{SettingError, Settings, NAMES};
+pub use simulate::{parse_trace, run, Conditions, Summary, Which};

@@ -6,7 +6,7 @@
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 #![allow(clippy::field_reassign_with_default, clippy::unnecessary_wraps)] // settings read best as "the default, but ..."
 
-use autoscale::engine::Verdict;
+use autoscale::Verdict;
 use autoscale::*;
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;

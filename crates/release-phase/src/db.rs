@@ -374,7 +374,7 @@ pub(crate) fn fence_close(
         .map_err(|e| query_error("closing the release fence", e, stop))
 }
 
-pub fn release(client: &mut Bounded, name: &str, stop: &Stop) -> Result<(), ReleaseError> {
+pub(crate) fn release(client: &mut Bounded, name: &str, stop: &Stop) -> Result<(), ReleaseError> {
     let key = lock_key(name);
     client
         .run(&|| false, move |c| {

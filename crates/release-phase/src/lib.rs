@@ -7,15 +7,17 @@
 //! refuse the release. Formats and exit codes: `SPEC.md` beside this crate.
 
 pub mod config;
-pub mod db;
-pub mod error;
+mod db;
+mod error;
 pub use buildkit::redact;
-pub mod runner;
+mod runner;
+pub use db::lock_key;
+pub use error::{exit, ReleaseError};
+pub use runner::step_guard;
 
 use buildkit::process::Stop;
 use buildkit::redact::Redactor;
 use config::Plan;
-use error::{exit, ReleaseError};
 use runner::{Limits, Outcome};
 use std::path::Path;
 use std::time::Instant;

@@ -14,15 +14,19 @@ use buildkit as _;
 use clap as _;
 use serde_json as _;
 
-pub mod error;
-pub mod ignore_file;
-pub mod limits;
-pub mod pack;
-pub mod pargz;
-pub mod report;
+mod error;
+mod ignore_file;
+mod limits;
+mod pack;
+mod pargz;
+mod report;
 
 pub use error::SlugError;
-pub use ignore_file::{apply, Removal, SlugIgnore};
-pub use pack::{measure, measure_tracked, pack, pack_tracked, SlugStats, Source, Tracker};
+pub use ignore_file::{apply, apply_with, Races, Removal, SlugIgnore};
+pub use limits::{Limits, Verdict, MIB};
+pub use pack::{
+    measure, measure_tracked, pack, pack_tracked, partial_path_for, write_tar, write_tar_tracked,
+    writes_in_place, SlugStats, Source, Tracker, FIXED_MTIME,
+};
 pub use pargz::GzOptions;
-pub use report::{Report, SizeTracker};
+pub use report::{human, Offender, Report, SizeTracker};

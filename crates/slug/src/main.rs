@@ -5,9 +5,9 @@
 
 use clap::{CommandFactory as _, Parser, Subcommand};
 use serde_json::json;
-use slug::limits::{Limits, Verdict};
-use slug::report::human;
+use slug::human;
 use slug::{GzOptions, SizeTracker, SlugIgnore, Source};
+use slug::{Limits, Verdict};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -136,7 +136,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             let verdict = limits.judge(stats.gz.compressed);
             let r = tracker.report(&stats, opts.block_size, 10);
             if cli.json {
-                let offenders = |v: &[slug::report::Offender]| {
+                let offenders = |v: &[slug::Offender]| {
                     v.iter()
                         .map(|o| json!({"path": o.path, "raw": o.raw, "compressed": o.compressed}))
                         .collect::<Vec<_>>()
@@ -162,8 +162,8 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
                     Verdict::Ok => {}
                     Verdict::OverSoft => eprintln!(
                         " !     Warning: Your slug size ({} MB) exceeds our soft limit ({} MB) which may affect boot time.",
-                        stats.gz.compressed / slug::limits::MIB,
-                        limits.soft / slug::limits::MIB
+                        stats.gz.compressed / slug::MIB,
+                        limits.soft / slug::MIB
                     ),
                     Verdict::OverHard => eprintln!(
                         " !     Compiled slug size: {} is too large (max is {}).\n !     See: http://devcenter.heroku.com/articles/slug-size",
@@ -264,7 +264,7 @@ impl slug::Tracker for Progress<'_> {
 
 /// `slug pack`: the slug written to `output`, with progress on a terminal.
 fn pack(cli: &Cli, dir: &std::path::Path, output: &std::path::Path) -> anyhow::Result<u8> {
-    let in_place = slug::pack::writes_in_place(output);
+    let in_place = slug::writes_in_place(output);
     remove_partial_on_termination(output);
     let mut nothing = ();
     let mut progress = Progress::new("Packing", &mut nothing, cli.json);
@@ -313,7 +313,7 @@ fn indent(text: &str) -> String {
 /// SIGTERM or SIGINT while packing: remove the partial slug, then exit as
 /// killed by that signal (128 + N), so nothing half-written is left behind.
 fn remove_partial_on_termination(output: &std::path::Path) {
-    let partial = slug::pack::partial_path_for(output);
+    let partial = slug::partial_path_for(output);
     if let Ok(stop) = buildkit::process::Stop::install() {
         std::thread::spawn(move || {
             // Sleeps until a signal (a wait past what the clock holds has no end).

@@ -100,10 +100,10 @@ fn a_directory_swapped_for_a_symlink_after_the_walk_is_never_followed() {
         std::fs::rename(app.join("build"), app.join("build-moved")).unwrap();
         symlink(&outside, app.join("build")).unwrap();
     };
-    let result = slug::ignore_file::apply_with(
+    let result = slug::apply_with(
         &app,
         &rules,
-        &slug::ignore_file::Races {
+        &slug::Races {
             on_visit: &|_| {},
             after_walk: &swap,
             before_remove: &|_| {},
@@ -137,10 +137,10 @@ fn a_directory_that_vanishes_during_the_walk_is_passed_over_and_the_rest_applied
 
     let rules = SlugIgnore::parse(b"*.log\n").unwrap();
     let vanished = std::sync::atomic::AtomicBool::new(false);
-    let removal = slug::ignore_file::apply_with(
+    let removal = slug::apply_with(
         app,
         &rules,
-        &slug::ignore_file::Races {
+        &slug::Races {
             // `keep` is visited after it was listed: its `gone` is queued,
             // and is not there when the walk opens it.
             on_visit: &|path| {
@@ -178,10 +178,10 @@ fn a_matched_file_gone_after_the_walk_is_passed_over_but_one_that_cannot_be_look
     std::fs::write(app.join("gone.log"), "x").unwrap();
     std::fs::write(app.join("stays.log"), "x").unwrap();
     let rules = SlugIgnore::parse(b"*.log\n").unwrap();
-    let removal = slug::ignore_file::apply_with(
+    let removal = slug::apply_with(
         app,
         &rules,
-        &slug::ignore_file::Races {
+        &slug::Races {
             on_visit: &|_| {},
             after_walk: &|| std::fs::remove_file(app.join("gone.log")).unwrap(),
             before_remove: &|_| {},
@@ -193,10 +193,10 @@ fn a_matched_file_gone_after_the_walk_is_passed_over_but_one_that_cannot_be_look
 
     std::fs::create_dir(app.join("build")).unwrap();
     std::fs::write(app.join("build/file.log"), "x").unwrap();
-    let e = slug::ignore_file::apply_with(
+    let e = slug::apply_with(
         app,
         &rules,
-        &slug::ignore_file::Races {
+        &slug::Races {
             on_visit: &|_| {},
             after_walk: &|| {
                 std::fs::rename(app.join("build"), app.join("build-moved")).unwrap();
@@ -244,10 +244,10 @@ fn the_app_directory_swapped_for_a_link_after_the_walk_removes_nothing_anywhere(
         std::fs::rename(&app, &moved).unwrap();
         symlink(&outside, &app).unwrap();
     };
-    let e = slug::ignore_file::apply_with(
+    let e = slug::apply_with(
         &app,
         &rules,
-        &slug::ignore_file::Races {
+        &slug::Races {
             on_visit: &|_| {},
             after_walk: &swap,
             before_remove: &|_| {},
@@ -275,10 +275,10 @@ fn the_app_directory_swapped_for_a_link_between_removals_never_removes_outside()
             symlink(&outside, &app).unwrap();
         }
     };
-    let removal = slug::ignore_file::apply_with(
+    let removal = slug::apply_with(
         &app,
         &rules,
-        &slug::ignore_file::Races {
+        &slug::Races {
             on_visit: &|_| {},
             after_walk: &|| {},
             before_remove: &swap,

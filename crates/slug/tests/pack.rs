@@ -37,7 +37,7 @@ fn entries(tgz: &[u8]) -> Vec<(String, u32, String)> {
             let h = e.header();
             assert_eq!(
                 (h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()),
-                (0, 0, slug::pack::FIXED_MTIME)
+                (0, 0, slug::FIXED_MTIME)
             );
             let link = e
                 .link_name()
@@ -229,7 +229,7 @@ fn a_file_that_shrinks_after_its_size_was_taken_fails_the_pack_never_a_short_ent
         done: false,
         change: |p| std::fs::write(p, b"").unwrap(),
     };
-    let e = slug::pack::write_tar(&[Source::app(app.path())], out)
+    let e = slug::write_tar(&[Source::app(app.path())], out)
         .err()
         .expect("the shrink is an error")
         .to_string();
@@ -260,7 +260,7 @@ fn a_file_that_grows_or_is_rewritten_while_packed_fails_the_pack_naming_it() {
             done: false,
             change,
         };
-        let e = slug::pack::write_tar(&[Source::app(app.path())], out)
+        let e = slug::write_tar(&[Source::app(app.path())], out)
             .err()
             .expect("the change is an error")
             .to_string();
@@ -357,7 +357,7 @@ struct ChangeAt<'a> {
     change: &'a dyn Fn(),
 }
 
-impl slug::pack::Tracker for ChangeAt<'_> {
+impl slug::Tracker for ChangeAt<'_> {
     fn entry(&mut self, name: &[u8], _: u64, _: u64, _: u64) {
         if name == self.at.as_bytes() {
             (self.change)();
@@ -384,7 +384,7 @@ fn a_directory_removed_while_packing_is_left_out_and_the_rest_packed() {
     std::fs::write(app.path().join("keep/gone-file"), "x").unwrap();
     symlink("stays", app.path().join("keep/gone-link")).unwrap();
     std::fs::write(app.path().join("keep/stays"), "x").unwrap();
-    let (tar, stats) = slug::pack::write_tar_tracked(
+    let (tar, stats) = slug::write_tar_tracked(
         &[Source::app(app.path())],
         Vec::new(),
         &mut ChangeAt {
@@ -440,7 +440,7 @@ fn an_entry_that_turns_into_something_else_while_packing_fails_the_pack_naming_i
         std::fs::write(keep.join("turns/f"), "x").unwrap();
         symlink("file", keep.join("link")).unwrap();
         std::fs::write(keep.join("file"), "x").unwrap();
-        let e = slug::pack::write_tar_tracked(
+        let e = slug::write_tar_tracked(
             &[Source::app(app.path())],
             Vec::new(),
             &mut ChangeAt {
@@ -458,7 +458,7 @@ fn an_entry_that_turns_into_something_else_while_packing_fails_the_pack_naming_i
 #[derive(Default)]
 struct Told(Vec<String>);
 
-impl slug::pack::Tracker for Told {
+impl slug::Tracker for Told {
     fn entry(&mut self, name: &[u8], start: u64, end: u64, _: u64) {
         assert!(end > start, "an entry takes bytes");
         self.0.push(String::from_utf8_lossy(name).into_owned());
@@ -474,7 +474,7 @@ fn a_fifo_is_left_out_of_the_slug_and_its_report() {
     std::fs::write(app.path().join("file"), "x").unwrap();
     let mut told = Told::default();
     let (tar, stats) =
-        slug::pack::write_tar_tracked(&[Source::app(app.path())], Vec::new(), &mut told).unwrap();
+        slug::write_tar_tracked(&[Source::app(app.path())], Vec::new(), &mut told).unwrap();
     assert_eq!(names_in(&tar), ["./app/", "./app/file"]);
     assert_eq!(told.0, ["./app/", "./app/file"]);
     assert_eq!((stats.files, stats.file_bytes), (1, 1));

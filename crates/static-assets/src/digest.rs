@@ -69,7 +69,7 @@ pub(crate) fn sha256_file(path: &Path) -> Result<String, AssetsError> {
     Ok(hex(&hasher.finalize()))
 }
 
-pub use buildkit::fs::hex;
+pub(crate) use buildkit::fs::hex;
 
 /// The inputs of the asset build: each file's hash and the facts (tool
 /// versions, settings) that change the result.

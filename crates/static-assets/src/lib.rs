@@ -7,17 +7,17 @@
 //! No libcnb here: the CNB buildpack and the classic `bin/compile` give this
 //! crate the app directory, two cache directories and the environment.
 
-pub mod config;
-pub mod detect;
-pub mod digest;
-pub mod django;
-pub mod error;
-pub mod node;
-pub mod run;
-pub mod stand_ins;
+mod config;
+mod detect;
+mod digest;
+mod django;
+mod error;
+mod node;
+mod run;
+mod stand_ins;
 
 pub use config::{AssetsConfig, Collectstatic};
-pub use detect::{detect, Detection};
+pub use detect::{detect, Detection, NodeProject};
 pub use error::{AssetsError, StepFailure};
 pub use run::Env;
 

@@ -25,7 +25,7 @@ pub(crate) fn which(program: &str, env: &Env) -> Option<PathBuf> {
         })
 }
 
-pub struct Ran {
+pub(crate) struct Ran {
     pub success: bool,
     pub status: String,
     /// The last lines of stdout and stderr, interleaved as they came.
@@ -33,7 +33,7 @@ pub struct Ran {
 }
 
 /// Run `program args` in `dir` with exactly `env`, streaming its output.
-pub fn run(
+pub(crate) fn run(
     program: &Path,
     args: &[String],
     dir: &Path,
@@ -108,7 +108,7 @@ pub(crate) fn run_step(
 }
 
 /// Without terminal colour codes: for diagnosis and the error block.
-pub use buildkit::output::strip_ansi;
+pub(crate) use buildkit::output::strip_ansi;
 
 /// The last `n` non-empty lines.
 pub(crate) fn tail(lines: &[String], n: usize) -> Vec<String> {

@@ -152,7 +152,7 @@ fn main() -> ExitCode {
                 }),
             ..
         } => {
-            let conditions = autoscale::simulate::Conditions {
+            let conditions = autoscale::Conditions {
                 service_header: !no_service_header,
                 boot_seconds,
                 noise: noise.map(|a| (a, noise_seed)),
@@ -167,11 +167,7 @@ fn main() -> ExitCode {
             parent,
             grace_ms,
             argv,
-        } => release_phase::runner::step_guard(
-            parent,
-            std::time::Duration::from_millis(grace_ms),
-            &argv,
-        ),
+        } => release_phase::step_guard(parent, std::time::Duration::from_millis(grace_ms), &argv),
         Cmd::Check { json: false } => release_phase::check(&cli.app_dir, &process_env)
             .unwrap_or_else(|e| {
                 let redactor = release_phase::redact::Redactor::from_process_env();
@@ -179,7 +175,7 @@ fn main() -> ExitCode {
                     " !     {}",
                     redactor.redact(&e.to_string()).replace('\n', "\n !     ")
                 );
-                release_phase::error::exit::ERROR
+                release_phase::exit::ERROR
             }),
         Cmd::Check { json: true } => {
             let redactor = release_phase::redact::Redactor::from_process_env();
@@ -189,7 +185,7 @@ fn main() -> ExitCode {
                     0
                 }
                 Err(e) => {
-                    let code = release_phase::error::exit::ERROR;
+                    let code = release_phase::exit::ERROR;
                     println!(
                         "{}",
                         buildkit::cli::json_error(&redactor.redact(&e.to_string()), code)
@@ -211,7 +207,7 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!(" !     cannot write man pages into {}: {e}", dir.display());
-                release_phase::error::exit::ERROR
+                release_phase::exit::ERROR
             }
         },
     };
@@ -223,7 +219,7 @@ fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
         Ok(s) => s,
         Err(e) => {
             eprintln!(" !     cannot install signal handlers: {e}");
-            return release_phase::error::exit::ERROR;
+            return release_phase::exit::ERROR;
         }
     };
     let mut config =
@@ -238,9 +234,9 @@ fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
                 return autoscale_worker::EXIT_CONFIG;
             }
         };
-    config.warnings.extend(autoscale_worker::names::unknown(
-        std::env::vars().map(|(k, _)| k),
-    ));
+    config
+        .warnings
+        .extend(autoscale_worker::unknown(std::env::vars().map(|(k, _)| k)));
     watch_the_grace(stop.clone());
     autoscale_worker::run(&mut config, &|d| stop.sleep(d), &mut std::io::stdout())
 }
@@ -268,10 +264,10 @@ fn watch_the_grace(stop: buildkit::process::Stop) {
 /// The three policies on the same trace and model, with each one's distance
 /// from the perfect-foresight bound.
 fn side_by_side(
-    slipway: &autoscale::simulate::Summary,
-    seed: &autoscale::simulate::Summary,
-    oracle: &autoscale::simulate::Summary,
-    c: &autoscale::simulate::Conditions,
+    slipway: &autoscale::Summary,
+    seed: &autoscale::Summary,
+    oracle: &autoscale::Summary,
+    c: &autoscale::Conditions,
 ) -> String {
     let ratio = |a: f64, b: f64| {
         if b > 0.0 {
@@ -300,7 +296,7 @@ fn side_by_side(
     for (what, f) in [
         (
             "web dyno-hours",
-            (|s: &autoscale::simulate::Summary| s.web_dyno_hours) as fn(&_) -> f64,
+            (|s: &autoscale::Summary| s.web_dyno_hours) as fn(&_) -> f64,
         ),
         ("dyno-hours (scaled types)", |s| s.dyno_hours),
     ] {
@@ -313,7 +309,7 @@ fn side_by_side(
             ratio(f(seed), f(oracle))
         );
     }
-    let over = |s: &autoscale::simulate::Summary| s.minutes_over_target;
+    let over = |s: &autoscale::Summary| s.minutes_over_target;
     out += &format!(
         "{:28} {:>9.1} {:>9.1} {:>9.1} {:>15} {:>12}\n",
         "minutes over the target",
@@ -344,7 +340,7 @@ fn simulate(
     trace: &std::path::Path,
     out: &std::path::Path,
     which: SimulatedPolicy,
-    conditions: &autoscale::simulate::Conditions,
+    conditions: &autoscale::Conditions,
 ) -> i32 {
     use autoscale::simulate;
     let result = (|| -> anyhow::Result<String> {
@@ -437,7 +433,7 @@ fn simulate(
         }
         Err(e) => {
             eprintln!(" !     simulate: {e:#}");
-            release_phase::error::exit::ERROR
+            release_phase::exit::ERROR
         }
     }
 }

@@ -30,7 +30,8 @@ mod web;
 mod worker;
 
 pub use policy::{Measure, Policy, QueueRule, WebPolicy};
-pub use record::{Decision, Notification, Tick, TypeReport};
+pub(crate) use record::TypeReport;
+pub use record::{Decision, Notification, Tick};
 pub use snapshot::{Snapshot, TypeSnapshot};
 pub use state::{State, Verdict};
 
