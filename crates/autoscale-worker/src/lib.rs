@@ -172,7 +172,7 @@ fn consumed_queues(p: &procfile::Process, table: &AutoscaleTable) -> Option<Vec<
     let celery = p
         .celery
         .as_ref()
-        .filter(|c| c.role == procfile::celery::Role::Worker)?;
+        .filter(|c| c.role == procfile::Role::Worker)?;
     Some(
         table
             .types

@@ -301,7 +301,7 @@ fn process_types(
     if let Ok(bytes) = std::fs::read(build_dir.join("Procfile")) {
         let parsed = procfile::parse::parse("Procfile", &bytes);
         if parsed.has_errors() {
-            return Err(LifecycleError::Procfile(procfile::diagnostic::render_all(
+            return Err(LifecycleError::Procfile(slipway_data::render_all(
                 &parsed.diagnostics,
             )));
         }

@@ -1,6 +1,6 @@
 //! The `run:` and `release:` sections of `heroku.yml` (Heroku's container stack manifest).
 
-use crate::diagnostic::Diagnostic;
+use crate::Diagnostic;
 use yaml_serde::Value;
 
 /// Process types from `run:`, in file order, plus `release:`'s command.

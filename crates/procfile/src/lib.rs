@@ -11,21 +11,24 @@
 // Dev-dependencies serve the integration tests (tests/), not the unit tests.
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
-pub mod celery;
-pub mod formation;
+mod celery;
+mod formation;
 pub mod heroku_yml;
-pub mod name;
+mod name;
 pub mod parse;
 pub mod project;
-pub mod reference;
+mod reference;
 pub mod render;
-pub mod shell;
+mod shell;
 pub mod slug_procfile;
-pub mod table;
+mod table;
 
-pub use formation::Formation;
-pub use slipway_data::diagnostic;
+pub use formation::{Formation, FormationOrigin};
+
+pub use celery::Role;
+pub use name::{check_name, MAX_NAME_LEN};
 pub use slipway_data::{Diagnostic, Severity};
+pub use slug_procfile::append_missing;
 pub use table::{
     declared_command, has_process_sources, load, Loaded, Origin, Process, ProcessTable,
 };
@@ -44,7 +47,7 @@ pub enum ProcfileError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{}", diagnostic::render_all(diagnostics))]
+    #[error("{}", slipway_data::render_all(diagnostics))]
     Invalid { diagnostics: Vec<Diagnostic> },
     #[error(transparent)]
     AppFile(#[from] app_files::AppFileError),

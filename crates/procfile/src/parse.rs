@@ -1,7 +1,7 @@
 //! The Procfile format (see `SPEC.md` beside this crate).
 
-use crate::diagnostic::Diagnostic;
 use crate::name::{check_name, NameProblem};
+use crate::Diagnostic;
 
 /// Linux refuses a single `execve` argument longer than this (`MAX_ARG_STRLEN`),
 /// and every process runs as `bash -c <command>`, so a longer command can never start.
@@ -214,7 +214,7 @@ mod tests {
         assert!(
             !p.has_errors(),
             "{}",
-            crate::diagnostic::render_all(&p.diagnostics)
+            slipway_data::render_all(&p.diagnostics)
         );
         p.entries.into_iter().map(|e| (e.name, e.command)).collect()
     }

@@ -2,7 +2,7 @@
 //! (`[_.metadata.slipway.celery]`, `[_.metadata.slipway.formation.<type>]`),
 //! through `slipway-data`, and TOML errors as diagnostics that point at the line.
 
-use crate::diagnostic::Diagnostic;
+use crate::Diagnostic;
 use crate::ProcfileError;
 use slipway_data::project::{CeleryTable, FormationTable, Project, ReadError};
 use slipway_data::TomlError;

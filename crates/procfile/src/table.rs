@@ -2,11 +2,11 @@
 //! reference layout when declared, formation rules and Celery facts.
 
 use crate::celery::{self, Celery};
-use crate::diagnostic::Diagnostic;
 use crate::formation::{is_known_size, Formation, FormationOrigin};
 use crate::name::is_scheduler_type;
 use crate::project::{self, SlipwayTables};
 use crate::reference::REFERENCE;
+use crate::Diagnostic;
 use crate::{heroku_yml, parse, ProcfileError};
 use serde::{Deserialize, Serialize};
 use slipway_data::project::{FormationTable, Project};

@@ -4,7 +4,7 @@
 // its neighbours share, and an unwrap in a test helper is an assertion.
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 
-use procfile::formation::FormationOrigin;
+use procfile::FormationOrigin;
 use procfile::{load, render, Origin, ProcfileError};
 use std::fs;
 use tempfile::TempDir;
@@ -358,9 +358,9 @@ fn a_quantity_is_kept_within_the_bounds_and_min_equal_to_max_is_allowed() {
 
 #[test]
 fn a_type_name_may_be_as_long_as_the_limit_and_no_longer() {
-    let at = "a".repeat(procfile::name::MAX_NAME_LEN);
-    assert!(procfile::name::check_name(&at).is_ok());
-    assert!(procfile::name::check_name(&format!("{at}a")).is_err());
+    let at = "a".repeat(procfile::MAX_NAME_LEN);
+    assert!(procfile::check_name(&at).is_ok());
+    assert!(procfile::check_name(&format!("{at}a")).is_err());
 }
 
 #[test]

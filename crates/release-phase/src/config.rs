@@ -130,7 +130,7 @@ pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan
             source: e,
         })?;
         let commands: CommandsFile =
-            slipway_data::error::from_str(&file, &text).map_err(|e| toml_error(&e))?;
+            slipway_data::from_str(&file, &text).map_err(|e| toml_error(&e))?;
         for entry in &commands.release {
             let source = StepSource::BuildPlan(
                 entry

@@ -10,10 +10,10 @@
 //!
 //! The tables' meaning is each owner's SPEC; this crate's SPEC.md lists them.
 
-pub mod diagnostic;
-pub mod error;
+mod diagnostic;
+mod error;
 pub mod project;
 pub mod release;
 
-pub use diagnostic::{Diagnostic, Severity};
-pub use error::TomlError;
+pub use diagnostic::{render_all, Diagnostic, Severity};
+pub use error::{from_str, TomlError};
