@@ -383,14 +383,20 @@ impl RedisProbe {
             for suffix in SUFFIXES {
                 invocation.key(format!("{q}{suffix}"));
             }
+            invocation.arg(q);
         }
+        invocation.key(UNACKED_KEY);
         let conn = self.conn.as_mut().expect("connected");
         match invocation.invoke::<Vec<u64>>(conn) {
-            Ok(lengths) => queues
-                .iter()
-                .zip(lengths.chunks(SUFFIXES.len()))
-                .map(|(q, n)| (q.clone(), Measure::Value(n.iter().sum())))
-                .collect(),
+            Ok(counts) => {
+                let (lengths, reserved) = counts.split_at(queues.len() * SUFFIXES.len());
+                queues
+                    .iter()
+                    .zip(lengths.chunks(SUFFIXES.len()))
+                    .zip(reserved)
+                    .map(|((q, n), r)| (q.clone(), Measure::Value(n.iter().sum::<u64>() + r)))
+                    .collect()
+            }
             Err(e) => {
                 self.conn = None;
                 // A read timeout reads "Resource temporarily unavailable" (EAGAIN).
@@ -405,10 +411,35 @@ impl RedisProbe {
     }
 }
 
-/// Every key's `LLEN`, in order, in one reply.
+/// kombu's hash of the messages its consumers hold unacknowledged (the
+/// Redis transport's `Channel.unacked_key`, default `unacked`;
+/// `QoS.append` sets `<delivery tag> -> [message, exchange, routing key]`
+/// in kombu 5.7's `kombu/transport/redis.py`). A Celery worker takes its
+/// prefetch from the list into it: jobs reserved but not started, which
+/// RabbitMQ counts as Unacked. Counting them with the lists keeps busy
+/// workers from being scaled away while their queue's list looks empty.
+const UNACKED_KEY: &str = "unacked";
+
+/// Every list's `LLEN` (the keys but the last), in order, then per queue
+/// (`ARGV`, in order) the jobs in the unacknowledged hash (the last key)
+/// whose routing key is that queue: one reply.
 static LLENS: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
     redis::Script::new(
-        "local n = {} for i, k in ipairs(KEYS) do n[i] = redis.call('LLEN', k) end return n",
+        r"
+local lists = #KEYS - 1
+local n = {}
+for i = 1, lists do n[i] = redis.call('LLEN', KEYS[i]) end
+local at = {}
+for i, q in ipairs(ARGV) do at[q] = i; n[lists + i] = 0 end
+for _, v in ipairs(redis.call('HVALS', KEYS[lists + 1])) do
+  local ok, d = pcall(cjson.decode, v)
+  if ok and type(d) == 'table' and type(d[3]) == 'string' then
+    local i = at[d[3]]
+    if i then n[lists + i] = n[lists + i] + 1 end
+  end
+end
+return n
+",
     )
 });
 

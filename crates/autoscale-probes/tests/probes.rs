@@ -430,3 +430,58 @@ fn an_amqps_broker_is_measured_over_tls_and_its_self_signed_certificate_is_refus
     assert!(!format!("{got:?}").contains("guest:guest"), "{got:?}");
     delete(&[&q]);
 }
+
+/// Jobs a Celery worker has reserved on a Redis broker sit in kombu's
+/// `unacked` hash, not in the queue's list: they count, so busy workers are
+/// never scaled away (RabbitMQ's Unacked, as the management API reports it).
+/// kombu itself (the version the reference app installs) publishes five jobs
+/// and reserves two without acknowledging them, as a worker's prefetch does.
+#[test]
+fn redis_depth_counts_the_jobs_kombu_holds_unacknowledged() {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Command, Stdio};
+    require("127.0.0.1:6379", "Redis", "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no");
+    let q = unique("reserved");
+    let holder = r#"
+import sys, kombu
+name = sys.argv[1]
+with kombu.Connection(sys.argv[2]) as c:
+    ch = c.channel()
+    queue = kombu.Queue(name, kombu.Exchange(name, "direct"), routing_key=name)
+    producer = kombu.Producer(ch)
+    for i in range(5):
+        producer.publish({"n": i}, exchange=queue.exchange, routing_key=name, declare=[queue])
+    held = [ch.basic_get(name, no_ack=False) for _ in range(2)]
+    print("reserved", sum(m is not None for m in held), flush=True)
+    sys.stdin.read()
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", holder, &q, REDIS])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(
+        line.trim(),
+        "reserved 2",
+        "kombu and redis-py for Python (scripts/bootstrap installs them)"
+    );
+    let got = redis_depths(REDIS, &[q.clone(), unique("other")]);
+    drop(child.stdin.take());
+    let _ = child.wait();
+    let mut conn = redis::Client::open(REDIS)
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: u64 = redis::cmd("DEL").arg(&q).query(&mut conn).unwrap();
+    assert_eq!(got[0].1, Measure::Value(5), "3 waiting + 2 reserved");
+    assert_eq!(
+        got[1].1,
+        Measure::Value(0),
+        "another queue's reservations are not its own"
+    );
+}
