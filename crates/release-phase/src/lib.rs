@@ -52,6 +52,20 @@ fn seconds(d: std::time::Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())
 }
 
+/// The plan as `check` and `run` print it: `<title>: N steps`, the steps,
+/// and its warnings.
+fn announce(log: &Log<'_>, title: &str, plan: &Plan) {
+    log.header(&format!(
+        "{title}: {} step{}",
+        plan.steps.len(),
+        if plan.steps.len() == 1 { "" } else { "s" }
+    ));
+    log.info(&config::describe(plan));
+    for w in &plan.warnings {
+        log.warn(w);
+    }
+}
+
 /// `release-phase check`: load and print the plan. Ok(0) when valid.
 pub fn check(app_dir: &Path, env: Env<'_>) -> Result<i32, ReleaseError> {
     let redactor = Redactor::from_process_env();
@@ -59,15 +73,7 @@ pub fn check(app_dir: &Path, env: Env<'_>) -> Result<i32, ReleaseError> {
         redactor: &redactor,
     };
     let plan = config::load(app_dir, env)?;
-    log.header(&format!(
-        "Release plan ({} step{})",
-        plan.steps.len(),
-        if plan.steps.len() == 1 { "" } else { "s" }
-    ));
-    log.info(&config::describe(&plan));
-    for w in &plan.warnings {
-        log.warn(w);
-    }
+    announce(&log, "Release plan", &plan);
     if let Some(why) = config::skipped_by(&plan, env) {
         log.info(&format!("here it would be skipped: {why}"));
     }
@@ -211,15 +217,7 @@ fn run_inner(app_dir: &Path, env: Env<'_>, log: &Log<'_>) -> Result<i32, Release
         source: e,
     })?;
     let plan: Plan = config::load(app_dir, env)?;
-    log.header(&format!(
-        "Release phase: {} step{}",
-        plan.steps.len(),
-        if plan.steps.len() == 1 { "" } else { "s" }
-    ));
-    log.info(&config::describe(&plan));
-    for w in &plan.warnings {
-        log.warn(w);
-    }
+    announce(log, "Release phase", &plan);
     if let Some(why) = config::skipped_by(&plan, env) {
         log.header(&format!(
             "Skipping the release phase: {why} (skip-when in project.toml [_.metadata.slipway.release])"
