@@ -1556,3 +1556,35 @@ fn the_flap_budget_does_not_hold_a_mostly_idle_type_at_its_peak() {
     );
     assert_eq!(held_at_peak, 0, "never held at the peak by the budget");
 }
+
+/// A sudden overload: the time requests wait for a dyno grows by 5 s every
+/// second (arrivals six times what 2 dynos serve). Web goes at once to what
+/// six times the load needs, read from the two beats the 2 dynos served
+/// (the first step's dyno still boots), not 15% more per beat.
+#[test]
+fn an_overload_is_read_from_how_fast_the_wait_grows() {
+    let p = capacity_policy(40);
+    let mut st = State::default();
+    let service = Some(Duration::from_millis(150));
+    let mut web = 2;
+    let beat = |st: &mut State, web: &mut u32, wait_ms: u64, secs: i64| {
+        let mut o = obs(&[("web", *web)], hb(150 + wait_ms));
+        o.heartbeat_service = service;
+        let t = step(&p, st, &o, at_secs(secs));
+        for d in &t.decisions {
+            *web = d.to;
+        }
+    };
+    // A quiet start, then waits of 2 s and 152 s, 30 s apart: growth 5/s.
+    beat(&mut st, &mut web, 10, 0);
+    beat(&mut st, &mut web, 10, 30);
+    assert_eq!(web, 2);
+    beat(&mut st, &mut web, 2_000, 60);
+    let after_first = web;
+    beat(&mut st, &mut web, 152_000, 90);
+    // 2 dynos x 6 / 0.85 (the utilization aimed at) = 14.1.
+    assert_eq!(
+        web, 15,
+        "one step to what the arrivals need (was {after_first})"
+    );
+}

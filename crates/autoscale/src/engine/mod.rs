@@ -155,6 +155,10 @@ pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime
     if !read_formation(policy, state, obs, now, &mut out) {
         return out;
     }
+    if let (Some(Measure::Value(latency)), Some(service)) = (&obs.heartbeat, obs.heartbeat_service)
+    {
+        web::record_wait(state, *latency, service, now);
+    }
     let mut proposals = std::mem::take(&mut state.proposals);
     proposals.clear();
     if let Some(p) = propose_web(policy, state, now, &mut out) {
@@ -311,6 +315,12 @@ pub fn applied(
     };
     if state.index.web && i == 0 {
         state.history.clear();
+        // Serving: the dynos from before the last scale-up if it still boots.
+        let serving = match state.web_up {
+            Some((at, from)) if since(now, at) < web::BOOT => from,
+            _ => decision.from,
+        };
+        state.web_up = (decision.to > decision.from).then_some((now, serving));
         state.before_change = median(&state.latencies).map(|l| (decision.from, l));
         state.latencies.clear();
         state.services.clear();

@@ -146,6 +146,12 @@ pub struct State {
     pub(super) before_change: Option<(u32, Duration)>,
     /// The service time two such points gave last.
     pub(super) service_from_change: Option<Duration>,
+    /// When web last went up, and from how many: its new dynos boot.
+    pub(super) web_up: Option<(DateTime<Utc>, u32)>,
+    /// The last two beats' measured waits for a dyno, with when and how
+    /// many web dynos were serving then (kept across changes: a beat during
+    /// a boot was served by the dynos from before it).
+    pub(super) waits: VecDeque<(DateTime<Utc>, Duration, u32)>,
     pub(super) index: Index,
     pub(super) slots: Vec<Slot>,
     /// Per queue of the index: an unknown reading was notified.

@@ -2,8 +2,8 @@
 //! streak rule.
 
 use super::{
-    into_bounds, once, stabilized_need, DateTime, Duration, Notification, Policy, Proposal, State,
-    Tick, Utc, VecDeque, Verdict, WebPolicy,
+    into_bounds, once, since, stabilized_need, DateTime, Duration, Notification, Policy, Proposal,
+    State, Tick, Utc, VecDeque, Verdict, WebPolicy,
 };
 
 /// Heartbeats the capacity policy takes the median of.
@@ -188,6 +188,11 @@ pub(super) fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -
     if latency > s.max_response && reported.is_none() {
         up = up.max(current.saturating_add(s.increment));
     }
+    if let Some(overload) = overload(policy, state) {
+        // Requests arrive `overload` times faster than the dynos that
+        // measured it serve them: as many as that, aimed as usual.
+        up = up.max(dynos(f64::from(overload.serving) * overload.ratio / aim));
+    }
     Some(WebNeed {
         inside_over_target: reported.is_some_and(|r| r > s.max_response),
         latency,
@@ -197,6 +202,71 @@ pub(super) fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -
         aim,
         up,
         down: dynos(n * busy / (aim * DOWN_MARGIN)),
+    })
+}
+
+/// How long a new web dyno takes to serve, for reading an overload: the 60 s
+/// Heroku gives a web dyno to bind `$PORT`. Beats within it of a scale-up
+/// were served by the dynos from before it.
+pub(super) const BOOT: Duration = Duration::from_mins(1);
+
+/// An overload, read from the time the last two heartbeats waited for a
+/// dyno (measured: latency minus the reported service time). A backlog
+/// grows at `arrivals - capacity`, so each request waits longer by
+/// `(arrivals - capacity) / capacity` seconds per second: the arrival rate
+/// is `1 + growth` times the capacity of the dynos serving then. Only with
+/// a measured service time, over the target, and growing.
+struct Overload {
+    ratio: f64,
+    serving: u32,
+}
+
+/// Note a beat's measured wait for a dyno, with how many web dynos were
+/// serving it (those from before a scale-up still within its boot).
+pub(super) fn record_wait(
+    state: &mut State,
+    latency: Duration,
+    service: Duration,
+    now: DateTime<Utc>,
+) {
+    if !state.index.web {
+        return;
+    }
+    let Some(current) = state.current.first().copied().flatten() else {
+        return;
+    };
+    let serving = match state.web_up {
+        Some((at, from)) if since(now, at) < BOOT => from,
+        _ => current,
+    };
+    let waits = &mut state.waits;
+    if waits.back().is_some_and(|(at, _, _)| *at >= now) {
+        waits.clear(); // the clock went back
+    }
+    waits.push_back((now, latency.saturating_sub(service), serving));
+    while waits.len() > 2 {
+        waits.pop_front();
+    }
+}
+
+fn overload(policy: &Policy, state: &State) -> Option<Overload> {
+    let s = &policy.settings;
+    let (Some(&(t1, w1, n1)), Some(&(t2, w2, n2))) = (state.waits.front(), state.waits.back())
+    else {
+        return None;
+    };
+    let latest = *state.latencies.back()?;
+    if state.waits.len() < 2 || n1 != n2 || latest <= s.max_response || w2 <= w1 {
+        return None;
+    }
+    let dt = (t2 - t1).to_std().ok()?.as_secs_f64();
+    if dt <= 0.0 {
+        return None;
+    }
+    let growth = (w2.as_secs_f64() - w1.as_secs_f64()) / dt;
+    Some(Overload {
+        ratio: 1.0 + growth,
+        serving: n2.max(1),
     })
 }
 
