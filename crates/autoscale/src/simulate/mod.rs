@@ -22,11 +22,14 @@
 // Plot coordinates and small counts as f64: no precision is at stake.
 #![allow(clippy::cast_precision_loss, clippy::many_single_char_names)]
 
+mod model;
 mod plot;
 mod trace;
 
 pub use plot::{svg, timeline_csv};
 pub use trace::{parse_trace, Row, TraceError};
+
+use model::Model;
 
 use crate::engine::{applied, tick_frame, Frame, Measure, Policy, State, Verdict};
 use chrono::{DateTime, TimeZone, Utc};
@@ -170,198 +173,6 @@ fn seed_decide(
         s.history.clear();
     }
     to
-}
-
-/// The queueing model: dynos per type (by position), the web backlog, and
-/// every trace queue's depth.
-struct Model {
-    names: Vec<String>,
-    qnames: Vec<String>,
-    quantity: Vec<u32>,
-    web_i: usize,
-    /// Types whose dyno-hours count (web and the scaled worker types).
-    counted: Vec<bool>,
-    /// Per consuming type: its position, the trace queues it consumes, and
-    /// how many queues share its capacity.
-    consumers: Vec<(usize, Vec<usize>, usize)>,
-    /// Each row's arrival rate per trace queue.
-    rates: Vec<Vec<f64>>,
-    depths: Vec<f64>,
-    served: Vec<f64>,
-    backlog: f64,
-    /// Dynos serving, per type (`quantity` is what the formation says and
-    /// what is billed: it includes dynos still booting).
-    active: Vec<u32>,
-    /// Dynos booting: (when they serve, type, how many), in request order.
-    booting: Vec<(f64, usize, u32)>,
-    boot_seconds: f64,
-}
-
-impl Model {
-    fn new(
-        policy: &Policy,
-        trace: &[Row],
-        initial: &BTreeMap<String, u32>,
-        consumers: &BTreeMap<String, Vec<String>>,
-    ) -> Self {
-        let web = policy.web_type.clone().unwrap_or_else(|| "web".into());
-        // Positions instead of names in the loop: types, the trace's queues, each row's rates.
-        let mut names: Vec<String> = initial.keys().cloned().collect();
-        for t in std::iter::once(&web)
-            .chain(policy.workers.keys())
-            .chain(consumers.keys())
-        {
-            if !names.contains(t) {
-                names.push(t.clone());
-            }
-        }
-        // The trace's queues (sorted, as the rows hold them).
-        let qnames: Vec<String> = trace[0].queues.keys().cloned().collect();
-        let quantity: Vec<u32> = names
-            .iter()
-            .map(|n| initial.get(n).copied().unwrap_or(0))
-            .collect();
-        let web_i = names.iter().position(|n| *n == web).expect("added");
-        let counted = names
-            .iter()
-            .map(|n| *n == web || policy.workers.contains_key(n))
-            .collect();
-        let consumers = consumers
-            .iter()
-            .map(|(t, queues)| {
-                (
-                    names.iter().position(|n| n == t).expect("added"),
-                    queues
-                        .iter()
-                        .filter_map(|q| qnames.iter().position(|x| x == q))
-                        .collect(),
-                    queues.len().max(1),
-                )
-            })
-            .collect();
-        let rates = trace
-            .iter()
-            .map(|r| {
-                qnames
-                    .iter()
-                    .map(|q| r.queues.get(q).copied().unwrap_or(0.0))
-                    .collect()
-            })
-            .collect();
-        Self {
-            depths: vec![0.0; qnames.len()],
-            served: vec![0.0; qnames.len()],
-            active: quantity.clone(),
-            booting: Vec::new(),
-            boot_seconds: 0.0,
-            names,
-            qnames,
-            quantity,
-            web_i,
-            counted,
-            consumers,
-            rates,
-            backlog: 0.0,
-        }
-    }
-
-    /// A new quantity for type `i` at time `t`: more dynos serve after the
-    /// boot delay; fewer stop at once (booting ones first).
-    fn set(&mut self, i: usize, to: u32, t: f64) {
-        let from = std::mem::replace(&mut self.quantity[i], to);
-        if to > from {
-            self.booting.push((t + self.boot_seconds, i, to - from));
-            self.boot(t);
-            return;
-        }
-        let mut stop = from - to;
-        for (_, ty, n) in self.booting.iter_mut().rev() {
-            if *ty == i && stop > 0 {
-                let k = stop.min(*n);
-                *n -= k;
-                stop -= k;
-            }
-        }
-        self.booting.retain(|(_, _, n)| *n > 0);
-        self.active[i] = self.active[i].saturating_sub(stop);
-    }
-
-    /// Dynos whose boot is over serve from `t`.
-    fn boot(&mut self, t: f64) {
-        let active = &mut self.active;
-        self.booting.retain(|(ready, ty, n)| {
-            let done = *ready <= t;
-            if done {
-                active[*ty] += n;
-            }
-            !done
-        });
-    }
-
-    /// Advance `interval` seconds under `row`: the web latency (ms), queue
-    /// depths, and the summary's dyno-hours and waiting job-hours.
-    fn step(&mut self, row_i: usize, row: &Row, interval: f64, summary: &mut Summary) -> f64 {
-        // Web: a fluid queue over n dynos, each serving 1000/(service_ms +
-        // dep_ms) requests per second.
-        let n = f64::from(self.active[self.web_i]);
-        let inside_ms = row.service_ms + row.dep_ms;
-        let capacity = n * 1000.0 / inside_ms;
-        self.backlog = (self.backlog + (row.rps - capacity) * interval).max(0.0);
-        let rho = if capacity > 0.0 {
-            (row.rps / capacity).min(0.95)
-        } else {
-            0.95
-        };
-        let latency_ms = if capacity > 0.0 {
-            inside_ms / (1.0 - rho) + self.backlog / capacity * 1000.0
-        } else {
-            60_000.0
-        };
-        // Workers: each type's capacity shared among the queues it consumes.
-        self.served.fill(0.0);
-        for (ty, qs, n_queues) in &self.consumers {
-            let per_queue = f64::from(self.active[*ty]) * 1000.0 / row.job_ms / *n_queues as f64;
-            for q in qs {
-                self.served[*q] += per_queue;
-            }
-        }
-        for ((d, rate), serve) in self
-            .depths
-            .iter_mut()
-            .zip(&self.rates[row_i])
-            .zip(&self.served)
-        {
-            *d = (*d + (rate - serve) * interval).max(0.0);
-            summary.job_hours_waiting += *d * interval / 3600.0;
-            summary.peak_depth = summary.peak_depth.max(*d);
-        }
-        for (q, c) in self.quantity.iter().zip(&self.counted) {
-            if *c {
-                summary.dyno_hours += f64::from(*q) * interval / 3600.0;
-            }
-        }
-        latency_ms
-    }
-
-    fn sample(&self, t: f64, rps: f64, latency_ms: f64) -> Sample {
-        Sample {
-            t,
-            rps,
-            latency_ms,
-            dynos: self
-                .names
-                .iter()
-                .cloned()
-                .zip(self.quantity.iter().copied())
-                .collect(),
-            depths: self
-                .qnames
-                .iter()
-                .cloned()
-                .zip(self.depths.iter().copied())
-                .collect(),
-        }
-    }
 }
 
 /// This autoscaler's engine, fed by position ([`Frame`]) from the model.
