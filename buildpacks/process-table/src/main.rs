@@ -6,7 +6,7 @@ mod errors;
 
 pub(crate) use errors::BuildpackError;
 use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
-use libcnb::data::launch::{LaunchBuilder, ProcessBuilder};
+
 use libcnb::data::layer_name;
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
@@ -62,19 +62,8 @@ impl Buildpack for ProcessTableBuildpack {
             table_path.display()
         ));
 
-        let mut launch = LaunchBuilder::new();
-        for p in render::launch_processes(&table) {
-            let kind = p
-                .kind
-                .parse()
-                .map_err(|_| BuildpackError::ProcessType(p.kind.clone()))?;
-            launch.process(
-                ProcessBuilder::new(kind, p.command)
-                    .default(p.default)
-                    .build(),
-            );
-        }
-        BuildResultBuilder::new().launch(launch.build()).build()
+        let launch = render::launch(&table).map_err(BuildpackError::ProcessType)?;
+        BuildResultBuilder::new().launch(launch).build()
     }
 
     fn on_error(&self, error: libcnb::Error<Self::Error>) {

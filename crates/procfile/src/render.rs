@@ -1,43 +1,31 @@
 //! The same table in every shape a platform wants it.
 
 use crate::table::ProcessTable;
+use libcnb_data::launch::{Launch, LaunchBuilder, ProcessBuilder, ProcessType};
 use serde::Serialize;
 use std::fmt::Write as _;
 
-/// A CNB `launch.toml` `[[processes]]` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LaunchProcess {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub command: Vec<String>,
-    pub default: bool,
-}
-
-/// CNB launch processes: `bash -c <command>`, as heroku/procfile does, so
-/// `$PORT` and env prefixes work; names unchanged.
-pub fn launch_processes(table: &ProcessTable) -> Vec<LaunchProcess> {
+/// The CNB launch processes, as libcnb-data's own types: `bash -c <command>`,
+/// as heroku/procfile does, so `$PORT` and env prefixes work; names
+/// unchanged. A name the CNB spec refuses is the error (the Procfile's own
+/// name rule is the same, so a table that loaded never has one).
+pub fn launch(table: &ProcessTable) -> Result<Launch, String> {
     let default = table.default_process();
-    table
-        .processes
-        .iter()
-        .map(|p| LaunchProcess {
-            kind: p.name.clone(),
-            command: vec!["bash".into(), "-c".into(), p.command.clone()],
-            default: Some(p.name.as_str()) == default,
-        })
-        .collect()
+    let mut launch = LaunchBuilder::new();
+    for p in &table.processes {
+        let kind: ProcessType = p.name.parse().map_err(|_| p.name.clone())?;
+        launch.process(
+            ProcessBuilder::new(kind, ["bash", "-c", p.command.as_str()])
+                .default(Some(p.name.as_str()) == default)
+                .build(),
+        );
+    }
+    Ok(launch.build())
 }
 
 /// `launch.toml` text (what a CNB writes to `$CNB_LAYERS_DIR/launch.toml`).
-pub fn launch_toml(table: &ProcessTable) -> String {
-    #[derive(Serialize)]
-    struct Launch {
-        processes: Vec<LaunchProcess>,
-    }
-    toml::to_string(&Launch {
-        processes: launch_processes(table),
-    })
-    .expect("launch.toml serializes")
+pub fn launch_toml(table: &ProcessTable) -> Result<String, String> {
+    launch(table).map(|l| toml::to_string(&l).expect("launch.toml serializes"))
 }
 
 /// Classic `bin/release` output: YAML with `default_process_types`.

@@ -422,7 +422,7 @@ fn renderers_keep_underscored_names_and_the_default() {
         ("Procfile", "release: release-phase run\n"),
     ]);
     let table = load(dir.path()).unwrap().table;
-    let launch = render::launch_toml(&table);
+    let launch = render::launch_toml(&table).unwrap();
     assert!(launch.contains("type = \"worker_high_memory\""), "{launch}");
     assert_eq!(launch.matches("default = true").count(), 1);
     let release = render::classic_release_yaml(&table);

@@ -361,7 +361,9 @@ fn processes(app_dir: &std::path::Path, format: ProcessFormat, json: bool) -> an
     }
     let text = match format {
         ProcessFormat::Human => procfile::render::human_table(t),
-        ProcessFormat::LaunchToml => procfile::render::launch_toml(t),
+        ProcessFormat::LaunchToml => procfile::render::launch_toml(t).map_err(|name| {
+            anyhow::anyhow!("process type `{name}` is not a valid CNB process type")
+        })?,
         ProcessFormat::ReleaseYaml => procfile::render::classic_release_yaml(t),
         ProcessFormat::HerokuYml => procfile::render::heroku_yml_run(t),
         ProcessFormat::AppJson => format!("{:#}\n", procfile::render::app_json_formation(t)),
