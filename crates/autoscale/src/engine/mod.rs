@@ -315,11 +315,7 @@ pub fn applied(
     };
     if state.index.web && i == 0 {
         state.history.clear();
-        // Serving: the dynos from before the last scale-up if it still boots.
-        let serving = match state.web_up {
-            Some((at, from)) if since(now, at) < web::BOOT => from,
-            _ => decision.from,
-        };
+        let serving = web::serving(state, decision.from, now);
         state.web_up = (decision.to > decision.from).then_some((now, serving));
         state.before_change = median(&state.latencies).map(|l| (decision.from, l));
         state.latencies.clear();

@@ -208,7 +208,7 @@ pub(super) fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -
 /// How long a new web dyno takes to serve, for reading an overload: the 60 s
 /// Heroku gives a web dyno to bind `$PORT`. Beats within it of a scale-up
 /// were served by the dynos from before it.
-pub(super) const BOOT: Duration = Duration::from_mins(1);
+const BOOT: Duration = Duration::from_mins(1);
 
 /// An overload, read from the time the last two heartbeats waited for a
 /// dyno (measured: latency minus the reported service time). A backlog
@@ -219,6 +219,15 @@ pub(super) const BOOT: Duration = Duration::from_mins(1);
 struct Overload {
     ratio: f64,
     serving: u32,
+}
+
+/// The web dynos serving at `now` out of `current`: those from before the
+/// last scale-up while its new ones boot.
+pub(super) fn serving(state: &State, current: u32, now: DateTime<Utc>) -> u32 {
+    match state.web_up {
+        Some((at, from)) if since(now, at) < BOOT => from,
+        _ => current,
+    }
 }
 
 /// Note a beat's measured wait for a dyno, with how many web dynos were
@@ -235,10 +244,7 @@ pub(super) fn record_wait(
     let Some(current) = state.current.first().copied().flatten() else {
         return;
     };
-    let serving = match state.web_up {
-        Some((at, from)) if since(now, at) < BOOT => from,
-        _ => current,
-    };
+    let serving = serving(state, current, now);
     let waits = &mut state.waits;
     if waits.back().is_some_and(|(at, _, _)| *at >= now) {
         waits.clear(); // the clock went back
