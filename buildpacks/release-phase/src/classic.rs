@@ -2,9 +2,7 @@
 //! compile copies `release-phase` into the app and puts it on PATH through
 //! `.profile.d`; release prints the process table plus `release: release-phase run`.
 
-use crate::{
-    check_and_report, declared_release, has_release_work, AUTOSCALE_COMMAND, RELEASE_COMMAND,
-};
+use crate::{check_and_report, has_release_work, AUTOSCALE_COMMAND, RELEASE_COMMAND};
 use buildkit::classic::Classic;
 use std::path::Path;
 
@@ -18,7 +16,7 @@ pub(crate) const CLASSIC: Classic<'static> = Classic {
 };
 
 fn compile(build_dir: &Path) -> anyhow::Result<()> {
-    if let Err(e) = check_and_report(build_dir) {
+    if let Err(e) = check_and_report(build_dir, &procfile::declared(build_dir)) {
         return Err(anyhow::anyhow!("{e}"));
     }
     // The buildpack's own binary lives beside bin/: <buildpack>/.libcnb-cargo/additional-bin/release-phase.
@@ -94,7 +92,8 @@ fn release(build_dir: &Path) -> String {
     let mut table = procfile::load(build_dir)
         .map(|l| l.table)
         .unwrap_or_default();
-    if declared_release(build_dir).is_none() && table.get("release").is_none() {
+    if procfile::declared(build_dir).command("release").is_none() && table.get("release").is_none()
+    {
         table.processes.push(procfile::Process {
             name: "release".into(),
             command: RELEASE_COMMAND.into(),

@@ -79,13 +79,11 @@ pub(crate) fn has_release_work(app_dir: &Path) -> bool {
         }
 }
 
-/// The app's own `release` command (Procfile or heroku.yml), if it declares one.
-pub(crate) fn declared_release(app_dir: &Path) -> Option<(String, procfile::Origin)> {
-    procfile::declared_command(app_dir, "release")
-}
-
 /// Check the plan at build time, so a broken config fails the build, not the release.
-pub(crate) fn check_and_report(app_dir: &Path) -> Result<(), BuildpackError> {
+pub(crate) fn check_and_report(
+    app_dir: &Path,
+    declared: &procfile::Declared,
+) -> Result<(), BuildpackError> {
     buildkit::output::header("Slipway release phase");
     let plan = config::load(app_dir, &|k| {
         (k != COMMANDS_ENV).then(|| std::env::var(k).ok()).flatten()
@@ -96,7 +94,7 @@ pub(crate) fn check_and_report(app_dir: &Path) -> Result<(), BuildpackError> {
     }
     buildkit::output::bullet("Release plan (run by `release-phase run` on every release):");
     buildkit::output::block(&config::describe(&plan));
-    match declared_release(app_dir) {
+    match declared.command("release") {
         Some((cmd, origin)) if !cmd.contains("release-phase") => {
             let (file, fix) = match origin {
                 procfile::Origin::HerokuYml => (
@@ -136,7 +134,9 @@ impl Buildpack for ReleasePhaseBuildpack {
     }
 
     fn build(&self, context: BuildContext<Self>) -> libcnb::Result<BuildResult, Self::Error> {
-        check_and_report(&context.app_dir)?;
+        // The app's own process types, read once for this build.
+        let declared = procfile::declared(&context.app_dir);
+        check_and_report(&context.app_dir, &declared)?;
         let layer = context.uncached_layer(
             layer_name!("release-phase"),
             UncachedLayerDefinition {
@@ -222,13 +222,13 @@ impl Buildpack for ReleasePhaseBuildpack {
         }
 
         let mut launch = LaunchBuilder::new();
-        if declared_release(&context.app_dir).is_none() {
+        if declared.command("release").is_none() {
             launch.process(
                 ProcessBuilder::new(process_type!("release"), ["release-phase", "run"]).build(),
             );
             buildkit::output::bullet(&format!("Process type: release -> {RELEASE_COMMAND}"));
         }
-        if procfile::declared_command(&context.app_dir, "autoscale").is_none() {
+        if declared.command("autoscale").is_none() {
             // Declared, not started: scale it to 1 (`heroku ps:scale autoscale=1`) with
             // AUTOSCALE_HEROKU_APP_NAME and AUTOSCALE_HEROKU_API_KEY set.
             launch.process(

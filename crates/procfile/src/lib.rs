@@ -30,7 +30,7 @@ pub use name::{check_name, MAX_NAME_LEN};
 pub use slipway_data::{Diagnostic, Severity};
 pub use slug_procfile::append_missing;
 pub use table::{
-    declared_command, has_process_sources, load, Loaded, Origin, Process, ProcessTable,
+    declared, has_process_sources, load, Declared, Loaded, Origin, Process, ProcessTable,
 };
 
 use std::path::PathBuf;

@@ -120,19 +120,44 @@ pub fn has_process_sources(app_dir: &Path) -> bool {
 /// them, so a heroku.yml-only app is treated as a Procfile app. Types the
 /// reference layout generates are not declared. When the table does not
 /// load (its build reports why), the Procfile's readable lines still count:
-/// a buildpack used without process-table must not override them.
-pub fn declared_command(app_dir: &Path, name: &str) -> Option<(String, Origin)> {
-    if let Ok(loaded) = load(app_dir) {
-        let p = loaded.table.get(name)?;
-        return (!matches!(p.origin, Origin::Reference))
-            .then(|| (p.command.clone(), p.origin.clone()));
+/// a buildpack used without process-table must not override them. Read once
+/// per build ([`declared`]), asked per type ([`Declared::command`]).
+#[derive(Debug, Clone, Default)]
+pub struct Declared(Vec<(String, String, Origin)>);
+
+impl Declared {
+    /// The command the app declares for `name`, with where.
+    pub fn command(&self, name: &str) -> Option<(&str, &Origin)> {
+        self.0
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, c, o)| (c.as_str(), o))
     }
-    let bytes = app_files::read(app_dir, "Procfile").ok()??;
-    parse::parse("Procfile", &bytes)
-        .entries
-        .into_iter()
-        .find(|e| e.name == name)
-        .map(|e| (e.command, Origin::Procfile { line: e.line }))
+}
+
+/// The app's own process types (see [`Declared`]).
+pub fn declared(app_dir: &Path) -> Declared {
+    if let Ok(loaded) = load(app_dir) {
+        return Declared(
+            loaded
+                .table
+                .processes
+                .into_iter()
+                .filter(|p| !matches!(p.origin, Origin::Reference))
+                .map(|p| (p.name, p.command, p.origin))
+                .collect(),
+        );
+    }
+    let Ok(Some(bytes)) = app_files::read(app_dir, "Procfile") else {
+        return Declared::default();
+    };
+    Declared(
+        parse::parse("Procfile", &bytes)
+            .entries
+            .into_iter()
+            .map(|e| (e.name, e.command, Origin::Procfile { line: e.line }))
+            .collect(),
+    )
 }
 
 fn read(app_dir: &Path, name: &str) -> Result<Option<Vec<u8>>, ProcfileError> {
