@@ -1611,54 +1611,26 @@ fn a_rails_app_gets_bin_rails_db_migrate_under_the_release_lock_with_nothing_con
     );
 }
 
-/// The command of each process type in a built image, as the launcher reads it.
-fn image_commands(image: &Path) -> std::collections::BTreeMap<String, String> {
-    let meta: toml::Table = toml::from_str(
-        &std::fs::read_to_string(image.join("layers/config/metadata.toml")).unwrap(),
-    )
-    .unwrap();
-    meta["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let words = |k: &str| {
-                p.get(k)
-                    .and_then(toml::Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(toml::Value::as_str)
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
-                    .unwrap_or_default()
-            };
-            let command = format!("{} {}", words("command"), words("args"));
-            (
-                p["type"].as_str().unwrap().to_string(),
-                command.trim().to_string(),
-            )
-        })
-        .collect()
-}
-
 /// A heroku.yml-only app (no Procfile) gets the `release` and `autoscale`
 /// handling a Procfile app gets: both types added beside its `run:` types;
 /// a `release:` of its own is kept, with the warning naming heroku.yml.
 #[test]
 fn a_heroku_yml_only_app_gets_release_and_autoscale_as_a_procfile_app_does() {
     let yml = "build:\n  docker:\n    web: Dockerfile\nrun:\n  web: gunicorn app.wsgi\n  worker: celery -A app worker -Q default\n";
-    // A Django app (manage.py: release-phase has work to do).
-    let app = app_with("", &[("heroku.yml", yml), ("manage.py", "")]);
-    std::fs::remove_file(app.path().join("project.toml")).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let r = build_ok(
-        app.path(),
-        &[packaged("release-phase"), packaged("process-table")],
-        out.path(),
-        &[],
-    );
-    let commands = image_commands(out.path());
+    // A Django app (manage.py: release-phase has work to do), no project.toml.
+    let build = |heroku_yml: &str| {
+        let app = app_with("", &[("heroku.yml", heroku_yml), ("manage.py", "")]);
+        std::fs::remove_file(app.path().join("project.toml")).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let r = build_ok(
+            app.path(),
+            &[packaged("release-phase"), packaged("process-table")],
+            out.path(),
+            &[],
+        );
+        (image_commands(out.path()), r)
+    };
+    let (commands, r) = build(yml);
     assert_eq!(
         commands.keys().map(String::as_str).collect::<Vec<_>>(),
         ["autoscale", "release", "web", "worker"],
@@ -1673,17 +1645,9 @@ fn a_heroku_yml_only_app_gets_release_and_autoscale_as_a_procfile_app_does() {
     );
 
     let own = format!("{yml}release:\n  image: web\n  command:\n    - ./bin/post-deploy\n");
-    let app = app_with("", &[("heroku.yml", &own), ("manage.py", "")]);
-    std::fs::remove_file(app.path().join("project.toml")).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let r = build_ok(
-        app.path(),
-        &[packaged("release-phase"), packaged("process-table")],
-        out.path(),
-        &[],
-    );
+    let (commands, r) = build(&own);
     assert_eq!(
-        image_commands(out.path())["release"],
+        commands["release"],
         "bash -c ./bin/post-deploy",
         "{}",
         r.all()

@@ -433,19 +433,40 @@ pub fn doubles() -> Vec<String> {
 
 /// The process types an image released (`layers/config/metadata.toml`), sorted.
 pub fn image_process_types(image: &Path) -> Vec<String> {
+    // Sorted: the map's order.
+    image_commands(image).into_keys().collect()
+}
+
+/// The command of each process type in a built image, as the launcher reads it.
+pub fn image_commands(image: &Path) -> std::collections::BTreeMap<String, String> {
     let meta: toml::Table = toml::from_str(
         &std::fs::read_to_string(image.join("layers/config/metadata.toml"))
             .expect("the image's metadata.toml"),
     )
     .expect("metadata.toml is TOML");
-    let mut types: Vec<String> = meta["processes"]
+    meta["processes"]
         .as_array()
         .expect("[[processes]]")
         .iter()
-        .map(|p| p["type"].as_str().expect("type").to_string())
-        .collect();
-    types.sort();
-    types
+        .map(|p| {
+            let words = |k: &str| {
+                p.get(k)
+                    .and_then(toml::Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(toml::Value::as_str)
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_default()
+            };
+            let command = format!("{} {}", words("command"), words("args"));
+            (
+                p["type"].as_str().expect("type").to_string(),
+                command.trim().to_string(),
+            )
+        })
+        .collect()
 }
 
 /// The reference app's seven process types, as its Procfile writes them.
