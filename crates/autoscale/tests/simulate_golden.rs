@@ -63,18 +63,26 @@ fn matches_golden(name: &str, actual: &str) {
     }
 }
 
-fn pinned(trace: &str) {
+/// A trace of `tests/fixtures/traces`, parsed.
+fn rows_of(trace: &str) -> Vec<autoscale::simulate::Row> {
     let text = std::fs::read_to_string(
         root()
             .join("../../tests/fixtures/traces")
             .join(format!("{trace}.csv")),
     )
     .unwrap();
-    let rows = parse_trace(&text).unwrap();
-    let initial: BTreeMap<String, u32> =
-        [("web".to_string(), 2), ("worker_general".to_string(), 1)]
-            .into_iter()
-            .collect();
+    parse_trace(&text).unwrap()
+}
+
+/// The formation every pinned run starts from.
+fn initial() -> BTreeMap<String, u32> {
+    [("web".to_string(), 2), ("worker_general".to_string(), 1)]
+        .into_iter()
+        .collect()
+}
+
+fn pinned(trace: &str) {
+    let (rows, initial) = (rows_of(trace), initial());
     for (which, name) in [
         (Which::Slipway, "slipway"),
         (Which::Seed, "seed"),
@@ -148,10 +156,7 @@ fn the_pushes_trace_runs_exactly_as_pinned() {
 /// oracle is never over the target where its max lets it be under.
 #[test]
 fn the_oracle_spends_no_more_web_dyno_hours_than_either_policy_on_any_trace() {
-    let initial: BTreeMap<String, u32> =
-        [("web".to_string(), 2), ("worker_general".to_string(), 1)]
-            .into_iter()
-            .collect();
+    let initial = initial();
     for trace in [
         "spike",
         "refapp-day",
@@ -161,13 +166,7 @@ fn the_oracle_spends_no_more_web_dyno_hours_than_either_policy_on_any_trace() {
         "slow-dependency",
         "pushes",
     ] {
-        let text = std::fs::read_to_string(
-            root()
-                .join("../../tests/fixtures/traces")
-                .join(format!("{trace}.csv")),
-        )
-        .unwrap();
-        let rows = parse_trace(&text).unwrap();
+        let rows = rows_of(trace);
         let mut p = policy();
         p.settings.max_dynos = Bound::Fixed(40);
         let run = |w| run(&p, w, &rows, &initial, None, &Conditions::default(), 1000).1;
