@@ -5,7 +5,7 @@
 #![cfg_attr(test, allow(unused_crate_dependencies))]
 
 use autoscale::Measure;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod amqp;
 mod error;
@@ -350,12 +350,27 @@ impl RedisProbe {
     }
 
     pub fn depths(&mut self, queues: &[String]) -> Vec<(String, Measure<u64>)> {
+        self.depths_and_ages(queues, SystemTime::now()).0
+    }
+
+    /// The depths, and per queue whose oldest waiting job carries the
+    /// publish time the shipped `heroku_autoscale` app stamps on every Celery
+    /// task ([`PUBLISHED_AT`]), how long that job has waited at `now`.
+    #[allow(clippy::type_complexity)]
+    pub fn depths_and_ages(
+        &mut self,
+        queues: &[String],
+        now: SystemTime,
+    ) -> (Vec<(String, Measure<u64>)>, Vec<(String, Duration)>) {
         const SUFFIXES: [&str; 4] = ["", "\x06\x163", "\x06\x166", "\x06\x169"];
         let all_unknown = |why: String| {
-            queues
-                .iter()
-                .map(|q| (q.clone(), Measure::Unknown(why.clone())))
-                .collect()
+            (
+                queues
+                    .iter()
+                    .map(|q| (q.clone(), Measure::Unknown(why.clone())))
+                    .collect(),
+                Vec::new(),
+            )
         };
         if self.conn.is_none() {
             let conn = redis::Client::open(self.url.as_str())
@@ -389,13 +404,26 @@ impl RedisProbe {
         let conn = self.conn.as_mut().expect("connected");
         match invocation.invoke::<Vec<u64>>(conn) {
             Ok(counts) => {
-                let (lengths, reserved) = counts.split_at(queues.len() * SUFFIXES.len());
-                queues
+                let (lengths, rest) = counts.split_at(queues.len() * SUFFIXES.len());
+                let (reserved, oldest_ms) = rest.split_at(queues.len());
+                let depths = queues
                     .iter()
                     .zip(lengths.chunks(SUFFIXES.len()))
                     .zip(reserved)
                     .map(|((q, n), r)| (q.clone(), Measure::Value(n.iter().sum::<u64>() + r)))
-                    .collect()
+                    .collect();
+                // 0: no stamped job waiting. A stamp ahead of this clock
+                // (another dyno's) is a job that has just arrived.
+                let ages = queues
+                    .iter()
+                    .zip(oldest_ms)
+                    .filter(|(_, ms)| **ms > 0)
+                    .map(|(q, ms)| {
+                        let published = UNIX_EPOCH + Duration::from_millis(*ms);
+                        (q.clone(), now.duration_since(published).unwrap_or_default())
+                    })
+                    .collect();
+                (depths, ages)
             }
             Err(e) => {
                 self.conn = None;
@@ -420,12 +448,23 @@ impl RedisProbe {
 /// workers from being scaled away while their queue's list looks empty.
 const UNACKED_KEY: &str = "unacked";
 
-/// Every list's `LLEN` (the keys but the last), in order, then per queue
-/// (`ARGV`, in order) the jobs in the unacknowledged hash (the last key)
-/// whose routing key is that queue: one reply.
-static LLENS: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
-    redis::Script::new(
-        r"
+/// The header the shipped `heroku_autoscale` app adds to every Celery task
+/// it publishes (Celery's `before_task_publish` signal): the publish time,
+/// seconds since the epoch. kombu's Redis transport pushes a message's JSON
+/// (headers included) on the left of its list and workers pop on the right
+/// (`_put`'s `lpush`, `_brpop_start`'s `BRPOP`, `_get`'s `rpop` in kombu
+/// 5.7's `kombu/transport/redis.py`): a list's oldest job is its last.
+pub const PUBLISHED_AT: &str = "slipway_published_at";
+
+/// Every list's `LLEN` (the keys but the last, four per queue), in order,
+/// then per queue (`ARGV`, in order) the jobs in the unacknowledged hash
+/// (the last key) whose routing key is that queue, then per queue the
+/// earliest [`PUBLISHED_AT`] of its lists' last jobs in milliseconds (0:
+/// none stamped): one reply.
+static LLENS: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(LLENS_LUA));
+
+const LLENS_LUA: &str = r"
 local lists = #KEYS - 1
 local n = {}
 for i = 1, lists do n[i] = redis.call('LLEN', KEYS[i]) end
@@ -438,10 +477,23 @@ for _, v in ipairs(redis.call('HVALS', KEYS[lists + 1])) do
     if i then n[lists + i] = n[lists + i] + 1 end
   end
 end
+local per = lists / #ARGV
+for i = 1, #ARGV do
+  local oldest = 0
+  for j = (i - 1) * per + 1, i * per do
+    if n[j] > 0 then
+      local ok, m = pcall(cjson.decode, redis.call('LINDEX', KEYS[j], -1))
+      local stamp = ok and type(m) == 'table' and type(m.headers) == 'table' and m.headers.slipway_published_at
+      if type(stamp) == 'number' and stamp > 0 then
+        local ms = math.floor(stamp * 1000)
+        if oldest == 0 or ms < oldest then oldest = ms end
+      end
+    end
+  end
+  n[lists + #ARGV + i] = oldest
+end
 return n
-",
-    )
-});
+";
 
 /// Broker errors can quote the URL, password included: never let it through.
 fn redact_url_error(message: &str, url: &str) -> String {
@@ -461,6 +513,17 @@ fn redact_url_error(message: &str, url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_redis_script_reads_the_header_the_django_app_stamps() {
+        assert!(LLENS_LUA.contains(&format!("m.headers.{PUBLISHED_AT}")));
+        let app =
+            include_str!("../../../buildpacks/release-phase/python/heroku_autoscale/stamp.py");
+        assert!(
+            app.contains(&format!("\"{PUBLISHED_AT}\"")),
+            "stamp.py sets {PUBLISHED_AT}"
+        );
+    }
 
     #[test]
     fn user_password_and_vhost_are_percent_decoded_and_a_plus_stays_a_plus() {

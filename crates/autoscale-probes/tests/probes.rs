@@ -485,3 +485,73 @@ with kombu.Connection(sys.argv[2]) as c:
         "another queue's reservations are not its own"
     );
 }
+
+/// The age signal, end to end on a Redis broker: Celery itself publishes
+/// with the shipped `heroku_autoscale` app's stamp connected (the Django
+/// app's `ready` does the same; its clock set), the first job at priority 9
+/// (its own list), then two more; the probe reads the oldest waiting job's
+/// publish time from the lists' JSON. A queue whose jobs were published without the stamp has
+/// a depth and no age.
+#[test]
+fn redis_reads_the_oldest_waiting_jobs_age_from_the_stamp_celery_published() {
+    use autoscale_probes::RedisProbe;
+    use std::process::Command;
+    use std::time::{Duration, UNIX_EPOCH};
+    require("127.0.0.1:6379", "Redis", "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save \"\" --appendonly no");
+    let (stamped, plain) = (unique("stamped"), unique("plain"));
+    let python_dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../buildpacks/release-phase/python"
+    );
+    let publisher = r#"
+import sys, types, celery, kombu
+import heroku_autoscale.stamp as stamp
+stamped, plain, url = sys.argv[1:4]
+# The stamp's clock, set: the jobs were published at 1000, 2000 and 3000 s.
+clock = iter([1000.0, 2000.0, 3000.0])
+stamp.time = types.SimpleNamespace(time=lambda: next(clock))
+app = celery.Celery("refapp", broker=url)
+assert stamp.connect()
+app.send_task("refapp.tasks.import_users", args=[1], queue=stamped, priority=9)
+for n in (2, 3):
+    app.send_task("refapp.tasks.import_users", args=[n], queue=stamped)
+with kombu.Connection(url) as c:
+    q = kombu.Queue(plain, kombu.Exchange(plain, "direct"), routing_key=plain)
+    kombu.Producer(c.channel()).publish({"n": 1}, exchange=q.exchange, routing_key=plain, declare=[q])
+"#;
+    let out = Command::new("python3")
+        .args(["-c", publisher, &stamped, &plain, REDIS])
+        .env("PYTHONPATH", python_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "Celery and redis-py for Python (scripts/bootstrap installs them): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Read at 1100 s: the first job (priority 9, its own list) waited 100 s.
+    let now = UNIX_EPOCH + Duration::from_secs(1100);
+    let (depths, ages) =
+        RedisProbe::new(REDIS).depths_and_ages(&[stamped.clone(), plain.clone()], now);
+    let mut conn = redis::Client::open(REDIS)
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    for q in [&stamped, &plain] {
+        for suffix in ["", "\x06\x163", "\x06\x166", "\x06\x169"] {
+            let _: u64 = redis::cmd("DEL")
+                .arg(format!("{q}{suffix}"))
+                .query(&mut conn)
+                .unwrap();
+        }
+    }
+    assert_eq!(depths[0].1, Measure::Value(3), "{depths:?}");
+    assert_eq!(depths[1].1, Measure::Value(1), "{depths:?}");
+    assert_eq!(ages.len(), 1, "only the stamped queue has an age: {ages:?}");
+    assert_eq!(ages[0].0, stamped);
+    let age = ages[0].1.as_secs_f64();
+    assert!(
+        (99.99..=100.01).contains(&age),
+        "the first job's age: {age}"
+    );
+}

@@ -237,6 +237,12 @@ pub fn policy_for(
         })?,
         None => table.worker_max.unwrap_or(DEFAULT_WORKER_MAX),
     };
+    let max_wait = match env("AUTOSCALE_WORKER_MAX_WAIT_SECONDS") {
+        Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
+            WorkerError::Config(format!("AUTOSCALE_WORKER_MAX_WAIT_SECONDS={v}: expected whole seconds (the longest a worker type's oldest waiting job may wait before the type grows; 0 turns it off)"))
+        })?),
+        None => table.max_wait_seconds,
+    };
     for p in &processes.processes {
         if p.formation.singleton {
             policy.singletons.insert(p.name.clone());
@@ -266,6 +272,11 @@ pub fn policy_for(
             QueueRule {
                 queues,
                 jobs_per_dyno: overrides.jobs_per_dyno.unwrap_or(default_per).max(1),
+                max_wait: overrides
+                    .max_wait_seconds
+                    .or(max_wait)
+                    .filter(|s| *s > 0)
+                    .map(Duration::from_secs),
                 min: Bound::Fixed(p.formation.min),
                 max: Bound::Fixed(max),
             },

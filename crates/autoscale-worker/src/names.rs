@@ -20,6 +20,7 @@ const WORKER: &[&str] = &[
     "AUTOSCALE_WEBHOOK_URL",
     "AUTOSCALE_WEB_POLICY",
     "AUTOSCALE_WORKER_MAX_DYNOS",
+    "AUTOSCALE_WORKER_MAX_WAIT_SECONDS",
 ];
 
 /// Every `AUTOSCALE_*` variable read anywhere.

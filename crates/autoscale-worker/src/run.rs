@@ -101,15 +101,24 @@ impl Depths {
         }
     }
 
-    fn depths(&mut self, wanted: &[String]) -> BTreeMap<String, Measure<u64>> {
+    /// Each queue's depth, and where the broker shows it (Redis, jobs the
+    /// `heroku_autoscale` app stamped) its oldest waiting job's age.
+    #[allow(clippy::type_complexity)]
+    fn depths(
+        &mut self,
+        wanted: &[String],
+    ) -> (BTreeMap<String, Measure<u64>>, BTreeMap<String, Duration>) {
         if wanted.is_empty() {
-            return BTreeMap::new();
+            return (BTreeMap::new(), BTreeMap::new());
         }
         match self {
-            Self::Rabbit(r) => r.depths(wanted).into_iter().collect(),
-            Self::Management(Some(m)) => m.depths(wanted).into_iter().collect(),
-            Self::Redis(r) => r.depths(wanted).into_iter().collect(),
-            Self::Management(None) | Self::None => BTreeMap::new(),
+            Self::Rabbit(r) => (r.depths(wanted).into_iter().collect(), BTreeMap::new()),
+            Self::Management(Some(m)) => (m.depths(wanted).into_iter().collect(), BTreeMap::new()),
+            Self::Redis(r) => {
+                let (depths, ages) = r.depths_and_ages(wanted, std::time::SystemTime::now());
+                (depths.into_iter().collect(), ages.into_iter().collect())
+            }
+            Self::Management(None) | Self::None => (BTreeMap::new(), BTreeMap::new()),
         }
     }
 }
@@ -203,7 +212,7 @@ impl<'a> Worker<'a> {
     fn start_line(&self) -> serde_json::Value {
         let c = &*self.config;
         serde_json::json!({"event": "start", "app": c.app, "dry_run": c.dry_run, "interval_s": c.policy.settings.heartbeat_interval.as_secs(),
-        "web": c.policy.web_type, "web_policy": format!("{:?}", c.policy.web_policy).to_lowercase(), "workers": c.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno, "min": bound_json(&r.min), "max": bound_json(&r.max), "max_from": c.max_sources.get(t)}))).collect::<BTreeMap<_, _>>(),
+        "web": c.policy.web_type, "web_policy": format!("{:?}", c.policy.web_policy).to_lowercase(), "workers": c.policy.workers.iter().map(|(t, r)| (t.clone(), serde_json::json!({"queues": r.queues, "jobs_per_dyno": r.jobs_per_dyno, "max_wait_seconds": r.max_wait.map(|d| d.as_secs()), "min": bound_json(&r.min), "max": bound_json(&r.max), "max_from": c.max_sources.get(t)}))).collect::<BTreeMap<_, _>>(),
         "never_scaled": c.policy.singletons,
         "released_at": c.released_at.map(|r| r.to_rfc3339()),
         "email": c.mail.as_ref().map(|m| m.server.clone()),
@@ -261,6 +270,7 @@ impl<'a> Worker<'a> {
             "heartbeat_service_ms": obs.heartbeat_service.map(|d| d.as_secs_f64() * 1000.0),
             "heartbeat_ms": obs.heartbeat.as_ref().map(|h| match h { Measure::Value(d) => serde_json::json!(d.as_secs_f64() * 1000.0), Measure::Unknown(w) => serde_json::json!({"unknown": w}) }),
             "queues": obs.queues.iter().map(|(k, v)| (k.clone(), measure_json(v))).collect::<BTreeMap<_, _>>(),
+            "oldest_job_seconds": obs.queue_ages.iter().map(|(k, v)| (k.clone(), v.as_secs_f64())).collect::<BTreeMap<_, _>>(),
             "formation": measure_json(&obs.formation),
             "types": t.report.iter().map(|r| serde_json::json!({"type": r.process_type, "current": r.current, "min": r.min, "max": r.max, "rule": r.rule})).collect::<Vec<_>>(),
             "call": call,
@@ -405,9 +415,10 @@ impl<'a> Worker<'a> {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let queues = self.depths.depths(&wanted);
+        let (queues, queue_ages) = self.depths.depths(&wanted);
         let queues = self.missing_queues_hold_nothing(queues);
         Ok(Observation {
+            queue_ages,
             formation,
             heartbeat,
             queues,
@@ -627,6 +638,7 @@ mod tests {
     #[test]
     fn each_tick_carries_l2met_samples_of_dynos_queues_and_latency() {
         let obs = autoscale::Observation {
+            queue_ages: BTreeMap::new(),
             formation: Measure::Value(BTreeMap::from([
                 ("web".to_string(), 2),
                 ("worker_high_memory".to_string(), 0),

@@ -102,6 +102,48 @@ fn worker_max_comes_from_the_environment_or_project_toml_and_a_type_may_declare_
 }
 
 #[test]
+fn a_max_wait_comes_from_the_environment_or_project_toml_a_type_may_set_its_own_and_0_is_off() {
+    use std::time::Duration;
+    let wait = |p: &AppPolicy, t: &str| p.policy.workers[t].max_wait;
+    assert_eq!(
+        wait(&policy(&fixture(), &[]), "worker_import"),
+        None,
+        "off by default"
+    );
+    let p = policy(&fixture(), &[("AUTOSCALE_WORKER_MAX_WAIT_SECONDS", "90")]);
+    assert_eq!(wait(&p, "worker_import"), Some(Duration::from_secs(90)));
+
+    let app = tempfile::tempdir().unwrap();
+    for f in ["Procfile", "manage.py"] {
+        std::fs::copy(fixture().join(f), app.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        app.path().join("project.toml"),
+        "[_.metadata.slipway.autoscale]\nmax-wait-seconds = 120\n[_.metadata.slipway.autoscale.types.worker_import]\nmax-wait-seconds = 600\n[_.metadata.slipway.autoscale.types.worker_priority]\nmax-wait-seconds = 0\n",
+    )
+    .unwrap();
+    let p = policy(app.path(), &[]);
+    assert_eq!(wait(&p, "worker_primary"), Some(Duration::from_mins(2)));
+    assert_eq!(wait(&p, "worker_import"), Some(Duration::from_mins(10)));
+    assert_eq!(wait(&p, "worker_priority"), None);
+    // The environment is the app-wide setting; a type's own still wins.
+    let p = policy(app.path(), &[("AUTOSCALE_WORKER_MAX_WAIT_SECONDS", "30")]);
+    assert_eq!(wait(&p, "worker_primary"), Some(Duration::from_secs(30)));
+    assert_eq!(wait(&p, "worker_import"), Some(Duration::from_mins(10)));
+
+    let err = policy_for(&fixture(), &|k| {
+        (k == "AUTOSCALE_WORKER_MAX_WAIT_SECONDS").then(|| "2m".to_string())
+    })
+    .err()
+    .expect("not a number of seconds")
+    .to_string();
+    assert!(
+        err.contains("AUTOSCALE_WORKER_MAX_WAIT_SECONDS=2m") && err.contains("whole seconds"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_catch_all_type_whose_every_queue_has_a_more_specific_consumer_is_not_scaled() {
     let app = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -713,6 +713,83 @@ fn with_a_redis_broker_celerys_lists_drive_the_worker_types() {
     );
 }
 
+/// The age signal end to end: Celery publishes two jobs with the shipped
+/// `heroku_autoscale` app's stamp (its clock 150 s behind: jobs that have
+/// waited that long), and with `AUTOSCALE_WORKER_MAX_WAIT_SECONDS=60` the
+/// worker type grows to 1 x 150 / 60 = 2.5 -> 3 dynos, where their count alone
+/// (2 jobs, 10 a dyno) asks for 1; the tick says how old the oldest is.
+#[test]
+fn with_a_redis_broker_a_max_wait_grows_a_worker_type_whose_oldest_job_waited_too_long() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:6379").is_ok(),
+        "Redis is not listening on 127.0.0.1:6379: scripts/services starts it"
+    );
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    let publisher = r#"
+import sys, time, types, celery
+import heroku_autoscale.stamp as stamp
+stamp.time = types.SimpleNamespace(time=lambda: time.time() - 150)
+app = celery.Celery("refapp", broker=sys.argv[2])
+assert stamp.connect()
+for n in (1, 2):
+    app.send_task("refapp.tasks.rebuild", args=[n], queue=sys.argv[1])
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", publisher, &pq, "redis://127.0.0.1:6379/0"])
+        .env(
+            "PYTHONPATH",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../buildpacks/release-phase/python"
+            ),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "Celery for Python (scripts/bootstrap installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An app of its own: the lease is a Redis key per app, and the other
+    // Redis-broker test runs beside this one.
+    let name = unique("aged");
+    let api = FakeApi::start(
+        &name,
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+            ("autoscale", 1),
+        ],
+    );
+    let target = heartbeat_target(50);
+    let mut env = env(&api, &target, "redis://127.0.0.1:6379/0");
+    env.insert("AUTOSCALE_HEROKU_APP_NAME", name.clone());
+    env.insert("AUTOSCALE_WORKER_MAX_WAIT_SECONDS", "60".into());
+    let (log, code) = run_while(app(&pq, &gq).path(), &env, false, |w| {
+        w.until("worker_priority at 3 dynos", |_| {
+            api.quantity("worker_priority") == Some(3)
+        });
+    });
+    let mut conn = redis::Client::open("redis://127.0.0.1:6379/0")
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let _: u64 = redis::cmd("DEL").arg(&pq).query(&mut conn).unwrap();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        log.contains("the oldest waited 15") && log.contains("(max wait 60s)"),
+        "{log}"
+    );
+    let tick = log
+        .lines()
+        .find(|l| l.contains("\"oldest_job_seconds\":{\""))
+        .unwrap_or_else(|| panic!("a tick with the queue's age: {log}"));
+    assert!(tick.contains(&format!("\"{pq}\":15")), "{tick}");
+}
+
 #[test]
 fn with_the_management_api_jobs_held_by_busy_workers_keep_their_dynos() {
     assert!(

@@ -27,6 +27,7 @@ fn hb(ms: u64) -> Option<Measure<Duration>> {
 
 fn obs(f: &[(&str, u32)], heartbeat: Option<Measure<Duration>>) -> Observation {
     Observation {
+        queue_ages: BTreeMap::new(),
         formation: formation(f),
         heartbeat,
         queues: BTreeMap::new(),
@@ -275,6 +276,7 @@ fn an_unknown_formation_holds_everything() {
     let mut st = State::default();
     for i in 0..5 {
         let o = Observation {
+            queue_ages: BTreeMap::new(),
             formation: Measure::Unknown("HTTP 503".into()),
             heartbeat: hb(5000),
             queues: BTreeMap::new(),
@@ -349,6 +351,7 @@ fn workers_policy() -> Policy {
         QueueRule {
             queues: vec!["bulk_priority".into()],
             jobs_per_dyno: 10,
+            max_wait: None,
             min: Bound::Fixed(0),
             max: Bound::Fixed(4),
         },
@@ -358,6 +361,7 @@ fn workers_policy() -> Policy {
         QueueRule {
             queues: vec!["default".into(), "bulk".into(), "feedback".into()],
             jobs_per_dyno: 20,
+            max_wait: None,
             min: Bound::Fixed(1),
             max: Bound::Fixed(6),
         },
@@ -367,6 +371,7 @@ fn workers_policy() -> Policy {
         QueueRule {
             queues: vec!["default".into()],
             jobs_per_dyno: 1,
+            max_wait: None,
             min: Bound::Fixed(0),
             max: Bound::Fixed(9),
         },
@@ -663,6 +668,7 @@ fn a_policy_whose_worker_types_change_is_read_afresh_even_at_the_same_count() {
     let first = workers_policy();
     let mut st = State::default();
     let o = Observation {
+        queue_ages: BTreeMap::new(),
         formation: formation(&[
             ("web", 1),
             ("worker_general", 1),
@@ -733,6 +739,7 @@ fn a_type_that_stays_when_the_policy_changes_keeps_what_was_known_of_it() {
     first.scale_down_delay = Duration::ZERO;
     let mut st = State::default();
     let busy = Observation {
+        queue_ages: BTreeMap::new(),
         formation: formation(&[("web", 1), ("worker_general", 1), ("worker_priority", 0)]),
         heartbeat: hb(100),
         queues: queues(&[
@@ -764,6 +771,7 @@ fn a_type_that_stays_when_the_policy_changes_keeps_what_was_known_of_it() {
     // change as ours, it is no hand change (no freeze), and with its queues
     // empty it goes down.
     let quiet = Observation {
+        queue_ages: BTreeMap::new(),
         formation: formation(&[("web", 1), ("worker_general", 5), ("worker_import", 0)]),
         queues: queues(&[
             ("default", Some(0)),
@@ -832,6 +840,7 @@ fn a_declared_singleton_is_never_scaled_whatever_its_queue() {
     p.singletons.insert("worker_general".into());
     let mut st = State::default();
     let o = Observation {
+        queue_ages: BTreeMap::new(),
         formation: formation(&[("web", 1), ("worker_general", 1), ("worker_priority", 1)]),
         heartbeat: hb(100),
         queues: queues(&[
@@ -937,8 +946,8 @@ proptest! {
         s.passes_to_scale_down = 2;
         let mut p = Policy::new(s);
         p.web_policy = if seed { WebPolicy::Seed } else { WebPolicy::Capacity };
-        p.workers.insert("worker_general".into(), QueueRule { queues: vec!["default".into(), "bulk".into()], jobs_per_dyno: 25, min: Bound::Fixed(0), max: wmax });
-        p.workers.insert("beat".into(), QueueRule { queues: vec!["default".into()], jobs_per_dyno: 1, min: Bound::Fixed(0), max: Bound::Fixed(5) });
+        p.workers.insert("worker_general".into(), QueueRule { queues: vec!["default".into(), "bulk".into()], jobs_per_dyno: 25, max_wait: None, min: Bound::Fixed(0), max: wmax });
+        p.workers.insert("beat".into(), QueueRule { queues: vec!["default".into()], jobs_per_dyno: 1, max_wait: None, min: Bound::Fixed(0), max: Bound::Fixed(5) });
         let mut st = State::default();
         let mut now = Utc.with_ymd_and_hms(2026, 3, 28, 22, 0, 0).unwrap();
         let mut last_release: Option<DateTime<Utc>> = None;
@@ -950,6 +959,7 @@ proptest! {
                 _ => Measure::Unknown("api".into()),
             };
             let o = Observation {
+                queue_ages: BTreeMap::new(),
                 formation: f.clone(),
                 heartbeat: heartbeat.map(|h| match h { Measure::Value(ms) => Measure::Value(Duration::from_millis(ms)), Measure::Unknown(w) => Measure::Unknown(w) }),
                 queues: [("default".to_string(), d.clone()), ("bulk".to_string(), b.clone())].into_iter().collect(),
@@ -1559,8 +1569,9 @@ fn the_flap_budget_does_not_hold_a_mostly_idle_type_at_its_peak() {
 
 /// A sudden overload: the time requests wait for a dyno grows by 5 s every
 /// second (arrivals six times what 2 dynos serve). Web goes at once to what
-/// six times the load needs, read from the two beats the 2 dynos served
-/// (the first step's dyno still boots), not 15% more per beat.
+/// six times the load needs and what clears the queued backlog within two
+/// boot delays, read from the two beats the 2 dynos served (the first step's
+/// dyno still boots), not 15% more per beat.
 #[test]
 fn an_overload_is_read_from_how_fast_the_wait_grows() {
     let p = capacity_policy(40);
@@ -1582,9 +1593,76 @@ fn an_overload_is_read_from_how_fast_the_wait_grows() {
     beat(&mut st, &mut web, 2_000, 60);
     let after_first = web;
     beat(&mut st, &mut web, 152_000, 90);
-    // 2 dynos x 6 / 0.85 (the utilization aimed at) = 14.1.
+    // (2 dynos x 6 + 152 s x 2 dynos / 120 s) / 0.85 (the utilization
+    // aimed at) = 17.1.
     assert_eq!(
-        web, 15,
+        web, 18,
         "one step to what the arrivals need (was {after_first})"
     );
+}
+
+/// The age signal (Judoscale's and HireFire's "queue latency"): a type with
+/// a max wait grows by how far past it the oldest waiting job of its queues
+/// is, even when the count of jobs alone asks for no more; without a max
+/// wait, or with no age measured, the count alone decides.
+#[test]
+fn a_worker_type_with_a_max_wait_grows_by_how_long_its_oldest_job_waited() {
+    let policy = |max_wait: Option<Duration>| {
+        let mut p = Policy::new(Settings::default());
+        p.web_type = None;
+        p.workers.insert(
+            "worker_import".into(),
+            QueueRule {
+                queues: vec!["user_import".into(), "bulk".into()],
+                jobs_per_dyno: 10,
+                max_wait,
+                min: Bound::Fixed(0),
+                max: Bound::Fixed(10),
+            },
+        );
+        p
+    };
+    let observe = |ages: &[(&str, u64)]| Observation {
+        queue_ages: ages
+            .iter()
+            .map(|(q, s)| ((*q).to_string(), Duration::from_secs(*s)))
+            .collect(),
+        formation: formation(&[("worker_import", 2)]),
+        heartbeat: None,
+        // Six long imports waiting: one dyno's worth by count.
+        queues: queues(&[("user_import", Some(6)), ("bulk", Some(0))]),
+        released_at: None,
+        heartbeat_service: None,
+    };
+    let decide = |p: &Policy, o: &Observation| {
+        let t = tick(p, &mut State::default(), o, at(0));
+        t.decisions
+            .iter()
+            .find(|d| d.process_type == "worker_import")
+            .map(|d| (d.to, d.rule.clone()))
+    };
+    let minute = Some(Duration::from_mins(1));
+    // The oldest of the two queues waited 150 s against 60: 2 x 2.5 = 5.
+    let (to, rule) = decide(
+        &policy(minute),
+        &observe(&[("user_import", 150), ("bulk", 3)]),
+    )
+    .expect("grown by the age");
+    assert_eq!(to, 5, "{rule}");
+    assert!(
+        rule.contains("the oldest waited 150s in user_import (max wait 60s)"),
+        "{rule}"
+    );
+    // Just past the target: at least one more.
+    let (to, _) = decide(&policy(minute), &observe(&[("user_import", 61)])).expect("one more");
+    assert_eq!(to, 3);
+    // Under the target, or unmeasured, or no max wait: the count (1) holds
+    // the 2 dynos (a decrease waits for the scale-down delay).
+    for (p, ages) in [
+        (policy(minute), vec![("user_import", 59)]),
+        (policy(minute), vec![]),
+        (policy(None), vec![("user_import", 600)]),
+    ] {
+        assert_eq!(decide(&p, &observe(&ages)), None, "{ages:?}");
+    }
 }

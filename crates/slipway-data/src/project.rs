@@ -344,6 +344,9 @@ pub struct AutoscaleTable {
     pub web_policy: Option<String>,
     /// The max of a Celery worker type that declares none (default 5).
     pub worker_max: Option<u32>,
+    /// The longest a worker type's oldest waiting job may wait before the
+    /// type grows (off by default; measured on Redis brokers).
+    pub max_wait_seconds: Option<u64>,
     /// A URL to POST notifications to (JSON).
     pub webhook: Option<String>,
     #[serde(default)]
@@ -357,6 +360,8 @@ pub struct AutoscaleTypeTable {
     /// Override the queues inferred from the type's `-Q` list.
     pub queues: Option<Vec<String>>,
     pub jobs_per_dyno: Option<u32>,
+    /// This type's max wait (instead of `max-wait-seconds`).
+    pub max_wait_seconds: Option<u64>,
     /// This type's max (instead of its formation's or `worker-max`).
     pub max: Option<u32>,
     /// `false`: never scale this type.

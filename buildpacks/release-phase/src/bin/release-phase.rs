@@ -128,6 +128,9 @@ enum SimulatedPolicy {
     /// Perfect foresight: the fewest web dyno-hours that keep the latency
     /// under the target in the same model (the lower bound).
     Oracle,
+    /// Perfect foresight within the daily flap budget: the lower bound for
+    /// a policy that keeps it (the same as `oracle` without a budget).
+    OracleInBudget,
 }
 
 /// The process's environment: what Heroku gives the release dyno.
@@ -261,14 +264,11 @@ fn watch_the_grace(stop: buildkit::process::Stop) {
     });
 }
 
-/// The three policies on the same trace and model, with each one's distance
-/// from the perfect-foresight bound.
-fn side_by_side(
-    slipway: &autoscale::Summary,
-    seed: &autoscale::Summary,
-    oracle: &autoscale::Summary,
-    c: &autoscale::Conditions,
-) -> String {
+/// The policies on the same trace and model, with each one's distance from
+/// the perfect-foresight bounds: free, and within the flap budget (the one a
+/// policy that keeps the budget can reach).
+fn side_by_side(runs: [&autoscale::Summary; 4], c: &autoscale::Conditions) -> String {
+    let [slipway, seed, oracle, in_budget] = runs;
     let ratio = |a: f64, b: f64| {
         if b > 0.0 {
             format!("{:.2}x", a / b)
@@ -290,8 +290,15 @@ fn side_by_side(
         ))
     );
     let mut out = format!(
-        "\nside by side ({model}):\n{:28} {:>9} {:>9} {:>9} {:>15} {:>12}\n",
-        "", "slipway", "seed", "oracle", "slipway/oracle", "seed/oracle"
+        "\nside by side ({model}):\n{:28} {:>9} {:>9} {:>9} {:>9} {:>15} {:>18} {:>12}\n",
+        "",
+        "slipway",
+        "seed",
+        "oracle",
+        "in budget",
+        "slipway/oracle",
+        "slipway/in budget",
+        "seed/oracle"
     );
     for (what, f) in [
         (
@@ -301,36 +308,37 @@ fn side_by_side(
         ("dyno-hours (scaled types)", |s| s.dyno_hours),
     ] {
         out += &format!(
-            "{what:28} {:>9.2} {:>9.2} {:>9.2} {:>15} {:>12}\n",
+            "{what:28} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>15} {:>18} {:>12}\n",
             f(slipway),
             f(seed),
             f(oracle),
+            f(in_budget),
             ratio(f(slipway), f(oracle)),
+            ratio(f(slipway), f(in_budget)),
             ratio(f(seed), f(oracle))
         );
     }
     let over = |s: &autoscale::Summary| s.minutes_over_target;
     out += &format!(
-        "{:28} {:>9.1} {:>9.1} {:>9.1} {:>15} {:>12}\n",
+        "{:28} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>15} {:>18} {:>12}\n",
         "minutes over the target",
         over(slipway),
         over(seed),
         over(oracle),
+        over(in_budget),
         format!("{:+.1}", over(slipway) - over(oracle)),
+        format!("{:+.1}", over(slipway) - over(in_budget)),
         format!("{:+.1}", over(seed) - over(oracle))
     );
+    let rev =
+        |s: &autoscale::Summary| format!("{}/{}", s.max_reversals_hour.0, s.max_reversals_day.0);
     out += &format!(
-        "{:28} {:>9} {:>9} {:>9}\n",
+        "{:28} {:>9} {:>9} {:>9} {:>9}\n",
         "most reversals (hour/day)",
-        format!(
-            "{}/{}",
-            slipway.max_reversals_hour.0, slipway.max_reversals_day.0
-        ),
-        format!("{}/{}", seed.max_reversals_hour.0, seed.max_reversals_day.0),
-        format!(
-            "{}/{}",
-            oracle.max_reversals_hour.0, oracle.max_reversals_day.0
-        ),
+        rev(slipway),
+        rev(seed),
+        rev(oracle),
+        rev(in_budget),
     );
     out
 }
@@ -363,6 +371,7 @@ fn simulate(
             SimulatedPolicy::Seed => simulate::Which::Seed,
             SimulatedPolicy::Slipway => simulate::Which::Slipway,
             SimulatedPolicy::Oracle => simulate::Which::Oracle,
+            SimulatedPolicy::OracleInBudget => simulate::Which::OracleInBudget,
         };
         let run = |w| {
             simulate::run(
@@ -378,10 +387,11 @@ fn simulate(
         let started = std::time::Instant::now();
         let (samples, summary) = run(which);
         let elapsed = started.elapsed();
-        let [slipway, seed, oracle] = [
+        let [slipway, seed, oracle, in_budget] = [
             simulate::Which::Slipway,
             simulate::Which::Seed,
             simulate::Which::Oracle,
+            simulate::Which::OracleInBudget,
         ]
         .map(|w| {
             if w == which {
@@ -415,7 +425,7 @@ fn simulate(
             summary.peak_depth,
             elapsed.as_secs_f64(),
             f64::from(u32::try_from(summary.ticks).unwrap_or(u32::MAX)) / elapsed.as_secs_f64().max(1e-9)
-        ) + &side_by_side(&slipway, &seed, &oracle, conditions);
+        ) + &side_by_side([&slipway, &seed, &oracle, &in_budget], conditions);
         for (name, body) in [
             ("timeline.csv", simulate::timeline_csv(&samples)),
             ("plot.svg", simulate::svg(&samples, target, &title)),

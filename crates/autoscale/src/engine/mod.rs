@@ -49,6 +49,10 @@ pub struct Observation {
     pub heartbeat: Option<Measure<Duration>>,
     /// Depth per queue.
     pub queues: BTreeMap<String, Measure<u64>>,
+    /// How long the oldest waiting job of a queue has waited, where the
+    /// broker shows it (Redis, jobs stamped by the shipped `heroku_autoscale`
+    /// app); a queue not in it is judged by its depth alone.
+    pub queue_ages: BTreeMap<String, Duration>,
     /// When the current release was created, if known.
     pub released_at: Option<DateTime<Utc>>,
     /// The time the heartbeat reported spending inside the dyno
@@ -85,6 +89,9 @@ pub struct Frame<'a> {
     pub heartbeat: Option<&'a Measure<Duration>>,
     /// Each queue's depth.
     pub queues: &'a [Measure<u64>],
+    /// Each queue's oldest waiting job's age, by the same position, where
+    /// measured (empty: none measured).
+    pub queue_ages: &'a [Option<Duration>],
     pub released_at: Option<DateTime<Utc>>,
     /// See [`Observation::heartbeat_service`].
     pub heartbeat_service: Option<Duration>,
@@ -117,10 +124,17 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
                 .unwrap_or_else(|| Measure::Unknown("not measured".into()))
         })
         .collect();
+    let queue_ages: Vec<Option<Duration>> = state
+        .index
+        .queues
+        .iter()
+        .map(|q| obs.queue_ages.get(q).copied())
+        .collect();
     let frame = Frame {
         formation,
         heartbeat: obs.heartbeat.as_ref(),
         queues: &queues,
+        queue_ages: &queue_ages,
         released_at: obs.released_at,
         heartbeat_service: obs.heartbeat_service,
     };

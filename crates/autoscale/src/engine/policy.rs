@@ -18,6 +18,10 @@ pub struct QueueRule {
     pub queues: Vec<String>,
     /// Waiting jobs one dyno is expected to keep up with.
     pub jobs_per_dyno: u32,
+    /// The longest the oldest waiting job may have waited (measured where
+    /// the broker and the publisher allow it): past it, the type grows by
+    /// the ratio, whatever the count says. `None`: the count alone.
+    pub max_wait: Option<Duration>,
     pub min: Bound,
     pub max: Bound,
 }

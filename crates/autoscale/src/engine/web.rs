@@ -62,7 +62,7 @@ pub(super) fn propose_web_capacity(
     if let Some((to, rule)) = into_bounds(current, min, max) {
         return Some(Proposal::new(0, current, bounds, to, rule, true));
     }
-    let Some(need) = capacity_needs(policy, state, current) else {
+    let Some(need) = capacity_needs(policy, state, current, now) else {
         let rule = why!(
             policy.explain,
             "holding: no heartbeat measured since the last change"
@@ -144,7 +144,12 @@ impl WebNeed {
 }
 
 /// `None`: nothing measured since the last change.
-pub(super) fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -> Option<WebNeed> {
+pub(super) fn capacity_needs(
+    policy: &Policy,
+    state: &mut State,
+    current: u32,
+    now: DateTime<Utc>,
+) -> Option<WebNeed> {
     let s = &policy.settings;
     let latency = median(&state.latencies)?;
     if let Some((before, l_before)) = state.before_change.take() {
@@ -172,7 +177,7 @@ pub(super) fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -
     // A service time over the target cannot be waited out: aim at that
     // floor plus the target's worth of waiting, not at a third busy.
     let goal = if st >= target {
-        st + target * LATENCY_GOAL
+        st + target
     } else {
         (target * LATENCY_GOAL).max(st * 1.5)
     };
@@ -180,7 +185,12 @@ pub(super) fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -
     let n = f64::from(current.max(1));
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let dynos = |x: f64| x.ceil().clamp(1.0, f64::from(u32::MAX)) as u32;
-    let mut up = dynos(n * busy / aim);
+    // While a scale-up boots, the beats were served by the dynos from before
+    // it: their busy share is theirs, and read against all of `current` it
+    // would buy the booting dynos a second time (a push to 40 req/s went to
+    // 8 dynos, then to the max of 10 on the next beat, and was held there).
+    let n_serving = f64::from(serving(state, current, now).max(1));
+    let mut up = dynos(n_serving * busy / aim);
     // Over the target with an estimated service time, the estimate may be
     // what is wrong: one more step. A measured one says how much of the
     // latency was waiting for a dyno; the rest (a slow dependency, slow
@@ -188,10 +198,25 @@ pub(super) fn capacity_needs(policy: &Policy, state: &mut State, current: u32) -
     if latency > s.max_response && reported.is_none() {
         up = up.max(current.saturating_add(s.increment));
     }
+    // A backlog draining fast (the wait down by a quarter between two beats,
+    // the latest served by every dyno) is capacity over the arrivals: its
+    // latency is the queue left from before, not a share of busy dynos.
+    // Two beats the same dynos served say how fast requests arrive (the
+    // backlog shrinks at `capacity - arrivals`): aim at that; right after a
+    // boot the two beats had different dynos, and one beat is held.
+    match draining(state, current) {
+        Some(Drain::Arrivals(a)) => up = up.min(dynos(a / aim)),
+        Some(Drain::JustBooted) => up = up.min(current),
+        None => {}
+    }
     if let Some(overload) = overload(policy, state) {
         // Requests arrive `overload` times faster than the dynos that
         // measured it serve them: as many as that, aimed as usual.
-        up = up.max(dynos(f64::from(overload.serving) * overload.ratio / aim));
+        // and enough more to clear the backlog already queued within a
+        // boot delay of the new dynos serving.
+        let arrivals = f64::from(overload.serving) * overload.ratio;
+        let drain = overload.backlog / (BOOT.as_secs_f64() * 2.0);
+        up = up.max(dynos((arrivals + drain) / aim));
     }
     Some(WebNeed {
         inside_over_target: reported.is_some_and(|r| r > s.max_response),
@@ -219,6 +244,9 @@ const BOOT: Duration = Duration::from_mins(1);
 struct Overload {
     ratio: f64,
     serving: u32,
+    /// The work queued at the latest beat, in dyno-seconds (its wait times
+    /// the dynos that serve it).
+    backlog: f64,
 }
 
 /// The web dynos serving at `now` out of `current`: those from before the
@@ -255,6 +283,29 @@ pub(super) fn record_wait(
     }
 }
 
+/// A backlog draining fast: the wait down by a quarter between two beats,
+/// the latest served by every dyno.
+enum Drain {
+    /// Both beats had the same dynos: the arrival rate, in dynos' worth of work.
+    Arrivals(f64),
+    /// The new dynos of a scale-up served the latest beat only.
+    JustBooted,
+}
+
+fn draining(state: &State, current: u32) -> Option<Drain> {
+    let (&(t1, w1, n1), &(t2, w2, n2)) = (state.waits.front()?, state.waits.back()?);
+    let dt = (t2 - t1).to_std().ok()?.as_secs_f64();
+    if dt <= 0.0 || n2 != current || w2.saturating_mul(4) >= w1.saturating_mul(3) {
+        return None;
+    }
+    let growth = (w2.as_secs_f64() - w1.as_secs_f64()) / dt;
+    Some(if n1 == n2 {
+        Drain::Arrivals(f64::from(n2) * (1.0 + growth).max(0.0))
+    } else {
+        Drain::JustBooted
+    })
+}
+
 fn overload(policy: &Policy, state: &State) -> Option<Overload> {
     let s = &policy.settings;
     let (Some(&(t1, w1, n1)), Some(&(t2, w2, n2))) = (state.waits.front(), state.waits.back())
@@ -273,6 +324,7 @@ fn overload(policy: &Policy, state: &State) -> Option<Overload> {
     Some(Overload {
         ratio: 1.0 + growth,
         serving: n2.max(1),
+        backlog: w2.as_secs_f64() * f64::from(n2.max(1)),
     })
 }
 

@@ -39,7 +39,9 @@ pub(super) fn propose_worker(
         }
     }
     let per = u64::from(rule.jobs_per_dyno.max(1));
-    let need = u32::try_from(total.div_ceil(per)).unwrap_or(u32::MAX);
+    let by_count = u32::try_from(total.div_ceil(per)).unwrap_or(u32::MAX);
+    let (by_age, over_wait) = by_age(rule, obs, queue_ix, current);
+    let need = by_count.max(by_age);
     if let Some((qi, why)) = unknown {
         let q = state.index.queues[qi].as_str();
         once(
@@ -97,6 +99,15 @@ pub(super) fn propose_worker(
     } else {
         format!("{total} waiting in {deepest_name}")
     };
+    let waiting = match over_wait {
+        Some((target, (age, qi))) if by_age > by_count => format!(
+            "{waiting}; the oldest waited {}s in {} (max wait {}s)",
+            age.as_secs(),
+            state.index.queues[qi],
+            target.as_secs()
+        ),
+        _ => waiting,
+    };
     let rule = if bound {
         format!("outside [{min}, {max}]")
     } else if to == current && need < current && stable_need < current {
@@ -125,6 +136,36 @@ pub(super) fn propose_worker(
         format!("{waiting} / {} per dyno", rule.jobs_per_dyno)
     };
     Some(Proposal::new(i, current, (min, max), to, rule, bound))
+}
+
+/// The oldest waiting job of the type's queues, where measured, past its max
+/// wait: a job waits about backlog / throughput, and throughput grows with
+/// dynos, so a wait of k times the target needs k times the dynos (at least
+/// one more). With the max wait, the age and the queue it was seen in.
+#[allow(clippy::type_complexity)]
+fn by_age(
+    rule: &QueueRule,
+    obs: &Frame,
+    queue_ix: &[usize],
+    current: u32,
+) -> (u32, Option<(Duration, (Duration, usize))>) {
+    let oldest = queue_ix
+        .iter()
+        .filter_map(|&qi| obs.queue_ages.get(qi).copied().flatten().map(|a| (a, qi)))
+        .max();
+    let over_wait = rule
+        .max_wait
+        .zip(oldest)
+        .filter(|(target, (age, _))| age > target && !target.is_zero());
+    let need = over_wait.map_or(0, |(target, (age, _))| {
+        let ratio = age.as_secs_f64() / target.as_secs_f64();
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let n = (f64::from(current.max(1)) * ratio)
+            .ceil()
+            .min(f64::from(u32::MAX)) as u32;
+        n.max(current.saturating_add(1))
+    });
+    (need, over_wait)
 }
 
 /// Scale down only to the highest need of the delay window (HPA's

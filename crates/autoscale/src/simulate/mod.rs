@@ -23,6 +23,7 @@
 #![allow(clippy::cast_precision_loss, clippy::many_single_char_names)]
 
 mod model;
+mod oracle;
 mod plot;
 mod trace;
 
@@ -46,6 +47,10 @@ pub enum Which {
     /// types follow Slipway's policy. Its web dyno-hours are the lower bound
     /// a web policy is measured against.
     Oracle,
+    /// Perfect foresight within the flap budget: as `Oracle`, with no more
+    /// direction reversals over the trace than the daily budget allows (the
+    /// free oracle when there is none). The bound for a policy that keeps it.
+    OracleInBudget,
 }
 
 /// What the model sees beyond the trace.
@@ -237,6 +242,7 @@ impl Engine {
             formation: Ok(&self.formation),
             heartbeat: Some(&heartbeat),
             queues: &self.queues,
+            queue_ages: &[],
             released_at: None,
             heartbeat_service: service,
         };
@@ -275,10 +281,7 @@ pub fn run(
         &from_policy
     };
     let interval = policy.settings.heartbeat_interval.as_secs_f64().max(0.001);
-    let start: DateTime<Utc> = Utc
-        .with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
-        .single()
-        .expect("valid");
+    let start = at(0.0);
     let end = trace[trace.len() - 1].t;
     let mut model = Model::new(policy, trace, initial, consumers);
     model.boot_seconds = conditions.boot_seconds.max(0.0);
@@ -299,6 +302,14 @@ pub fn run(
     let mut t = trace[0].t;
     let target_ms = policy.settings.max_response.as_secs_f64() * 1000.0;
     let mut changes: Vec<(usize, u32)> = Vec::new();
+    let oracle_web = oracle_schedule(
+        policy,
+        trace,
+        model.quantity[model.web_i],
+        model.boot_seconds,
+        which,
+    );
+    let mut tick = 0;
     while t < end {
         while row_i + 1 < trace.len() && trace[row_i + 1].t <= t {
             row_i += 1;
@@ -306,8 +317,7 @@ pub fn run(
         let row = &trace[row_i];
         model.boot(t);
         let latency_ms = model.step(row_i, row, interval, &mut summary);
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let now = start + chrono::Duration::milliseconds((t * 1000.0) as i64);
+        let now = at(t);
         let web_now = model.quantity[model.web_i];
         let web_max = policy
             .bounds(&model.names[model.web_i], now)
@@ -335,11 +345,11 @@ pub fn run(
                 }
             }
             Which::Slipway => engine.decide(policy, &model, (latency, service), now, &mut changes),
-            Which::Oracle => {
+            Which::Oracle | Which::OracleInBudget => {
                 engine.decide(policy, &model, (latency, service), now, &mut changes);
                 changes.retain(|(i, _)| *i != model.web_i);
                 let cur = model.quantity[model.web_i];
-                let to = oracle_web(policy, trace, row_i, t, model.boot_seconds, now);
+                let to = oracle_web[tick];
                 if to != cur {
                     changes.push((model.web_i, to));
                 }
@@ -359,6 +369,7 @@ pub fn run(
             samples.push(model.sample(t, row.rps, latency_ms));
         }
         summary.ticks += 1;
+        tick += 1;
         t += interval;
     }
     for (i, times) in reversal_times.iter().enumerate() {
@@ -378,6 +389,17 @@ pub fn run(
         (Some(_), None) => None,
     };
     (samples, summary)
+}
+
+/// The simulated clock: `t` seconds into a Monday in January, UTC.
+fn at(t: f64) -> DateTime<Utc> {
+    let start: DateTime<Utc> = Utc
+        .with_ymd_and_hms(2026, 1, 5, 0, 0, 0)
+        .single()
+        .expect("valid");
+    #[allow(clippy::cast_possible_truncation)]
+    let ms = (t * 1000.0) as i64;
+    start + chrono::Duration::milliseconds(ms)
 }
 
 /// The heartbeat: the time inside the dyno (the request's own service and
@@ -400,43 +422,42 @@ fn heartbeat(
     )
 }
 
-/// The fewest web dynos that keep `row`'s latency under the target in the
-/// model (`(service + dep) / (1 - utilization)`, no backlog), or, where no
-/// quantity can (the time inside the dyno alone is over it), the fewest that
-/// keep it under that floor plus the target: more lower it less and less.
-fn web_needs(row: &Row, target_ms: f64) -> u32 {
-    let inside_ms = row.service_ms + row.dep_ms;
-    let work = row.rps * inside_ms / 1000.0;
-    let max_utilization = if target_ms > inside_ms {
-        (1.0 - inside_ms / target_ms).min(0.95)
-    } else {
-        target_ms / (inside_ms + target_ms)
-    };
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let n = (work / max_utilization - 1e-9).ceil().max(0.0) as u32;
-    n
-}
-
-/// The oracle's web quantity at `t`: what the next boot delay's worst row
-/// needs (a dyno needed then must be booting now), within web's bounds.
-fn oracle_web(
+/// Web's perfect-foresight schedule, one quantity per tick of [`run`]'s
+/// loop (none for a policy that is no oracle): the free bound, or (with a
+/// daily reversal budget) the cheapest that keeps it over the whole trace
+/// (the budget times the days it spans: a relaxation of the sliding day, so
+/// still a lower bound).
+fn oracle_schedule(
     policy: &Policy,
     trace: &[Row],
-    row_i: usize,
-    t: f64,
+    initial_web: u32,
     boot: f64,
-    now: DateTime<Utc>,
-) -> u32 {
-    let target_ms = policy.settings.max_response.as_secs_f64() * 1000.0;
-    // The row in force now, and every row that starts within the boot delay.
-    let need = std::iter::once(&trace[row_i])
-        .chain(trace[row_i + 1..].iter().take_while(|r| r.t <= t + boot))
-        .map(|r| web_needs(r, target_ms))
-        .max()
-        .unwrap_or(0);
-    let web = policy.web_type.as_deref().unwrap_or("web");
-    let (min, max) = policy.bounds(web, now).unwrap_or((1, u32::MAX));
-    need.clamp(min.max(1), max.max(1))
+    which: Which,
+) -> Vec<u32> {
+    let in_budget = match which {
+        Which::Slipway | Which::Seed => return Vec::new(),
+        Which::Oracle => false,
+        Which::OracleInBudget => true,
+    };
+    let interval = policy.settings.heartbeat_interval.as_secs_f64().max(0.001);
+    let end = trace[trace.len() - 1].t;
+    let mut floors = Vec::new();
+    let (mut row_i, mut t) = (0, trace[0].t);
+    while t < end {
+        while row_i + 1 < trace.len() && trace[row_i + 1].t <= t {
+            row_i += 1;
+        }
+        floors.push(oracle::web_floor(policy, trace, row_i, t, boot, at(t)));
+        t += interval;
+    }
+    match policy.flap_budget_per_day.filter(|_| in_budget) {
+        None => floors.iter().map(|&(floor, _)| floor).collect(),
+        Some(per_day) => {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let days = ((end - trace[0].t) / 86_400.0).ceil().max(1.0) as u32;
+            oracle::budgeted(&floors, initial_web, per_day.saturating_mul(days))
+        }
+    }
 }
 
 /// The most events (sorted times, seconds) in any window of `len` seconds.
@@ -518,6 +539,7 @@ mod tests {
             QueueRule {
                 queues: vec!["default".into()],
                 jobs_per_dyno: 10,
+                max_wait: None,
                 min: Bound::Fixed(0),
                 max: Bound::Fixed(5),
             },
