@@ -1571,34 +1571,42 @@ fn the_flap_budget_does_not_hold_a_mostly_idle_type_at_its_peak() {
 /// second (arrivals six times what 2 dynos serve). Web goes at once to what
 /// six times the load needs and what clears the queued backlog within two
 /// boot delays, read from the two beats the 2 dynos served (the first step's
-/// dyno still boots), not 15% more per beat.
+/// dyno still boots), not 15% more per beat. When the daily flap budget
+/// would leave no room to come down again, the dynos bought stay all day:
+/// then only what the arrivals need.
 #[test]
 fn an_overload_is_read_from_how_fast_the_wait_grows() {
-    let p = capacity_policy(40);
-    let mut st = State::default();
-    let service = Some(Duration::from_millis(150));
-    let mut web = 2;
-    let beat = |st: &mut State, web: &mut u32, wait_ms: u64, secs: i64| {
-        let mut o = obs(&[("web", *web)], hb(150 + wait_ms));
-        o.heartbeat_service = service;
-        let t = step(&p, st, &o, at_secs(secs));
-        for d in &t.decisions {
-            *web = d.to;
-        }
+    let web_after = |flap_budget_per_day: Option<u32>| {
+        let mut p = capacity_policy(40);
+        p.flap_budget_per_day = flap_budget_per_day;
+        let mut st = State::default();
+        let service = Some(Duration::from_millis(150));
+        let mut web = 2;
+        let mut beat = |wait_ms: u64, secs: i64| {
+            let mut o = obs(&[("web", web)], hb(150 + wait_ms));
+            o.heartbeat_service = service;
+            let t = step(&p, &mut st, &o, at_secs(secs));
+            for d in &t.decisions {
+                web = d.to;
+            }
+            web
+        };
+        // A quiet start, then waits of 2 s and 152 s, 30 s apart: growth 5/s.
+        beat(10, 0);
+        assert_eq!(beat(10, 30), 2);
+        let after_first = beat(2_000, 60);
+        (after_first, beat(152_000, 90))
     };
-    // A quiet start, then waits of 2 s and 152 s, 30 s apart: growth 5/s.
-    beat(&mut st, &mut web, 10, 0);
-    beat(&mut st, &mut web, 10, 30);
-    assert_eq!(web, 2);
-    beat(&mut st, &mut web, 2_000, 60);
-    let after_first = web;
-    beat(&mut st, &mut web, 152_000, 90);
     // (2 dynos x 6 + 152 s x 2 dynos / 120 s) / 0.85 (the utilization
     // aimed at) = 17.1.
+    let (after_first, web) = web_after(Some(12));
     assert_eq!(
         web, 18,
-        "one step to what the arrivals need (was {after_first})"
+        "one step to what the arrivals need and the backlog's drain (was {after_first})"
     );
+    assert_eq!(web_after(None).1, 18);
+    // A budget of 1: after any reversal none is left. 2 x 6 / 0.85 = 14.1.
+    assert_eq!(web_after(Some(1)).1, 15, "the arrivals' need only");
 }
 
 /// The age signal (Judoscale's and HireFire's "queue latency"): a type with

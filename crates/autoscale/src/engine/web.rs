@@ -215,7 +215,14 @@ pub(super) fn capacity_needs(
         // and enough more to clear the backlog already queued within a
         // boot delay of the new dynos serving.
         let arrivals = f64::from(overload.serving) * overload.ratio;
-        let drain = overload.backlog / (BOOT.as_secs_f64() * 2.0);
+        // Not when this increase spends the last reversal the daily budget
+        // has room to come down from: the dynos bought stay all day, and a
+        // backlog drains, if more slowly, at the arrivals' need.
+        let drain = if final_increase(policy, state, now) {
+            0.0
+        } else {
+            overload.backlog / (BOOT.as_secs_f64() * 2.0)
+        };
         up = up.max(dynos((arrivals + drain) / aim));
     }
     Some(WebNeed {
@@ -281,6 +288,26 @@ pub(super) fn record_wait(
     while waits.len() > 2 {
         waits.pop_front();
     }
+}
+
+/// After an increase now (a reversal if web last went down), the daily flap
+/// budget has no room for a decrease (the guard keeps room for a reversal
+/// and the one that may follow): whatever web goes up to, it keeps all day.
+fn final_increase(policy: &Policy, state: &State, now: DateTime<Utc>) -> bool {
+    let (Some(slot), Some(budget)) = (state.slots.first(), policy.flap_budget_per_day) else {
+        return false;
+    };
+    let in_day = slot
+        .reversals
+        .iter()
+        .filter(|at| since(now, **at) <= Duration::from_hours(24))
+        .count();
+    let after = u32::try_from(in_day)
+        .unwrap_or(u32::MAX)
+        .saturating_add(u32::from(
+            slot.last_direction == Some(super::Direction::Down),
+        ));
+    after.saturating_add(2) > budget
 }
 
 /// A backlog draining fast: the wait down by a quarter between two beats,
