@@ -15,6 +15,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../python/heroku_autoscale/apps.py"),
     ),
     (
+        "stamp.py",
+        include_str!("../python/heroku_autoscale/stamp.py"),
+    ),
+    (
         "urls.py",
         include_str!("../python/heroku_autoscale/urls.py"),
     ),
@@ -32,4 +36,26 @@ pub(crate) fn install(dir: &Path) -> std::io::Result<()> {
         std::fs::write(package.join(name), text)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every module of the package ships (apps.py imports stamp.py: a file
+    /// left out would break the app's start, not this build).
+    #[test]
+    fn every_python_file_of_the_package_ships() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/heroku_autoscale");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| {
+                std::path::Path::new(n)
+                    .extension()
+                    .is_some_and(|e| e == "py")
+            })
+            .collect();
+        on_disk.sort();
+        let shipped: Vec<&str> = super::FILES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(on_disk, shipped);
+    }
 }
