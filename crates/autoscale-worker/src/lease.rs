@@ -316,6 +316,37 @@ impl Lease {
         }
     }
 
+    /// Give the lease up on a clean stop (SIGTERM: every release restarts
+    /// the autoscale dyno), so the next process takes it at once instead of
+    /// after the key's expiry: the Redis key is deleted if it still names
+    /// this worker; the advisory lock ends with its session. True if a held
+    /// lease was given up.
+    pub(crate) fn release(&mut self) -> bool {
+        match self {
+            Self::None => false,
+            Self::Postgres { client, .. } => client.take().is_some(),
+            Self::Redis {
+                client,
+                conn,
+                key,
+                id,
+                ..
+            } => {
+                let script = redis::Script::new(
+                    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end \
+                     return 0",
+                );
+                matches!(
+                    with_redis(client, conn, |c| script
+                        .key(key.as_str())
+                        .arg(id.as_str())
+                        .invoke::<i32>(c)),
+                    Ok(1)
+                )
+            }
+        }
+    }
+
     /// Take the lease, or keep it: call every tick before acting.
     pub fn hold(&mut self) -> Held {
         match self {

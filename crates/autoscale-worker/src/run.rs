@@ -164,7 +164,8 @@ pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut 
             break;
         }
     }
-    w.emit(&serde_json::json!({"event": "stop", "reason": "signal"}));
+    let released = w.config.lease.release();
+    w.emit(&serde_json::json!({"event": "stop", "reason": "signal", "lease_released": released}));
     EXIT_STOPPED
 }
 

@@ -790,6 +790,58 @@ for n in (1, 2):
     assert!(tick.contains(&format!("\"{pq}\":15")), "{tick}");
 }
 
+/// Every release restarts the autoscale dyno (SIGTERM, then a new process):
+/// a worker stopped cleanly gives its Redis lease up, so the next one takes
+/// it at once instead of waiting out the key's expiry; the saved state stays.
+#[test]
+fn a_worker_stopped_cleanly_gives_its_redis_lease_up_for_the_next_one() {
+    assert!(
+        std::net::TcpStream::connect("127.0.0.1:6379").is_ok(),
+        "Redis is not listening on 127.0.0.1:6379: scripts/services starts it"
+    );
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    let name = unique("restarted");
+    let api = FakeApi::start(
+        &name,
+        TOKEN,
+        &[
+            ("web", 1),
+            ("beat", 1),
+            ("worker_priority", 0),
+            ("worker_general", 1),
+            ("autoscale", 1),
+        ],
+    );
+    let target = heartbeat_target(50);
+    let mut env = env(&api, &target, "redis://127.0.0.1:6379/0");
+    env.insert("AUTOSCALE_HEROKU_APP_NAME", name.clone());
+    let dir = app(&pq, &gq);
+    let key = format!("slipway:autoscale:{name}:lease");
+    let mut conn = redis::Client::open("redis://127.0.0.1:6379/0")
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let (first, code) = run_ticks(dir.path(), &env, false, 1);
+    assert_eq!(code, autoscale_worker::EXIT_STOPPED, "{first}");
+    assert!(first.contains("\"lease_released\":true"), "{first}");
+    let exists: u64 = redis::cmd("EXISTS").arg(&key).query(&mut conn).unwrap();
+    assert_eq!(exists, 0, "the lease key is gone: {first}");
+    let state: u64 = redis::cmd("EXISTS")
+        .arg(format!("{key}:state"))
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(state, 1, "the saved state stays for the next one");
+    // The next process acts from its first tick: no wait for the key.
+    let (second, _) = run_ticks(dir.path(), &env, false, 1);
+    let _: u64 = redis::cmd("DEL")
+        .arg(&key)
+        .arg(format!("{key}:state"))
+        .query(&mut conn)
+        .unwrap();
+    assert!(!second.contains("\"event\":\"waiting\""), "{second}");
+    assert!(second.contains("\"restored\""), "{second}");
+}
+
 #[test]
 fn with_the_management_api_jobs_held_by_busy_workers_keep_their_dynos() {
     assert!(
