@@ -121,8 +121,14 @@ fn app(priority_q: &str, general_q: &str) -> tempfile::TempDir {
 
 /// The Platform API with the small app's formation: web 1, beat 1, worker_priority 0, worker_general 1, autoscale 1.
 fn small_api() -> FakeApi {
+    small_api_named("refapp")
+}
+
+/// The same for an app of its own name (a Redis lease is a key per app:
+/// tests that run beside each other on one Redis do not share one).
+fn small_api_named(name: &str) -> FakeApi {
     FakeApi::start(
-        "refapp",
+        name,
         TOKEN,
         &[
             ("web", 1),
@@ -753,17 +759,7 @@ for n in (1, 2):
     // An app of its own: the lease is a Redis key per app, and the other
     // Redis-broker test runs beside this one.
     let name = unique("aged");
-    let api = FakeApi::start(
-        &name,
-        TOKEN,
-        &[
-            ("web", 1),
-            ("beat", 1),
-            ("worker_priority", 0),
-            ("worker_general", 1),
-            ("autoscale", 1),
-        ],
-    );
+    let api = small_api_named(&name);
     let target = heartbeat_target(50);
     let mut env = env(&api, &target, "redis://127.0.0.1:6379/0");
     env.insert("AUTOSCALE_HEROKU_APP_NAME", name.clone());
@@ -801,17 +797,7 @@ fn a_worker_stopped_cleanly_gives_its_redis_lease_up_for_the_next_one() {
     );
     let (pq, gq) = (unique("bulk_priority"), unique("default"));
     let name = unique("restarted");
-    let api = FakeApi::start(
-        &name,
-        TOKEN,
-        &[
-            ("web", 1),
-            ("beat", 1),
-            ("worker_priority", 0),
-            ("worker_general", 1),
-            ("autoscale", 1),
-        ],
-    );
+    let api = small_api_named(&name);
     let target = heartbeat_target(50);
     let mut env = env(&api, &target, "redis://127.0.0.1:6379/0");
     env.insert("AUTOSCALE_HEROKU_APP_NAME", name.clone());
