@@ -360,41 +360,7 @@ impl Config {
         } else {
             None
         };
-        let broker = [
-            "AUTOSCALE_BROKER_URL",
-            "CELERY_BROKER_URL",
-            "CLOUDAMQP_URL",
-            "BROKER_URL",
-            "RABBITMQ_URL",
-            "REDIS_URL",
-        ]
-        .iter()
-        .find_map(|k| env(k).filter(|v| !v.is_empty()).map(|v| (*k, v)));
-        // A broker it cannot measure is a configuration error now, not a
-        // queue that is unknown on every tick (Celery's sqs://, filesystem://...).
-        if let Some((name, url)) = &broker {
-            let scheme = url.split_once("://").map_or("", |(s, _)| s);
-            if !matches!(scheme, "amqp" | "amqps" | "pyamqp" | "redis" | "rediss") {
-                return Err(WorkerError::Config(format!(
-                    "{name} is a {scheme}:// broker, which the autoscaler cannot measure: it reads queue depths from RabbitMQ (amqp://, amqps://) or Redis (redis://, rediss://); set AUTOSCALE_BROKER_URL to one of those, or give the worker types no queues to scale"
-                )));
-            }
-        }
-        let broker = broker.map(|(_, url)| url).map(|url| {
-            if url.starts_with("redis://") || url.starts_with("rediss://") {
-                // rediss:// (Heroku's, self-signed): unverified unless asked for.
-                let verify = env("AUTOSCALE_REDIS_VERIFY_TLS").is_some_and(|v| v == "true");
-                Broker::Redis(
-                    if url.starts_with("rediss://") && !verify && !url.contains('#') {
-                        format!("{url}#insecure")
-                    } else {
-                        url
-                    },
-                )
-            } else {
-                Broker::Rabbit(url)
-            }
-        });
+        let broker = broker_from_env(env)?;
         let broker = match (broker, management) {
             (Some(Broker::Rabbit(amqp)), Some(api)) => {
                 // Checked now: a bad URL is a configuration error, not an unknown every tick.
@@ -410,7 +376,10 @@ impl Config {
         if !policy.workers.is_empty() && broker.is_none() {
             return Err(WorkerError::Config("worker types consume Celery queues, but no broker URL is set: set CELERY_BROKER_URL (or CLOUDAMQP_URL, REDIS_URL, AUTOSCALE_BROKER_URL)".into()));
         }
-        let backends = names::backends(env);
+        let mut backends = names::backends(env);
+        backends
+            .warnings
+            .extend(max_wait_unmeasured(&policy, broker.as_ref()));
         let mail = if backends.email {
             mail::Mail::from_env(env, &app)?
         } else {
@@ -448,6 +417,59 @@ impl Config {
             warnings: backends.warnings,
         })
     }
+}
+
+/// The broker the queues are measured on, from the first of Celery's and
+/// Heroku's broker variables that is set (the management API aside).
+fn broker_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Broker>, WorkerError> {
+    let broker = [
+        "AUTOSCALE_BROKER_URL",
+        "CELERY_BROKER_URL",
+        "CLOUDAMQP_URL",
+        "BROKER_URL",
+        "RABBITMQ_URL",
+        "REDIS_URL",
+    ]
+    .iter()
+    .find_map(|k| env(k).filter(|v| !v.is_empty()).map(|v| (*k, v)));
+    // A broker it cannot measure is a configuration error now, not a
+    // queue that is unknown on every tick (Celery's sqs://, filesystem://...).
+    if let Some((name, url)) = &broker {
+        let scheme = url.split_once("://").map_or("", |(s, _)| s);
+        if !matches!(scheme, "amqp" | "amqps" | "pyamqp" | "redis" | "rediss") {
+            return Err(WorkerError::Config(format!(
+                "{name} is a {scheme}:// broker, which the autoscaler cannot measure: it reads queue depths from RabbitMQ (amqp://, amqps://) or Redis (redis://, rediss://); set AUTOSCALE_BROKER_URL to one of those, or give the worker types no queues to scale"
+            )));
+        }
+    }
+    let broker = broker.map(|(_, url)| url).map(|url| {
+        if url.starts_with("redis://") || url.starts_with("rediss://") {
+            // rediss:// (Heroku's, self-signed): unverified unless asked for.
+            let verify = env("AUTOSCALE_REDIS_VERIFY_TLS").is_some_and(|v| v == "true");
+            Broker::Redis(
+                if url.starts_with("rediss://") && !verify && !url.contains('#') {
+                    format!("{url}#insecure")
+                } else {
+                    url
+                },
+            )
+        } else {
+            Broker::Rabbit(url)
+        }
+    });
+    Ok(broker)
+}
+
+/// Compatibility beats strictness: a max wait on a broker that does not
+/// show job ages is kept, said once at start, and the count decides.
+fn max_wait_unmeasured(policy: &Policy, broker: Option<&Broker>) -> Option<String> {
+    let waits: Vec<&str> = policy
+        .workers
+        .iter()
+        .filter(|(_, r)| r.max_wait.is_some())
+        .map(|(t, _)| t.as_str())
+        .collect();
+    (!waits.is_empty() && !matches!(broker, Some(Broker::Redis(_)))).then(|| format!("a max wait is set for {} (AUTOSCALE_WORKER_MAX_WAIT_SECONDS or max-wait-seconds), but only a Redis broker shows how long the oldest job has waited: on this broker those types are scaled by the count of jobs alone", waits.join(", ")))
 }
 
 /// `HEROKU_RELEASE_CREATED_AT` (Heroku's dyno metadata), when set.

@@ -828,6 +828,34 @@ fn a_worker_stopped_cleanly_gives_its_redis_lease_up_for_the_next_one() {
     assert!(second.contains("\"restored\""), "{second}");
 }
 
+/// RabbitMQ does not show how long its oldest message waited (reading it
+/// consumes it): a max wait there is kept, said once at start, and the
+/// count of jobs decides.
+#[test]
+fn a_max_wait_on_rabbitmq_is_said_to_have_no_effect_there() {
+    let (pq, gq) = (unique("bulk_priority"), unique("default"));
+    publish(&pq, 0);
+    publish(&gq, 0);
+    let name = unique("rabbit-wait");
+    let api = small_api_named(&name);
+    let target = heartbeat_target(50);
+    let mut env = env(&api, &target, AMQP);
+    env.insert("AUTOSCALE_HEROKU_APP_NAME", name);
+    env.insert("AUTOSCALE_WORKER_MAX_WAIT_SECONDS", "60".into());
+    let (log, code) = run_ticks(app(&pq, &gq).path(), &env, true, 1);
+    delete(&[&pq, &gq]);
+    assert_eq!(code, autoscale_worker::EXIT_STOPPED, "{log}");
+    let warning = log
+        .lines()
+        .find(|l| l.contains("\"event\":\"warning\"") && l.contains("max wait"))
+        .unwrap_or_else(|| panic!("a warning about the max wait: {log}"));
+    assert!(
+        warning.contains("worker_general, worker_priority")
+            && warning.contains("only a Redis broker"),
+        "{warning}"
+    );
+}
+
 #[test]
 fn with_the_management_api_jobs_held_by_busy_workers_keep_their_dynos() {
     assert!(
