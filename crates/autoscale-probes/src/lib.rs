@@ -350,7 +350,7 @@ impl RedisProbe {
     }
 
     pub fn depths(&mut self, queues: &[String]) -> Vec<(String, Measure<u64>)> {
-        self.depths_and_ages(queues, SystemTime::now()).0
+        self.read(queues, None).0
     }
 
     /// The depths, and per queue whose oldest waiting job carries the
@@ -361,6 +361,17 @@ impl RedisProbe {
         &mut self,
         queues: &[String],
         now: SystemTime,
+    ) -> (Vec<(String, Measure<u64>)>, Vec<(String, Duration)>) {
+        self.read(queues, Some(now))
+    }
+
+    /// The depths, and the ages at `now` when asked for (the broker reads
+    /// each list's last job only then).
+    #[allow(clippy::type_complexity)]
+    fn read(
+        &mut self,
+        queues: &[String],
+        ages_at: Option<SystemTime>,
     ) -> (Vec<(String, Measure<u64>)>, Vec<(String, Duration)>) {
         const SUFFIXES: [&str; 4] = ["", "\x06\x163", "\x06\x166", "\x06\x169"];
         let all_unknown = |why: String| {
@@ -400,6 +411,7 @@ impl RedisProbe {
             }
             invocation.arg(q);
         }
+        invocation.arg(if ages_at.is_some() { "1" } else { "0" });
         invocation.key(UNACKED_KEY);
         let conn = self.conn.as_mut().expect("connected");
         match invocation.invoke::<Vec<u64>>(conn) {
@@ -414,15 +426,17 @@ impl RedisProbe {
                     .collect();
                 // 0: no stamped job waiting. A stamp ahead of this clock
                 // (another dyno's) is a job that has just arrived.
-                let ages = queues
-                    .iter()
-                    .zip(oldest_ms)
-                    .filter(|(_, ms)| **ms > 0)
-                    .map(|(q, ms)| {
-                        let published = UNIX_EPOCH + Duration::from_millis(*ms);
-                        (q.clone(), now.duration_since(published).unwrap_or_default())
-                    })
-                    .collect();
+                let ages = ages_at.map_or_else(Vec::new, |now| {
+                    queues
+                        .iter()
+                        .zip(oldest_ms)
+                        .filter(|(_, ms)| **ms > 0)
+                        .map(|(q, ms)| {
+                            let published = UNIX_EPOCH + Duration::from_millis(*ms);
+                            (q.clone(), now.duration_since(published).unwrap_or_default())
+                        })
+                        .collect()
+                });
                 (depths, ages)
             }
             Err(e) => {
@@ -457,19 +471,24 @@ const UNACKED_KEY: &str = "unacked";
 pub const PUBLISHED_AT: &str = "slipway_published_at";
 
 /// Every list's `LLEN` (the keys but the last, four per queue), in order,
-/// then per queue (`ARGV`, in order) the jobs in the unacknowledged hash
-/// (the last key) whose routing key is that queue, then per queue the
-/// earliest [`PUBLISHED_AT`] of its lists' last jobs in milliseconds (0:
-/// none stamped): one reply.
+/// then per queue (`ARGV` but the last, in order) the jobs in the
+/// unacknowledged hash (the last key) whose routing key is that queue, then
+/// per queue the earliest [`PUBLISHED_AT`] of its lists' last jobs in
+/// milliseconds (0: none stamped, or not asked for: the last `ARGV` is `1`
+/// to read them): one reply. The stamp is found in the job's raw JSON (its
+/// headers are plain JSON; kombu's Redis transport base64-encodes the body),
+/// not by decoding it: a large job costs the broker a scan, not a parse.
 static LLENS: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(LLENS_LUA));
 
-const LLENS_LUA: &str = r"
+const LLENS_LUA: &str = r#"
+local nq = #ARGV - 1
+local ages = ARGV[#ARGV] == '1'
 local lists = #KEYS - 1
 local n = {}
 for i = 1, lists do n[i] = redis.call('LLEN', KEYS[i]) end
 local at = {}
-for i, q in ipairs(ARGV) do at[q] = i; n[lists + i] = 0 end
+for i = 1, nq do at[ARGV[i]] = i; n[lists + i] = 0 end
 for _, v in ipairs(redis.call('HVALS', KEYS[lists + 1])) do
   local ok, d = pcall(cjson.decode, v)
   if ok and type(d) == 'table' and type(d[3]) == 'string' then
@@ -477,23 +496,24 @@ for _, v in ipairs(redis.call('HVALS', KEYS[lists + 1])) do
     if i then n[lists + i] = n[lists + i] + 1 end
   end
 end
-local per = lists / #ARGV
-for i = 1, #ARGV do
+local per = nq > 0 and lists / nq or 0
+for i = 1, nq do
   local oldest = 0
   for j = (i - 1) * per + 1, i * per do
-    if n[j] > 0 then
-      local ok, m = pcall(cjson.decode, redis.call('LINDEX', KEYS[j], -1))
-      local stamp = ok and type(m) == 'table' and type(m.headers) == 'table' and m.headers.slipway_published_at
-      if type(stamp) == 'number' and stamp > 0 then
+    if ages and n[j] > 0 then
+      local raw = redis.call('LINDEX', KEYS[j], -1)
+      local s = type(raw) == 'string' and string.match(raw, '"slipway_published_at": *([%d%.]+)')
+      local stamp = s and tonumber(s)
+      if stamp and stamp > 0 then
         local ms = math.floor(stamp * 1000)
         if oldest == 0 or ms < oldest then oldest = ms end
       end
     end
   end
-  n[lists + #ARGV + i] = oldest
+  n[lists + nq + i] = oldest
 end
 return n
-";
+"#;
 
 /// Broker errors can quote the URL, password included: never let it through.
 fn redact_url_error(message: &str, url: &str) -> String {
@@ -516,7 +536,7 @@ mod tests {
 
     #[test]
     fn the_redis_script_reads_the_header_the_django_app_stamps() {
-        assert!(LLENS_LUA.contains(&format!("m.headers.{PUBLISHED_AT}")));
+        assert!(LLENS_LUA.contains(&format!("'\"{PUBLISHED_AT}\":")));
         let app =
             include_str!("../../../buildpacks/release-phase/python/heroku_autoscale/stamp.py");
         assert!(

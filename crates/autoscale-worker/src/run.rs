@@ -82,12 +82,14 @@ struct Fatal(ApiError);
 enum Depths {
     Rabbit(autoscale_probes::RabbitProbe),
     Management(Option<autoscale_probes::RabbitManagement>),
-    Redis(autoscale_probes::RedisProbe),
+    /// With whether to read the oldest jobs' ages (some type has a max
+    /// wait): otherwise the broker only counts.
+    Redis(autoscale_probes::RedisProbe, bool),
     None,
 }
 
 impl Depths {
-    fn new(broker: Option<&Broker>, verify_tls: bool) -> Self {
+    fn new(broker: Option<&Broker>, verify_tls: bool, ages: bool) -> Self {
         match broker {
             Some(Broker::Rabbit(url)) => {
                 Self::Rabbit(autoscale_probes::RabbitProbe::with_tls(url, verify_tls))
@@ -96,7 +98,7 @@ impl Depths {
                 autoscale_probes::RabbitManagement::new(api, &autoscale_probes::amqp_vhost(amqp))
                     .ok(),
             ),
-            Some(Broker::Redis(url)) => Self::Redis(autoscale_probes::RedisProbe::new(url)),
+            Some(Broker::Redis(url)) => Self::Redis(autoscale_probes::RedisProbe::new(url), ages),
             None => Self::None,
         }
     }
@@ -114,10 +116,11 @@ impl Depths {
         match self {
             Self::Rabbit(r) => (r.depths(wanted).into_iter().collect(), BTreeMap::new()),
             Self::Management(Some(m)) => (m.depths(wanted).into_iter().collect(), BTreeMap::new()),
-            Self::Redis(r) => {
+            Self::Redis(r, true) => {
                 let (depths, ages) = r.depths_and_ages(wanted, std::time::SystemTime::now());
                 (depths.into_iter().collect(), ages.into_iter().collect())
             }
+            Self::Redis(r, false) => (r.depths(wanted).into_iter().collect(), BTreeMap::new()),
             Self::Management(None) | Self::None => (BTreeMap::new(), BTreeMap::new()),
         }
     }
@@ -187,7 +190,11 @@ impl<'a> Worker<'a> {
         );
         Self {
             redactor: config.redactor.clone(),
-            depths: Depths::new(config.broker.as_ref(), config.amqp_verify_tls),
+            depths: Depths::new(
+                config.broker.as_ref(),
+                config.amqp_verify_tls,
+                config.policy.workers.values().any(|r| r.max_wait.is_some()),
+            ),
             config,
             log,
             client,
