@@ -188,6 +188,9 @@ struct Engine {
     queue_pos: Vec<Option<usize>>,
     formation: Vec<Option<u32>>,
     queues: Vec<Measure<u64>>,
+    /// The oldest waiting job's age per trace queue, then per engine queue.
+    model_ages: Vec<Option<Duration>>,
+    ages: Vec<Option<Duration>>,
 }
 
 impl Engine {
@@ -212,6 +215,8 @@ impl Engine {
             .collect();
         Self {
             state,
+            model_ages: vec![None; model.qnames.len()],
+            ages: vec![None; queue_pos.len()],
             formation: vec![None; type_pos.len()],
             type_pos,
             queue_pos,
@@ -224,7 +229,7 @@ impl Engine {
         policy: &Policy,
         model: &Model,
         (latency, service): (Duration, Option<Duration>),
-        now: DateTime<Utc>,
+        (t, now): (f64, DateTime<Utc>),
         changes: &mut Vec<(usize, u32)>,
     ) {
         for (slot, p) in self.queues.iter_mut().zip(&self.queue_pos) {
@@ -237,12 +242,16 @@ impl Engine {
         for (slot, p) in self.formation.iter_mut().zip(&self.type_pos) {
             *slot = Some(model.quantity[*p]);
         }
+        model.oldest_ages(t, &mut self.model_ages);
+        for (slot, p) in self.ages.iter_mut().zip(&self.queue_pos) {
+            *slot = p.and_then(|p| self.model_ages[p]);
+        }
         let heartbeat = Measure::Value(latency);
         let frame = Frame {
             formation: Ok(&self.formation),
             heartbeat: Some(&heartbeat),
             queues: &self.queues,
-            queue_ages: &[],
+            queue_ages: &self.ages,
             released_at: None,
             heartbeat_service: service,
         };
@@ -316,7 +325,7 @@ pub fn run(
         }
         let row = &trace[row_i];
         model.boot(t);
-        let latency_ms = model.step(row_i, row, interval, &mut summary);
+        let latency_ms = model.step(row_i, row, t, interval, &mut summary);
         let now = at(t);
         let web_now = model.quantity[model.web_i];
         let web_max = policy
@@ -344,9 +353,11 @@ pub fn run(
                     changes.push((model.web_i, to));
                 }
             }
-            Which::Slipway => engine.decide(policy, &model, (latency, service), now, &mut changes),
+            Which::Slipway => {
+                engine.decide(policy, &model, (latency, service), (t, now), &mut changes);
+            }
             Which::Oracle | Which::OracleInBudget => {
-                engine.decide(policy, &model, (latency, service), now, &mut changes);
+                engine.decide(policy, &model, (latency, service), (t, now), &mut changes);
                 changes.retain(|(i, _)| *i != model.web_i);
                 let cur = model.quantity[model.web_i];
                 let to = oracle_web[tick];
@@ -372,17 +383,7 @@ pub fn run(
         tick += 1;
         t += interval;
     }
-    for (i, times) in reversal_times.iter().enumerate() {
-        for (window, worst) in [
-            (3600.0, &mut summary.max_reversals_hour),
-            (86_400.0, &mut summary.max_reversals_day),
-        ] {
-            let most = most_in_window(times, window);
-            if most > worst.0 {
-                *worst = (most, model.names[i].clone());
-            }
-        }
-    }
+    most_reversals(&mut summary, &reversal_times, &model.names);
     summary.minutes_back_to_min = match (fall, back_at_min) {
         (None, _) => Some(0.0),
         (Some((f, _)), Some(b)) => Some((b - f) / 60.0),
@@ -456,6 +457,21 @@ fn oracle_schedule(
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
             let days = ((end - trace[0].t) / 86_400.0).ceil().max(1.0) as u32;
             oracle::budgeted(&floors, initial_web, per_day.saturating_mul(days))
+        }
+    }
+}
+
+/// The most reversals of any type in any hour and any day, with that type.
+fn most_reversals(summary: &mut Summary, reversal_times: &[Vec<f64>], names: &[String]) {
+    for (i, times) in reversal_times.iter().enumerate() {
+        for (window, worst) in [
+            (3600.0, &mut summary.max_reversals_hour),
+            (86_400.0, &mut summary.max_reversals_day),
+        ] {
+            let most = most_in_window(times, window);
+            if most > worst.0 {
+                *worst = (most, names[i].clone());
+            }
         }
     }
 }
@@ -638,6 +654,56 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("t must increase"));
+    }
+
+    /// Long jobs (30 s each, 0.2 a second: six dynos' worth) that the count
+    /// alone (20 a dyno) lets pile up: with a max wait of two minutes the
+    /// model's oldest waiting job drives the type, which grows past what the
+    /// count asks and keeps jobs waiting less.
+    #[test]
+    fn a_max_wait_grows_a_worker_type_whose_few_long_jobs_wait() {
+        let trace = parse_trace(
+            "t,rps,service_ms,q:user_import,job_ms\n0,5,100,0.2,30000\n7200,5,100,0.2,30000\n",
+        )
+        .unwrap();
+        let with = |max_wait: Option<Duration>| {
+            let mut p = policy();
+            p.workers.clear();
+            p.workers.insert(
+                "worker_import".into(),
+                QueueRule {
+                    queues: vec!["user_import".into()],
+                    jobs_per_dyno: 20,
+                    max_wait,
+                    min: Bound::Fixed(0),
+                    max: Bound::Fixed(12),
+                },
+            );
+            let initial =
+                BTreeMap::from([("web".to_string(), 1), ("worker_import".to_string(), 0)]);
+            run(&p, Which::Slipway, &trace, &initial, None, 10)
+        };
+        let (count_only, by_count) = with(None);
+        let (aged, by_age) = with(Some(Duration::from_mins(2)));
+        let most = |samples: &[Sample]| {
+            samples
+                .iter()
+                .map(|s| s.dynos.get("worker_import").copied().unwrap_or(0))
+                .max()
+                .unwrap_or(0)
+        };
+        assert!(
+            most(&aged) > most(&count_only),
+            "{} vs {}",
+            most(&aged),
+            most(&count_only)
+        );
+        assert!(
+            by_age.job_hours_waiting < by_count.job_hours_waiting / 2.0,
+            "{:.2} job-hours waiting with the max wait, {:.2} without",
+            by_age.job_hours_waiting,
+            by_count.job_hours_waiting
+        );
     }
 
     #[test]

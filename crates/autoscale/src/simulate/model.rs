@@ -30,6 +30,11 @@ pub(super) struct Model {
     /// Dynos booting: (when they serve, type, how many), in request order.
     pub(super) booting: Vec<(f64, usize, u32)>,
     pub(super) boot_seconds: f64,
+    /// Per trace queue, (time, jobs arrived so far) at each step's end, kept
+    /// when the policy reads job ages (some type has a max wait): the queue
+    /// is served first in, first out, so its oldest waiting job arrived when
+    /// the arrivals stood at today's minus its depth.
+    pub(super) arrivals: Option<Vec<Vec<(f64, f64)>>>,
 }
 
 impl Model {
@@ -74,6 +79,7 @@ impl Model {
                 )
             })
             .collect();
+        let qnames_len = qnames.len();
         let rates = trace
             .iter()
             .map(|r| {
@@ -97,6 +103,33 @@ impl Model {
             consumers,
             rates,
             backlog: 0.0,
+            arrivals: policy
+                .workers
+                .values()
+                .any(|r| r.max_wait.is_some())
+                .then(|| vec![Vec::new(); qnames_len]),
+        }
+    }
+
+    /// The age of each trace queue's oldest waiting job at `t` (`None`: less
+    /// than one job waits, or ages are not kept).
+    pub(super) fn oldest_ages(&self, t: f64, out: &mut [Option<std::time::Duration>]) {
+        let Some(arrivals) = &self.arrivals else {
+            out.fill(None);
+            return;
+        };
+        for ((slot, history), depth) in out.iter_mut().zip(arrivals).zip(&self.depths) {
+            *slot = match history.last() {
+                Some(&(_, total)) if *depth >= 1.0 => {
+                    // The first moment the arrivals passed `total - depth`.
+                    let mark = total - depth;
+                    let i = history.partition_point(|&(_, a)| a < mark);
+                    history
+                        .get(i)
+                        .map(|&(at, _)| std::time::Duration::from_secs_f64((t - at).max(0.0)))
+                }
+                _ => None,
+            };
         }
     }
 
@@ -139,6 +172,7 @@ impl Model {
         &mut self,
         row_i: usize,
         row: &Row,
+        t: f64,
         interval: f64,
         summary: &mut Summary,
     ) -> f64 {
@@ -175,6 +209,12 @@ impl Model {
             *d = (*d + (rate - serve) * interval).max(0.0);
             summary.job_hours_waiting += *d * interval / 3600.0;
             summary.peak_depth = summary.peak_depth.max(*d);
+        }
+        if let Some(arrivals) = &mut self.arrivals {
+            for (history, rate) in arrivals.iter_mut().zip(&self.rates[row_i]) {
+                let total = history.last().map_or(0.0, |&(_, a)| a) + rate * interval;
+                history.push((t, total));
+            }
         }
         for (q, c) in self.quantity.iter().zip(&self.counted) {
             if *c {
