@@ -291,7 +291,6 @@ pub fn run(
     };
     let interval = policy.settings.heartbeat_interval.as_secs_f64().max(0.001);
     let start = at(0.0);
-    let end = trace[trace.len() - 1].t;
     let mut model = Model::new(policy, trace, initial, consumers);
     model.boot_seconds = conditions.boot_seconds.max(0.0);
     let mut noise = conditions
@@ -307,8 +306,6 @@ pub fn run(
     let mut reversal_times: Vec<Vec<f64>> = vec![Vec::new(); model.names.len()];
     let fall = load_falls_at(policy, trace, start);
     let mut back_at_min: Option<f64> = None;
-    let mut row_i = 0;
-    let mut t = trace[0].t;
     let target_ms = policy.settings.max_response.as_secs_f64() * 1000.0;
     let mut changes: Vec<(usize, u32)> = Vec::new();
     let oracle_web = oracle_schedule(
@@ -318,11 +315,7 @@ pub fn run(
         model.boot_seconds,
         which,
     );
-    let mut tick = 0;
-    while t < end {
-        while row_i + 1 < trace.len() && trace[row_i + 1].t <= t {
-            row_i += 1;
-        }
+    for (tick, (row_i, t)) in ticks(trace, interval).enumerate() {
         let row = &trace[row_i];
         model.boot(t);
         let latency_ms = model.step(row_i, row, t, interval, &mut summary);
@@ -380,8 +373,6 @@ pub fn run(
             samples.push(model.sample(t, row.rps, latency_ms));
         }
         summary.ticks += 1;
-        tick += 1;
-        t += interval;
     }
     most_reversals(&mut summary, &reversal_times, &model.names);
     summary.minutes_back_to_min = match (fall, back_at_min) {
@@ -390,6 +381,23 @@ pub fn run(
         (Some(_), None) => None,
     };
     (samples, summary)
+}
+
+/// The ticks of a run, one heartbeat interval apart from the trace's first
+/// row until its last: each the row in force and the time. [`run`] and the
+/// oracles' schedules walk the same ticks, so a schedule's `k`th quantity
+/// is the `k`th tick's.
+fn ticks(trace: &[Row], interval: f64) -> impl Iterator<Item = (usize, f64)> + '_ {
+    let end = trace[trace.len() - 1].t;
+    let mut row_i = 0;
+    std::iter::successors(Some(trace[0].t), move |t| Some(t + interval))
+        .take_while(move |t| *t < end)
+        .map(move |t| {
+            while row_i + 1 < trace.len() && trace[row_i + 1].t <= t {
+                row_i += 1;
+            }
+            (row_i, t)
+        })
 }
 
 /// The simulated clock: `t` seconds into a Monday in January, UTC.
@@ -442,15 +450,9 @@ fn oracle_schedule(
     };
     let interval = policy.settings.heartbeat_interval.as_secs_f64().max(0.001);
     let end = trace[trace.len() - 1].t;
-    let mut floors = Vec::new();
-    let (mut row_i, mut t) = (0, trace[0].t);
-    while t < end {
-        while row_i + 1 < trace.len() && trace[row_i + 1].t <= t {
-            row_i += 1;
-        }
-        floors.push(oracle::web_floor(policy, trace, row_i, t, boot, at(t)));
-        t += interval;
-    }
+    let floors: Vec<(u32, u32)> = ticks(trace, interval)
+        .map(|(row_i, t)| oracle::web_floor(policy, trace, row_i, t, boot, at(t)))
+        .collect();
     match policy.flap_budget_per_day.filter(|_| in_budget) {
         None => floors.iter().map(|&(floor, _)| floor).collect(),
         Some(per_day) => {
