@@ -98,6 +98,17 @@ pub(super) fn guard_and_report(
     }
 }
 
+/// What a decrease that reverses an increase needs left in a flap budget:
+/// itself, and room for the increase that may follow it (not kept within the
+/// hour when the type is mostly idle: `alone`).
+pub(super) const fn room(alone: bool) -> u32 {
+    if alone {
+        1
+    } else {
+        2
+    }
+}
+
 /// A reversal this tick would spend the type's flap budget: why it is held.
 pub(super) fn flap_budget(
     policy: &Policy,
@@ -107,24 +118,16 @@ pub(super) fn flap_budget(
     now: DateTime<Utc>,
     out: &mut Tick,
 ) -> Option<String> {
-    let recent = &mut slot.reversals;
-    while recent
-        .front()
-        .is_some_and(|at| since(now, *at) > Duration::from_hours(24))
-    {
-        recent.pop_front();
-    }
-    let in_hour = recent
+    let in_day = slot.reversals_in_day(now);
+    let in_hour = slot
+        .reversals
         .iter()
         .rev()
         .take_while(|at| since(now, **at) <= Duration::from_hours(1))
         .count();
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    // This reversal, and room for the increase that may follow it (not kept
-    // within the hour when the type is mostly idle).
-    let room = |hourly: bool| if hourly && mostly_idle { 1 } else { 2 };
     let spent = |budget: Option<u32>, used: usize, hourly: bool| {
-        budget.filter(|b| count(used) + room(hourly) > *b)
+        budget.filter(|b| count(used) + room(hourly && mostly_idle) > *b)
     };
     let held = if let Some(b) = spent(policy.flap_budget_per_hour, in_hour, true) {
         Some((
@@ -132,9 +135,9 @@ pub(super) fn flap_budget(
             format!("flap budget ({b} reversals/hour) spent"),
         ))
     } else {
-        spent(policy.flap_budget_per_day, recent.len(), false).map(|b| {
+        spent(policy.flap_budget_per_day, in_day, false).map(|b| {
             (
-                count(recent.len()),
+                count(in_day),
                 format!("flap budget ({b} reversals/day) spent"),
             )
         })

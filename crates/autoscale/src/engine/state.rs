@@ -45,13 +45,9 @@ impl Slot {
         since(now, since_when)
     }
 
-    /// How long a worker type's lower need must last before a scale-down: the policy's
-    /// delay, doubled for every reversal of this type in the last day
-    /// (at most 64 times: about five hours from the default five minutes).
-    /// A type that keeps turning round at a quantity its load sits between
-    /// turns round less and less often, instead of every few minutes.
-    pub(super) fn down_delay(&mut self, policy: &Policy, now: DateTime<Utc>) -> Duration {
-        // Reversals are in time order: drop those older than a day, count the rest.
+    /// This type's direction reversals in the last 24 hours (those older are
+    /// dropped: reversals are kept in time order).
+    pub(super) fn reversals_in_day(&mut self, now: DateTime<Utc>) -> usize {
         while self
             .reversals
             .front()
@@ -59,7 +55,16 @@ impl Slot {
         {
             self.reversals.pop_front();
         }
-        let recent = self.reversals.len();
+        self.reversals.len()
+    }
+
+    /// How long a worker type's lower need must last before a scale-down: the policy's
+    /// delay, doubled for every reversal of this type in the last day
+    /// (at most 64 times: about five hours from the default five minutes).
+    /// A type that keeps turning round at a quantity its load sits between
+    /// turns round less and less often, instead of every few minutes.
+    pub(super) fn down_delay(&mut self, policy: &Policy, now: DateTime<Utc>) -> Duration {
+        let recent = self.reversals_in_day(now);
         let doublings = u32::try_from(recent).unwrap_or(u32::MAX).min(6);
         policy.scale_down_delay * (1 << doublings)
     }

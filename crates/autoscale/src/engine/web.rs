@@ -293,21 +293,16 @@ pub(super) fn record_wait(
 /// After an increase now (a reversal if web last went down), the daily flap
 /// budget has no room for a decrease (the guard keeps room for a reversal
 /// and the one that may follow): whatever web goes up to, it keeps all day.
-fn final_increase(policy: &Policy, state: &State, now: DateTime<Utc>) -> bool {
-    let (Some(slot), Some(budget)) = (state.slots.first(), policy.flap_budget_per_day) else {
+fn final_increase(policy: &Policy, state: &mut State, now: DateTime<Utc>) -> bool {
+    let (Some(slot), Some(budget)) = (state.slots.first_mut(), policy.flap_budget_per_day) else {
         return false;
     };
-    let in_day = slot
-        .reversals
-        .iter()
-        .filter(|at| since(now, **at) <= Duration::from_hours(24))
-        .count();
-    let after = u32::try_from(in_day)
+    let after = u32::try_from(slot.reversals_in_day(now))
         .unwrap_or(u32::MAX)
         .saturating_add(u32::from(
             slot.last_direction == Some(super::Direction::Down),
         ));
-    after.saturating_add(2) > budget
+    after.saturating_add(super::guard::room(false)) > budget
 }
 
 /// A backlog draining fast: the wait down by a quarter between two beats,
@@ -319,13 +314,33 @@ enum Drain {
     JustBooted,
 }
 
-fn draining(state: &State, current: u32) -> Option<Drain> {
+/// The last two beats' waits for a dyno, how fast the wait changed between
+/// them (seconds per second) and how many dynos served each.
+struct Slope {
+    growth: f64,
+    waits: (Duration, Duration),
+    serving: (u32, u32),
+}
+
+fn slope(state: &State) -> Option<Slope> {
     let (&(t1, w1, n1), &(t2, w2, n2)) = (state.waits.front()?, state.waits.back()?);
     let dt = (t2 - t1).to_std().ok()?.as_secs_f64();
-    if dt <= 0.0 || n2 != current || w2.saturating_mul(4) >= w1.saturating_mul(3) {
+    (dt > 0.0).then(|| Slope {
+        growth: (w2.as_secs_f64() - w1.as_secs_f64()) / dt,
+        waits: (w1, w2),
+        serving: (n1, n2),
+    })
+}
+
+fn draining(state: &State, current: u32) -> Option<Drain> {
+    let Slope {
+        growth,
+        waits: (w1, w2),
+        serving: (n1, n2),
+    } = slope(state)?;
+    if n2 != current || w2.saturating_mul(4) >= w1.saturating_mul(3) {
         return None;
     }
-    let growth = (w2.as_secs_f64() - w1.as_secs_f64()) / dt;
     Some(if n1 == n2 {
         Drain::Arrivals(f64::from(n2) * (1.0 + growth).max(0.0))
     } else {
@@ -334,20 +349,15 @@ fn draining(state: &State, current: u32) -> Option<Drain> {
 }
 
 fn overload(policy: &Policy, state: &State) -> Option<Overload> {
-    let s = &policy.settings;
-    let (Some(&(t1, w1, n1)), Some(&(t2, w2, n2))) = (state.waits.front(), state.waits.back())
-    else {
-        return None;
-    };
+    let Slope {
+        growth,
+        waits: (w1, w2),
+        serving: (n1, n2),
+    } = slope(state)?;
     let latest = *state.latencies.back()?;
-    if state.waits.len() < 2 || n1 != n2 || latest <= s.max_response || w2 <= w1 {
+    if n1 != n2 || latest <= policy.settings.max_response || w2 <= w1 {
         return None;
     }
-    let dt = (t2 - t1).to_std().ok()?.as_secs_f64();
-    if dt <= 0.0 {
-        return None;
-    }
-    let growth = (w2.as_secs_f64() - w1.as_secs_f64()) / dt;
     Some(Overload {
         ratio: 1.0 + growth,
         serving: n2.max(1),
