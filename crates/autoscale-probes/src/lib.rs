@@ -355,7 +355,7 @@ impl RedisProbe {
 
     /// The depths, and per queue whose oldest waiting job carries the
     /// publish time the shipped `heroku_autoscale` app stamps on every Celery
-    /// task ([`PUBLISHED_AT`]), how long that job has waited at `now`.
+    /// task (`slipway_published_at` header), how long that job has waited at `now`.
     #[allow(clippy::type_complexity)]
     pub fn depths_and_ages(
         &mut self,
@@ -462,18 +462,17 @@ impl RedisProbe {
 /// workers from being scaled away while their queue's list looks empty.
 const UNACKED_KEY: &str = "unacked";
 
-/// The header the shipped `heroku_autoscale` app adds to every Celery task
-/// it publishes (Celery's `before_task_publish` signal): the publish time,
-/// seconds since the epoch. kombu's Redis transport pushes a message's JSON
-/// (headers included) on the left of its list and workers pop on the right
-/// (`_put`'s `lpush`, `_brpop_start`'s `BRPOP`, `_get`'s `rpop` in kombu
-/// 5.7's `kombu/transport/redis.py`): a list's oldest job is its last.
-pub const PUBLISHED_AT: &str = "slipway_published_at";
+// `slipway_published_at`: the header the shipped `heroku_autoscale` app adds
+// to every Celery task it publishes (Celery's `before_task_publish` signal): the publish time,
+// seconds since the epoch. kombu's Redis transport pushes a message's JSON
+// (headers included) on the left of its list and workers pop on the right
+// (`_put`'s `lpush`, `_brpop_start`'s `BRPOP`, `_get`'s `rpop` in kombu
+// 5.7's `kombu/transport/redis.py`): a list's oldest job is its last.
 
 /// Every list's `LLEN` (the keys but the last, four per queue), in order,
 /// then per queue (`ARGV` but the last, in order) the jobs in the
 /// unacknowledged hash (the last key) whose routing key is that queue, then
-/// per queue the earliest [`PUBLISHED_AT`] of its lists' last jobs in
+/// per queue the earliest `slipway_published_at` header of its lists' last jobs in
 /// milliseconds (0: none stamped, or not asked for: the last `ARGV` is `1`
 /// to read them): one reply. The stamp is found in the job's raw JSON (its
 /// headers are plain JSON; kombu's Redis transport base64-encodes the body),
@@ -533,6 +532,9 @@ fn redact_url_error(message: &str, url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The header the shipped `heroku_autoscale` app stamps (see `LLENS_LUA`).
+    const PUBLISHED_AT: &str = "slipway_published_at";
 
     #[test]
     fn the_redis_script_reads_the_header_the_django_app_stamps() {

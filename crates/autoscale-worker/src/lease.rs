@@ -21,15 +21,18 @@ pub enum Lease {
         /// the connection and stops answering never holds up a tick.
         client: Option<buildkit::pg::Bounded>,
     },
-    Redis {
-        client: redis::Client,
-        /// Kept across ticks (one connection, not one per command).
-        conn: Option<redis::Connection>,
-        key: String,
-        id: String,
-        ttl: Duration,
-    },
+    Redis(RedisLease),
     None,
+}
+
+/// A lease held as a Redis key that names its holder, with an expiry.
+pub struct RedisLease {
+    client: redis::Client,
+    /// Kept across ticks (one connection, not one per command).
+    conn: Option<redis::Connection>,
+    key: String,
+    id: String,
+    ttl: Duration,
 }
 
 /// Reading or saving the state failed (the worker logs it and goes on).
@@ -69,30 +72,6 @@ fn redis_error(e: &redis::RedisError) -> String {
 /// How long one Redis command may take (connect, read, write).
 const REDIS_DEADLINE: Duration = Duration::from_secs(3);
 
-/// Run a lease script (KEYS[1] the lease key, ARGV[1] our id, ARGV[2] the
-/// expiry in ms; 1 means held) and say what it means.
-#[allow(clippy::too_many_arguments)]
-fn redis_lease(
-    client: &redis::Client,
-    conn: &mut Option<redis::Connection>,
-    key: &str,
-    id: &str,
-    ttl: Duration,
-    script: &str,
-    not_ours: &str,
-    failed: &str,
-) -> Held {
-    let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
-    let script = redis::Script::new(script);
-    match with_redis(client, conn, |c| {
-        script.key(key).arg(id).arg(ms).invoke::<i32>(c)
-    }) {
-        Ok(1) => Held::Yes,
-        Ok(_) => Held::No(not_ours.to_string()),
-        Err(e) => Held::No(format!("{failed}: {}", redis_error(&e))),
-    }
-}
-
 /// Run `f` on the kept connection (made on first use, and again after a
 /// failure: a broken connection is dropped, the next tick reconnects).
 fn with_redis<T>(
@@ -111,6 +90,44 @@ fn with_redis<T>(
         *conn = None;
     }
     result
+}
+
+/// Take the lease if free; else renew it if it is ours (1: held).
+const TAKE: &str = "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end \
+     if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
+     return 0";
+/// Renew the lease only if it is still ours (1: held).
+const CONFIRM: &str = "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
+     return 0";
+/// Delete the lease only if it is still ours (1: given up).
+const RELEASE: &str =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0";
+
+impl RedisLease {
+    /// Run a lease script (KEYS[1] the lease key, ARGV[1] our id, ARGV[2]
+    /// the expiry in ms) on the kept connection; 1 means it did.
+    fn script(&mut self, script: &str) -> redis::RedisResult<i32> {
+        let ms = u64::try_from(self.ttl.as_millis()).unwrap_or(u64::MAX);
+        let script = redis::Script::new(script);
+        let (key, id) = (self.key.as_str(), self.id.as_str());
+        with_redis(&self.client, &mut self.conn, |c| {
+            script.key(key).arg(id).arg(ms).invoke::<i32>(c)
+        })
+    }
+
+    /// Run a lease script and say what it means.
+    fn held(&mut self, script: &str, not_ours: &str, failed: &str) -> Held {
+        match self.script(script) {
+            Ok(1) => Held::Yes,
+            Ok(_) => Held::No(not_ours.to_string()),
+            Err(e) => Held::No(format!("{failed}: {}", redis_error(&e))),
+        }
+    }
+
+    /// The state's key, beside the lease's.
+    fn state_key(&self) -> String {
+        format!("{}:state", self.key)
+    }
 }
 
 /// How long a lease or state query may take (a tick waits no longer).
@@ -164,7 +181,7 @@ impl Lease {
             let client = redis::Client::open(url).map_err(|e| {
                 WorkerError::Config(format!("the Redis broker URL does not hold a lease: {e}"))
             })?;
-            return Ok(Self::Redis {
+            return Ok(Self::Redis(RedisLease {
                 client,
                 conn: None,
                 key: format!("slipway:autoscale:{app}:lease"),
@@ -177,7 +194,7 @@ impl Lease {
                 // Renewed by every tick and right before every PATCH: it
                 // must outlive a PATCH sent just after a renewal.
                 ttl: (interval * 3).max(PATCH_DEADLINE * 2 + QUERY_DEADLINE),
-            });
+            }));
         }
         Ok(Self::None)
     }
@@ -186,7 +203,7 @@ impl Lease {
     pub(crate) fn describe(&self) -> &'static str {
         match self {
             Self::Postgres { .. } => "postgres advisory lock (DATABASE_URL)",
-            Self::Redis { .. } => "redis key with expiry (the broker)",
+            Self::Redis(_) => "redis key with expiry (the broker)",
             Self::None => "none: no DATABASE_URL or Redis to hold one in",
         }
     }
@@ -211,11 +228,10 @@ impl Lease {
                 });
                 forget_if_stalled(client, row)?.map(|row| (row.get(0), row.get(1)))
             }
-            Self::Redis {
-                client, conn, key, ..
-            } => {
-                let saved: Option<String> = with_redis(client, conn, |c| {
-                    redis::cmd("GET").arg(format!("{key}:state")).query(c)
+            Self::Redis(r) => {
+                let key = r.state_key();
+                let saved: Option<String> = with_redis(&r.client, &mut r.conn, |c| {
+                    redis::cmd("GET").arg(key).query(c)
                 })?;
                 saved.and_then(|s| {
                     let (at, state) = s.split_once('\n')?;
@@ -246,13 +262,12 @@ impl Lease {
                 });
                 forget_if_stalled(client, saved).map(|_| ())
             }
-            Self::Redis {
-                client, conn, key, ..
-            } => {
+            Self::Redis(r) => {
                 let value = format!("{}\n{state}", chrono::Utc::now().to_rfc3339());
-                with_redis(client, conn, |c| {
+                let key = r.state_key();
+                with_redis(&r.client, &mut r.conn, |c| {
                     redis::cmd("SET")
-                        .arg(format!("{key}:state"))
+                        .arg(key)
                         .arg(&value)
                         .arg("EX")
                         .arg(7 * 24 * 3600)
@@ -296,20 +311,8 @@ impl Lease {
                     }
                 }
             }
-            Self::Redis {
-                client,
-                conn,
-                key,
-                id,
-                ttl,
-            } => redis_lease(
-                client,
-                conn,
-                key,
-                id,
-                *ttl,
-                "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
-                 return 0",
+            Self::Redis(r) => r.held(
+                CONFIRM,
                 "the lease's Redis key no longer names this worker (it expired and another took it)",
                 "cannot confirm the lease in Redis",
             ),
@@ -325,25 +328,7 @@ impl Lease {
         match self {
             Self::None => false,
             Self::Postgres { client, .. } => client.take().is_some(),
-            Self::Redis {
-                client,
-                conn,
-                key,
-                id,
-                ..
-            } => {
-                let script = redis::Script::new(
-                    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end \
-                     return 0",
-                );
-                matches!(
-                    with_redis(client, conn, |c| script
-                        .key(key.as_str())
-                        .arg(id.as_str())
-                        .invoke::<i32>(c)),
-                    Ok(1)
-                )
-            }
+            Self::Redis(r) => matches!(r.script(RELEASE), Ok(1)),
         }
     }
 
@@ -390,22 +375,8 @@ impl Lease {
                     Err(e) => Held::No(format!("cannot take the lease: {e}")),
                 }
             }
-            Self::Redis {
-                client,
-                conn,
-                key,
-                id,
-                ttl,
-            } => redis_lease(
-                client,
-                conn,
-                key,
-                id,
-                *ttl,
-                // Take it if free; else renew it if it is ours.
-                "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end \
-                 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end \
-                 return 0",
+            Self::Redis(r) => r.held(
+                TAKE,
                 "another autoscale process holds the lease (a Redis key): waiting; scale the autoscale type to 1",
                 "cannot take the lease in Redis",
             ),

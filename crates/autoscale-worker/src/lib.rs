@@ -16,7 +16,7 @@ mod mail;
 mod names;
 mod run;
 mod webhook;
-pub use error::WorkerError;
+pub(crate) use error::WorkerError;
 pub use lease::{lock_key, Held, Lease, QUERY_DEADLINE};
 pub use mail::Mail;
 pub use names::unknown;

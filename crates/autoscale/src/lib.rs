@@ -15,8 +15,8 @@ mod settings;
 pub mod simulate;
 
 pub use engine::{
-    applied, tick, tick_frame, Decision, Frame, Measure, Notification, Observation, Policy,
-    QueueRule, Snapshot, State, Tick, TypeSnapshot, Verdict, WebPolicy,
+    applied, tick, Decision, Measure, Notification, Observation, Policy, QueueRule, Snapshot,
+    State, Tick, Verdict, WebPolicy,
 };
 pub use schedule::Bound;
 pub use settings::{SettingError, Settings, NAMES};

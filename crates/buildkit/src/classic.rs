@@ -39,16 +39,6 @@ pub struct Classic<'a> {
     pub release: &'a dyn Fn(&Path) -> anyhow::Result<String>,
 }
 
-/// A buildpack's error as its top-level report (libcnb's `Buildpack::Error`).
-#[derive(Debug)]
-pub struct Failed(pub anyhow::Error);
-
-impl std::fmt::Display for Failed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
 /// A buildpack that declares no process types on release.
 pub fn no_release(_build_dir: &Path) -> anyhow::Result<String> {
     Ok("---\n{}\n".to_string())

@@ -4,9 +4,9 @@
 //! runner's own lines, the release phase and the slug tool all use it.
 
 /// What starts a step's line.
-pub const STEP: &str = "-----> ";
+pub(crate) const STEP: &str = "-----> ";
 /// The indent of a step's details: the width of [`STEP`].
-pub const INDENT: &str = "       ";
+pub(crate) const INDENT: &str = "       ";
 
 /// `-----> title`.
 pub fn step(title: &str) -> String {

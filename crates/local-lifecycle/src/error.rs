@@ -70,7 +70,7 @@ pub enum LifecycleError {
     },
 }
 
-pub type Result<T> = std::result::Result<T, LifecycleError>;
+pub(crate) type Result<T> = std::result::Result<T, LifecycleError>;
 
 pub(crate) trait IoContext<T> {
     fn at(self, path: impl Into<PathBuf>) -> Result<T>;

@@ -131,7 +131,7 @@ impl Image {
 }
 
 impl ImageMetadata {
-    pub fn process(&self, wanted: Option<&str>) -> Result<&ImageProcess> {
+    pub(crate) fn process(&self, wanted: Option<&str>) -> Result<&ImageProcess> {
         let available = || {
             self.processes
                 .iter()

@@ -27,13 +27,13 @@ mod process;
 
 pub use build::build;
 pub use classic::{build_classic, Flavor};
-pub use error::{LifecycleError, Result};
+pub use error::LifecycleError;
 pub use image::{Image, ImageProcess};
 pub use launch::{run, RunOptions};
 pub use layers::layer_types;
 pub use local::{local, LocalOptions};
 pub use official::build_official;
-pub use options::{BuildOptions, BuildReport};
+pub use options::BuildOptions;
 pub use plan::{BuildpackPlan, GroupToml, PlanToml};
 pub use platform::user_env;
-pub use process::exit_code;
+pub(crate) use process::exit_code;

@@ -10,7 +10,7 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Output, Stdio};
 
-pub use buildkit::process::exit_code;
+pub(crate) use buildkit::process::exit_code;
 
 /// Spawn `cmd` in a new process group and wait, forwarding termination signals.
 pub(crate) fn run_forwarding_signals(mut cmd: Command, program: &str) -> Result<i32> {

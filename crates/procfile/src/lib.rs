@@ -28,10 +28,7 @@ pub use formation::{Formation, FormationOrigin};
 pub use celery::Role;
 pub use name::{check_name, MAX_NAME_LEN};
 pub use slipway_data::{Diagnostic, Severity};
-pub use slug_procfile::append_missing;
-pub use table::{
-    declared, has_process_sources, load, Declared, Loaded, Origin, Process, ProcessTable,
-};
+pub use table::{declared, has_process_sources, load, Declared, Origin, Process, ProcessTable};
 
 use std::path::PathBuf;
 

@@ -46,7 +46,7 @@ impl Log<'_> {
 /// The environment, read one way: the binary passes the process's
 /// (`std::env::var`), tests pass their own. Settings, `skip-when`,
 /// `DATABASE_URL` and the dyno's name all come through it.
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 fn seconds(d: std::time::Duration) -> String {
     format!("{:.2}s", d.as_secs_f64())

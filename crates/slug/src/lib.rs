@@ -22,7 +22,7 @@ mod pargz;
 mod report;
 
 pub use error::SlugError;
-pub use ignore_file::{apply, apply_with, Races, Removal, SlugIgnore};
+pub use ignore_file::{apply, apply_with, Races, SlugIgnore};
 pub use limits::{Limits, Verdict, MIB};
 pub use pack::{
     measure, measure_tracked, pack, pack_tracked, partial_path_for, write_tar, write_tar_tracked,

@@ -5,7 +5,8 @@ use slipway_data::project::{Project, ReadError};
 use slipway_data::Diagnostic;
 use std::path::Path;
 
-pub use slipway_data::project::{AssetsTable as AssetsConfig, Collectstatic};
+pub(crate) use slipway_data::project::AssetsTable as AssetsConfig;
+pub use slipway_data::project::Collectstatic;
 
 const HELP: &str = "see crates/static-assets/SPEC.md: [_.metadata.slipway.assets] takes build-env (a table of strings), inputs (a list of globs) and collectstatic (\"build\", \"release\" or \"off\")";
 

@@ -95,7 +95,7 @@ struct PackageJson {
     engines: BTreeMap<String, serde_json::Value>,
 }
 
-pub fn detect(app: &Path) -> Result<Detection, AssetsError> {
+pub(crate) fn detect(app: &Path) -> Result<Detection, AssetsError> {
     Ok(Detection {
         node: node_project(app)?,
         django: django_project(app),

@@ -16,8 +16,10 @@ mod node;
 mod run;
 mod stand_ins;
 
-pub use config::{AssetsConfig, Collectstatic};
-pub use detect::{detect, Detection, NodeProject};
+pub(crate) use config::AssetsConfig;
+pub use config::Collectstatic;
+pub use detect::NodeProject;
+pub(crate) use detect::{detect, Detection};
 pub use error::{AssetsError, StepFailure};
 pub use run::Env;
 

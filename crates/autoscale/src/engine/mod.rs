@@ -32,7 +32,7 @@ mod worker;
 pub use policy::{Measure, Policy, QueueRule, WebPolicy};
 pub(crate) use record::TypeReport;
 pub use record::{Decision, Notification, Tick};
-pub use snapshot::{Snapshot, TypeSnapshot};
+pub use snapshot::Snapshot;
 pub use state::{State, Verdict};
 
 use guard::guard_and_report;
@@ -83,7 +83,7 @@ fn once(flag: &mut bool, n: impl FnOnce() -> Notification, out: &mut Vec<Notific
 /// [`Observation`] into, and what a caller that measures many ticks (the
 /// simulator) gives directly, so a tick looks up no names.
 #[derive(Debug, Clone, Copy)]
-pub struct Frame<'a> {
+pub(crate) struct Frame<'a> {
     /// Each scaled type's quantity (`None`: not in the formation), or why the formation is unknown.
     pub formation: Result<&'a [Option<u32>], &'a str>,
     pub heartbeat: Option<&'a Measure<Duration>>,
@@ -146,7 +146,12 @@ pub fn tick(policy: &Policy, state: &mut State, obs: &Observation, now: DateTime
 /// Measure (the heartbeat joins its history, the formation is read and
 /// external changes noted), decide (a proposal for web, one per worker
 /// type), then guard (freeze, dyno-hour cap, flap budget) and report.
-pub fn tick_frame(policy: &Policy, state: &mut State, obs: &Frame, now: DateTime<Utc>) -> Tick {
+pub(crate) fn tick_frame(
+    policy: &Policy,
+    state: &mut State,
+    obs: &Frame,
+    now: DateTime<Utc>,
+) -> Tick {
     let mut out = Tick::default();
     state.fit(policy);
     assert!(
