@@ -82,13 +82,6 @@ pub fn heartbeat_agent(timeout: Duration) -> ureq::Agent {
         .new_agent()
 }
 
-/// Ready messages per queue on RabbitMQ, by AMQP passive declare (which
-/// counts Ready messages only: unacked ones, held by busy workers, are not in it).
-/// A missing queue or an unreachable broker is unknown.
-pub fn rabbitmq_depths(amqp_url: &str, queues: &[String]) -> Vec<(String, Measure<u64>)> {
-    RabbitProbe::new(amqp_url).depths(queues)
-}
-
 /// A RabbitMQ connection kept across ticks (an AMQP handshake per tick would
 /// cost more than everything else the worker does); reopened after a failure.
 pub struct RabbitProbe {
@@ -112,6 +105,9 @@ impl RabbitProbe {
         }
     }
 
+    /// Ready messages per queue, by AMQP passive declare (which counts Ready
+    /// messages only: unacked ones, held by busy workers, are not in it).
+    /// A missing queue or an unreachable broker is unknown.
     pub fn depths(&mut self, queues: &[String]) -> Vec<(String, Measure<u64>)> {
         let all_unknown = |why: &str| {
             queues
@@ -316,13 +312,6 @@ fn percent_decode(s: &str) -> String {
         .into_owned()
 }
 
-/// Waiting messages per queue on Redis, as Celery's Redis transport stores
-/// them: a list named after the queue, plus one list per priority step
-/// (`name\x06\x163`, `\x166`, `\x169`).
-pub fn redis_depths(redis_url: &str, queues: &[String]) -> Vec<(String, Measure<u64>)> {
-    RedisProbe::new(redis_url).depths(queues)
-}
-
 /// A Redis connection kept across ticks; every `LLEN` of a tick in one
 /// script, so one reply; reopened after a failure.
 pub struct RedisProbe {
@@ -331,24 +320,20 @@ pub struct RedisProbe {
 }
 
 impl RedisProbe {
-    /// `redis://` or `rediss://` (TLS). Heroku's Redis (Key-Value Store)
-    /// presents a self-signed certificate, and Heroku documents connecting
-    /// without verifying it: a `rediss://` URL is used without verification
-    /// unless `verify_tls` (`AUTOSCALE_REDIS_VERIFY_TLS=true`) or the URL
-    /// already says (a `#insecure` fragment).
+    /// `redis://` or `rediss://` (TLS), used as given: a `#insecure`
+    /// fragment connects without verifying the certificate (the worker adds
+    /// it for Heroku's self-signed Key-Value Store unless
+    /// `AUTOSCALE_REDIS_VERIFY_TLS=true`).
     pub fn new(redis_url: &str) -> Self {
-        Self::with_tls_verification(redis_url, false)
+        Self {
+            url: redis_url.to_string(),
+            conn: None,
+        }
     }
 
-    pub fn with_tls_verification(redis_url: &str, verify_tls: bool) -> Self {
-        let url = if redis_url.starts_with("rediss://") && !verify_tls && !redis_url.contains('#') {
-            format!("{redis_url}#insecure")
-        } else {
-            redis_url.to_string()
-        };
-        Self { url, conn: None }
-    }
-
+    /// Waiting messages per queue, as Celery's Redis transport stores them:
+    /// a list named after the queue, plus one list per priority step
+    /// (`name\x06\x163`, `\x166`, `\x169`). An unreachable server is unknown.
     pub fn depths(&mut self, queues: &[String]) -> Vec<(String, Measure<u64>)> {
         self.read(queues, None).0
     }

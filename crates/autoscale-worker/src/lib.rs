@@ -396,7 +396,7 @@ impl Config {
             lease::Lease::from_env(env, &app, redis_broker, settings.heartbeat_interval)?
         };
         let released_at = released_at(env)?;
-        let amqp_verify_tls = amqp_verify_tls(env)?;
+        let amqp_verify_tls = verify_tls(env, "AUTOSCALE_AMQP_VERIFY_TLS", true)?;
         Ok(Self {
             amqp_verify_tls,
             lease,
@@ -442,17 +442,15 @@ fn broker_from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Broker
             )));
         }
     }
+    // rediss:// (Heroku's Key-Value Store, self-signed, connected to
+    // unverified as Heroku documents): `#insecure` unless asked to verify or
+    // the URL already says how. The probe and the lease use the URL as given.
+    let verify_redis = verify_tls(env, "AUTOSCALE_REDIS_VERIFY_TLS", false)?;
     let broker = broker.map(|(_, url)| url).map(|url| {
-        if url.starts_with("redis://") || url.starts_with("rediss://") {
-            // rediss:// (Heroku's, self-signed): unverified unless asked for.
-            let verify = env("AUTOSCALE_REDIS_VERIFY_TLS").is_some_and(|v| v == "true");
-            Broker::Redis(
-                if url.starts_with("rediss://") && !verify && !url.contains('#') {
-                    format!("{url}#insecure")
-                } else {
-                    url
-                },
-            )
+        if url.starts_with("rediss://") && !verify_redis && !url.contains('#') {
+            Broker::Redis(format!("{url}#insecure"))
+        } else if url.starts_with("redis://") || url.starts_with("rediss://") {
+            Broker::Redis(url)
         } else {
             Broker::Rabbit(url)
         }
@@ -486,17 +484,70 @@ fn released_at(
         })
 }
 
-/// `AUTOSCALE_AMQP_VERIFY_TLS`, default true.
-fn amqp_verify_tls(env: &dyn Fn(&str) -> Option<String>) -> Result<bool, WorkerError> {
-    Ok(
-        match env("AUTOSCALE_AMQP_VERIFY_TLS").as_deref().map(str::trim) {
-            None | Some("" | "true" | "1" | "yes") => true,
-            Some("false" | "0" | "no") => false,
-            Some(other) => {
-                return Err(WorkerError::Config(format!(
-                    "AUTOSCALE_AMQP_VERIFY_TLS={other}: expected true or false"
-                )))
-            }
-        },
-    )
+/// A `*_VERIFY_TLS` setting: true or false (1/0, yes/no), else `default`.
+fn verify_tls(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    default: bool,
+) -> Result<bool, WorkerError> {
+    match env(name).as_deref().map(str::trim) {
+        None | Some("") => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(WorkerError::Config(format!(
+            "{name}={other}: expected true or false"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redis_url(vars: &[(&str, &str)]) -> Result<String, String> {
+        let env = |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_string())
+        };
+        match broker_from_env(&env).map_err(|e| e.to_string())? {
+            Some(Broker::Redis(url)) => Ok(url),
+            _ => Err("not a Redis broker".into()),
+        }
+    }
+
+    #[test]
+    fn herokus_self_signed_rediss_is_read_unverified_unless_verification_is_asked_for() {
+        let heroku = "rediss://:p@ec2-1-2-3-4.compute-1.amazonaws.com:6380";
+        assert_eq!(
+            redis_url(&[("REDIS_URL", heroku)]),
+            Ok(format!("{heroku}#insecure"))
+        );
+        for yes in ["true", "1", "yes"] {
+            assert_eq!(
+                redis_url(&[("REDIS_URL", heroku), ("AUTOSCALE_REDIS_VERIFY_TLS", yes)]),
+                Ok(heroku.to_string())
+            );
+        }
+        assert_eq!(
+            redis_url(&[
+                ("REDIS_URL", heroku),
+                ("AUTOSCALE_REDIS_VERIFY_TLS", "false")
+            ]),
+            Ok(format!("{heroku}#insecure"))
+        );
+        // A URL that already says how, and plain redis://, are used as given.
+        let told = format!("{heroku}#insecure");
+        assert_eq!(redis_url(&[("REDIS_URL", &told)]), Ok(told.clone()));
+        assert_eq!(
+            redis_url(&[("REDIS_URL", "redis://localhost:6379")]),
+            Ok("redis://localhost:6379".into())
+        );
+        let e = redis_url(&[
+            ("REDIS_URL", heroku),
+            ("AUTOSCALE_REDIS_VERIFY_TLS", "maybe"),
+        ])
+        .expect_err("not true or false");
+        assert!(e.contains("AUTOSCALE_REDIS_VERIFY_TLS=maybe"), "{e}");
+    }
 }
