@@ -50,7 +50,7 @@ pub(crate) enum StateError {
 
 /// Whether this worker may act this tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Held {
+pub(crate) enum Held {
     Yes,
     /// Another worker holds it, or it could not be checked: why.
     No(String),
@@ -131,7 +131,7 @@ impl RedisLease {
 }
 
 /// How long a lease or state query may take (a tick waits no longer).
-pub const QUERY_DEADLINE: Duration = Duration::from_secs(5);
+pub(crate) const QUERY_DEADLINE: Duration = Duration::from_secs(5);
 
 /// How long one formation PATCH may take, as a whole (the Platform API
 /// client's deadline). A lease confirmed right before a PATCH outlives it
@@ -161,7 +161,7 @@ fn forget_if_stalled<T>(
 }
 
 impl Lease {
-    pub fn from_env(
+    pub(crate) fn from_env(
         env: &dyn Fn(&str) -> Option<String>,
         app: &str,
         redis_broker: Option<&str>,
@@ -282,7 +282,7 @@ impl Lease {
     /// this session still holds the advisory lock in `pg_locks`; Redis: the
     /// key still names us, its expiry renewed). Anything else, the lease is
     /// given up (the next tick takes it again, or waits) and nothing is sent.
-    pub fn confirm(&mut self) -> Held {
+    pub(crate) fn confirm(&mut self) -> Held {
         match self {
             Self::None => Held::Yes,
             Self::Postgres { key, client, .. } => {
@@ -333,7 +333,7 @@ impl Lease {
     }
 
     /// Take the lease, or keep it: call every tick before acting.
-    pub fn hold(&mut self) -> Held {
+    pub(crate) fn hold(&mut self) -> Held {
         match self {
             Self::None => Held::Yes,
             Self::Postgres {
@@ -398,5 +398,39 @@ mod tests {
         let refused =
             redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
         assert!(!redis_error(&refused).contains("timed out"));
+    }
+
+    /// A Redis lease that expired while its holder was busy (a tick longer than
+    /// the expiry) and was taken by another worker: the old holder's
+    /// confirmation right before its PATCH finds the key naming someone else,
+    /// so it sends nothing.
+    #[test]
+    fn a_redis_lease_taken_over_after_it_expired_is_not_confirmed_to_its_old_holder() {
+        let url = "redis://127.0.0.1:6379/0";
+        let app_name = format!("redis-lease-{}", std::process::id());
+        let mut lease =
+            Lease::from_env(&|_| None, &app_name, Some(url), Duration::from_secs(1)).unwrap();
+        assert_eq!(lease.hold(), Held::Yes);
+        assert_eq!(lease.confirm(), Held::Yes, "still ours");
+        // It expires; another worker takes it.
+        let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
+        let key = format!("slipway:autoscale:{app_name}:lease");
+        redis::cmd("SET")
+            .arg(&key)
+            .arg("autoscale.2:999:0")
+            .arg("PX")
+            .arg(30_000)
+            .query::<()>(&mut c)
+            .unwrap();
+        let Held::No(why) = lease.confirm() else {
+            panic!("the old holder must not be told the lease is still its own")
+        };
+        assert!(why.contains("no longer names this worker"), "{why}");
+        assert_eq!(
+            redis::cmd("GET").arg(&key).query::<String>(&mut c).unwrap(),
+            "autoscale.2:999:0",
+            "the new holder's lease is left alone"
+        );
+        redis::cmd("DEL").arg(&key).query::<()>(&mut c).unwrap();
     }
 }

@@ -17,11 +17,10 @@ mod names;
 mod run;
 mod webhook;
 pub(crate) use error::WorkerError;
-pub use lease::{lock_key, Held, Lease, QUERY_DEADLINE};
+pub use lease::{lock_key, Lease};
 pub use mail::Mail;
 pub use names::unknown;
 pub use run::run;
-pub use webhook::ATTEMPTS;
 
 use autoscale::{Bound, Policy, QueueRule, Settings, WebPolicy};
 use buildkit::redact::Redactor;
@@ -160,7 +159,7 @@ fn own_queues(
 
 /// The max of a Celery worker type that declares none
 /// (`[_.metadata.slipway.autoscale] worker-max`, `AUTOSCALE_WORKER_MAX_DYNOS`).
-pub const DEFAULT_WORKER_MAX: u32 = 5;
+pub(crate) const DEFAULT_WORKER_MAX: u32 = 5;
 
 /// A queue the broker does not have (never declared, never published to):
 /// nothing waits there. The probes say so in these words.

@@ -15,7 +15,7 @@
 use std::time::{Duration, Instant};
 
 /// Tries per notification.
-pub const ATTEMPTS: u32 = 3;
+pub(crate) const ATTEMPTS: u32 = 3;
 /// The whole delivery, every try and the pauses between them: a tick is
 /// never held longer than this by a slow or broken webhook.
 pub(crate) const BUDGET: Duration = Duration::from_secs(10);

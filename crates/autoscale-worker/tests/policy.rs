@@ -6,9 +6,12 @@
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 
 use autoscale::Bound;
-use autoscale_worker::{policy_for, AppPolicy, DEFAULT_WORKER_MAX};
+use autoscale_worker::{policy_for, AppPolicy};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+/// The max of a worker type that declares none (SPEC: `worker-max`).
+const DEFAULT_WORKER_MAX: u32 = 5;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/celery-procfile")

@@ -164,7 +164,7 @@ fn a_lease_database_that_stops_answering_never_holds_up_the_worker() {
         "the stalled lease check is named: {log}"
     );
     assert!(
-        took < autoscale_worker::QUERY_DEADLINE + Duration::from_secs(2),
+        took < Duration::from_secs(5 + 2), // the 5 s query deadline (SPEC, RELIABILITY)
         "stopped within a query deadline, not stuck ({took:?}): {log}"
     );
 }
@@ -391,41 +391,6 @@ fn a_leader_that_loses_its_lease_mid_tick_sends_no_patch_after_the_handover() {
         "{log_a}"
     );
     assert!(!log_a.contains("\"call\":\"PATCH"), "{log_a}");
-}
-
-/// A Redis lease that expired while its holder was busy (a tick longer than
-/// the expiry) and was taken by another worker: the old holder's
-/// confirmation right before its PATCH finds the key naming someone else,
-/// so it sends nothing.
-#[test]
-fn a_redis_lease_taken_over_after_it_expired_is_not_confirmed_to_its_old_holder() {
-    let url = "redis://127.0.0.1:6379/0";
-    let app_name = format!("redis-lease-{}", std::process::id());
-    let mut lease =
-        autoscale_worker::Lease::from_env(&|_| None, &app_name, Some(url), Duration::from_secs(1))
-            .unwrap();
-    assert_eq!(lease.hold(), autoscale_worker::Held::Yes);
-    assert_eq!(lease.confirm(), autoscale_worker::Held::Yes, "still ours");
-    // It expires; another worker takes it.
-    let mut c = redis::Client::open(url).unwrap().get_connection().unwrap();
-    let key = format!("slipway:autoscale:{app_name}:lease");
-    redis::cmd("SET")
-        .arg(&key)
-        .arg("autoscale.2:999:0")
-        .arg("PX")
-        .arg(30_000)
-        .query::<()>(&mut c)
-        .unwrap();
-    let autoscale_worker::Held::No(why) = lease.confirm() else {
-        panic!("the old holder must not be told the lease is still its own")
-    };
-    assert!(why.contains("no longer names this worker"), "{why}");
-    assert_eq!(
-        redis::cmd("GET").arg(&key).query::<String>(&mut c).unwrap(),
-        "autoscale.2:999:0",
-        "the new holder's lease is left alone"
-    );
-    redis::cmd("DEL").arg(&key).query::<()>(&mut c).unwrap();
 }
 
 /// Where two apps' autoscalers share their leases: one PostgreSQL database
