@@ -93,7 +93,7 @@ impl Formation {
     }
 
     /// `1..=2`, `0..`, `1 (singleton)`.
-    pub fn bounds_text(&self) -> String {
+    pub(crate) fn bounds_text(&self) -> String {
         if self.singleton {
             return "1 (singleton)".to_string();
         }

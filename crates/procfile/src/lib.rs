@@ -26,7 +26,6 @@ mod table;
 pub use formation::{Formation, FormationOrigin};
 
 pub use celery::Role;
-pub use name::{check_name, MAX_NAME_LEN};
 pub use slipway_data::{Diagnostic, Severity};
 pub use table::{declared, has_process_sources, load, Declared, Origin, Process, ProcessTable};
 

@@ -6,16 +6,16 @@
 //! type the autoscaler PATCHes would no longer match the Procfile).
 
 /// The Heroku Platform API's formation type limit (`^[-\w]{1,128}$`).
-pub const MAX_NAME_LEN: usize = 128;
+pub(crate) const MAX_NAME_LEN: usize = 128;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NameProblem {
+pub(crate) enum NameProblem {
     Empty,
     BadChar(char),
     TooLong(usize),
 }
 
-pub fn check_name(name: &str) -> Result<(), NameProblem> {
+pub(crate) fn check_name(name: &str) -> Result<(), NameProblem> {
     if name.is_empty() {
         return Err(NameProblem::Empty);
     }

@@ -5,7 +5,7 @@ use crate::Diagnostic;
 
 /// Linux refuses a single `execve` argument longer than this (`MAX_ARG_STRLEN`),
 /// and every process runs as `bash -c <command>`, so a longer command can never start.
-pub const MAX_COMMAND_BYTES: usize = 131_072;
+pub(crate) const MAX_COMMAND_BYTES: usize = 131_072;
 
 /// One `<type>: <command>` line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,8 @@ use std::io::Write as _;
 use std::path::Path;
 
 /// The comment above appended lines (Heroku's Procfile parser skips it).
-pub const MARKER: &str = "# Added by Slipway's classic buildpacks (types not in this Procfile):";
+pub(crate) const MARKER: &str =
+    "# Added by Slipway's classic buildpacks (types not in this Procfile):";
 
 /// Append each `(type, command)` the slug's Procfile does not declare yet
 /// (creating the Procfile if there is none). Returns what was appended.

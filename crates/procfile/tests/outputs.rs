@@ -15,6 +15,8 @@ fn table(procfile: &str) -> procfile::ProcessTable {
     load(dir.path()).unwrap().table
 }
 
+/// The line above the types Slipway appends to a classic slug's Procfile (SPEC).
+const MARKER: &str = "# Added by Slipway's classic buildpacks (types not in this Procfile):";
 #[test]
 fn the_heroku_yml_run_section_reads_back_as_the_same_table_with_release_apart() {
     let t = table("web: gunicorn app.wsgi --log-file -\nrelease: release-phase run\nworker_high_memory: celery -A app worker -Q high_memory: x\n");
@@ -85,9 +87,10 @@ fn errors_are_errors_and_warnings_are_not() {
 
 #[test]
 fn a_command_may_be_as_long_as_linux_allows_and_no_longer() {
-    let at = format!("web: {}\n", "x".repeat(parse::MAX_COMMAND_BYTES));
+    // 131072 bytes: Linux's MAX_ARG_STRLEN (SPEC).
+    let at = format!("web: {}\n", "x".repeat(131_072));
     assert!(!parse::parse("Procfile", at.as_bytes()).has_errors());
-    let over = format!("web: {}\n", "x".repeat(parse::MAX_COMMAND_BYTES + 1));
+    let over = format!("web: {}\n", "x".repeat(131_073));
     assert!(parse::parse("Procfile", over.as_bytes()).has_errors());
 }
 
@@ -120,22 +123,19 @@ fn the_slug_procfile_gains_only_missing_types_after_a_marker_once() {
         "a type wanted twice is added once"
     );
     let text = fs::read_to_string(dir.path().join("Procfile")).unwrap();
-    assert_eq!(text, format!("{}\nweb: a\n", slug_procfile::MARKER));
+    assert_eq!(text, format!("{MARKER}\nweb: a\n"));
     // A user's line is never changed; a Procfile without a final newline gets one.
     fs::write(dir.path().join("Procfile"), "web: mine").unwrap();
     let added =
         slug_procfile::append_missing(dir.path(), &want(&[("web", "a"), ("worker", "w")])).unwrap();
     assert_eq!(added, want(&[("worker", "w")]));
     let text = fs::read_to_string(dir.path().join("Procfile")).unwrap();
-    assert_eq!(
-        text,
-        format!("web: mine\n{}\nworker: w\n", slug_procfile::MARKER)
-    );
+    assert_eq!(text, format!("web: mine\n{MARKER}\nworker: w\n"));
     // Again: the marker is not repeated; nothing missing, nothing written.
     let added = slug_procfile::append_missing(dir.path(), &want(&[("clock", "c")])).unwrap();
     assert_eq!(added.len(), 1);
     let text = fs::read_to_string(dir.path().join("Procfile")).unwrap();
-    assert_eq!(text.matches(slug_procfile::MARKER).count(), 1, "{text}");
+    assert_eq!(text.matches(MARKER).count(), 1, "{text}");
     assert!(
         slug_procfile::append_missing(dir.path(), &want(&[("web", "x")]))
             .unwrap()

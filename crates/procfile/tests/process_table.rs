@@ -134,7 +134,7 @@ fn project_toml_formation_sets_size_and_bounds_and_may_release_a_singleton() {
     let loaded = load(dir.path()).unwrap();
     let worker = loaded.table.get("worker").unwrap();
     assert_eq!(worker.formation.size, "performance-m");
-    assert_eq!(worker.formation.bounds_text(), "0..=5");
+    assert_eq!((worker.formation.min, worker.formation.max), (0, Some(5)));
     assert!(!loaded.table.get("beat").unwrap().formation.singleton);
     let w = loaded
         .warnings
@@ -358,9 +358,12 @@ fn a_quantity_is_kept_within_the_bounds_and_min_equal_to_max_is_allowed() {
 
 #[test]
 fn a_type_name_may_be_as_long_as_the_limit_and_no_longer() {
-    let at = "a".repeat(procfile::MAX_NAME_LEN);
-    assert!(procfile::check_name(&at).is_ok());
-    assert!(procfile::check_name(&format!("{at}a")).is_err());
+    // 128 characters: the Platform API's formation limit (SPEC).
+    let at = "a".repeat(128);
+    let procfile =
+        |name: &str| procfile::parse::parse("Procfile", format!("{name}: x\n").as_bytes());
+    assert!(!procfile(&at).has_errors());
+    assert!(procfile(&format!("{at}a")).has_errors());
 }
 
 #[test]
