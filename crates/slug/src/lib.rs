@@ -22,11 +22,16 @@ mod pargz;
 mod report;
 
 pub use error::SlugError;
-pub use ignore_file::{apply, apply_with, Races, SlugIgnore};
+pub use ignore_file::{apply, SlugIgnore};
 pub use limits::{Limits, Verdict, MIB};
 pub use pack::{
-    measure, measure_tracked, pack, pack_tracked, partial_path_for, write_tar, write_tar_tracked,
-    writes_in_place, SlugStats, Source, Tracker, FIXED_MTIME,
+    measure, measure_tracked, pack, pack_tracked, partial_path_for, writes_in_place, SlugStats,
+    Source, Tracker,
 };
 pub use pargz::GzOptions;
 pub use report::{human, Offender, Report, SizeTracker};
+
+/// What slug's tests share (with the integration tests' `mod support`).
+#[cfg(test)]
+#[path = "../tests/support/mod.rs"]
+mod test_support;

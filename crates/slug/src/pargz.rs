@@ -235,15 +235,10 @@ impl Write for Counter {
     }
 }
 
-/// What slug's tests share, for these unit tests too.
-#[cfg(test)]
-#[path = "../tests/support/mod.rs"]
-mod test_support;
-
 #[cfg(test)]
 mod tests {
-    use super::test_support::noise;
     use super::*;
+    use crate::test_support::noise;
     use std::io::Read;
 
     fn roundtrip(data: &[u8], opts: GzOptions) -> (Vec<u8>, GzStats) {

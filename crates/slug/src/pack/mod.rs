@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 /// 1980-01-01T00:00:00Z, the reproducible-builds convention CNB images use too.
-pub const FIXED_MTIME: u64 = 315_532_800;
+pub(crate) const FIXED_MTIME: u64 = 315_532_800;
 
 /// A directory and where it goes in the slug (`./app`, or `./layers/<bp>/<layer>`).
 #[derive(Debug, Clone)]
@@ -158,13 +158,9 @@ impl Tracker for () {
     fn entry(&mut self, _: &[u8], _: u64, _: u64, _: u64) {}
 }
 
-/// Write the tar stream of `sources` into `out`.
-pub fn write_tar<W: Write>(sources: &[Source], out: W) -> Result<(W, SlugStats), SlugError> {
-    write_tar_tracked(sources, out, &mut ())
-}
-
-/// [`write_tar`], telling `tracker` where every entry went.
-pub fn write_tar_tracked<W: Write>(
+/// Write the tar stream of `sources` into `out`, telling `tracker` where
+/// every entry went.
+pub(crate) fn write_tar_tracked<W: Write>(
     sources: &[Source],
     out: W,
     tracker: &mut dyn Tracker,
@@ -481,3 +477,6 @@ fn partial_path(dir: &Path, dest: &Path) -> PathBuf {
         .map_or_else(|| "slug.tgz".into(), |n| n.to_string_lossy().into_owned());
     dir.join(format!(".{name}.partial-{}", std::process::id()))
 }
+
+#[cfg(test)]
+mod tests;

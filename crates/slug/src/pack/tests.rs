@@ -1,15 +1,16 @@
 //! The slug: a deterministic gzip'd tar with the app under ./app.
 
-// An integration test is a crate of its own: it uses some of the dev-dependencies
-// its neighbours share, and an unwrap in a test helper is an assertion.
-#![allow(unused_crate_dependencies, clippy::unwrap_used)]
-
-use slug::{measure, pack, GzOptions, Source};
+use super::*;
+use crate::{measure, measure_tracked, GzOptions, Report, SizeTracker};
 use std::io::Read;
 use std::os::unix::fs::{symlink, PermissionsExt};
 
-mod support;
-use support::noise;
+use crate::test_support::noise;
+
+/// The tar stream alone, nobody told where its entries went.
+fn write_tar<W: Write>(sources: &[Source], out: W) -> Result<(W, SlugStats), SlugError> {
+    write_tar_tracked(sources, out, &mut ())
+}
 
 fn app() -> tempfile::TempDir {
     let app = tempfile::tempdir().unwrap();
@@ -37,7 +38,7 @@ fn entries(tgz: &[u8]) -> Vec<(String, u32, String)> {
             let h = e.header();
             assert_eq!(
                 (h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()),
-                (0, 0, slug::FIXED_MTIME)
+                (0, 0, FIXED_MTIME)
             );
             let link = e
                 .link_name()
@@ -229,7 +230,7 @@ fn a_file_that_shrinks_after_its_size_was_taken_fails_the_pack_never_a_short_ent
         done: false,
         change: |p| std::fs::write(p, b"").unwrap(),
     };
-    let e = slug::write_tar(&[Source::app(app.path())], out)
+    let e = write_tar(&[Source::app(app.path())], out)
         .err()
         .expect("the shrink is an error")
         .to_string();
@@ -260,7 +261,7 @@ fn a_file_that_grows_or_is_rewritten_while_packed_fails_the_pack_naming_it() {
             done: false,
             change,
         };
-        let e = slug::write_tar(&[Source::app(app.path())], out)
+        let e = write_tar(&[Source::app(app.path())], out)
             .err()
             .expect("the change is an error")
             .to_string();
@@ -357,7 +358,7 @@ struct ChangeAt<'a> {
     change: &'a dyn Fn(),
 }
 
-impl slug::Tracker for ChangeAt<'_> {
+impl Tracker for ChangeAt<'_> {
     fn entry(&mut self, name: &[u8], _: u64, _: u64, _: u64) {
         if name == self.at.as_bytes() {
             (self.change)();
@@ -384,7 +385,7 @@ fn a_directory_removed_while_packing_is_left_out_and_the_rest_packed() {
     std::fs::write(app.path().join("keep/gone-file"), "x").unwrap();
     symlink("stays", app.path().join("keep/gone-link")).unwrap();
     std::fs::write(app.path().join("keep/stays"), "x").unwrap();
-    let (tar, stats) = slug::write_tar_tracked(
+    let (tar, stats) = write_tar_tracked(
         &[Source::app(app.path())],
         Vec::new(),
         &mut ChangeAt {
@@ -440,7 +441,7 @@ fn an_entry_that_turns_into_something_else_while_packing_fails_the_pack_naming_i
         std::fs::write(keep.join("turns/f"), "x").unwrap();
         symlink("file", keep.join("link")).unwrap();
         std::fs::write(keep.join("file"), "x").unwrap();
-        let e = slug::write_tar_tracked(
+        let e = write_tar_tracked(
             &[Source::app(app.path())],
             Vec::new(),
             &mut ChangeAt {
@@ -458,7 +459,7 @@ fn an_entry_that_turns_into_something_else_while_packing_fails_the_pack_naming_i
 #[derive(Default)]
 struct Told(Vec<String>);
 
-impl slug::Tracker for Told {
+impl Tracker for Told {
     fn entry(&mut self, name: &[u8], start: u64, end: u64, _: u64) {
         assert!(end > start, "an entry takes bytes");
         self.0.push(String::from_utf8_lossy(name).into_owned());
@@ -474,7 +475,7 @@ fn a_fifo_is_left_out_of_the_slug_and_its_report() {
     std::fs::write(app.path().join("file"), "x").unwrap();
     let mut told = Told::default();
     let (tar, stats) =
-        slug::write_tar_tracked(&[Source::app(app.path())], Vec::new(), &mut told).unwrap();
+        write_tar_tracked(&[Source::app(app.path())], Vec::new(), &mut told).unwrap();
     assert_eq!(names_in(&tar), ["./app/", "./app/file"]);
     assert_eq!(told.0, ["./app/", "./app/file"]);
     assert_eq!((stats.files, stats.file_bytes), (1, 1));
@@ -486,9 +487,9 @@ fn the_report_lists_files_from_512_kib() {
     let app = tempfile::tempdir().unwrap();
     std::fs::write(app.path().join("at.bin"), vec![1u8; 512 * 1024]).unwrap();
     std::fs::write(app.path().join("below.bin"), vec![2u8; 512 * 1024 - 1]).unwrap();
-    let mut tracker = slug::SizeTracker::default();
+    let mut tracker = SizeTracker::default();
     let opts = GzOptions::default();
-    let stats = slug::measure_tracked(&[Source::app(app.path())], opts, &mut tracker).unwrap();
+    let stats = measure_tracked(&[Source::app(app.path())], opts, &mut tracker).unwrap();
     let report = tracker.report(&stats, opts.block_size, 10);
     let files: Vec<&str> = report.files.iter().map(|o| o.path.as_str()).collect();
     assert_eq!(files, ["at.bin"]);
@@ -518,9 +519,9 @@ fn the_report_charges_each_path_its_own_bytes_and_lists_directories_as_directori
             prefix: "./layers/heroku_python/python".into(),
         },
     ];
-    let mut tracker = slug::SizeTracker::default();
+    let mut tracker = SizeTracker::default();
     let opts = GzOptions::default();
-    let stats = slug::measure_tracked(&sources, opts, &mut tracker).unwrap();
+    let stats = measure_tracked(&sources, opts, &mut tracker).unwrap();
     let report = tracker.report(&stats, opts.block_size, 10);
 
     let dirs: Vec<(&str, u64)> = report
@@ -553,7 +554,7 @@ fn the_report_charges_each_path_its_own_bytes_and_lists_directories_as_directori
 }
 
 /// The compressed bytes the report charges to directory `name`.
-fn dir_compressed(report: &slug::Report, name: &str) -> u64 {
+fn dir_compressed(report: &Report, name: &str) -> u64 {
     report
         .dirs
         .iter()
@@ -562,17 +563,17 @@ fn dir_compressed(report: &slug::Report, name: &str) -> u64 {
         .compressed
 }
 
-fn report_of(app: &std::path::Path) -> (slug::Report, slug::SlugStats) {
+fn report_of(app: &std::path::Path) -> (Report, SlugStats) {
     report_in_blocks(app, GzOptions::default().block_size)
 }
 
-fn report_in_blocks(app: &std::path::Path, block_size: usize) -> (slug::Report, slug::SlugStats) {
-    let mut tracker = slug::SizeTracker::default();
+fn report_in_blocks(app: &std::path::Path, block_size: usize) -> (Report, SlugStats) {
+    let mut tracker = SizeTracker::default();
     let opts = GzOptions {
         block_size,
         ..GzOptions::default()
     };
-    let stats = slug::measure_tracked(&[Source::app(app)], opts, &mut tracker).unwrap();
+    let stats = measure_tracked(&[Source::app(app)], opts, &mut tracker).unwrap();
     (tracker.report(&stats, opts.block_size, 10), stats)
 }
 
