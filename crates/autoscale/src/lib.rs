@@ -16,7 +16,7 @@ pub mod simulate;
 
 pub use engine::{
     applied, tick, Decision, Measure, Notification, Observation, Policy, QueueRule, Snapshot,
-    State, Tick, Verdict, WebPolicy,
+    State, Tick, WebPolicy,
 };
 pub use schedule::Bound;
 pub use settings::{SettingError, Settings, NAMES};

@@ -33,7 +33,8 @@ pub use policy::{Measure, Policy, QueueRule, WebPolicy};
 pub(crate) use record::TypeReport;
 pub use record::{Decision, Notification, Tick};
 pub use snapshot::Snapshot;
-pub use state::{State, Verdict};
+pub use state::State;
+pub(crate) use state::Verdict;
 
 use guard::guard_and_report;
 use state::{Direction, Proposal, Slot};
@@ -380,3 +381,12 @@ pub fn applied(
     }
     out
 }
+
+// An unwrap in a test is an assertion; settings read best as "the default, but ...".
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::field_reassign_with_default,
+    clippy::unnecessary_wraps
+)]
+mod tests;

@@ -76,7 +76,7 @@ impl Policy {
     }
 
     /// The bounds of a type at `now`.
-    pub fn bounds(&self, process_type: &str, now: DateTime<Utc>) -> Option<(u32, u32)> {
+    pub(crate) fn bounds(&self, process_type: &str, now: DateTime<Utc>) -> Option<(u32, u32)> {
         let tz = self.settings.time_zone;
         let (min, max) = if self.web_type.as_deref() == Some(process_type) {
             (&self.settings.min_dynos, &self.settings.max_dynos)

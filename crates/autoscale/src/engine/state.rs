@@ -4,7 +4,7 @@
 use super::{since, DateTime, Duration, NaiveDate, Policy, Utc, VecDeque};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Slow,
     Fast,
     Ok,
@@ -220,11 +220,13 @@ impl Proposal {
 }
 
 impl State {
-    pub fn history(&self) -> Vec<Verdict> {
+    /// Web's verdicts of the seed's streak, oldest first (for the specifications).
+    #[cfg(test)]
+    pub(crate) fn history(&self) -> Vec<Verdict> {
         self.history.iter().copied().collect()
     }
 
-    pub fn dyno_hours_today(&self) -> f64 {
+    pub(crate) fn dyno_hours_today(&self) -> f64 {
         self.dyno_seconds_today / 3600.0
     }
 

@@ -1,13 +1,8 @@
 //! The decision engine, as a specification: the seed's settings, the traps
 //! of the research note, and invariants no input can break.
 
-// An integration test is a crate of its own: it uses some of the dev-dependencies
-// its neighbours share, and an unwrap in a test helper is an assertion.
-#![allow(unused_crate_dependencies, clippy::unwrap_used)]
-#![allow(clippy::field_reassign_with_default, clippy::unnecessary_wraps)] // settings read best as "the default, but ..."
-
-use autoscale::Verdict;
-use autoscale::*;
+use super::*;
+use crate::{applied, tick, Bound, Settings};
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
