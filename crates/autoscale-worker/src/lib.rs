@@ -549,4 +549,63 @@ mod tests {
         .expect_err("not true or false");
         assert!(e.contains("AUTOSCALE_REDIS_VERIFY_TLS=maybe"), "{e}");
     }
+
+    fn broker(vars: &[(&str, &str)]) -> Option<String> {
+        let env = |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_string())
+        };
+        match broker_from_env(&env).ok()?? {
+            Broker::Redis(url) | Broker::Rabbit(url) => Some(url),
+            Broker::RabbitManagement { amqp, .. } => Some(amqp),
+        }
+    }
+
+    #[test]
+    fn the_broker_is_the_first_of_celerys_and_herokus_variables_that_is_set() {
+        let all = [
+            ("REDIS_URL", "redis://6"),
+            ("RABBITMQ_URL", "amqp://5"),
+            ("BROKER_URL", "amqp://4"),
+            ("CLOUDAMQP_URL", "amqp://3"),
+            ("CELERY_BROKER_URL", "amqp://2"),
+            ("AUTOSCALE_BROKER_URL", "amqp://1"),
+        ];
+        for n in (1..=all.len()).rev() {
+            assert_eq!(
+                broker(&all[..n]).as_deref(),
+                Some(all[n - 1].1),
+                "{:?}",
+                &all[..n]
+            );
+        }
+        // Empty is unset.
+        assert_eq!(
+            broker(&[("REDIS_URL", "redis://6"), ("AUTOSCALE_BROKER_URL", "")]).as_deref(),
+            Some("redis://6")
+        );
+        assert_eq!(broker(&[]), None);
+    }
+
+    #[test]
+    fn amqps_is_verified_unless_told_not_to() {
+        let env = |v: Option<&'static str>| {
+            move |k: &str| {
+                (k == "AUTOSCALE_AMQP_VERIFY_TLS")
+                    .then_some(v)
+                    .flatten()
+                    .map(String::from)
+            }
+        };
+        assert!(verify_tls(&env(None), "AUTOSCALE_AMQP_VERIFY_TLS", true).unwrap());
+        for no in ["false", "0", "no"] {
+            assert!(!verify_tls(&env(Some(no)), "AUTOSCALE_AMQP_VERIFY_TLS", true).unwrap());
+        }
+        let e = verify_tls(&env(Some("nope")), "AUTOSCALE_AMQP_VERIFY_TLS", true).unwrap_err();
+        assert!(
+            e.to_string().contains("AUTOSCALE_AMQP_VERIFY_TLS=nope"),
+            "{e}"
+        );
+    }
 }
