@@ -24,7 +24,7 @@ pub enum Bound {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct ScheduleError(pub String);
+pub(crate) struct ScheduleError(pub String);
 
 impl fmt::Display for Bound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -47,7 +47,7 @@ impl fmt::Display for Bound {
 impl Bound {
     /// `5`, or `{"0:00": 2, "9:00": 5}` (the seed's README writes `"0:00" = 2`:
     /// accepted too, as are single quotes and a trailing comma).
-    pub fn parse(text: &str) -> Result<Self, ScheduleError> {
+    pub(crate) fn parse(text: &str) -> Result<Self, ScheduleError> {
         let text = text.trim();
         if let Ok(n) = text.parse::<u32>() {
             return Ok(Bound::Fixed(n));

@@ -24,12 +24,9 @@ mod report;
 pub use error::SlugError;
 pub use ignore_file::{apply, SlugIgnore};
 pub use limits::{Limits, Verdict, MIB};
-pub use pack::{
-    measure, measure_tracked, pack, pack_tracked, partial_path_for, writes_in_place, SlugStats,
-    Source, Tracker,
-};
+pub use pack::{measure_tracked, pack_tracked, partial_path_for, writes_in_place, Source, Tracker};
 pub use pargz::GzOptions;
-pub use report::{human, Offender, Report, SizeTracker};
+pub use report::{human, Offender, SizeTracker};
 
 /// What slug's tests share (with the integration tests' `mod support`).
 #[cfg(test)]

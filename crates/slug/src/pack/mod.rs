@@ -317,12 +317,8 @@ fn gz_error(e: io::Error) -> SlugError {
     }
 }
 
-/// The exact compressed size of the slug, computed without writing it.
-pub fn measure(sources: &[Source], opts: GzOptions) -> Result<SlugStats, SlugError> {
-    measure_tracked(sources, opts, &mut ())
-}
-
-/// [`measure`], telling `tracker` where every entry went.
+/// The exact compressed size of the slug, computed without writing it,
+/// telling `tracker` where every entry went.
 pub fn measure_tracked(
     sources: &[Source],
     opts: GzOptions,
@@ -334,14 +330,9 @@ pub fn measure_tracked(
     Ok(stats)
 }
 
-/// Write the slug to `dest`: to a temporary file beside it, renamed into
-/// place only when complete, so a failure (unreadable file, full disk) never
-/// leaves a partial slug behind.
-pub fn pack(sources: &[Source], dest: &Path, opts: GzOptions) -> Result<SlugStats, SlugError> {
-    pack_tracked(sources, dest, opts, &mut ())
-}
-
-/// [`pack`], telling `tracker` where every entry went.
+/// Write the slug to `dest`, telling `tracker` where every entry went: to a
+/// temporary file beside it, renamed into place only when complete, so a
+/// failure (unreadable file, full disk) never leaves a partial slug behind.
 ///
 /// An output that exists and is not a regular file (`/dev/null`, a FIFO,
 /// `/dev/stdout` and other links) is written in place, through the path:
