@@ -208,7 +208,7 @@ fn pack_packages_every_slipway_buildpack_with_the_id_version_api_and_targets_of_
 
 /// The suite's heroku members are images on docker.io: offline, pack cannot
 /// fetch them, and says so, naming the image and where it looked: the Docker
-/// daemon's API when none answers, the daemon's images when one does (with
+/// daemon's socket when none answers, the daemon's images when one does (with
 /// `--pull-policy never` it never pulls). With stand-ins of the same ids and
 /// versions, pack packages the composite, and its order is buildpack.toml's.
 #[test]
@@ -236,7 +236,11 @@ fn pack_packages_the_suite_composite_and_names_the_heroku_images_it_cannot_fetch
     let (daemon, where_it_looked) = if docker_daemon_answers() {
         ("a daemon answers", "does not exist on the daemon")
     } else {
-        ("no daemon answers", "docker API")
+        // The socket it dialled: docker's client says "failed to connect to
+        // the docker API at unix:///var/run/docker.sock" when there is no
+        // socket file, "Cannot connect to the Docker daemon at
+        // unix:///var/run/docker.sock" when a stopped daemon left one.
+        ("no daemon answers", "unix:///var/run/docker.sock")
     };
     assert!(
         r.all()
