@@ -67,6 +67,14 @@ fn a_django_celery_app_with_a_plain_procfile_and_no_slugignore_or_project_toml_b
         image_process_types(out.path()),
         seven_types_release_and_autoscale()
     );
+    // The doubles' pip installed from the wheelhouse, never from PyPI
+    // (pip's own line naming where it looked).
+    let looked = format!("Looking in links: {}", slipway_e2e::wheelhouse().display());
+    assert!(
+        r.all().contains(&looked) && !r.all().contains("Looking in indexes"),
+        "{}",
+        r.all()
+    );
 }
 
 /// The seed's failure ("set DISABLE_COLLECTSTATIC or your slug will fail to

@@ -420,14 +420,48 @@ pub fn refapp_copy() -> tempfile::TempDir {
 }
 
 /// `--map` arguments resolving the suite's Heroku members to their contract
-/// doubles (tests/doubles: the real ones download runtimes).
+/// doubles (tests/doubles: the real ones download runtimes), and the build
+/// env that has their pip install from the wheelhouse ([`wheelhouse_env`]).
 pub fn doubles() -> Vec<String> {
     let dir = root().join("tests/doubles");
-    vec![
+    let mut args = vec![
         "--map".into(),
         format!("heroku/nodejs={}", dir.join("heroku-nodejs").display()),
         "--map".into(),
         format!("heroku/python={}", dir.join("heroku-python").display()),
+    ];
+    for (key, value) in wheelhouse_env() {
+        args.extend(["--env".into(), format!("{key}={value}")]);
+    }
+    args
+}
+
+/// The wheelhouse `scripts/wheelhouse` keeps: every wheel the fixtures'
+/// requirements.txt resolve to, downloaded once per machine, so no build in a
+/// test reaches PyPI (a truncated index page once failed one).
+pub fn wheelhouse() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = Command::new(root().join("scripts/wheelhouse"))
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/wheelhouse");
+        assert!(
+            out.status.success(),
+            "scripts/wheelhouse failed (its error is above)"
+        );
+        PathBuf::from(String::from_utf8(out.stdout).expect("a path").trim())
+    })
+}
+
+/// The build env that has pip install from [`wheelhouse`] alone: the Python
+/// doubles' pip reads it as upstream's does (the platform env for
+/// heroku/python, the process env for heroku-buildpack-python).
+pub fn wheelhouse_env() -> [(&'static str, String); 2] {
+    [
+        ("PIP_NO_INDEX", "1".into()),
+        ("PIP_FIND_LINKS", wheelhouse().display().to_string()),
     ]
 }
 
