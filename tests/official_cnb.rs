@@ -21,7 +21,6 @@
 // its neighbours share, and an unwrap in a test helper is an assertion.
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 
-use local_lifecycle::{BuildpackPlan, GroupToml, Image, ImageProcess, PlanToml};
 use slipway_e2e::{
     docker_daemon_answers, fixture, official_tools, packaged, ran, slipway, write_exec,
 };
@@ -351,9 +350,8 @@ fn the_official_lifecycle_builds_the_reference_app_into_an_oci_image_that_slipwa
         assert!(log.contains(&format!("===> {phase}")), "{log}");
     }
     // The lifecycle's own detector chose the group.
-    let group: GroupToml =
-        toml::from_str(&std::fs::read_to_string(out.join("layers/group.toml")).unwrap()).unwrap();
-    let ids: Vec<&str> = group.group.iter().map(|g| g.id.as_str()).collect();
+    let group = read_toml(&out.join("layers/group.toml"));
+    let ids: Vec<&str> = group_elements(&group).map(|g| str_at(g, "id")).collect();
     assert_eq!(
         ids,
         REFAPP_ORDER
@@ -409,11 +407,15 @@ fn the_official_lifecycle_builds_the_reference_app_into_an_oci_image_that_slipwa
 
 /// What a build decided, read from its image directory, in terms both
 /// runners share. Paths under the image directory are written as `<image>`.
+/// The files are read here, as the platform spec lays them out, never through
+/// local-lifecycle's own types: a reading both runners shared could hide a
+/// difference between them.
 #[derive(Debug, PartialEq)]
 struct Outcome {
     group: Vec<(String, String, String)>,
     plans: BTreeMap<String, Vec<String>>,
-    processes: Vec<ImageProcess>,
+    processes: Vec<Process>,
+    default_process: Option<String>,
     launch_layers: BTreeMap<String, String>,
     restored: Vec<String>,
     /// What the buildpacks said they did: their top-level `- ` bullets, with
@@ -454,6 +456,62 @@ fn decisions(log: &str, root: &str) -> Vec<String> {
         .collect()
 }
 
+/// A launch process as `layers/config/metadata.toml` records it (the fields
+/// the launcher acts on; a missing optional field is its default).
+#[derive(Debug, PartialEq)]
+struct Process {
+    kind: String,
+    command: Vec<String>,
+    args: Vec<String>,
+    buildpack_id: String,
+    working_dir: Option<String>,
+}
+
+impl Process {
+    fn from_table(t: &toml::Table) -> Self {
+        let strings = |key: &str| -> Vec<String> {
+            t.get(key)
+                .and_then(toml::Value::as_array)
+                .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+                .unwrap_or_default()
+        };
+        let optional = |key: &str| t.get(key).and_then(toml::Value::as_str).map(str::to_string);
+        Self {
+            kind: str_at(t, "type").to_string(),
+            command: strings("command"),
+            args: strings("args"),
+            buildpack_id: optional("buildpack-id").unwrap_or_default(),
+            working_dir: optional("working-dir"),
+        }
+    }
+}
+
+fn read_toml(path: &Path) -> toml::Table {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn str_at<'a>(t: &'a toml::Table, key: &str) -> &'a str {
+    t.get(key)
+        .and_then(toml::Value::as_str)
+        .unwrap_or_else(|| panic!("no string {key:?} in {t}"))
+}
+
+/// The tables of an array of tables (`[[group]]`, `[[entries]]`...), none when absent.
+fn tables<'a>(t: &'a toml::Table, key: &str) -> impl Iterator<Item = &'a toml::Table> {
+    t.get(key)
+        .and_then(toml::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|v| v.as_table().unwrap())
+}
+
+/// `group.toml`'s `[[group]]` elements, in order.
+fn group_elements(group: &toml::Table) -> impl Iterator<Item = &toml::Table> {
+    tables(group, "group")
+}
+
 fn outcome(image: &Path, log: &str) -> Outcome {
     let root = std::fs::canonicalize(image).unwrap();
     let text = |p: &Path| {
@@ -462,38 +520,75 @@ fn outcome(image: &Path, log: &str) -> Outcome {
             .replace(root.to_str().unwrap(), "<image>")
     };
     let layers = root.join("layers");
-    let group: GroupToml = toml::from_str(&text(&layers.join("group.toml"))).unwrap();
-    let plan: PlanToml = toml::from_str(&text(&layers.join("plan.toml"))).unwrap();
-    let plans = group
-        .group
-        .iter()
+    let group: toml::Table = toml::from_str(&text(&layers.join("group.toml"))).unwrap();
+    let plan: toml::Table = toml::from_str(&text(&layers.join("plan.toml"))).unwrap();
+    // What each buildpack receives, as the lifecycle's builder computes it
+    // (platform/files/plan.go, Plan.Find): every requirement of every entry
+    // it is a provider of.
+    let plans = group_elements(&group)
         .map(|g| {
-            let BuildpackPlan { entries } = plan.find(&g.id);
-            let mut entries: Vec<String> = entries
-                .iter()
-                .map(|e| format!("{} {}", e.name, toml::Value::Table(e.metadata.clone())))
+            let id = str_at(g, "id");
+            let mut entries: Vec<String> = tables(&plan, "entries")
+                .filter(|e| tables(e, "providers").any(|p| str_at(p, "id") == id))
+                .flat_map(|e| tables(e, "requires"))
+                .map(|r| {
+                    let metadata = r
+                        .get("metadata")
+                        .cloned()
+                        .unwrap_or(toml::Table::new().into());
+                    format!("{} {metadata}", str_at(r, "name"))
+                })
                 .collect();
             // The lifecycle keeps entries in a Go map: their order is not defined.
             entries.sort();
-            (g.id.clone(), entries)
+            (id.to_string(), entries)
         })
         .collect();
-    let metadata = Image::new(&root).read_metadata().unwrap();
-    let mut processes = metadata.processes.clone();
+    let metadata: toml::Table =
+        toml::from_str(&text(&layers.join("config/metadata.toml"))).unwrap();
+    let mut processes: Vec<Process> = tables(&metadata, "processes")
+        .map(Process::from_table)
+        .collect();
     processes.sort_by(|a, b| a.kind.cmp(&b.kind));
+    // The official lifecycle names the default process at the top
+    // (`buildpack-default-process-type`); slipway's image directory marks it
+    // `default = true` on the process, as launch.toml does.
+    let default_process = metadata
+        .get("buildpack-default-process-type")
+        .and_then(toml::Value::as_str)
+        .or_else(|| {
+            tables(&metadata, "processes")
+                .find(|p| p.get("default").and_then(toml::Value::as_bool) == Some(true))
+                .map(|p| str_at(p, "type"))
+        })
+        .map(str::to_string);
 
     // Launch layers: <layer>.toml and every env file, as text.
     let mut launch_layers = BTreeMap::new();
-    for g in &group.group {
-        let dir = layers.join(g.id.replace('/', "_"));
-        for (name, types) in local_lifecycle::layer_types(&dir).unwrap() {
-            if !types.launch {
+    for g in group_elements(&group) {
+        let id = str_at(g, "id");
+        let dir = layers.join(id.replace('/', "_"));
+        let mut layer_tomls: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        layer_tomls.retain(|p| {
+            p.extension().is_some_and(|e| e == "toml")
+                && !["launch.toml", "build.toml", "store.toml"]
+                    .contains(&p.file_name().unwrap().to_str().unwrap())
+        });
+        layer_tomls.sort();
+        for layer_toml in layer_tomls {
+            let table: toml::Table = toml::from_str(&text(&layer_toml)).unwrap();
+            let launch = table
+                .get("types")
+                .and_then(|t| t.get("launch"))
+                .and_then(toml::Value::as_bool)
+                .unwrap_or(false);
+            if !launch {
                 continue;
             }
-            let table: toml::Table =
-                toml::from_str(&text(&dir.join(format!("{name}.toml")))).unwrap();
-            let name = name.as_str();
-            let key = format!("{}:{name}", g.id);
+            let name = layer_toml.file_stem().unwrap().to_str().unwrap();
+            let key = format!("{id}:{name}");
             launch_layers.insert(format!("{key} toml"), table.to_string());
             for env_dir in ["env", "env.launch", "env.build"] {
                 let base = dir.join(name).join(env_dir);
@@ -516,13 +611,15 @@ fn outcome(image: &Path, log: &str) -> Outcome {
         .collect();
     restored.sort();
     Outcome {
-        group: group
-            .group
-            .iter()
-            .map(|g| (g.id.clone(), g.version.clone(), g.api.clone()))
+        group: group_elements(&group)
+            .map(|g| {
+                let field = |key| str_at(g, key).to_string();
+                (field("id"), field("version"), field("api"))
+            })
             .collect(),
         plans,
         processes,
+        default_process,
         launch_layers,
         restored,
         decisions: decisions(log, root.to_str().unwrap()),

@@ -6,7 +6,7 @@ use crate::env::{self, Env, Phase};
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
 use crate::layers::{export, give_back, layer_types, restore};
-use crate::options::{order_groups, BuildOptions, BuildReport};
+use crate::options::{order_groups, BuildOptions};
 use crate::order;
 use crate::plan::{self, DetectPlan};
 use crate::platform;
@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub(crate) const DETECT_PASS: i32 = 0;
 pub(crate) const DETECT_FAIL: i32 = 100;
 
-pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
+pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
     let order::Order { groups, .. } = order_groups(opts)?;
     // The lock is held until `conclude` has put the right image in place.
     let (image, _app_dir, _lock) = platform::prepare_image(opts)?;
@@ -30,7 +30,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
 }
 
 /// Detect, restore, build and export into a prepared image directory.
-fn build_image(image: &Image, groups: &[Vec<order::Element>]) -> Result<BuildReport> {
+fn build_image(image: &Image, groups: &[Vec<order::Element>]) -> Result<PathBuf> {
     let tmp = image.tmp();
     let platform_env = env::read_platform_env(&image.platform())?;
 
@@ -98,11 +98,7 @@ fn build_image(image: &Image, groups: &[Vec<order::Element>]) -> Result<BuildRep
             if p.default { " (default)" } else { "" }
         );
     }
-    Ok(BuildReport {
-        image: image.root.clone(),
-        metadata,
-        restored,
-    })
+    Ok(image.root.clone())
 }
 
 /// Run each buildpack's `bin/build` in order; the processes they declare.

@@ -17,7 +17,7 @@
 use crate::env::{self, Env};
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
-use crate::options::{BuildOptions, BuildReport};
+use crate::options::BuildOptions;
 use crate::platform;
 use crate::process;
 use buildkit::fs::remove;
@@ -89,7 +89,7 @@ fn release_output(bp: &Classic, build_dir: &Path, env: &Env) -> Result<Vec<u8>> 
     Ok(out.stdout)
 }
 
-pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<BuildReport> {
+pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<PathBuf> {
     // Heroku fetches every buildpack afresh for each build, into a directory
     // of its own: what a compile writes beside itself (`export`) lasts one
     // build and is never seen by another. So the build runs copies, made
@@ -119,7 +119,7 @@ pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<BuildReport>
 }
 
 /// Detect and compile every buildpack in order over a prepared image.
-fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<BuildReport> {
+fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<PathBuf> {
     let build_dir = image.workspace();
     let env_dir = image.platform().join("env");
 
@@ -235,11 +235,7 @@ fn compile_all(image: &Image, buildpacks: &[Classic], flavor: Flavor) -> Result<
         buildkit::style::step("Discovering process types"),
         buildkit::style::detail(&format!("Procfile declares types -> {}", names.join(", ")))
     );
-    Ok(BuildReport {
-        image: image.root.clone(),
-        metadata,
-        restored: Vec::new(),
-    })
+    Ok(image.root.clone())
 }
 
 /// Run `bin/detect`: the name it prints (the buildpack's when it prints none),

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Api {
+pub(crate) enum Api {
     /// Built by Cloud Native Buildpacks: launch env from layers.
     Cnb,
     /// Built by classic buildpacks: `.profile.d/*.sh` sourced at start.
@@ -16,7 +16,7 @@ pub enum Api {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageBuildpack {
+pub(crate) struct ImageBuildpack {
     pub id: String,
     pub version: String,
     /// Directory name under `layers/` (CNB) or the buildpack's name (classic).
@@ -26,7 +26,7 @@ pub struct ImageBuildpack {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageProcess {
+pub(crate) struct ImageProcess {
     #[serde(rename = "type")]
     pub kind: String,
     pub command: Vec<String>,
@@ -50,7 +50,7 @@ pub struct ImageProcess {
 /// `buildpack-default-process-type` instead of `default = true`; reading
 /// accepts both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageMetadata {
+pub(crate) struct ImageMetadata {
     #[serde(default = "cnb")]
     pub api: Api,
     #[serde(default)]
@@ -69,12 +69,12 @@ fn cnb() -> Api {
     Api::Cnb
 }
 
-pub struct Image {
+pub(crate) struct Image {
     pub root: PathBuf,
 }
 
 impl Image {
-    pub fn new(root: &Path) -> Self {
+    pub(crate) fn new(root: &Path) -> Self {
         Self {
             root: root.to_path_buf(),
         }
@@ -99,7 +99,7 @@ impl Image {
         self.layers().join("config").join("metadata.toml")
     }
 
-    pub fn read_metadata(&self) -> Result<ImageMetadata> {
+    pub(crate) fn read_metadata(&self) -> Result<ImageMetadata> {
         let path = self.metadata_path();
         let text = std::fs::read_to_string(&path).map_err(|_| LifecycleError::NoImage {
             image: self.root.clone(),

@@ -14,7 +14,7 @@ use std::path::Path;
 const RESERVED_TOML: [&str; 3] = ["launch", "build", "store"];
 
 /// Every `<layer>.toml` in a buildpack's layers dir, sorted by name, with its types.
-pub fn layer_types(layers_dir: &Path) -> Result<Vec<(String, LayerTypes)>> {
+pub(crate) fn layer_types(layers_dir: &Path) -> Result<Vec<(String, LayerTypes)>> {
     let mut out = Vec::new();
     let Ok(entries) = std::fs::read_dir(layers_dir) else {
         return Ok(out);

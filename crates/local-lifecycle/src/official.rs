@@ -23,7 +23,7 @@ use crate::descriptor::BuildpackDir;
 use crate::env::{self, Env};
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::image::Image;
-use crate::options::{BuildOptions, BuildReport};
+use crate::options::BuildOptions;
 use crate::platform;
 use buildkit::fs::remove;
 use sha2::{Digest as _, Sha256};
@@ -49,7 +49,7 @@ const PHASES: [&str; 6] = [
 /// Build with the official lifecycle binaries in `lifecycle_dir` (the
 /// `lifecycle` binary with its phase links, and `launcher`; what
 /// `scripts/official-cnb-tools` builds).
-pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<BuildReport> {
+pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<PathBuf> {
     let tools = locate(lifecycle_dir)?;
     let order = crate::options::order_groups(opts)?;
     let buildpacks: Vec<BuildpackDir> = order
@@ -103,7 +103,7 @@ fn run_phases(
     tools: &Path,
     order: &crate::order::Order,
     buildpacks: &[BuildpackDir],
-) -> Result<BuildReport> {
+) -> Result<PathBuf> {
     let cache = image.root.join(CACHE_DIR);
     let layers = image.layers();
     let (bp_root, order_path) = stage_inputs(opts, image, order)?;
@@ -220,12 +220,7 @@ fn run_phases(
         ],
     )?;
     remove(&image.tmp())?;
-    let metadata = image.read_metadata()?;
-    Ok(BuildReport {
-        image: image.root.clone(),
-        metadata,
-        restored,
-    })
+    Ok(image.root.clone())
 }
 
 /// The lifecycle directory, checked: every phase we run and the launcher.

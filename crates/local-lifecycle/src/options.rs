@@ -1,8 +1,7 @@
-//! What a build is asked to do and what it did: shared by every builder
+//! What a build is asked to do: shared by every builder
 //! (ours, classic, the official lifecycle's) and the image platform.
 
 use crate::error::{LifecycleError, Result};
-use crate::image::ImageMetadata;
 use crate::order;
 use std::path::PathBuf;
 
@@ -19,15 +18,6 @@ pub struct BuildOptions {
     /// `--env` arguments (`KEY=VALUE` or `KEY`).
     pub env: Vec<String>,
     pub clear_cache: bool,
-}
-
-/// What the build did.
-#[derive(Debug, Clone)]
-pub struct BuildReport {
-    pub image: PathBuf,
-    pub metadata: ImageMetadata,
-    /// `<buildpack>:<layer>` restored from cache.
-    pub restored: Vec<String>,
 }
 
 /// The groups to detect over: the `--buildpack` list (or the app's

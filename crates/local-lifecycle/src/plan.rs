@@ -44,7 +44,7 @@ pub(crate) struct Provide {
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct Require {
+pub(crate) struct Require {
     pub name: String,
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
     pub metadata: toml::Table,
@@ -52,7 +52,7 @@ pub struct Require {
 
 /// What one buildpack receives at build (`CNB_BP_PLAN_PATH`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BuildpackPlan {
+pub(crate) struct BuildpackPlan {
     pub entries: Vec<Require>,
 }
 
@@ -228,13 +228,13 @@ impl Resolved {
 
 /// `<layers>/group.toml` as the lifecycle's detector writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupToml {
+pub(crate) struct GroupToml {
     #[serde(default)]
     pub group: Vec<GroupElement>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupElement {
+pub(crate) struct GroupElement {
     pub id: String,
     pub version: String,
     pub api: String,
@@ -242,13 +242,13 @@ pub struct GroupElement {
 
 /// `<layers>/plan.toml` as the lifecycle's detector writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanToml {
+pub(crate) struct PlanToml {
     #[serde(default)]
     pub entries: Vec<PlanTomlEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PlanTomlEntry {
+pub(crate) struct PlanTomlEntry {
     #[serde(default)]
     pub providers: Vec<PlanProvider>,
     #[serde(default)]
@@ -256,7 +256,7 @@ pub struct PlanTomlEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanProvider {
+pub(crate) struct PlanProvider {
     pub id: String,
     pub version: String,
 }
@@ -279,20 +279,6 @@ impl PlanToml {
                         .collect(),
                     requires: e.requires.clone(),
                 })
-                .collect(),
-        }
-    }
-
-    /// What buildpack `id` receives, as the lifecycle's builder computes it
-    /// (`platform/files/plan.go`, `Plan.Find`): every requirement of every
-    /// entry it provides.
-    pub fn find(&self, id: &str) -> BuildpackPlan {
-        BuildpackPlan {
-            entries: self
-                .entries
-                .iter()
-                .filter(|e| e.providers.iter().any(|p| p.id == id))
-                .flat_map(|e| e.requires.iter().cloned())
                 .collect(),
         }
     }

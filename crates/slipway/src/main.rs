@@ -265,8 +265,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 local_lifecycle::build(&opts)
             };
-            let report = match built {
-                Ok(report) => report,
+            let image = match built {
+                Ok(image) => image,
                 Err(e @ local_lifecycle::LifecycleError::Interrupted { signal, .. }) => {
                     eprintln!("slipway: {e}");
                     return Ok(128 + signal);
@@ -275,7 +275,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             };
             println!(
                 "Built {} in {:.2}s",
-                report.image.display(),
+                image.display(),
                 started.elapsed().as_secs_f64()
             );
             Ok(0)
