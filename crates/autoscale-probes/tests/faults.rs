@@ -1,5 +1,5 @@
 //! Fault injection for every peer the probes talk to, each the real service
-//! on this machine with `crates/fault-proxy` in between: RabbitMQ over AMQP
+//! on this machine with `tests/fault-proxy` in between: RabbitMQ over AMQP
 //! (:5672), RabbitMQ's management API (:15672), Redis (:6379) and an HTTP
 //! heartbeat. For each peer, the same specification:
 //!
