@@ -58,13 +58,13 @@ pub(crate) struct Amqp {
 }
 
 pub(crate) struct Target {
-    pub host: String,
-    pub port: u16,
+    pub(crate) host: String,
+    pub(crate) port: u16,
     /// `amqps://`: TLS, verifying the certificate unless told not to.
-    pub tls: Option<bool>,
-    pub username: String,
-    pub password: String,
-    pub vhost: String,
+    pub(crate) tls: Option<bool>,
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) vhost: String,
 }
 
 fn method(channel: u16, class: AMQPClass) -> AMQPFrame {

@@ -13,7 +13,7 @@ use crate::WorkerError;
 use std::time::Duration;
 
 #[allow(clippy::large_enum_variant)] // one per process: boxing buys nothing
-pub enum Lease {
+pub(crate) enum Lease {
     Postgres {
         config: Box<postgres::Config>,
         key: i64,
@@ -26,7 +26,7 @@ pub enum Lease {
 }
 
 /// A lease held as a Redis key that names its holder, with an expiry.
-pub struct RedisLease {
+pub(crate) struct RedisLease {
     client: redis::Client,
     /// Kept across ticks (one connection, not one per command).
     conn: Option<redis::Connection>,

@@ -34,7 +34,7 @@ use std::time::Duration;
 pub const EXIT_STOPPED: i32 = 0;
 pub const EXIT_CONFIG: i32 = 1;
 
-pub enum Broker {
+pub(crate) enum Broker {
     /// AMQP passive declares: Ready messages.
     Rabbit(String),
     /// The management API (`AUTOSCALE_RABBITMQ_MANAGEMENT_URL`): Ready + Unacked.
@@ -46,31 +46,29 @@ pub enum Broker {
 }
 
 pub struct Config {
-    pub policy: Policy,
+    pub(crate) policy: Policy,
     /// When the running release was created (`HEROKU_RELEASE_CREATED_AT`,
     /// from Heroku's dyno metadata): no scale-down inside the freeze after it,
     /// even across the worker's restarts.
-    pub released_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub app: String,
-    pub token: Token,
-    pub api_base: String,
-    pub heartbeat_url: Option<String>,
-    pub broker: Option<Broker>,
-    pub webhook: Option<String>,
-    pub dry_run: bool,
-    /// The process type this worker runs as: never scaled.
-    pub own_type: String,
+    pub(crate) released_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub(crate) app: String,
+    pub(crate) token: Token,
+    pub(crate) api_base: String,
+    pub(crate) heartbeat_url: Option<String>,
+    pub(crate) broker: Option<Broker>,
+    pub(crate) webhook: Option<String>,
+    pub(crate) dry_run: bool,
     /// Knows the token and the broker URL: applied to every line logged.
-    pub redactor: Redactor,
+    pub(crate) redactor: Redactor,
     /// Where each worker type's max came from (the start line says).
-    pub max_sources: BTreeMap<String, String>,
+    pub(crate) max_sources: BTreeMap<String, String>,
     /// E-mail for the notifications the settings want sent (`None`: none).
-    pub mail: Option<mail::Mail>,
+    pub(crate) mail: Option<mail::Mail>,
     /// One acting autoscaler (see [`lease`]).
-    pub lease: lease::Lease,
+    pub(crate) lease: lease::Lease,
     /// `amqps://`: verify the broker's certificate (`AUTOSCALE_AMQP_VERIFY_TLS`,
     /// default true: CloudAMQP's certificates verify).
-    pub amqp_verify_tls: bool,
+    pub(crate) amqp_verify_tls: bool,
     /// Said once at start, after the start line: settings read but not
     /// acted on as the seed did, unknown `AUTOSCALE_*` names.
     pub warnings: Vec<String>,
@@ -98,9 +96,8 @@ pub struct AppPolicy {
     /// Where each worker type's max came from (logged at start).
     pub max_sources: BTreeMap<String, String>,
     pub initial: BTreeMap<String, u32>,
-    pub own_type: String,
-    pub table: AutoscaleTable,
-    pub has_web: bool,
+    pub(crate) table: AutoscaleTable,
+    pub(crate) has_web: bool,
 }
 
 /// When several worker types consume a queue, its backlog drives the one that
@@ -201,7 +198,7 @@ pub fn policy_for(
 
     let mut policy = Policy::new(settings.clone());
     let mut max_sources = BTreeMap::new();
-    policy.singletons.insert(own_type.clone());
+    policy.singletons.insert(own_type);
     if let Some(s) = table.freeze_seconds {
         policy.freeze = Duration::from_secs(s);
     }
@@ -308,7 +305,6 @@ pub fn policy_for(
         consumers,
         max_sources,
         initial,
-        own_type,
         table,
         has_web,
     })
@@ -345,7 +341,6 @@ impl Config {
         let token = Token::new(key);
         let AppPolicy {
             policy,
-            own_type,
             table,
             has_web,
             max_sources,
@@ -411,7 +406,6 @@ impl Config {
             broker,
             webhook: env("AUTOSCALE_WEBHOOK_URL").or(table.webhook),
             dry_run,
-            own_type,
             redactor,
             warnings: backends.warnings,
         })

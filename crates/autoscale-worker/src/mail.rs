@@ -30,7 +30,7 @@ pub struct Mail {
     from: Mailbox,
     to: Vec<Mailbox>,
     /// Where mail goes, for the start line (no credentials).
-    pub server: String,
+    pub(crate) server: String,
 }
 
 fn config(why: impl Into<String>) -> WorkerError {

@@ -67,9 +67,9 @@ fn closest(name: &str) -> Option<&'static str> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Backends {
     /// E-mail may be sent (`DjangoEmailBackend` listed, or no list at all).
-    pub email: bool,
+    pub(crate) email: bool,
     /// What to say at start about the settings.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// `AUTOSCALE_NOTIFICATION_BACKENDS` (a Python list or comma-separated

@@ -26,9 +26,9 @@ const FIRST_PAUSE: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Delivery {
     /// Tries made (1 when the first one was accepted).
-    pub attempts: u32,
+    pub(crate) attempts: u32,
     /// Why the last try failed, without the URL; `None` when delivered.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl Delivery {

@@ -11,10 +11,10 @@ pub(crate) const DEFAULT_HEARTBEAT_URL: &str = "/heroku-autoscale/heartbeat/v1";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{name}={value:?}: {why}")]
 pub struct SettingError {
-    pub name: String,
+    pub(crate) name: String,
     /// The value as given (never a secret: the API key is not parsed here).
-    pub value: String,
-    pub why: String,
+    pub(crate) value: String,
+    pub(crate) why: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,23 +9,23 @@ pub(crate) const SUPPORTED_API: &str = "0.10";
 
 #[derive(Debug, Clone)]
 pub(crate) struct BuildpackDir {
-    pub dir: PathBuf,
-    pub id: String,
-    pub version: String,
-    pub api: String,
-    pub clear_env: bool,
+    pub(crate) dir: PathBuf,
+    pub(crate) id: String,
+    pub(crate) version: String,
+    pub(crate) api: String,
+    pub(crate) clear_env: bool,
     /// A composite buildpack's `[[order]]`: groups of references, tried in order.
-    pub order: Option<Vec<Vec<GroupRef>>>,
+    pub(crate) order: Option<Vec<Vec<GroupRef>>>,
 }
 
 /// An entry of an `[[order.group]]` (or of project.toml's `[[io.buildpacks.group]]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub(crate) struct GroupRef {
-    pub id: String,
+    pub(crate) id: String,
     #[serde(default)]
-    pub version: Option<String>,
+    pub(crate) version: Option<String>,
     #[serde(default)]
-    pub optional: bool,
+    pub(crate) optional: bool,
 }
 
 #[derive(Deserialize)]

@@ -17,31 +17,31 @@ pub(crate) enum Api {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ImageBuildpack {
-    pub id: String,
-    pub version: String,
+    pub(crate) id: String,
+    pub(crate) version: String,
     /// Directory name under `layers/` (CNB) or the buildpack's name (classic).
     /// Absent in the official lifecycle's `metadata.toml`: the escaped id.
     #[serde(default)]
-    pub layers: String,
+    pub(crate) layers: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ImageProcess {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub command: Vec<String>,
+    pub(crate) kind: String,
+    pub(crate) command: Vec<String>,
     #[serde(default)]
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
     #[serde(default)]
-    pub default: bool,
+    pub(crate) default: bool,
     #[serde(rename = "buildpack-id", default)]
-    pub buildpack_id: String,
+    pub(crate) buildpack_id: String,
     #[serde(
         rename = "working-dir",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub working_dir: Option<String>,
+    pub(crate) working_dir: Option<String>,
 }
 
 /// `layers/config/metadata.toml`. The official lifecycle's builder writes the
@@ -52,17 +52,17 @@ pub(crate) struct ImageProcess {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct ImageMetadata {
     #[serde(default = "cnb")]
-    pub api: Api,
+    pub(crate) api: Api,
     #[serde(default)]
-    pub buildpacks: Vec<ImageBuildpack>,
+    pub(crate) buildpacks: Vec<ImageBuildpack>,
     #[serde(default)]
-    pub processes: Vec<ImageProcess>,
+    pub(crate) processes: Vec<ImageProcess>,
     #[serde(
         rename = "buildpack-default-process-type",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub default_process_type: Option<String>,
+    pub(crate) default_process_type: Option<String>,
 }
 
 fn cnb() -> Api {
@@ -70,7 +70,7 @@ fn cnb() -> Api {
 }
 
 pub(crate) struct Image {
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 impl Image {

@@ -25,11 +25,11 @@ pub struct RunOptions {
 /// A process ready to start.
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
-    pub process: ImageProcess,
-    pub program: String,
-    pub args: Vec<String>,
-    pub env: Env,
-    pub cwd: PathBuf,
+    pub(crate) process: ImageProcess,
+    pub(crate) program: String,
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Env,
+    pub(crate) cwd: PathBuf,
 }
 
 pub(crate) fn prepare(opts: &RunOptions) -> Result<Prepared> {

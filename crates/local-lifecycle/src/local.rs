@@ -37,9 +37,9 @@ pub struct LocalOptions {
 /// One dyno to start: `web.1`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Dyno {
-    pub process_type: String,
-    pub index: u32,
-    pub port: u16,
+    pub(crate) process_type: String,
+    pub(crate) index: u32,
+    pub(crate) port: u16,
 }
 
 impl Dyno {

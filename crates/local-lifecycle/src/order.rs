@@ -112,17 +112,17 @@ impl Registry {
 #[derive(Debug)]
 pub(crate) struct Order {
     /// The group as given (composites not expanded): what a platform's order.toml holds.
-    pub top: Vec<Element>,
+    pub(crate) top: Vec<Element>,
     /// Expanded, in the order they are tried.
-    pub groups: Vec<Vec<Element>>,
-    pub registry: Registry,
+    pub(crate) groups: Vec<Vec<Element>>,
+    pub(crate) registry: Registry,
 }
 
 /// A member of an expanded group.
 #[derive(Debug, Clone)]
 pub(crate) struct Element {
-    pub bp: BuildpackDir,
-    pub optional: bool,
+    pub(crate) bp: BuildpackDir,
+    pub(crate) optional: bool,
 }
 
 /// Expand a group whose members may be composites into the groups of

@@ -12,19 +12,19 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct PlanSection {
     #[serde(default)]
-    pub provides: Vec<Provide>,
+    pub(crate) provides: Vec<Provide>,
     #[serde(default)]
-    pub requires: Vec<Require>,
+    pub(crate) requires: Vec<Require>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub(crate) struct DetectPlan {
     #[serde(default)]
-    pub provides: Vec<Provide>,
+    pub(crate) provides: Vec<Provide>,
     #[serde(default)]
-    pub requires: Vec<Require>,
+    pub(crate) requires: Vec<Require>,
     #[serde(default)]
-    pub or: Vec<PlanSection>,
+    pub(crate) or: Vec<PlanSection>,
 }
 
 impl DetectPlan {
@@ -40,20 +40,20 @@ impl DetectPlan {
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub(crate) struct Provide {
-    pub name: String,
+    pub(crate) name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub(crate) struct Require {
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default, skip_serializing_if = "toml::Table::is_empty")]
-    pub metadata: toml::Table,
+    pub(crate) metadata: toml::Table,
 }
 
 /// What one buildpack receives at build (`CNB_BP_PLAN_PATH`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct BuildpackPlan {
-    pub entries: Vec<Require>,
+    pub(crate) entries: Vec<Require>,
 }
 
 /// Resolve plans of the passing buildpacks (in group order), none optional.
@@ -124,15 +124,15 @@ pub(crate) fn resolve_with_optional(
 /// requirement of it. Each provider receives all of the entry's requirements.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PlanEntry {
-    pub providers: Vec<usize>,
-    pub requires: Vec<Require>,
+    pub(crate) providers: Vec<usize>,
+    pub(crate) requires: Vec<Require>,
 }
 
 /// A resolved plan: the entries, and what each buildpack of the group receives.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Resolved {
-    pub entries: Vec<PlanEntry>,
-    pub plans: Vec<BuildpackPlan>,
+    pub(crate) entries: Vec<PlanEntry>,
+    pub(crate) plans: Vec<BuildpackPlan>,
 }
 
 /// The lifecycle's resolution of one trial (github.com/buildpacks/lifecycle
@@ -230,35 +230,35 @@ impl Resolved {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct GroupToml {
     #[serde(default)]
-    pub group: Vec<GroupElement>,
+    pub(crate) group: Vec<GroupElement>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct GroupElement {
-    pub id: String,
-    pub version: String,
-    pub api: String,
+    pub(crate) id: String,
+    pub(crate) version: String,
+    pub(crate) api: String,
 }
 
 /// `<layers>/plan.toml` as the lifecycle's detector writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PlanToml {
     #[serde(default)]
-    pub entries: Vec<PlanTomlEntry>,
+    pub(crate) entries: Vec<PlanTomlEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PlanTomlEntry {
     #[serde(default)]
-    pub providers: Vec<PlanProvider>,
+    pub(crate) providers: Vec<PlanProvider>,
     #[serde(default)]
-    pub requires: Vec<Require>,
+    pub(crate) requires: Vec<Require>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PlanProvider {
-    pub id: String,
-    pub version: String,
+    pub(crate) id: String,
+    pub(crate) version: String,
 }
 
 impl PlanToml {

@@ -41,7 +41,7 @@ pub struct FormationEntry {
     pub process_type: String,
     pub quantity: u32,
     #[serde(default)]
-    pub size: String,
+    pub(crate) size: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -23,7 +23,7 @@ pub struct Celery {
     pub role: Role,
     /// `-A/--app`, when given.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub app: Option<String>,
+    pub(crate) app: Option<String>,
     /// Queues consumed (workers only). `-Q` as written, or Celery's default `celery`.
     pub queues: Vec<String>,
     /// `-X/--exclude-queues`.
@@ -32,7 +32,7 @@ pub struct Celery {
     /// A worker started with `-B/--beat` runs the scheduler too, so it must be a singleton.
     pub embeds_beat: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub concurrency: Option<u32>,
+    pub(crate) concurrency: Option<u32>,
 }
 
 impl Celery {

@@ -13,7 +13,7 @@ pub struct Entry {
     pub name: String,
     pub command: String,
     /// 1-based line in the file.
-    pub line: usize,
+    pub(crate) line: usize,
 }
 
 /// What a Procfile says, plus everything worth telling the user about it.

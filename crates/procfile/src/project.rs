@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 /// The parts of `[_.metadata.slipway]` this crate owns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlipwayTables {
-    pub celery: Option<CeleryTable>,
-    pub formation: BTreeMap<String, FormationTable>,
+    pub(crate) celery: Option<CeleryTable>,
+    pub(crate) formation: BTreeMap<String, FormationTable>,
 }
 
 /// A TOML error in `project` as a diagnostic naming the line, with `help`.

@@ -7,14 +7,14 @@ use crate::formation::{Formation, FormationOrigin};
 
 /// One generated type.
 pub(crate) struct ReferenceType {
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// Queues consumed; empty for `web`.
-    pub queues: &'static [&'static str],
-    pub embeds_beat: bool,
-    pub size: &'static str,
-    pub min: u32,
-    pub max: u32,
-    pub note: &'static str,
+    pub(crate) queues: &'static [&'static str],
+    pub(crate) embeds_beat: bool,
+    pub(crate) size: &'static str,
+    pub(crate) min: u32,
+    pub(crate) max: u32,
+    pub(crate) note: &'static str,
 }
 
 /// The seed's six queues: default, bulk, bulk_priority, user_import, high_memory, feedback.

@@ -20,7 +20,7 @@ use std::path::Path;
 use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepSource {
+pub(crate) enum StepSource {
     /// `[[com.heroku.phase.release]]` entry number (1-based).
     ProjectToml(usize),
     /// A buildpack's build-plan requirement.
@@ -43,8 +43,8 @@ impl fmt::Display for StepSource {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
-    pub argv: Vec<String>,
-    pub source: StepSource,
+    pub(crate) argv: Vec<String>,
+    pub(crate) source: StepSource,
 }
 
 impl Step {
@@ -57,23 +57,23 @@ impl Step {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Advisory lock name (hashed to the key); app name by default.
-    pub lock_name: String,
-    pub lock_timeout: Duration,
-    pub step_timeout: Duration,
-    pub database_wait: Duration,
+    pub(crate) lock_name: String,
+    pub(crate) lock_timeout: Duration,
+    pub(crate) step_timeout: Duration,
+    pub(crate) database_wait: Duration,
     /// Between SIGTERM and SIGKILL when a step is stopped.
-    pub grace: Duration,
+    pub(crate) grace: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    pub steps: Vec<Step>,
+    pub(crate) steps: Vec<Step>,
     /// `skip-when`: (config var, value) pairs; the release phase is skipped
     /// when every one matches.
-    pub skip_when: Vec<(String, String)>,
-    pub settings: Settings,
+    pub(crate) skip_when: Vec<(String, String)>,
+    pub(crate) settings: Settings,
     /// Warnings found while loading (printed by `run` and `check`).
     pub warnings: Vec<String>,
 }

@@ -321,8 +321,8 @@ const FENCE_TABLE: &str = "CREATE TABLE IF NOT EXISTS slipway_release_fence (\
 
 /// An open fence left by a lost holder: who, and how long its step may run on.
 pub(crate) struct OpenFence {
-    pub holder: String,
-    pub stop_within: Duration,
+    pub(crate) holder: String,
+    pub(crate) stop_within: Duration,
 }
 
 /// Read the fence (creating its table); then open it for this holder.

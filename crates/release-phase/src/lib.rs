@@ -24,7 +24,7 @@ use std::time::Instant;
 
 /// Printed lines, Heroku style, every one through the redactor.
 pub(crate) struct Log<'a> {
-    pub redactor: &'a Redactor,
+    pub(crate) redactor: &'a Redactor,
 }
 
 impl Log<'_> {

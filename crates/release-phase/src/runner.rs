@@ -30,8 +30,8 @@ pub(crate) enum Outcome {
 }
 
 pub(crate) struct Limits {
-    pub timeout: Duration,
-    pub grace: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) grace: Duration,
 }
 
 /// Copy the step's output to ours as it comes, stdout to stdout and stderr

@@ -15,9 +15,9 @@ pub enum Severity {
 /// One finding about one line of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     /// The file as the user knows it, relative to the app root (`Procfile`).
-    pub file: String,
+    pub(crate) file: String,
     /// 1-based line number; 0 when the finding is about the whole file.
     pub line: usize,
     /// The text of that line (truncated for display when very long).
@@ -25,9 +25,9 @@ pub struct Diagnostic {
     /// What is wrong, in one sentence.
     pub message: String,
     /// Short label under the offending part of the line.
-    pub label: String,
+    pub(crate) label: String,
     /// The offending part, as a byte range of `source_line`; the whole line when None.
-    pub span: Option<std::ops::Range<usize>>,
+    pub(crate) span: Option<std::ops::Range<usize>>,
     /// What to do about it.
     pub help: String,
 }

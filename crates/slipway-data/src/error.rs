@@ -7,15 +7,15 @@ use std::ops::Range;
 #[error("{}: {message}", self.location())]
 pub struct TomlError {
     /// The file as the user knows it (`project.toml`, or a path).
-    pub file: String,
+    pub(crate) file: String,
     /// 1-based; 0 when the parser gave no position.
     pub line: usize,
     /// Byte range in the text, for an annotated snippet.
-    pub span: Option<Range<usize>>,
+    pub(crate) span: Option<Range<usize>>,
     /// The parser's message, trimmed.
     pub message: String,
     /// The text of that line (empty when unknown), for a snippet.
-    pub source_line: String,
+    pub(crate) source_line: String,
 }
 
 impl TomlError {

@@ -264,7 +264,7 @@ pub struct CeleryTable {
     /// The Celery app module (`celery -A <app>`).
     pub app: String,
     /// The WSGI callable for the generated `web` type; default `<app>.wsgi`.
-    pub wsgi: Option<String>,
+    pub(crate) wsgi: Option<String>,
 }
 
 impl CeleryTable {

@@ -40,7 +40,7 @@ pub struct GzStats {
     pub uncompressed: u64,
     pub compressed: u64,
     /// Deflated size of each input block, in order (every block but the last is `block_size` long).
-    pub block_deflated: Vec<u64>,
+    pub(crate) block_deflated: Vec<u64>,
 }
 
 struct Job {

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 const BIG_FILE: u64 = 512 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
+pub(crate) enum Kind {
     Dir,
     File,
     Extension,
@@ -80,7 +80,7 @@ impl Tracker for SizeTracker {
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offender {
-    pub kind: Kind,
+    pub(crate) kind: Kind,
     pub path: String,
     pub raw: u64,
     pub compressed: u64,

@@ -17,7 +17,7 @@ pub(crate) const GULPFILES: &[&str] = &[
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PackageManager {
+pub(crate) enum PackageManager {
     Npm,
     /// Yarn 1.
     YarnClassic,
@@ -38,15 +38,15 @@ impl PackageManager {
 
 #[derive(Debug, Clone)]
 pub struct NodeProject {
-    pub manager: PackageManager,
+    pub(crate) manager: PackageManager,
     /// The lockfile the manager installs from (`None`: plain `npm install`).
-    pub lockfile: Option<PathBuf>,
+    pub(crate) lockfile: Option<PathBuf>,
     /// package.json's scripts.
-    pub scripts: BTreeMap<String, String>,
+    pub(crate) scripts: BTreeMap<String, String>,
     /// A gulpfile, used when package.json has no build script.
-    pub gulpfile: Option<String>,
+    pub(crate) gulpfile: Option<String>,
     /// Notes for the build log (several lockfiles, ...).
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
 }
 
 impl NodeProject {

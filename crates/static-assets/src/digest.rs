@@ -75,9 +75,9 @@ pub(crate) use buildkit::fs::hex;
 /// versions, settings) that change the result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Inputs {
-    pub digest: String,
-    pub files: BTreeMap<String, String>,
-    pub facts: BTreeMap<String, String>,
+    pub(crate) digest: String,
+    pub(crate) files: BTreeMap<String, String>,
+    pub(crate) facts: BTreeMap<String, String>,
 }
 
 impl Inputs {

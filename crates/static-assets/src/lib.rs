@@ -43,25 +43,22 @@ pub struct Stores {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ManifestEntry {
-    pub path: String,
-    pub size: u64,
-    pub sha256: String,
+pub(crate) struct ManifestEntry {
+    pub(crate) path: String,
+    pub(crate) size: u64,
+    pub(crate) sha256: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Manifest {
-    pub generator: String,
+pub(crate) struct Manifest {
+    pub(crate) generator: String,
     /// sha256 over the inputs that produced these files.
-    pub inputs: String,
-    pub files: Vec<ManifestEntry>,
+    pub(crate) inputs: String,
+    pub(crate) files: Vec<ManifestEntry>,
 }
 
 #[derive(Debug)]
 pub struct Outcome {
-    /// The inputs matched the cache: nothing ran, the outputs were restored.
-    pub reused: bool,
-    pub manifest: Manifest,
     /// `collectstatic = "release"` for a Django app: the caller hands the command on.
     pub collectstatic_on_release: bool,
     /// collectstatic ran (or its outputs were restored) here.
@@ -417,8 +414,6 @@ pub fn build_with(
                 node::prune_dev(app, project, tools, env, &redactor)?;
             }
             return Ok(Outcome {
-                reused: true,
-                manifest,
                 collectstatic_on_release: plan.collectstatic_on_release(),
                 collected: plan.collect,
             });
@@ -477,8 +472,6 @@ pub fn build_with(
         bytes.div_ceil(1024)
     ));
     Ok(Outcome {
-        reused: false,
-        manifest,
         collectstatic_on_release: plan.collectstatic_on_release(),
         collected: plan.collect,
     })

@@ -17,9 +17,9 @@ pub(crate) const ORDER_HINT: &str = "Add heroku/nodejs before slipway/static-ass
 /// Tool versions, for cache keys and the digest.
 #[derive(Debug, Clone)]
 pub(crate) struct Toolchain {
-    pub node_version: String,
-    pub manager: PathBuf,
-    pub manager_version: String,
+    pub(crate) node_version: String,
+    pub(crate) manager: PathBuf,
+    pub(crate) manager_version: String,
 }
 
 fn version_of(program: &Path, env: &Env) -> Option<String> {
@@ -92,7 +92,7 @@ pub(crate) fn toolchain(project: &NodeProject, env: &Env) -> Result<Toolchain, A
 
 /// Where node_modules and the package manager's download cache live between builds.
 pub(crate) struct NodeStore {
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 impl NodeStore {
@@ -242,9 +242,9 @@ fn diagnose(command: &str, lines: &[String]) -> (String, String) {
 /// node_modules a Node buildpack already installed in the app.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Installed {
-    pub in_app: bool,
+    pub(crate) in_app: bool,
     /// ... and ran the app's build scripts.
-    pub scripts_ran: bool,
+    pub(crate) scripts_ran: bool,
 }
 
 /// Run the Node side in `app`. node_modules is taken from and returned to

@@ -26,10 +26,10 @@ pub(crate) fn which(program: &str, env: &Env) -> Option<PathBuf> {
 }
 
 pub(crate) struct Ran {
-    pub success: bool,
-    pub status: String,
+    pub(crate) success: bool,
+    pub(crate) status: String,
     /// The last lines of stdout and stderr, interleaved as they came.
-    pub lines: Vec<String>,
+    pub(crate) lines: Vec<String>,
 }
 
 /// Run `program args` in `dir` with exactly `env`, streaming its output.
@@ -74,11 +74,11 @@ pub(crate) fn run(
 /// A build step as the log shows it.
 pub(crate) struct Step<'a> {
     /// As the user would type it (`npm run build`).
-    pub display: &'a str,
-    pub program: &'a Path,
-    pub args: &'a [String],
+    pub(crate) display: &'a str,
+    pub(crate) program: &'a Path,
+    pub(crate) args: &'a [String],
     /// How many lines of output a failure quotes.
-    pub tail: usize,
+    pub(crate) tail: usize,
 }
 
 /// Run a step: "Running `x`", its output streamed, "Done (1.23s)"; a failure

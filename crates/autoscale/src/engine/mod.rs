@@ -86,16 +86,16 @@ fn once(flag: &mut bool, n: impl FnOnce() -> Notification, out: &mut Vec<Notific
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Frame<'a> {
     /// Each scaled type's quantity (`None`: not in the formation), or why the formation is unknown.
-    pub formation: Result<&'a [Option<u32>], &'a str>,
-    pub heartbeat: Option<&'a Measure<Duration>>,
+    pub(crate) formation: Result<&'a [Option<u32>], &'a str>,
+    pub(crate) heartbeat: Option<&'a Measure<Duration>>,
     /// Each queue's depth.
-    pub queues: &'a [Measure<u64>],
+    pub(crate) queues: &'a [Measure<u64>],
     /// Each queue's oldest waiting job's age, by the same position, where
     /// measured (empty: none measured).
-    pub queue_ages: &'a [Option<Duration>],
-    pub released_at: Option<DateTime<Utc>>,
+    pub(crate) queue_ages: &'a [Option<Duration>],
+    pub(crate) released_at: Option<DateTime<Utc>>,
     /// See [`Observation::heartbeat_service`].
-    pub heartbeat_service: Option<Duration>,
+    pub(crate) heartbeat_service: Option<Duration>,
 }
 
 /// Decide this tick. Decisions are proposals: report each call's result with [`applied`].

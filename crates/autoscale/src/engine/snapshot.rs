@@ -9,22 +9,22 @@ use super::{BTreeMap, DateTime, Direction, Duration, NaiveDate, Policy, State, U
 /// Times are Unix milliseconds, durations microseconds.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Snapshot {
-    pub version: u32,
+    pub(crate) version: u32,
     pub types: BTreeMap<String, TypeSnapshot>,
-    pub history: Vec<String>,
-    pub fastest: Vec<(i64, u64)>,
-    pub service_from_change_us: Option<u64>,
-    pub last_external_change_ms: Option<i64>,
-    pub day: Option<NaiveDate>,
-    pub dyno_seconds_today: f64,
+    pub(crate) history: Vec<String>,
+    pub(crate) fastest: Vec<(i64, u64)>,
+    pub(crate) service_from_change_us: Option<u64>,
+    pub(crate) last_external_change_ms: Option<i64>,
+    pub(crate) day: Option<NaiveDate>,
+    pub(crate) dyno_seconds_today: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TypeSnapshot {
-    pub last_set: Option<u32>,
-    pub last_direction_up: Option<bool>,
-    pub reversals_ms: Vec<i64>,
-    pub watched_since_ms: Option<i64>,
+    pub(crate) last_set: Option<u32>,
+    pub(crate) last_direction_up: Option<bool>,
+    pub(crate) reversals_ms: Vec<i64>,
+    pub(crate) watched_since_ms: Option<i64>,
 }
 
 pub(super) const SNAPSHOT_VERSION: u32 = 1;

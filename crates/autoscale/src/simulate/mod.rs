@@ -102,9 +102,9 @@ impl SplitMix {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Sample {
     pub t: f64,
-    pub rps: f64,
-    pub latency_ms: f64,
-    pub dynos: BTreeMap<String, u32>,
+    pub(crate) rps: f64,
+    pub(crate) latency_ms: f64,
+    pub(crate) dynos: BTreeMap<String, u32>,
     pub depths: BTreeMap<String, f64>,
 }
 

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub t: f64,
-    pub rps: f64,
-    pub service_ms: f64,
-    pub job_ms: f64,
+    pub(crate) rps: f64,
+    pub(crate) service_ms: f64,
+    pub(crate) job_ms: f64,
     /// Time every request waits on a dependency (a slow database or API),
     /// holding its dyno (gunicorn's sync workers): a latency floor more
     /// dynos do not lower. Reported by the heartbeat as time inside the dyno.
-    pub dep_ms: f64,
-    pub queues: BTreeMap<String, f64>,
+    pub(crate) dep_ms: f64,
+    pub(crate) queues: BTreeMap<String, f64>,
 }
 
 /// The largest values a trace may hold: beyond them the model's clock and
@@ -26,8 +26,8 @@ pub(super) const MAX_DEPTH: f64 = 1e12;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}{message}", if *line > 0 { format!("trace.csv:{line}: ") } else { "trace.csv: ".to_string() })]
 pub struct TraceError {
-    pub line: usize,
-    pub message: String,
+    pub(crate) line: usize,
+    pub(crate) message: String,
 }
 
 impl TraceError {

@@ -28,11 +28,11 @@ pub(crate) const MAX_PATTERN_BYTES: usize = 4096;
 pub(crate) const MANY_PATTERNS: usize = 10_000;
 
 #[derive(Debug, Clone)]
-pub struct Pattern {
+pub(crate) struct Pattern {
     /// 1-based line in `.slugignore`.
-    pub line: usize,
+    pub(crate) line: usize,
     /// The pattern as written (comment and surrounding blanks removed).
-    pub text: String,
+    pub(crate) text: String,
     dir_only: bool,
     matcher: Matcher,
 }
@@ -124,7 +124,7 @@ impl Matcher {
 /// The parsed rules: `.slugignore` patterns, plus (classic builds) project.toml excludes.
 #[derive(Debug, Clone, Default)]
 pub struct SlugIgnore {
-    pub patterns: Vec<Pattern>,
+    pub(crate) patterns: Vec<Pattern>,
     excludes: Option<ignore::gitignore::Gitignore>,
     /// The byte-exact patterns in one automaton each (any entry / directories only): the hot path.
     any_set: GlobSet,
