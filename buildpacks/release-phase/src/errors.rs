@@ -52,7 +52,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temp dir");
         std::fs::write(dir.path().join("project.toml"), project_toml).expect("written");
         BuildpackError::Config(
-            release_phase::config::load(dir.path(), &|_| None).expect_err("does not read"),
+            release_phase::load(dir.path(), &|_| None).expect_err("does not read"),
         )
     }
 

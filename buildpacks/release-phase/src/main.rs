@@ -20,7 +20,6 @@ use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::layer::UncachedLayerDefinition;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libcnb::Buildpack;
-use release_phase::config;
 use slipway_data::project::Project;
 use slipway_data::release::{CommandEntry, CommandsFile, ReleaseRequest, COMMANDS_ENV, PLAN_NAME};
 use std::path::Path;
@@ -67,7 +66,7 @@ pub(crate) struct ReleasePhaseBuildpack;
 
 /// Whether the app has anything to run on release.
 pub(crate) fn has_release_work(app_dir: &Path) -> bool {
-    config::detect_migration(app_dir).is_some()
+    release_phase::detect_migration(app_dir).is_some()
         || match Project::read(app_dir) {
             Ok(Some(p)) => {
                 // A table that does not read is work too: the build reports it.
@@ -85,7 +84,7 @@ pub(crate) fn check_and_report(
     declared: &procfile::Declared,
 ) -> Result<(), BuildpackError> {
     buildkit::output::header("Slipway release phase");
-    let plan = config::load(app_dir, &|k| {
+    let plan = release_phase::load(app_dir, &|k| {
         (k != COMMANDS_ENV).then(|| std::env::var(k).ok()).flatten()
     })
     .map_err(BuildpackError::Config)?;
@@ -93,7 +92,7 @@ pub(crate) fn check_and_report(
         buildkit::output::warning(w);
     }
     buildkit::output::bullet("Release plan (run by `release-phase run` on every release):");
-    buildkit::output::block(&config::describe(&plan));
+    buildkit::output::block(&release_phase::describe(&plan));
     match declared.command("release") {
         Some((cmd, origin)) if !cmd.contains("release-phase") => {
             let (file, fix) = match origin {

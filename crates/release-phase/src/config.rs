@@ -13,7 +13,7 @@
 use crate::error::ReleaseError;
 use slipway_data::project::{Migrate, Project, ReadError};
 use slipway_data::release::CommandsFile;
-pub use slipway_data::release::{CommandEntry, COMMANDS_ENV};
+pub(crate) use slipway_data::release::{CommandEntry, COMMANDS_ENV};
 use slipway_data::TomlError;
 use std::fmt;
 use std::path::Path;

@@ -6,18 +6,17 @@
 //! output, and exits non-zero when anything fails, which makes the platform
 //! refuse the release. Formats and exit codes: `SPEC.md` beside this crate.
 
-pub mod config;
+mod config;
 mod db;
 mod error;
-pub use buildkit::redact;
 mod runner;
+pub use config::{describe, detect_migration, load, Plan, Step};
 pub use db::lock_key;
 pub use error::{exit, ReleaseError};
 pub use runner::step_guard;
 
 use buildkit::process::Stop;
 use buildkit::redact::Redactor;
-use config::Plan;
 use runner::{Limits, Outcome};
 use std::path::Path;
 use std::time::Instant;

@@ -4,9 +4,9 @@
 
 use crate::config::Step;
 use crate::error::ReleaseError;
-use crate::redact::{Redactor, StreamRedactor};
 use buildkit::process::Stop;
 use buildkit::process::{self, Group, Line};
+use buildkit::redact::{Redactor, StreamRedactor};
 use nix::sys::signal::Signal;
 use std::io::Write;
 use std::os::unix::process::CommandExt;

@@ -173,7 +173,7 @@ fn main() -> ExitCode {
         } => release_phase::step_guard(parent, std::time::Duration::from_millis(grace_ms), &argv),
         Cmd::Check { json: false } => release_phase::check(&cli.app_dir, &process_env)
             .unwrap_or_else(|e| {
-                let redactor = release_phase::redact::Redactor::from_process_env();
+                let redactor = buildkit::redact::Redactor::from_process_env();
                 eprintln!(
                     " !     {}",
                     redactor.redact(&e.to_string()).replace('\n', "\n !     ")
@@ -181,7 +181,7 @@ fn main() -> ExitCode {
                 release_phase::exit::ERROR
             }),
         Cmd::Check { json: true } => {
-            let redactor = release_phase::redact::Redactor::from_process_env();
+            let redactor = buildkit::redact::Redactor::from_process_env();
             match release_phase::check_json(&cli.app_dir, &process_env) {
                 Ok(report) => {
                     println!("{}", redactor.redact(&report.to_string()));
@@ -229,7 +229,7 @@ fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
         match autoscale_worker::Config::load(app_dir, &|k| std::env::var(k).ok(), dry_run) {
             Ok(c) => c,
             Err(e) => {
-                let redactor = release_phase::redact::Redactor::from_process_env();
+                let redactor = buildkit::redact::Redactor::from_process_env();
                 eprintln!(
                     " !     autoscale: {}",
                     redactor.redact(&e.to_string()).replace('\n', "\n !     ")
