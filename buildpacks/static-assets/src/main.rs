@@ -15,7 +15,8 @@ use libcnb::generic::GenericPlatform;
 use libcnb::layer::{CachedLayerDefinition, InvalidMetadataAction, RestoredLayerAction};
 use libcnb::{Buildpack, Platform};
 use serde::{Deserialize, Serialize};
-use static_assets::{AssetsError, Collectstatic, Env, Plan, Stores};
+use slipway_data::project::Collectstatic;
+use static_assets::{AssetsError, Env, Plan, Stores};
 use std::path::Path;
 
 /// Our own plan entry: tells the build which detect alternative resolved.

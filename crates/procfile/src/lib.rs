@@ -26,7 +26,7 @@ mod table;
 pub use formation::{Formation, FormationOrigin};
 
 pub use celery::Role;
-pub use slipway_data::{Diagnostic, Severity};
+pub(crate) use slipway_data::Diagnostic;
 pub use table::{declared, has_process_sources, load, Declared, Origin, Process, ProcessTable};
 
 use std::path::PathBuf;

@@ -209,7 +209,7 @@ fn a_heroku_yml_command_in_bash_syntax_warns_at_its_line_with_the_bash_c_fix_and
     let warnings: Vec<String> = yml
         .diagnostics
         .iter()
-        .map(procfile::Diagnostic::render)
+        .map(slipway_data::Diagnostic::render)
         .collect();
     assert_eq!(warnings.len(), 2, "{warnings:#?}");
     assert!(yml.diagnostics.iter().all(|d| !d.is_error()));

@@ -378,7 +378,7 @@ fn contradictory_formation_is_an_error_naming_the_table_line() {
     let locations: Vec<_> = diagnostics
         .iter()
         .filter(|d| d.is_error())
-        .map(procfile::Diagnostic::location)
+        .map(slipway_data::Diagnostic::location)
         .collect();
     assert_eq!(locations, ["project.toml:3", "project.toml:5"]);
     let text = ProcfileError::Invalid { diagnostics }.to_string();

@@ -6,7 +6,7 @@ use slipway_data::Diagnostic;
 use std::path::Path;
 
 pub(crate) use slipway_data::project::AssetsTable as AssetsConfig;
-pub use slipway_data::project::Collectstatic;
+pub(crate) use slipway_data::project::Collectstatic;
 
 const HELP: &str = "see crates/static-assets/SPEC.md: [_.metadata.slipway.assets] takes build-env (a table of strings), inputs (a list of globs) and collectstatic (\"build\", \"release\" or \"off\")";
 

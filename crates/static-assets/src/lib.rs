@@ -17,7 +17,7 @@ mod run;
 mod stand_ins;
 
 pub(crate) use config::AssetsConfig;
-pub use config::Collectstatic;
+use config::Collectstatic;
 pub use detect::NodeProject;
 pub(crate) use detect::{detect, Detection};
 pub use error::{AssetsError, StepFailure};
