@@ -32,7 +32,7 @@
 use fake_platform_api::FakeApi;
 use slipway_e2e::{
     copy_dir, fixture, free_port, packaged, ran, root, seven_types_release_and_autoscale,
-    wheelhouse, wheelhouse_env, Ran, TestDb, Vhost, REFAPP_FORMATION, SECRET_PASSWORD,
+    wheelhouse, wheelhouse_flags, Ran, TestDb, Vhost, REFAPP_FORMATION, SECRET_PASSWORD,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -129,16 +129,11 @@ fn pack_build(image: &str, app: &Path, extra: &[&str]) -> Ran {
     ];
     args.extend(s.flags.iter().map(String::as_str));
     // The Python double's pip installs from the wheelhouse, mounted read-only
-    // at its host path (pack hands `--env` to buildpacks as the platform env).
+    // at its host path.
     let wheels = wheelhouse().to_str().unwrap();
-    let env: Vec<String> = wheelhouse_env()
-        .iter()
-        .map(|(key, value)| format!("{key}={value}"))
-        .collect();
     let volume = format!("{wheels}:{wheels}:ro");
-    for var in &env {
-        args.extend(["--env", var]);
-    }
+    let env = wheelhouse_flags();
+    args.extend(env.iter().map(String::as_str));
     args.extend(["--volume", &volume]);
     args.extend(extra);
     pack(&args)

@@ -421,7 +421,7 @@ pub fn refapp_copy() -> tempfile::TempDir {
 
 /// `--map` arguments resolving the suite's Heroku members to their contract
 /// doubles (tests/doubles: the real ones download runtimes), and the build
-/// env that has their pip install from the wheelhouse ([`wheelhouse_env`]).
+/// env that has their pip install from the wheelhouse ([`wheelhouse_flags`]).
 pub fn doubles() -> Vec<String> {
     let dir = root().join("tests/doubles");
     let mut args = vec![
@@ -430,9 +430,7 @@ pub fn doubles() -> Vec<String> {
         "--map".into(),
         format!("heroku/python={}", dir.join("heroku-python").display()),
     ];
-    for (key, value) in wheelhouse_env() {
-        args.extend(["--env".into(), format!("{key}={value}")]);
-    }
+    args.extend(wheelhouse_flags());
     args
 }
 
@@ -463,6 +461,15 @@ pub fn wheelhouse_env() -> [(&'static str, String); 2] {
         ("PIP_NO_INDEX", "1".into()),
         ("PIP_FIND_LINKS", wheelhouse().display().to_string()),
     ]
+}
+
+/// [`wheelhouse_env`] as `--env KEY=VALUE` flags, which `slipway build` and
+/// `pack build` both take (pack hands them to buildpacks as the platform env).
+pub fn wheelhouse_flags() -> Vec<String> {
+    wheelhouse_env()
+        .iter()
+        .flat_map(|(key, value)| ["--env".to_string(), format!("{key}={value}")])
+        .collect()
 }
 
 /// The process types an image released (`layers/config/metadata.toml`), sorted.
