@@ -232,7 +232,7 @@ fn cases() -> Vec<Case> {
                 s
             },
             parse: |t| {
-                let p = slipway_data::project::Project::parse("project.toml", t).unwrap();
+                let p = slipway_data::Project::parse("project.toml", t).unwrap();
                 let _ = (
                     p.id(),
                     p.exclude(),
@@ -241,7 +241,6 @@ fn cases() -> Vec<Case> {
                     p.formation(),
                 );
                 let _ = (p.release(), p.autoscale(), p.slug(), p.assets());
-                let _ = procfile::project::parse(&p);
             },
         },
         Case {

@@ -20,8 +20,8 @@ use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::layer::UncachedLayerDefinition;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libcnb::Buildpack;
-use slipway_data::project::Project;
-use slipway_data::release::{CommandEntry, CommandsFile, ReleaseRequest, COMMANDS_ENV, PLAN_NAME};
+use slipway_data::Project;
+use slipway_data::{CommandEntry, CommandsFile, ReleaseRequest, COMMANDS_ENV, PLAN_NAME};
 use std::path::Path;
 
 /// `man release-phase` and bash completion where the binary is: man pages

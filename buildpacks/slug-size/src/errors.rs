@@ -7,7 +7,7 @@ use std::fmt;
 #[derive(Debug)]
 pub(crate) enum SlugSizeError {
     /// project.toml could not be read (it may set the limits).
-    Project(slipway_data::project::ReadError),
+    Project(slipway_data::ReadError),
     /// A limit setting that does not read (`SLUG_SIZE_LIMIT`, `[_.metadata.slipway.slug]`).
     Limits(slug::SlugError),
     /// The app or a launch layer could not be read to measure it.
@@ -68,10 +68,10 @@ mod tests {
 
     #[test]
     fn a_project_toml_syntax_error() {
-        let e = slipway_data::project::Project::parse("project.toml", "[_.metadata.slipway.slug\n")
+        let e = slipway_data::Project::parse("project.toml", "[_.metadata.slipway.slug\n")
             .expect_err("not TOML");
         insta::assert_snapshot!(
-            SlugSizeError::Project(slipway_data::project::ReadError::Toml(e)).to_string()
+            SlugSizeError::Project(slipway_data::ReadError::Toml(e)).to_string()
         );
     }
 }

@@ -65,7 +65,7 @@ fn launch_layers(layers_root: &Path) -> Vec<Source> {
 
 fn check(app_dir: &Path, layers_root: Option<&Path>) -> Result<(), SlugSizeError> {
     buildkit::output::header("Slipway slug size");
-    let project = slipway_data::project::Project::read(app_dir).map_err(SlugSizeError::Project)?;
+    let project = slipway_data::Project::read(app_dir).map_err(SlugSizeError::Project)?;
     let limits = Limits::load(project.as_ref(), &|k| std::env::var(k).ok())
         .map_err(SlugSizeError::Limits)?;
     let mut sources = vec![Source::app(app_dir)];

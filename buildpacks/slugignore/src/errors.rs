@@ -12,7 +12,7 @@ pub(crate) enum SlugignoreError {
     /// A `.slugignore` line (or a project.toml exclude) Heroku would not apply as written.
     Rules(slug::SlugError),
     /// project.toml could not be read (classic builds apply its `exclude`).
-    Project(slipway_data::project::ReadError),
+    Project(slipway_data::ReadError),
     /// Removing the matched files failed part way.
     Remove(slug::SlugError),
 }
@@ -67,10 +67,10 @@ mod tests {
 
     #[test]
     fn a_project_toml_syntax_error() {
-        let e = slipway_data::project::Project::parse("project.toml", "[io.buildpacks\n")
-            .expect_err("not TOML");
+        let e =
+            slipway_data::Project::parse("project.toml", "[io.buildpacks\n").expect_err("not TOML");
         insta::assert_snapshot!(
-            SlugignoreError::Project(slipway_data::project::ReadError::Toml(e)).to_string()
+            SlugignoreError::Project(slipway_data::ReadError::Toml(e)).to_string()
         );
     }
 

@@ -11,7 +11,7 @@ use libcnb::build::{BuildContext, BuildResult, BuildResultBuilder};
 use libcnb::detect::{DetectContext, DetectResult, DetectResultBuilder};
 use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::Buildpack;
-use slipway_data::project::Project;
+use slipway_data::Project;
 use std::path::Path;
 
 struct SlugignoreBuildpack;

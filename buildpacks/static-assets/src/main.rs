@@ -15,13 +15,13 @@ use libcnb::generic::GenericPlatform;
 use libcnb::layer::{CachedLayerDefinition, InvalidMetadataAction, RestoredLayerAction};
 use libcnb::{Buildpack, Platform};
 use serde::{Deserialize, Serialize};
-use slipway_data::project::Collectstatic;
+use slipway_data::Collectstatic;
 use static_assets::{AssetsError, Env, Plan, Stores};
 use std::path::Path;
 
 /// Our own plan entry: tells the build which detect alternative resolved.
 const OWN_PLAN: &str = "slipway-static-assets";
-use slipway_data::release::{CommandEntry, ReleaseRequest, PLAN_NAME as RELEASE_PHASE};
+use slipway_data::{CommandEntry, ReleaseRequest, PLAN_NAME as RELEASE_PHASE};
 
 pub(crate) struct StaticAssetsBuildpack;
 

@@ -25,7 +25,7 @@ pub use run::run;
 use autoscale::{Bound, Policy, QueueRule, Settings, WebPolicy};
 use buildkit::redact::Redactor;
 use platform_api::Token;
-use slipway_data::project::AutoscaleTable;
+use slipway_data::{AutoscaleTable, Diagnostic, Project, ReadError, TomlError};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -77,11 +77,12 @@ pub struct Config {
 /// `[_.metadata.slipway.autoscale]` of the app's project.toml (defaults without one).
 fn read_table(app_dir: &Path) -> Result<AutoscaleTable, WorkerError> {
     let help = "see crates/autoscale/SPEC.md for [_.metadata.slipway.autoscale] and its keys";
-    match procfile::project::read(app_dir, help)? {
-        Some(project) => project
-            .autoscale()
-            .map_err(|e| WorkerError::Config(procfile::project::diagnostic(&e, help).render())),
-        None => Ok(AutoscaleTable::default()),
+    let invalid = |e: TomlError| WorkerError::Config(Diagnostic::from_toml(&e).help(help).render());
+    match Project::read(app_dir) {
+        Ok(Some(project)) => project.autoscale().map_err(invalid),
+        Ok(None) => Ok(AutoscaleTable::default()),
+        Err(ReadError::Toml(e)) => Err(invalid(e)),
+        Err(ReadError::AppFile(e)) => Err(procfile::ProcfileError::AppFile(e).into()),
     }
 }
 

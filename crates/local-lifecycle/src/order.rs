@@ -14,7 +14,7 @@
 use crate::descriptor::{BuildpackDir, GroupRef};
 use crate::error::{LifecycleError, Result};
 use serde::Deserialize;
-use slipway_data::project::{Project, ReadError};
+use slipway_data::{Project, ReadError};
 use std::path::{Path, PathBuf};
 
 /// Groups are expanded up to this many (composites multiply).

@@ -16,7 +16,7 @@ mod formation;
 pub mod heroku_yml;
 mod name;
 pub mod parse;
-pub mod project;
+mod project;
 mod reference;
 pub mod render;
 mod shell;

@@ -3,42 +3,24 @@
 //! through `slipway-data`, and TOML errors as diagnostics that point at the line.
 
 use crate::Diagnostic;
-use crate::ProcfileError;
-use slipway_data::project::{CeleryTable, FormationTable, Project, ReadError};
-use slipway_data::TomlError;
+use slipway_data::{CeleryTable, FormationTable, Project, TomlError};
 use std::collections::BTreeMap;
 
 /// The parts of `[_.metadata.slipway]` this crate owns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SlipwayTables {
+pub(crate) struct SlipwayTables {
     pub(crate) celery: Option<CeleryTable>,
     pub(crate) formation: BTreeMap<String, FormationTable>,
 }
 
-/// A TOML error in `project` as a diagnostic naming the line, with `help`.
-pub fn diagnostic(e: &TomlError, help: &str) -> Diagnostic {
-    Diagnostic::from_toml(e).help(help)
-}
-
-/// The app's project.toml through `slipway-data`; a refused file or a TOML
-/// syntax error rendered as a diagnostic (with `help`) naming the line.
-pub fn read(app_dir: &std::path::Path, help: &str) -> Result<Option<Project>, ProcfileError> {
-    match Project::read(app_dir) {
-        Ok(p) => Ok(p),
-        Err(ReadError::Toml(e)) => Err(ProcfileError::Invalid {
-            diagnostics: vec![diagnostic(&e, help)],
-        }),
-        Err(ReadError::AppFile(e)) => Err(ProcfileError::AppFile(e)),
-    }
-}
-
 /// Read this crate's tables. A misspelt key or a wrong type becomes a
 /// diagnostic naming the line.
-pub fn parse(project: &Project) -> Result<SlipwayTables, Diagnostic> {
+pub(crate) fn parse(project: &Project) -> Result<SlipwayTables, Diagnostic> {
     let help = "see crates/procfile/SPEC.md for the `[_.metadata.slipway]` tables and their keys";
+    let diagnostic = |e: TomlError| Diagnostic::from_toml(&e).help(help);
     Ok(SlipwayTables {
-        celery: project.celery().map_err(|e| diagnostic(&e, help))?,
-        formation: project.formation().map_err(|e| diagnostic(&e, help))?,
+        celery: project.celery().map_err(diagnostic)?,
+        formation: project.formation().map_err(diagnostic)?,
     })
 }
 

@@ -9,7 +9,7 @@ use crate::reference::REFERENCE;
 use crate::Diagnostic;
 use crate::{heroku_yml, parse, ProcfileError};
 use serde::{Deserialize, Serialize};
-use slipway_data::project::{FormationTable, Project};
+use slipway_data::{FormationTable, Project};
 use std::path::Path;
 
 /// Where a process type's command came from.
@@ -172,9 +172,9 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
     // project.toml through its one entry point (a link out of the app is refused there).
     let project = match Project::read(app_dir) {
         Ok(p) => p,
-        Err(slipway_data::project::ReadError::AppFile(e)) => return Err(ProcfileError::AppFile(e)),
-        Err(slipway_data::project::ReadError::Toml(e)) => {
-            loaded.sources.push(slipway_data::project::FILE.into());
+        Err(slipway_data::ReadError::AppFile(e)) => return Err(ProcfileError::AppFile(e)),
+        Err(slipway_data::ReadError::Toml(e)) => {
+            loaded.sources.push(slipway_data::PROJECT_FILE.into());
             errors.push(Diagnostic::from_toml(&e));
             None
         }
@@ -182,7 +182,7 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
     let project_text = project.as_ref().map(|p| p.text().to_string());
     let tables = match &project {
         Some(p) => {
-            loaded.sources.push(slipway_data::project::FILE.into());
+            loaded.sources.push(slipway_data::PROJECT_FILE.into());
             project::parse(p).unwrap_or_else(|d| {
                 errors.push(d);
                 SlipwayTables::default()

@@ -148,27 +148,6 @@ fn the_slug_procfile_gains_only_missing_types_after_a_marker_once() {
 }
 
 #[test]
-fn project_toml_is_read_when_there_and_a_syntax_error_names_its_line() {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(procfile::project::read(dir.path(), "h").unwrap().is_none());
-    fs::write(dir.path().join("project.toml"), "[_]\nid = \"app\"\n").unwrap();
-    let p = procfile::project::read(dir.path(), "h").unwrap().unwrap();
-    assert_eq!(p.id().unwrap().as_deref(), Some("app"));
-    fs::write(dir.path().join("project.toml"), "[_]\nid = \n").unwrap();
-    let Err(procfile::ProcfileError::Invalid { diagnostics }) =
-        procfile::project::read(dir.path(), "fix it")
-    else {
-        panic!("a syntax error is an error")
-    };
-    assert_eq!(diagnostics[0].location(), "project.toml:2");
-    assert!(
-        diagnostics[0].help.contains("fix it"),
-        "{:?}",
-        diagnostics[0]
-    );
-}
-
-#[test]
 fn a_printable_character_in_a_type_is_shown_as_itself() {
     let p = parse::parse("Procfile", b"we@b: a\n");
     let d = p.diagnostics.iter().find(|d| d.is_error()).unwrap();

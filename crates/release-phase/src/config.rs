@@ -11,10 +11,10 @@
 //! The formats are specified in `SPEC.md` beside this crate.
 
 use crate::error::ReleaseError;
-use slipway_data::project::{Migrate, Project, ReadError};
-use slipway_data::release::CommandsFile;
-pub(crate) use slipway_data::release::{CommandEntry, COMMANDS_ENV};
+use slipway_data::CommandsFile;
 use slipway_data::TomlError;
+pub(crate) use slipway_data::{CommandEntry, COMMANDS_ENV};
+use slipway_data::{Migrate, Project, ReadError};
 use std::fmt;
 use std::path::Path;
 use std::time::Duration;
@@ -216,7 +216,7 @@ pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan
 
 /// `skip-when`'s (config var, value) pairs, names checked.
 fn skip_conditions(
-    table: &slipway_data::project::ReleaseTable,
+    table: &slipway_data::ReleaseTable,
 ) -> Result<Vec<(String, String)>, ReleaseError> {
     let skip_when: Vec<(String, String)> = table
         .skip_when

@@ -1,10 +1,10 @@
 //! Slipway's data formats, in the manner of `libcnb-data`: types, no logic.
 //!
-//! - [`project`]: every table we accept in the app's `project.toml`
+//! - `project.toml` ([`Project`]): every table we accept in the app's `project.toml`
 //!   (`[_.metadata.slipway.*]`, `[[com.heroku.phase.release]]`,
 //!   `[io.buildpacks] exclude` and `[[io.buildpacks.group]]`), read through
-//!   one reader ([`project::Project`]) that reports a TOML error at its line.
-//! - [`release`]: what one buildpack hands `slipway/release-phase`: the build
+//!   one reader ([`Project::read`]) that reports a TOML error at its line.
+//! - The release request ([`ReleaseRequest`], [`CommandsFile`]): what one buildpack hands `slipway/release-phase`: the build
 //!   plan entry asking for a release command, and the commands file the
 //!   release-phase binary reads on every release.
 //!
@@ -12,8 +12,13 @@
 
 mod diagnostic;
 mod error;
-pub mod project;
-pub mod release;
+mod project;
+mod release;
 
 pub use diagnostic::{render_all, Diagnostic, Severity};
 pub use error::{from_str, TomlError};
+pub use project::{
+    AssetsTable, AutoscaleTable, AutoscaleTypeTable, CeleryTable, Collectstatic, ConfigValue,
+    FormationTable, GroupEntry, Migrate, Project, ReadError, ReleaseTable, SlugTable, PROJECT_FILE,
+};
+pub use release::{CommandEntry, CommandsFile, ReleaseRequest, COMMANDS_ENV, PLAN_NAME};

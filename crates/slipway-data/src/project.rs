@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The file's name in the app.
-pub const FILE: &str = "project.toml";
+pub const PROJECT_FILE: &str = "project.toml";
 
 /// A project.toml's text, read table by table.
 #[derive(Debug, Clone)]
@@ -47,8 +47,8 @@ impl Project {
     /// The app's project.toml, read safely (never through a link out of the
     /// app); `None` when there is none. A TOML syntax error is reported here.
     pub fn read(app_dir: &Path) -> Result<Option<Self>, ReadError> {
-        match app_files::read_to_string(app_dir, FILE)? {
-            Some(text) => Ok(Some(Self::parse(FILE, &text)?)),
+        match app_files::read_to_string(app_dir, PROJECT_FILE)? {
+            Some(text) => Ok(Some(Self::parse(PROJECT_FILE, &text)?)),
             None => Ok(None),
         }
     }
@@ -65,7 +65,7 @@ impl Project {
     /// An empty descriptor (the app has no project.toml).
     pub fn empty() -> Self {
         Self {
-            file: FILE.to_string(),
+            file: PROJECT_FILE.to_string(),
             text: String::new(),
         }
     }
@@ -450,7 +450,7 @@ anything = 1
 
     #[test]
     fn every_table_reads_as_its_type_and_other_tables_are_left_alone() {
-        let p = Project::parse(FILE, REFAPP).unwrap();
+        let p = Project::parse(PROJECT_FILE, REFAPP).unwrap();
         assert_eq!(p.id().unwrap().as_deref(), Some("refapp"));
         assert_eq!(p.exclude().unwrap(), ["docs"]);
         assert_eq!(p.group().unwrap()[0].uri.as_deref(), Some("buildpacks/x"));
@@ -478,7 +478,7 @@ anything = 1
     #[test]
     fn a_misspelt_key_fails_only_its_own_table_and_names_its_line() {
         let p = Project::parse(
-            FILE,
+            PROJECT_FILE,
             "[_.metadata.slipway.release]\nstep-timeot = 5\n[_.metadata.slipway.slug]\nsize-limit = \"1G\"\n",
         )
         .unwrap();
@@ -491,7 +491,7 @@ anything = 1
     #[test]
     fn a_syntax_error_is_reported_when_the_file_is_read() {
         let e = Project::parse(
-            FILE,
+            PROJECT_FILE,
             "[_]\nschema-version = \"0.2\"\n[_.metadata.slipway.celery\n",
         )
         .unwrap_err();
@@ -506,7 +506,7 @@ mod limits {
     #[test]
     fn a_number_past_what_toml_calls_an_integer_still_reads_where_our_type_holds_it() {
         let p = Project::parse(
-            FILE,
+            PROJECT_FILE,
             "[_.metadata.slipway.release]\nstep-timeout = 18446744073709551615\n",
         )
         .unwrap();

@@ -4,7 +4,7 @@
 //! Sizes are compressed sizes, in MiB as Heroku prints them (`346.4M`).
 
 use crate::error::SlugError;
-use slipway_data::project::Project;
+use slipway_data::Project;
 
 pub const MIB: u64 = 1024 * 1024;
 pub(crate) const DEFAULT_SOFT: u64 = 300 * MIB;

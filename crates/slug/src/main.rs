@@ -122,7 +122,7 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Cmd::Measure { dir, report } => {
-            let project = slipway_data::project::Project::read(dir)?;
+            let project = slipway_data::Project::read(dir)?;
             let limits = Limits::load(project.as_ref(), &|k| std::env::var(k).ok())?;
             let opts = GzOptions {
                 level: cli.level,

@@ -1,12 +1,12 @@
 //! `[_.metadata.slipway.assets]` in project.toml (see SPEC.md).
 
 use crate::error::AssetsError;
-use slipway_data::project::{Project, ReadError};
 use slipway_data::Diagnostic;
+use slipway_data::{Project, ReadError};
 use std::path::Path;
 
-pub(crate) use slipway_data::project::AssetsTable as AssetsConfig;
-pub(crate) use slipway_data::project::Collectstatic;
+pub(crate) use slipway_data::AssetsTable as AssetsConfig;
+pub(crate) use slipway_data::Collectstatic;
 
 const HELP: &str = "see crates/static-assets/SPEC.md: [_.metadata.slipway.assets] takes build-env (a table of strings), inputs (a list of globs) and collectstatic (\"build\", \"release\" or \"off\")";
 

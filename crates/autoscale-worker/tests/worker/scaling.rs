@@ -181,6 +181,17 @@ fn missing_settings_and_unknown_types_are_configuration_errors() {
         e.contains("project.toml:2") && e.contains("unknown field `jobs_per_dyno`"),
         "{e}"
     );
+    // A file that is not TOML at all: refused the same way, at its line.
+    std::fs::write(
+        dir.path().join("project.toml"),
+        "[_]\nid = \"refapp\"\n[_.metadata.slipway.autoscale\n",
+    )
+    .unwrap();
+    let e = Config::load(dir.path(), &env, false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("project.toml:3"), "{e}");
 }
 
 #[test]
