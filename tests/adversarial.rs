@@ -128,7 +128,7 @@ proptest! {
     /// heroku.yml `run:` (procfile::heroku_yml).
     #[test]
     fn heroku_yml_never_panics(text in prop_oneof![format_text(), fragments(HEROKU_YML)]) {
-        let _ = procfile::heroku_yml::parse("heroku.yml", &text);
+        let _ = procfile::HerokuYml::parse("heroku.yml", &text);
     }
 
     /// `.slugignore` (slug::SlugIgnore): arbitrary bytes, invalid UTF-8 included.

@@ -189,7 +189,7 @@ fn the_dockerfile_builds_slipways_binaries_and_the_apps_assets_and_heroku_yml_re
     assert!(manifest.contains(".css"), "{manifest}");
 
     // heroku.yml: its release command runs the release phase in the image.
-    let yml = procfile::heroku_yml::parse(
+    let yml = procfile::HerokuYml::parse(
         "heroku.yml",
         &std::fs::read_to_string(root().join("heroku.yml")).unwrap(),
     );

@@ -143,7 +143,7 @@ fn cases() -> Vec<Case> {
                 })
             },
             parse: |t| {
-                let _ = procfile::parse::parse("Procfile", t.as_bytes());
+                let _ = procfile::parse("Procfile", t.as_bytes());
             },
         },
         Case {
@@ -156,7 +156,7 @@ fn cases() -> Vec<Case> {
                 )
             },
             parse: |t| {
-                let _ = procfile::heroku_yml::parse("heroku.yml", t);
+                let _ = procfile::HerokuYml::parse("heroku.yml", t);
             },
         },
         Case {
@@ -164,7 +164,7 @@ fn cases() -> Vec<Case> {
             n: 1000,
             input: |n| format!("run:\n{}", lines(n, |i| format!("  worker_{i}: ~"))),
             parse: |t| {
-                let y = procfile::heroku_yml::parse("heroku.yml", t);
+                let y = procfile::HerokuYml::parse("heroku.yml", t);
                 assert!(!y.diagnostics.is_empty());
             },
         },
@@ -180,7 +180,7 @@ fn cases() -> Vec<Case> {
                 s
             },
             parse: |t| {
-                let _ = procfile::heroku_yml::parse("heroku.yml", t);
+                let _ = procfile::HerokuYml::parse("heroku.yml", t);
             },
         },
         Case {
@@ -197,7 +197,7 @@ fn cases() -> Vec<Case> {
                 )
             },
             parse: |t| {
-                let _ = procfile::heroku_yml::parse("heroku.yml", t);
+                let _ = procfile::HerokuYml::parse("heroku.yml", t);
             },
         },
         Case {

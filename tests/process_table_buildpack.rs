@@ -83,16 +83,31 @@ fn the_formation_metadata_is_in_a_launch_layer_found_through_an_env_var() {
         .join("layers/slipway_process-table/process-table");
     let pointer =
         std::fs::read_to_string(layer.join("env.launch/SLIPWAY_PROCESS_TABLE.override")).unwrap();
-    let table =
-        procfile::render::from_metadata_toml(&std::fs::read_to_string(&pointer).unwrap()).unwrap();
+    // What the buildpack stored is the table procfile computes for the app,
+    // byte for byte (its format: crates/procfile/SPEC.md).
+    let table = procfile::load(&fixture("refapp")).unwrap().table;
+    assert_eq!(
+        std::fs::read_to_string(&pointer).unwrap(),
+        table.metadata_toml()
+    );
     assert!(table.get("beat").unwrap().formation.singleton);
     assert_eq!(
         table.get("worker_general").unwrap().formation.max,
         Some(6),
         "project.toml override applied"
     );
+    let consumers: Vec<&str> = table
+        .processes
+        .iter()
+        .filter(|p| {
+            p.celery
+                .as_ref()
+                .is_some_and(|c| c.queues.iter().any(|q| q == "bulk_priority"))
+        })
+        .map(|p| p.name.as_str())
+        .collect();
     assert_eq!(
-        table.consumers_of("bulk_priority"),
+        consumers,
         ["worker_primary", "worker_general", "worker_priority"]
     );
     let layer_toml = std::fs::read_to_string(

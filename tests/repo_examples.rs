@@ -50,7 +50,7 @@ fn dot_buildpacks_lists_one_url_per_line_and_every_slipway_entry_exists() {
 #[test]
 fn heroku_yml_runs_the_reference_apps_process_table() {
     let text = std::fs::read_to_string(root().join("heroku.yml")).unwrap();
-    let yml = procfile::heroku_yml::parse("heroku.yml", &text);
+    let yml = procfile::HerokuYml::parse("heroku.yml", &text);
     assert!(yml.diagnostics.is_empty(), "{:?}", yml.diagnostics);
     let table = procfile::load(&slipway_e2e::fixture("refapp"))
         .unwrap()

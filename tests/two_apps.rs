@@ -155,7 +155,7 @@ fn the_heroku_yml_slipway_writes_runs_each_apps_branch_under_the_container_stack
         "heroku-yml",
     ]);
     assert_eq!(r.code, 0, "{}", r.all());
-    let yml = procfile::heroku_yml::parse("heroku.yml", &r.stdout);
+    let yml = procfile::HerokuYml::parse("heroku.yml", &r.stdout);
     assert!(yml.diagnostics.is_empty(), "{:?}", yml.diagnostics);
     let web = &yml.run.iter().find(|(n, _)| n == "web").unwrap().1;
     let home = tempfile::tempdir().unwrap();

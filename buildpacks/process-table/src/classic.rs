@@ -6,7 +6,6 @@
 
 use crate::{load_and_report, TABLE_FILE};
 use buildkit::classic::Classic;
-use procfile::render;
 use std::path::Path;
 
 /// The classic phases (`main` runs the one named by argv[0]).
@@ -23,7 +22,7 @@ fn compile(build_dir: &Path) -> anyhow::Result<()> {
     let dir = build_dir.join(".slipway");
     let profile_d = build_dir.join(".profile.d");
     let written = std::fs::create_dir_all(&dir)
-        .and_then(|()| std::fs::write(dir.join(TABLE_FILE), render::metadata_toml(&table)))
+        .and_then(|()| std::fs::write(dir.join(TABLE_FILE), table.metadata_toml()))
         .and_then(|()| std::fs::create_dir_all(&profile_d))
         .and_then(|()| {
             std::fs::write(
@@ -46,7 +45,7 @@ fn compile(build_dir: &Path) -> anyhow::Result<()> {
         .iter()
         .map(|p| (p.name.clone(), p.command.clone()))
         .collect();
-    match procfile::slug_procfile::append_missing(build_dir, &wanted) {
+    match procfile::append_missing(build_dir, &wanted) {
         Ok(added) => report_added(&added, "generated from project.toml"),
         Err(e) => {
             return Err(anyhow::anyhow!(
@@ -79,6 +78,6 @@ pub(crate) fn report_added(added: &[(String, String)], origin: &str) {
 
 fn release(build_dir: &Path) -> anyhow::Result<String> {
     procfile::load(build_dir)
-        .map(|loaded| render::classic_release_yaml(&loaded.table))
+        .map(|loaded| loaded.table.classic_release_yaml())
         .map_err(anyhow::Error::from)
 }

@@ -13,7 +13,7 @@ use libcnb::generic::{GenericMetadata, GenericPlatform};
 use libcnb::layer::UncachedLayerDefinition;
 use libcnb::layer_env::{LayerEnv, ModificationBehavior, Scope};
 use libcnb::Buildpack;
-use procfile::{render, ProcessTable};
+use procfile::ProcessTable;
 use std::path::Path;
 
 /// The file, inside the `process-table` launch layer, that holds the table at runtime.
@@ -48,8 +48,7 @@ impl Buildpack for ProcessTableBuildpack {
             },
         )?;
         let table_path = layer.path().join(TABLE_FILE);
-        std::fs::write(&table_path, render::metadata_toml(&table))
-            .map_err(BuildpackError::Write)?;
+        std::fs::write(&table_path, table.metadata_toml()).map_err(BuildpackError::Write)?;
         layer.write_env(LayerEnv::new().chainable_insert(
             Scope::Launch,
             ModificationBehavior::Override,
@@ -62,7 +61,7 @@ impl Buildpack for ProcessTableBuildpack {
             table_path.display()
         ));
 
-        let launch = render::launch(&table).map_err(BuildpackError::ProcessType)?;
+        let launch = table.launch().map_err(BuildpackError::ProcessType)?;
         BuildResultBuilder::new().launch(launch).build()
     }
 
@@ -84,7 +83,7 @@ pub(crate) fn load_and_report(app_dir: &Path) -> Result<ProcessTable, BuildpackE
         loaded.table.processes.len(),
         loaded.table.default_process().unwrap_or("none")
     ));
-    buildkit::output::block(&render::human_table(&loaded.table));
+    buildkit::output::block(&loaded.table.human_table());
     Ok(loaded.table)
 }
 

@@ -63,7 +63,7 @@ fn compile(build_dir: &Path) -> anyhow::Result<()> {
         ("release".to_string(), RELEASE_COMMAND.to_string()),
         ("autoscale".to_string(), AUTOSCALE_COMMAND.to_string()),
     ];
-    match procfile::slug_procfile::append_missing(build_dir, &wanted) {
+    match procfile::append_missing(build_dir, &wanted) {
         Ok(added) if added.is_empty() => {}
         Ok(added) => {
             for (name, command) in &added {
@@ -112,5 +112,5 @@ fn release(build_dir: &Path) -> String {
             celery: None,
         });
     }
-    procfile::render::classic_release_yaml(&table)
+    table.classic_release_yaml()
 }

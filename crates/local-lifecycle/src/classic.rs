@@ -295,7 +295,7 @@ fn process_types(
         .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str()?.to_string())))
         .collect();
     if let Ok(bytes) = std::fs::read(build_dir.join("Procfile")) {
-        let parsed = procfile::parse::parse("Procfile", &bytes);
+        let parsed = procfile::parse("Procfile", &bytes);
         if parsed.has_errors() {
             return Err(LifecycleError::Procfile(slipway_data::render_all(
                 &parsed.diagnostics,

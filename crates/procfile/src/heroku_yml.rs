@@ -172,93 +172,97 @@ fn first_alias_line(text: &str) -> Option<usize> {
         .map(|i| i + 1)
 }
 
-pub fn parse(file: &str, text: &str) -> HerokuYml {
-    let mut out = HerokuYml::default();
-    if let Some(line) = too_deep(text) {
-        out.diagnostics.push(
-            Diagnostic::error(
-                file,
-                line,
-                line_text(text, line),
-                format!("{file} nests `[` or `{{` more than {MAX_FLOW_DEPTH} levels deep"),
-            )
-            .label("this line goes past the limit")
-            .help("`run:` maps a process type to a command: a string, a list of strings, or `{command: [...]}`"),
-        );
-        return out;
-    }
-    if let Err(e) = within_budget(text) {
-        if e.to_string().contains("once its aliases") {
-            // The place the parser reports is inside the anchored node being
-            // replayed; the first alias is what the user wrote to cause it.
-            let line = first_alias_line(text).unwrap_or(1);
+impl HerokuYml {
+    /// Read `text` (the file `file`); what it cannot accept becomes a
+    /// diagnostic naming the line, never a panic.
+    pub fn parse(file: &str, text: &str) -> Self {
+        let mut out = HerokuYml::default();
+        if let Some(line) = too_deep(text) {
             out.diagnostics.push(
                 Diagnostic::error(
                     file,
                     line,
                     line_text(text, line),
-                    format!("{file} expands to more than {MAX_VALUES} values through its aliases (`*name`)"),
+                    format!("{file} nests `[` or `{{` more than {MAX_FLOW_DEPTH} levels deep"),
                 )
-                .label("aliases from here on repeat whole nodes")
-                .help("heroku.yml needs no aliases: write each `run:` command out, or repeat a short anchor a few times"),
+                .label("this line goes past the limit")
+                .help("`run:` maps a process type to a command: a string, a list of strings, or `{command: [...]}`"),
             );
             return out;
         }
-    }
-    // Merge keys (`<<: *base`) as Ruby's YAML reads them, so as Heroku does.
-    let doc: Value = match yaml_serde::from_str::<Value>(text).and_then(|mut v| {
-        v.apply_merge()?;
-        Ok(v)
-    }) {
-        Ok(v) => v,
-        Err(e) => {
-            let line = e.location().map_or(0, |l| l.line());
-            let src = line_text(text, line);
+        if let Err(e) = within_budget(text) {
+            if e.to_string().contains("once its aliases") {
+                // The place the parser reports is inside the anchored node being
+                // replayed; the first alias is what the user wrote to cause it.
+                let line = first_alias_line(text).unwrap_or(1);
+                out.diagnostics.push(
+                    Diagnostic::error(
+                        file,
+                        line,
+                        line_text(text, line),
+                        format!("{file} expands to more than {MAX_VALUES} values through its aliases (`*name`)"),
+                    )
+                    .label("aliases from here on repeat whole nodes")
+                    .help("heroku.yml needs no aliases: write each `run:` command out, or repeat a short anchor a few times"),
+                );
+                return out;
+            }
+        }
+        // Merge keys (`<<: *base`) as Ruby's YAML reads them, so as Heroku does.
+        let doc: Value = match yaml_serde::from_str::<Value>(text).and_then(|mut v| {
+            v.apply_merge()?;
+            Ok(v)
+        }) {
+            Ok(v) => v,
+            Err(e) => {
+                let line = e.location().map_or(0, |l| l.line());
+                let src = line_text(text, line);
+                out.diagnostics.push(
+                    Diagnostic::error(file, line, src, format!("{file} is not valid YAML: {e}"))
+                        .label("the YAML parser stopped here")
+                        .help("fix the YAML syntax (indentation uses spaces; `run:` maps a process type to a command)"),
+                );
+                return out;
+            }
+        };
+        if doc.is_null() {
+            return out;
+        }
+        let Some(map) = doc.as_mapping() else {
             out.diagnostics.push(
-                Diagnostic::error(file, line, src, format!("{file} is not valid YAML: {e}"))
-                    .label("the YAML parser stopped here")
-                    .help("fix the YAML syntax (indentation uses spaces; `run:` maps a process type to a command)"),
+                Diagnostic::error(
+                    file,
+                    1,
+                    line_text(text, 1),
+                    format!("{file} must be a mapping with `build:`, `release:`, `run:` sections"),
+                )
+                .help("see https://devcenter.heroku.com/articles/build-docker-images-heroku-yml"),
             );
             return out;
+        };
+        if let Some(run) = map.get("run") {
+            read_run(file, text, run, &mut out);
         }
-    };
-    if doc.is_null() {
-        return out;
-    }
-    let Some(map) = doc.as_mapping() else {
-        out.diagnostics.push(
-            Diagnostic::error(
-                file,
-                1,
-                line_text(text, 1),
-                format!("{file} must be a mapping with `build:`, `release:`, `run:` sections"),
-            )
-            .help("see https://devcenter.heroku.com/articles/build-docker-images-heroku-yml"),
-        );
-        return out;
-    };
-    if let Some(run) = map.get("run") {
-        read_run(file, text, run, &mut out);
-    }
-    if let Some(release) = map.get("release") {
-        out.release = command_of(release);
-        if let Some((cmd, construct)) = out
-            .release
-            .as_deref()
-            .and_then(|c| crate::shell::bash_only(c).map(|k| (c, k)))
-        {
-            let line = find_key_line(text, "release");
-            out.diagnostics.push(needs_bash(
-                file,
-                line,
-                line_text(text, line),
-                "release.command",
-                cmd,
-                construct,
-            ));
+        if let Some(release) = map.get("release") {
+            out.release = command_of(release);
+            if let Some((cmd, construct)) = out
+                .release
+                .as_deref()
+                .and_then(|c| crate::shell::bash_only(c).map(|k| (c, k)))
+            {
+                let line = find_key_line(text, "release");
+                out.diagnostics.push(needs_bash(
+                    file,
+                    line,
+                    line_text(text, line),
+                    "release.command",
+                    cmd,
+                    construct,
+                ));
+            }
         }
+        out
     }
-    out
 }
 
 /// `run:`'s entries into `out`, with a diagnostic at the line of each bad one.
@@ -436,7 +440,7 @@ mod tests {
             vec!["x"; n].join(","),
             vec!["*a"; n].join(",")
         );
-        let y = parse("heroku.yml", &bomb);
+        let y = HerokuYml::parse("heroku.yml", &bomb);
         assert!(y.run.is_empty());
         let d = &y.diagnostics[0];
         assert_eq!(d.line, 2, "{}", d.render());
@@ -447,7 +451,7 @@ mod tests {
             d.render()
         );
         // A merge key and a shared anchor, as people use them, still read.
-        let y = parse(
+        let y = HerokuYml::parse(
             "heroku.yml",
             "x-cmd: &cmd [gunicorn, app.wsgi]\nbase: &base {command: *cmd}\nrun:\n  web:\n    <<: *base\n  web2: *cmd\n",
         );
@@ -463,7 +467,7 @@ mod tests {
 
     #[test]
     fn run_accepts_strings_and_command_maps() {
-        let y = parse(
+        let y = HerokuYml::parse(
             "heroku.yml",
             "build:\n  docker:\n    web: Dockerfile\nrelease:\n  image: web\n  command:\n    - release-phase run\nrun:\n  web: gunicorn app.wsgi\n  worker_import:\n    command:\n      - celery -A app worker -Q user_import\n    image: web\n",
         );
@@ -489,7 +493,7 @@ mod tests {
             "]".repeat(100_000)
         );
         let t = std::time::Instant::now();
-        let y = parse("heroku.yml", &deep);
+        let y = HerokuYml::parse("heroku.yml", &deep);
         assert!(
             t.elapsed() < std::time::Duration::from_secs(2),
             "linear: {:?}",
@@ -506,7 +510,7 @@ mod tests {
         // At the limit it is the YAML parser's to judge; brackets that open
         // no flow node (inside a plain scalar, quotes or a comment) never count.
         let at = format!("run:\n  web: {}\"x\"{}\n", "[".repeat(100), "]".repeat(100));
-        assert!(!parse("heroku.yml", &at)
+        assert!(!HerokuYml::parse("heroku.yml", &at)
             .diagnostics
             .iter()
             .any(|d| d.message.contains("levels deep")));
@@ -514,7 +518,7 @@ mod tests {
             "run:\n  web: echo {0} '{0}' \"{0}\" # {0}\n",
             "[".repeat(300)
         );
-        let y = parse("heroku.yml", &text);
+        let y = HerokuYml::parse("heroku.yml", &text);
         assert!(y.diagnostics.is_empty(), "{:?}", y.diagnostics);
         assert_eq!(
             y.run[0].1,
@@ -527,15 +531,15 @@ mod tests {
         let deep = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         // An escaped quote does not end a double-quoted string: its brackets stay text.
         let text = format!("run:\n  web: [\"a\\\" {}\"]\n", deep(200));
-        let y = parse("heroku.yml", &text);
+        let y = HerokuYml::parse("heroku.yml", &text);
         assert!(y.diagnostics.is_empty(), "{:?}", y.diagnostics);
         assert_eq!(y.run[0].1, format!("a\" {}", deep(200)));
         // A flow list over several lines: a quoted item on the next line is still quoted.
         let text = format!("run:\n  web: [\n    '{}'\n  ]\n", deep(200));
-        assert!(parse("heroku.yml", &text).diagnostics.is_empty());
+        assert!(HerokuYml::parse("heroku.yml", &text).diagnostics.is_empty());
         // A new line in block context is a node start: brackets opening it count.
         let text = format!("run:\n  web: echo\n{}\n", deep(200));
-        let y = parse("heroku.yml", &text);
+        let y = HerokuYml::parse("heroku.yml", &text);
         assert_eq!(y.diagnostics.len(), 1, "{:?}", y.diagnostics);
         assert!(
             y.diagnostics[0].message.contains("levels deep"),
@@ -547,7 +551,7 @@ mod tests {
 
     #[test]
     fn invalid_yaml_names_the_line() {
-        let y = parse("heroku.yml", "run:\n  web: ok\n bad: [unclosed\n");
+        let y = HerokuYml::parse("heroku.yml", "run:\n  web: ok\n bad: [unclosed\n");
         let d = &y.diagnostics[0];
         assert!(d.is_error());
         assert!(d.line >= 2, "{d:?}");
@@ -556,10 +560,10 @@ mod tests {
 
     #[test]
     fn a_run_entry_without_a_command_names_its_line() {
-        let y = parse("heroku.yml", "run:\n  web: ok\n  worker:\n    image: web\n");
+        let y = HerokuYml::parse("heroku.yml", "run:\n  web: ok\n  worker:\n    image: web\n");
         assert_eq!(y.diagnostics[0].location(), "heroku.yml:3");
         assert_eq!(y.diagnostics[0].source_line, "  worker:");
-        let y = parse("heroku.yml", "run:\n  web: \"   \"\n");
+        let y = HerokuYml::parse("heroku.yml", "run:\n  web: \"   \"\n");
         assert_eq!(
             y.diagnostics.len(),
             1,
@@ -575,7 +579,7 @@ mod tests {
 
     #[test]
     fn an_empty_run_is_nothing_and_a_run_that_is_no_mapping_is_an_error_at_its_line() {
-        let y = parse(
+        let y = HerokuYml::parse(
             "heroku.yml",
             "build:\n  docker:\n    web: Dockerfile\nrun:\n",
         );
@@ -584,7 +588,7 @@ mod tests {
             "{:?}",
             y.diagnostics
         );
-        let y = parse("heroku.yml", "# the app\nrun: 3\n");
+        let y = HerokuYml::parse("heroku.yml", "# the app\nrun: 3\n");
         assert_eq!(y.diagnostics.len(), 1, "{:?}", y.diagnostics);
         assert_eq!(
             (y.diagnostics[0].line, y.diagnostics[0].source_line.as_str()),
@@ -633,7 +637,7 @@ mod tests {
     #[test]
     fn a_command_longer_than_linux_can_start_is_refused_as_in_a_procfile() {
         let long = "x".repeat(crate::parse::MAX_COMMAND_BYTES + 1);
-        let parsed = parse(
+        let parsed = HerokuYml::parse(
             "heroku.yml",
             &format!("run:\n  web: {long}\n  worker: celery -A app worker\n"),
         );

@@ -13,17 +13,20 @@
 
 mod celery;
 mod formation;
-pub mod heroku_yml;
+mod heroku_yml;
 mod name;
-pub mod parse;
+mod parse;
 mod project;
 mod reference;
-pub mod render;
+mod render;
 mod shell;
-pub mod slug_procfile;
+mod slug_procfile;
 mod table;
 
 pub use formation::{Formation, FormationOrigin};
+pub use heroku_yml::HerokuYml;
+pub use parse::{parse, Entry, Parsed};
+pub use slug_procfile::append_missing;
 
 pub use celery::Role;
 pub(crate) use slipway_data::Diagnostic;
@@ -32,7 +35,7 @@ pub use table::{declared, has_process_sources, load, Declared, Origin, Process, 
 use std::path::PathBuf;
 
 /// Environment variable the process-table buildpack sets at launch: the path
-/// of the stored process table (TOML, see [`render::metadata_toml`]).
+/// of the stored process table (TOML, see [`ProcessTable::metadata_toml`]).
 pub const TABLE_PATH_ENV: &str = "SLIPWAY_PROCESS_TABLE";
 
 #[derive(Debug, thiserror::Error)]

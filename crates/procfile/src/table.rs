@@ -7,7 +7,7 @@ use crate::name::is_scheduler_type;
 use crate::project::{self, SlipwayTables};
 use crate::reference::REFERENCE;
 use crate::Diagnostic;
-use crate::{heroku_yml, parse, ProcfileError};
+use crate::{parse, HerokuYml, ProcfileError};
 use serde::{Deserialize, Serialize};
 use slipway_data::{FormationTable, Project};
 use std::path::Path;
@@ -71,19 +71,6 @@ impl ProcessTable {
             _ => None,
         }
     }
-
-    /// Which process types consume a queue (for queue-depth autoscaling).
-    pub fn consumers_of(&self, queue: &str) -> Vec<&str> {
-        self.processes
-            .iter()
-            .filter(|p| {
-                p.celery
-                    .as_ref()
-                    .is_some_and(|c| c.queues.iter().any(|q| q == queue))
-            })
-            .map(|p| p.name.as_str())
-            .collect()
-    }
 }
 
 /// A loaded table plus the warnings worth printing.
@@ -103,7 +90,7 @@ pub fn has_process_sources(app_dir: &Path) -> bool {
         return true;
     }
     match read("heroku.yml") {
-        Ok(Some(text)) if !heroku_yml::parse("heroku.yml", &text).run.is_empty() => return true,
+        Ok(Some(text)) if !HerokuYml::parse("heroku.yml", &text).run.is_empty() => return true,
         Err(_) => return true,
         _ => {}
     }
@@ -193,7 +180,7 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
 
     let procfile = read(app_dir, "Procfile")?.map(|bytes| parse::parse("Procfile", &bytes));
     let yml = read(app_dir, "heroku.yml")?
-        .map(|bytes| heroku_yml::parse("heroku.yml", &String::from_utf8_lossy(&bytes)));
+        .map(|bytes| HerokuYml::parse("heroku.yml", &String::from_utf8_lossy(&bytes)));
 
     let mut processes: Vec<Process> = Vec::new();
     if let Some(celery_config) = &tables.celery {
@@ -277,7 +264,7 @@ pub fn load(app_dir: &Path) -> Result<Loaded, ProcfileError> {
 /// disagreement between the two is a warning), with where each came from.
 fn explicit_lines(
     procfile: Option<&parse::Parsed>,
-    yml: Option<&heroku_yml::HerokuYml>,
+    yml: Option<&HerokuYml>,
     loaded: &mut Loaded,
     errors: &mut Vec<Diagnostic>,
 ) -> Vec<(String, String, Origin)> {
@@ -480,7 +467,7 @@ fn apply_config(
     }
 }
 
-fn disagreement(p: &parse::Parsed, y: &heroku_yml::HerokuYml) -> Option<Diagnostic> {
+fn disagreement(p: &parse::Parsed, y: &HerokuYml) -> Option<Diagnostic> {
     let mut differences = Vec::new();
     for e in &p.entries {
         // heroku.yml keeps `release` in `release:`, not `run:`.

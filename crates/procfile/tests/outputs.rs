@@ -6,7 +6,7 @@
 // its neighbours share, and an unwrap in a test helper is an assertion.
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 
-use procfile::{load, parse, render, slug_procfile, Origin};
+use procfile::{load, parse, Origin};
 use std::fs;
 
 fn table(procfile: &str) -> procfile::ProcessTable {
@@ -20,12 +20,12 @@ const MARKER: &str = "# Added by Slipway's classic buildpacks (types not in this
 #[test]
 fn the_heroku_yml_run_section_reads_back_as_the_same_table_with_release_apart() {
     let t = table("web: gunicorn app.wsgi --log-file -\nrelease: release-phase run\nworker_high_memory: celery -A app worker -Q high_memory: x\n");
-    let yml = render::heroku_yml_run(&t);
+    let yml = t.heroku_yml_run();
     assert!(
         yml.starts_with("release:\n  image: web\n  command:\n    - release-phase run\nrun:\n"),
         "{yml}"
     );
-    let back = procfile::heroku_yml::parse("heroku.yml", &yml);
+    let back = procfile::HerokuYml::parse("heroku.yml", &yml);
     assert!(back.diagnostics.is_empty(), "{:?}", back.diagnostics);
     assert_eq!(back.release.as_deref(), Some("release-phase run"));
     assert_eq!(
@@ -42,14 +42,14 @@ fn the_heroku_yml_run_section_reads_back_as_the_same_table_with_release_apart() 
         ],
         "release is not a run: entry; a colon in a command survives quoting"
     );
-    let no_release = render::heroku_yml_run(&table("web: a\n"));
+    let no_release = table("web: a\n").heroku_yml_run();
     assert_eq!(no_release, "run:\n  web: a\n");
 }
 
 #[test]
 fn the_human_table_shows_each_type_its_formation_origin_queues_default_and_command() {
     let t = table("web: gunicorn app.wsgi\nworker: celery -A app worker -Q a,b\n");
-    let text = render::human_table(&t);
+    let text = t.human_table();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
     assert!(
@@ -62,7 +62,7 @@ fn the_human_table_shows_each_type_its_formation_origin_queues_default_and_comma
         "{text}"
     );
     assert!(!lines[2].contains("(default)"), "{text}");
-    assert_eq!(render::human_table(&procfile::ProcessTable::default()), "");
+    assert_eq!(procfile::ProcessTable::default().human_table(), "");
 }
 
 #[test]
@@ -76,8 +76,8 @@ fn origins_say_where_a_type_came_from() {
 
 #[test]
 fn errors_are_errors_and_warnings_are_not() {
-    assert!(parse::parse("Procfile", b"web\n").has_errors());
-    let warned = parse::parse("Procfile", b"web: a\nweb: b\n");
+    assert!(parse("Procfile", b"web\n").has_errors());
+    let warned = parse("Procfile", b"web: a\nweb: b\n");
     assert!(
         !warned.diagnostics.is_empty() && !warned.has_errors(),
         "{:?}",
@@ -89,14 +89,14 @@ fn errors_are_errors_and_warnings_are_not() {
 fn a_command_may_be_as_long_as_linux_allows_and_no_longer() {
     // 131072 bytes: Linux's MAX_ARG_STRLEN (SPEC).
     let at = format!("web: {}\n", "x".repeat(131_072));
-    assert!(!parse::parse("Procfile", at.as_bytes()).has_errors());
+    assert!(!parse("Procfile", at.as_bytes()).has_errors());
     let over = format!("web: {}\n", "x".repeat(131_073));
-    assert!(parse::parse("Procfile", over.as_bytes()).has_errors());
+    assert!(parse("Procfile", over.as_bytes()).has_errors());
 }
 
 #[test]
 fn a_control_character_in_a_type_is_named_by_its_code_point() {
-    let p = parse::parse("Procfile", b"we\x01b: a\n");
+    let p = parse("Procfile", b"we\x01b: a\n");
     let d = p.diagnostics.iter().find(|d| d.is_error()).unwrap();
     assert!(
         d.message.contains("the control character U+0001"),
@@ -116,7 +116,7 @@ fn the_slug_procfile_gains_only_missing_types_after_a_marker_once() {
     };
     // No Procfile yet: made, with the marker.
     let added =
-        slug_procfile::append_missing(dir.path(), &want(&[("web", "a"), ("web", "dup")])).unwrap();
+        procfile::append_missing(dir.path(), &want(&[("web", "a"), ("web", "dup")])).unwrap();
     assert_eq!(
         added,
         want(&[("web", "a")]),
@@ -127,29 +127,27 @@ fn the_slug_procfile_gains_only_missing_types_after_a_marker_once() {
     // A user's line is never changed; a Procfile without a final newline gets one.
     fs::write(dir.path().join("Procfile"), "web: mine").unwrap();
     let added =
-        slug_procfile::append_missing(dir.path(), &want(&[("web", "a"), ("worker", "w")])).unwrap();
+        procfile::append_missing(dir.path(), &want(&[("web", "a"), ("worker", "w")])).unwrap();
     assert_eq!(added, want(&[("worker", "w")]));
     let text = fs::read_to_string(dir.path().join("Procfile")).unwrap();
     assert_eq!(text, format!("web: mine\n{MARKER}\nworker: w\n"));
     // Again: the marker is not repeated; nothing missing, nothing written.
-    let added = slug_procfile::append_missing(dir.path(), &want(&[("clock", "c")])).unwrap();
+    let added = procfile::append_missing(dir.path(), &want(&[("clock", "c")])).unwrap();
     assert_eq!(added.len(), 1);
     let text = fs::read_to_string(dir.path().join("Procfile")).unwrap();
     assert_eq!(text.matches(MARKER).count(), 1, "{text}");
-    assert!(
-        slug_procfile::append_missing(dir.path(), &want(&[("web", "x")]))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(procfile::append_missing(dir.path(), &want(&[("web", "x")]))
+        .unwrap()
+        .is_empty());
     // A Procfile that cannot be read is an error, never replaced.
     let unreadable = tempfile::tempdir().unwrap();
     fs::create_dir(unreadable.path().join("Procfile")).unwrap();
-    assert!(slug_procfile::append_missing(unreadable.path(), &want(&[("web", "a")])).is_err());
+    assert!(procfile::append_missing(unreadable.path(), &want(&[("web", "a")])).is_err());
 }
 
 #[test]
 fn a_printable_character_in_a_type_is_shown_as_itself() {
-    let p = parse::parse("Procfile", b"we@b: a\n");
+    let p = parse("Procfile", b"we@b: a\n");
     let d = p.diagnostics.iter().find(|d| d.is_error()).unwrap();
     assert!(d.message.contains("`@`"), "{}", d.message);
 }
@@ -159,8 +157,8 @@ fn a_bash_line_is_written_to_heroku_yml_through_bash_and_reads_back_as_the_procf
     let anycable = r#"[[ "$ANYCABLE_DEPLOYMENT" == "true" ]] && bundle exec anycable || bundle exec rails server -p $PORT"#;
     let skip = r#"[[ "$ANYCABLE_DEPLOYMENT" == "true" ]] && echo "Skip release script" || bundle exec rails db:migrate"#;
     let procfile = format!("web: {anycable}\nrelease: {skip}\nworker: bundle exec sidekiq\n");
-    let yml = render::heroku_yml_run(&table(&procfile));
-    let back = procfile::heroku_yml::parse("heroku.yml", &yml);
+    let yml = table(&procfile).heroku_yml_run();
+    let back = procfile::HerokuYml::parse("heroku.yml", &yml);
     assert!(back.diagnostics.is_empty(), "{:?}", back.diagnostics);
     assert_eq!(
         back.run[0],
@@ -183,7 +181,7 @@ fn a_bash_line_is_written_to_heroku_yml_through_bash_and_reads_back_as_the_procf
 #[test]
 fn a_heroku_yml_command_in_bash_syntax_warns_at_its_line_with_the_bash_c_fix_and_is_kept() {
     let text = "build:\n  docker:\n    web: Dockerfile\nrun:\n  worker: bundle exec sidekiq\n  web: '[[ \"$ANYCABLE_DEPLOYMENT\" == \"true\" ]] && anycable || rails server'\nrelease:\n  image: web\n  command:\n    - '[[ \"$ANYCABLE_DEPLOYMENT\" == \"true\" ]] || rails db:migrate'\n";
-    let yml = procfile::heroku_yml::parse("heroku.yml", text);
+    let yml = procfile::HerokuYml::parse("heroku.yml", text);
     assert_eq!(yml.run.len(), 2, "Heroku accepts the line: it is kept");
     let warnings: Vec<String> = yml
         .diagnostics

@@ -4,7 +4,7 @@
 // its neighbours share, and an unwrap in a test helper is an assertion.
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 
-use procfile::parse::parse;
+use procfile::parse;
 use proptest::prelude::*;
 
 proptest! {

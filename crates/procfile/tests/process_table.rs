@@ -5,7 +5,7 @@
 #![allow(unused_crate_dependencies, clippy::unwrap_used)]
 
 use procfile::FormationOrigin;
-use procfile::{load, render, Origin, ProcfileError};
+use procfile::{load, Origin, ProcessTable, ProcfileError};
 use std::fs;
 use tempfile::TempDir;
 
@@ -70,16 +70,16 @@ fn every_reference_queue_has_a_consumer_and_imports_go_to_the_import_types() {
         "feedback",
     ] {
         assert!(
-            !table.consumers_of(q).is_empty(),
+            !consumers_of(&table, q).is_empty(),
             "queue {q} has no consumer"
         );
     }
     assert_eq!(
-        table.consumers_of("user_import"),
+        consumers_of(&table, "user_import"),
         ["beat", "worker_primary", "worker_import"]
     );
     assert_eq!(
-        table.consumers_of("high_memory"),
+        consumers_of(&table, "high_memory"),
         ["beat", "worker_high_memory"]
     );
 }
@@ -360,8 +360,7 @@ fn a_quantity_is_kept_within_the_bounds_and_min_equal_to_max_is_allowed() {
 fn a_type_name_may_be_as_long_as_the_limit_and_no_longer() {
     // 128 characters: the Platform API's formation limit (SPEC).
     let at = "a".repeat(128);
-    let procfile =
-        |name: &str| procfile::parse::parse("Procfile", format!("{name}: x\n").as_bytes());
+    let procfile = |name: &str| procfile::parse("Procfile", format!("{name}: x\n").as_bytes());
     assert!(!procfile(&at).has_errors());
     assert!(procfile(&format!("{at}a")).has_errors());
 }
@@ -425,10 +424,10 @@ fn renderers_keep_underscored_names_and_the_default() {
         ("Procfile", "release: release-phase run\n"),
     ]);
     let table = load(dir.path()).unwrap().table;
-    let launch = render::launch_toml(&table).unwrap();
+    let launch = table.launch_toml().unwrap();
     assert!(launch.contains("type = \"worker_high_memory\""), "{launch}");
     assert_eq!(launch.matches("default = true").count(), 1);
-    let release = render::classic_release_yaml(&table);
+    let release = table.classic_release_yaml();
     assert!(
         release.starts_with("---\ndefault_process_types:\n"),
         "{release}"
@@ -437,20 +436,18 @@ fn renderers_keep_underscored_names_and_the_default() {
         release.contains("worker_priority: celery -A refapp worker -Q bulk_priority"),
         "{release}"
     );
-    let yml = render::heroku_yml_run(&table);
+    let yml = table.heroku_yml_run();
     assert!(
         yml.contains("release:\n  image: web\n  command:\n    - release-phase run"),
         "{yml}"
     );
-    let formation = render::app_json_formation(&table);
+    let formation = table.app_json_formation();
     assert_eq!(formation["formation"]["beat"]["quantity"], 1);
     assert_eq!(
         formation["formation"]["worker_high_memory"]["size"],
         "standard-2x"
     );
     assert!(formation["formation"].get("release").is_none());
-    let back = render::from_metadata_toml(&render::metadata_toml(&table)).unwrap();
-    assert_eq!(back, table);
 }
 
 #[test]
@@ -462,4 +459,19 @@ fn a_single_non_web_type_is_the_default_but_release_never_is() {
     );
     let dir = app(&[("Procfile", "release: r\n")]);
     assert_eq!(load(dir.path()).unwrap().table.default_process(), None);
+}
+
+/// Which process types consume `queue` (the worker types queue-depth
+/// scaling would grow for it).
+fn consumers_of<'a>(table: &'a ProcessTable, queue: &str) -> Vec<&'a str> {
+    table
+        .processes
+        .iter()
+        .filter(|p| {
+            p.celery
+                .as_ref()
+                .is_some_and(|c| c.queues.iter().any(|q| q == queue))
+        })
+        .map(|p| p.name.as_str())
+        .collect()
 }

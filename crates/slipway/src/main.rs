@@ -360,14 +360,14 @@ fn processes(app_dir: &std::path::Path, format: ProcessFormat, json: bool) -> an
         eprintln!("{w}");
     }
     let text = match format {
-        ProcessFormat::Human => procfile::render::human_table(t),
-        ProcessFormat::LaunchToml => procfile::render::launch_toml(t).map_err(|name| {
+        ProcessFormat::Human => t.human_table(),
+        ProcessFormat::LaunchToml => t.launch_toml().map_err(|name| {
             anyhow::anyhow!("process type `{name}` is not a valid CNB process type")
         })?,
-        ProcessFormat::ReleaseYaml => procfile::render::classic_release_yaml(t),
-        ProcessFormat::HerokuYml => procfile::render::heroku_yml_run(t),
-        ProcessFormat::AppJson => format!("{:#}\n", procfile::render::app_json_formation(t)),
-        ProcessFormat::MetadataToml => procfile::render::metadata_toml(t),
+        ProcessFormat::ReleaseYaml => t.classic_release_yaml(),
+        ProcessFormat::HerokuYml => t.heroku_yml_run(),
+        ProcessFormat::AppJson => format!("{:#}\n", t.app_json_formation()),
+        ProcessFormat::MetadataToml => t.metadata_toml(),
     };
     print!("{text}");
     Ok(0)
