@@ -26,13 +26,6 @@ pub fn heartbeat_url(setting: &str, app_url: Option<&str>) -> Result<String, Pro
     ))
 }
 
-/// GET the heartbeat; the latency is measured on the monotonic clock. A
-/// timeout, a refused connection or a non-2xx answer is unknown (the seed
-/// counted them as slow and scaled to max on a wrong URL).
-pub fn heartbeat(agent: &ureq::Agent, url: &str) -> Measure<Duration> {
-    heartbeat_report(agent, url).latency
-}
-
 /// A heartbeat's latency, and the time it reported spending inside the dyno
 /// (`X-Slipway-Service-Ms`, sent by the `heroku_autoscale` app
 /// slipway/release-phase ships; absent from other endpoints).
@@ -41,7 +34,10 @@ pub struct Heartbeat {
     pub service: Option<Duration>,
 }
 
-pub fn heartbeat_report(agent: &ureq::Agent, url: &str) -> Heartbeat {
+/// GET the heartbeat; the latency is measured on the monotonic clock. A
+/// timeout, a refused connection or a non-2xx answer is unknown (the seed
+/// counted them as slow and scaled to max on a wrong URL).
+pub fn heartbeat(agent: &ureq::Agent, url: &str) -> Heartbeat {
     let started = Instant::now();
     match agent.get(url).call() {
         // Read the body: the response is complete only then. A body that
@@ -93,11 +89,8 @@ pub struct RabbitProbe {
 }
 
 impl RabbitProbe {
-    pub fn new(amqp_url: &str) -> Self {
-        Self::with_tls(amqp_url, true)
-    }
-
-    pub fn with_tls(amqp_url: &str, verify_tls: bool) -> Self {
+    /// `verify_tls`: for `amqps://`, verify the broker's certificate.
+    pub fn new(amqp_url: &str, verify_tls: bool) -> Self {
         Self {
             url: amqp_url.to_string(),
             conn: None,

@@ -139,10 +139,10 @@ fn rabbitmq_over_amqp_under_stall_cut_and_delay() {
     let q = unique("amqp");
     declare(&q);
     let proxy = FaultProxy::start("127.0.0.1:5672".parse().unwrap());
-    let mut probe = RabbitProbe::new(&format!(
-        "amqp://guest:guest@127.0.0.1:{}/%2f",
-        proxy.port()
-    ));
+    let mut probe = RabbitProbe::new(
+        &format!("amqp://guest:guest@127.0.0.1:{}/%2f", proxy.port()),
+        true,
+    );
     let queues = [q.clone()];
     sweep("AMQP", &proxy, Duration::from_secs(5), &mut || {
         first(probe.depths(&queues))
@@ -207,7 +207,7 @@ fn the_heartbeat_under_stall_cut_and_delay() {
         "http://127.0.0.1:{}/heroku-autoscale/heartbeat/v1",
         proxy.port()
     );
-    let mut probe = || match heartbeat(&agent, &url) {
+    let mut probe = || match heartbeat(&agent, &url).latency {
         Measure::Value(d) => Measure::Value(u64::try_from(d.as_millis()).unwrap()),
         Measure::Unknown(why) => Measure::Unknown(why),
     };

@@ -18,7 +18,7 @@ const REDIS: &str = "redis://127.0.0.1:6379/0";
 
 /// One tick's depths from a new probe (the worker keeps its probe across ticks).
 fn rabbitmq_depths(amqp_url: &str, queues: &[String]) -> Vec<(String, Measure<u64>)> {
-    RabbitProbe::new(amqp_url).depths(queues)
+    RabbitProbe::new(amqp_url, true).depths(queues)
 }
 
 /// One tick's depths from a new probe.
@@ -117,7 +117,7 @@ fn one_connection_serves_every_tick_and_a_queue_that_appears_later_is_counted() 
     require("127.0.0.1:5672", "RabbitMQ", "rabbitmq-server -detached");
     let (a, later) = (unique("default"), unique("user_import"));
     declare_with(&a, 3);
-    let mut probe = RabbitProbe::new(AMQP);
+    let mut probe = RabbitProbe::new(AMQP, true);
     // The missing queue first: it closes the channel, and the broker drops
     // the declares after it, which are asked again on a reopened channel.
     let queues = [later.clone(), a.clone()];
@@ -326,7 +326,7 @@ fn target(delay: Duration, status: u16) -> (String, std::thread::JoinHandle<()>)
 fn the_heartbeat_latency_is_measured_and_failures_are_unknown_not_slow() {
     let agent = heartbeat_agent(Duration::from_millis(500));
     let (url, h) = target(Duration::from_millis(120), 200);
-    let Measure::Value(d) = heartbeat(&agent, &url) else {
+    let Measure::Value(d) = heartbeat(&agent, &url).latency else {
         panic!("a 200 is a value")
     };
     assert!(
@@ -337,20 +337,20 @@ fn the_heartbeat_latency_is_measured_and_failures_are_unknown_not_slow() {
 
     let (url, h) = target(Duration::ZERO, 500);
     assert!(
-        matches!(heartbeat(&agent, &url), Measure::Unknown(w) if w == "HTTP 500 from the heartbeat")
+        matches!(heartbeat(&agent, &url).latency, Measure::Unknown(w) if w == "HTTP 500 from the heartbeat")
     );
     h.join().unwrap();
 
     let (url, h) = target(Duration::from_millis(900), 200);
     assert!(
-        matches!(heartbeat(&agent, &url), Measure::Unknown(_)),
+        matches!(heartbeat(&agent, &url).latency, Measure::Unknown(_)),
         "a timeout is unknown"
     );
     h.join().unwrap();
 
     assert!(
         matches!(
-            heartbeat(&agent, "http://127.0.0.1:1/hb"),
+            heartbeat(&agent, "http://127.0.0.1:1/hb").latency,
             Measure::Unknown(_)
         ),
         "refused"
@@ -379,7 +379,7 @@ fn a_heartbeat_body_trickling_past_the_timeout_is_unknown_not_slow() {
         }
     });
     let agent = autoscale_probes::heartbeat_agent(std::time::Duration::from_millis(600));
-    match autoscale_probes::heartbeat(&agent, &url) {
+    match autoscale_probes::heartbeat(&agent, &url).latency {
         autoscale::Measure::Unknown(why) => assert!(why.contains("body"), "{why}"),
         autoscale::Measure::Value(d) => panic!("counted as a {d:?} heartbeat"),
     }
@@ -421,12 +421,12 @@ fn an_amqps_broker_is_measured_over_tls_and_its_self_signed_certificate_is_refus
     );
     let q = unique("tls_default");
     declare_with(&q, 12);
-    let mut probe = autoscale_probes::RabbitProbe::with_tls(AMQPS, false);
+    let mut probe = autoscale_probes::RabbitProbe::new(AMQPS, false);
     let got = probe.depths(std::slice::from_ref(&q));
     assert_eq!(got[0], (q.clone(), Measure::Value(12)), "{got:?}");
     // Verification on (the default, as CloudAMQP's certificates verify): a
     // self-signed certificate is unknown, never a number, and says why.
-    let mut verifying = autoscale_probes::RabbitProbe::with_tls(AMQPS, true);
+    let mut verifying = autoscale_probes::RabbitProbe::new(AMQPS, true);
     let got = verifying.depths(std::slice::from_ref(&q));
     assert!(
         matches!(&got[0].1, Measure::Unknown(why) if why.to_lowercase().contains("certificate")),

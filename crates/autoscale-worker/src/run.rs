@@ -92,7 +92,7 @@ impl Depths {
     fn new(broker: Option<&Broker>, verify_tls: bool, ages: bool) -> Self {
         match broker {
             Some(Broker::Rabbit(url)) => {
-                Self::Rabbit(autoscale_probes::RabbitProbe::with_tls(url, verify_tls))
+                Self::Rabbit(autoscale_probes::RabbitProbe::new(url, verify_tls))
             }
             Some(Broker::RabbitManagement { amqp, api }) => Self::Management(
                 autoscale_probes::RabbitManagement::new(api, &autoscale_probes::amqp_vhost(amqp))
@@ -411,7 +411,7 @@ impl<'a> Worker<'a> {
             .config
             .heartbeat_url
             .as_deref()
-            .map(|u| autoscale_probes::heartbeat_report(&self.heartbeat, u));
+            .map(|u| autoscale_probes::heartbeat(&self.heartbeat, u));
         let heartbeat_service = beat.as_ref().and_then(|b| b.service);
         let heartbeat = beat.map(|b| b.latency);
         let wanted: Vec<String> = self
