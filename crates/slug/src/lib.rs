@@ -24,7 +24,7 @@ mod report;
 pub use error::SlugError;
 pub use ignore_file::{apply, SlugIgnore};
 pub use limits::{Limits, Verdict, MIB};
-pub use pack::{measure_tracked, pack_tracked, partial_path_for, writes_in_place, Source, Tracker};
+pub use pack::{measure_tracked, pack_tracked, partial_path_for, Source, Tracker};
 pub use pargz::GzOptions;
 pub use report::{human, Offender, SizeTracker};
 

@@ -264,7 +264,6 @@ impl slug::Tracker for Progress<'_> {
 
 /// `slug pack`: the slug written to `output`, with progress on a terminal.
 fn pack(cli: &Cli, dir: &std::path::Path, output: &std::path::Path) -> anyhow::Result<u8> {
-    let in_place = slug::writes_in_place(output);
     remove_partial_on_termination(output);
     let mut nothing = ();
     let mut progress = Progress::new("Packing", &mut nothing, cli.json);
@@ -293,7 +292,7 @@ fn pack(cli: &Cli, dir: &std::path::Path, output: &std::path::Path) -> anyhow::R
             human(stats.gz.compressed),
             stats.files
         ));
-        if in_place {
+        if stats.in_place {
             eprintln!("{line}");
         } else {
             println!("{line}");

@@ -38,6 +38,10 @@ pub struct SlugStats {
     /// Bytes of regular files (what `du --apparent-size` would say).
     pub file_bytes: u64,
     pub gz: GzStats,
+    /// Written in place, through the path (a device or a link such as
+    /// `/dev/stdout`, where the slug may be the output stream), not renamed
+    /// into place as a new file. Always false for a measure.
+    pub in_place: bool,
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> SlugError + '_ {
@@ -356,12 +360,6 @@ pub fn pack_tracked(
     }
 }
 
-/// Whether `dest` is written in place by [`pack_tracked`] (it exists and is
-/// not a regular file).
-pub fn writes_in_place(dest: &Path) -> bool {
-    std::fs::symlink_metadata(dest).is_ok_and(|m| !m.is_file() && !m.is_dir())
-}
-
 fn pack_in_place(
     sources: &[Source],
     dest: &Path,
@@ -382,6 +380,7 @@ fn pack_in_place(
         .into_inner()
         .map_err(|e| io_at(dest)(e.into_error()))?;
     stats.gz = gz_stats;
+    stats.in_place = true;
     Ok(stats)
 }
 
