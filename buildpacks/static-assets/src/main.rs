@@ -97,7 +97,7 @@ pub(crate) fn build_in(
         ));
     }
     let timer = buildkit::output::Timer::start("Compiling static assets");
-    let outcome = static_assets::build_with(app, stores, env, neighbours)?;
+    let outcome = static_assets::build(app, stores, env, neighbours)?;
     timer.done();
     Ok(outcome)
 }

@@ -395,7 +395,7 @@ fn assets_build(app_dir: &std::path::Path, cache: Option<&std::path::Path>) -> a
         return Ok(0);
     }
     let timer = buildkit::output::Timer::start("Compiling static assets");
-    match static_assets::build(app_dir, &stores, &env) {
+    match static_assets::build(app_dir, &stores, &env, static_assets::Neighbours::default()) {
         Ok(outcome) => {
             timer.done();
             if outcome.collectstatic_on_release {

@@ -339,12 +339,6 @@ fn collectstatic_python(
     })
 }
 
-/// Run the asset build in `app`.
-pub fn build(app: &Path, stores: &Stores, env: &Env) -> Result<Outcome, AssetsError> {
-    build_with(app, stores, env, Neighbours::default())
-}
-
-/// Run the asset build in `app`, beside `neighbours`.
 /// The stand-ins collectstatic runs with, by name: declared ones, then the
 /// ones found in the settings.
 fn announce_stand_ins(used: Vec<String>, inferred: &[String]) {
@@ -364,7 +358,9 @@ fn announce_stand_ins(used: Vec<String>, inferred: &[String]) {
     }
 }
 
-pub fn build_with(
+/// Run the asset build in `app`, beside `neighbours` (alone:
+/// `Neighbours::default()`).
+pub fn build(
     app: &Path,
     stores: &Stores,
     env: &Env,
