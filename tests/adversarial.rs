@@ -150,10 +150,10 @@ proptest! {
     /// The simulator's trace CSV, and a run over whatever parses.
     #[test]
     fn traces_never_panic_and_what_parses_simulates(text in prop_oneof![format_text(), fragments(TRACE)]) {
-        if let Ok(rows) = autoscale::parse_trace(&text) {
+        if let Ok(rows) = autoscale::simulate::parse_trace("trace.csv", &text) {
             let policy = autoscale::Policy::new(autoscale::Settings::default());
             let initial = [("web".to_string(), 1)].into_iter().collect();
-            let _ = autoscale::run(&policy, autoscale::Which::Slipway, &rows, &initial, None, &autoscale::Conditions::default(), 1000);
+            let _ = autoscale::simulate::run(&policy, autoscale::simulate::Which::Slipway, &rows, &initial, None, &autoscale::simulate::Conditions::default(), 1000);
         }
     }
 

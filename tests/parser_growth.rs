@@ -263,7 +263,7 @@ fn cases() -> Vec<Case> {
                 )
             },
             parse: |t| {
-                let _ = autoscale::simulate::parse_trace(t).unwrap();
+                let _ = autoscale::simulate::parse_trace("trace.csv", t).unwrap();
             },
         },
         Case {

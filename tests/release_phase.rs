@@ -1666,3 +1666,28 @@ fn a_heroku_yml_only_app_gets_release_and_autoscale_as_a_procfile_app_does() {
         r.all()
     );
 }
+
+/// `release-phase autoscale simulate` on a trace it cannot read: the error
+/// names the file as given and the line, and nothing is written.
+#[test]
+fn simulate_names_the_trace_file_and_the_line_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("day.csv");
+    std::fs::write(&trace, "t,rps,service_ms\n0,1,1\n5,x,1\n").unwrap();
+    let out = dir.path().join("out");
+    let args = [
+        "autoscale",
+        "simulate",
+        "--trace",
+        trace.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let r = ran(&release_phase_in(&fixture("refapp"), &args, &[])
+        .output()
+        .unwrap());
+    assert_eq!(r.code, 1, "{}", r.all());
+    let want = format!("{}:3: `x` in column rps", trace.display());
+    assert!(r.stderr.contains(&want), "{}", r.all());
+    assert!(!out.exists(), "nothing written");
+}

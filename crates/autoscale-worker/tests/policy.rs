@@ -205,7 +205,7 @@ fn with_nothing_declared_a_50000_job_burst_and_every_other_queue_drain_in_the_si
     for row in 1..=48 {
         text.push_str(&format!("{},5,150,200,0.5,0,0.2,0.1,0.05,0.3\n", row * 300));
     }
-    let rows = simulate::parse_trace(&text).unwrap();
+    let rows = simulate::parse_trace("trace.csv", &text).unwrap();
     let (samples, summary) = simulate::run(
         &app.policy,
         Which::Slipway,

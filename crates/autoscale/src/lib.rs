@@ -20,4 +20,3 @@ pub use engine::{
 };
 pub use schedule::Bound;
 pub use settings::{SettingError, Settings, NAMES};
-pub use simulate::{parse_trace, run, Conditions, Summary, Which};

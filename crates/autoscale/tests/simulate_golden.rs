@@ -72,7 +72,7 @@ fn rows_of(trace: &str) -> Vec<autoscale::simulate::Row> {
             .join(format!("{trace}.csv")),
     )
     .unwrap();
-    parse_trace(&text).unwrap()
+    parse_trace("trace.csv", &text).unwrap()
 }
 
 /// The formation every pinned run starts from.
@@ -180,7 +180,9 @@ fn the_oracles_spend_no_more_web_dyno_hours_than_a_policy_they_bound_on_any_trac
             run(Which::Slipway),
             run(Which::Seed),
         );
-        let bounds = |bound: &autoscale::Summary, name: &str, other: &autoscale::Summary| {
+        let bounds = |bound: &autoscale::simulate::Summary,
+                      name: &str,
+                      other: &autoscale::simulate::Summary| {
             // A policy over the target spends its minutes there: compare
             // only where it kept the latency as well as the bound did.
             if other.minutes_over_target <= bound.minutes_over_target {

@@ -155,7 +155,7 @@ fn main() -> ExitCode {
                 }),
             ..
         } => {
-            let conditions = autoscale::Conditions {
+            let conditions = autoscale::simulate::Conditions {
                 service_header: !no_service_header,
                 boot_seconds,
                 noise: noise.map(|a| (a, noise_seed)),
@@ -267,7 +267,10 @@ fn watch_the_grace(stop: buildkit::process::Stop) {
 /// The policies on the same trace and model, with each one's distance from
 /// the perfect-foresight bounds: free, and within the flap budget (the one a
 /// policy that keeps the budget can reach).
-fn side_by_side(runs: [&autoscale::Summary; 4], c: &autoscale::Conditions) -> String {
+fn side_by_side(
+    runs: [&autoscale::simulate::Summary; 4],
+    c: &autoscale::simulate::Conditions,
+) -> String {
     let [slipway, seed, oracle, in_budget] = runs;
     let ratio = |a: f64, b: f64| {
         if b > 0.0 {
@@ -303,7 +306,7 @@ fn side_by_side(runs: [&autoscale::Summary; 4], c: &autoscale::Conditions) -> St
     for (what, f) in [
         (
             "web dyno-hours",
-            (|s: &autoscale::Summary| s.web_dyno_hours) as fn(&_) -> f64,
+            (|s: &autoscale::simulate::Summary| s.web_dyno_hours) as fn(&_) -> f64,
         ),
         ("dyno-hours (scaled types)", |s| s.dyno_hours),
     ] {
@@ -318,7 +321,7 @@ fn side_by_side(runs: [&autoscale::Summary; 4], c: &autoscale::Conditions) -> St
             ratio(f(seed), f(oracle))
         );
     }
-    let over = |s: &autoscale::Summary| s.minutes_over_target;
+    let over = |s: &autoscale::simulate::Summary| s.minutes_over_target;
     out += &format!(
         "{:28} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>15} {:>18} {:>12}\n",
         "minutes over the target",
@@ -330,8 +333,9 @@ fn side_by_side(runs: [&autoscale::Summary; 4], c: &autoscale::Conditions) -> St
         format!("{:+.1}", over(slipway) - over(in_budget)),
         format!("{:+.1}", over(seed) - over(oracle))
     );
-    let rev =
-        |s: &autoscale::Summary| format!("{}/{}", s.max_reversals_hour.0, s.max_reversals_day.0);
+    let rev = |s: &autoscale::simulate::Summary| {
+        format!("{}/{}", s.max_reversals_hour.0, s.max_reversals_day.0)
+    };
     out += &format!(
         "{:28} {:>9} {:>9} {:>9} {:>9}\n",
         "most reversals (hour/day)",
@@ -348,14 +352,13 @@ fn simulate(
     trace: &std::path::Path,
     out: &std::path::Path,
     which: SimulatedPolicy,
-    conditions: &autoscale::Conditions,
+    conditions: &autoscale::simulate::Conditions,
 ) -> i32 {
     use autoscale::simulate;
     let result = (|| -> anyhow::Result<String> {
         let text = std::fs::read_to_string(trace)
             .with_context(|| format!("reading {}", trace.display()))?;
-        let rows = simulate::parse_trace(&text)
-            .map_err(|e| anyhow::anyhow!(e.in_file(&trace.display().to_string())))?;
+        let rows = simulate::parse_trace(&trace.display().to_string(), &text)?;
         let mut app = autoscale_worker::policy_for(app_dir, &|k| std::env::var(k).ok())?;
         // Decisions carry their rule; explaining every hold is for the live log.
         app.policy.explain = false;

@@ -55,12 +55,12 @@ const TRACE: &str = "t,rps,service_ms,q:default,job_ms\n0,5,100,0,1000\n3600,40,
 
 #[test]
 fn each_column_has_its_own_limit_comments_and_blank_lines_count_as_lines() {
-    let err = |t: &str| parse_trace(t).unwrap_err().to_string();
+    let err = |t: &str| parse_trace("trace.csv", t).unwrap_err().to_string();
     // Exactly at each limit: accepted; past it: refused, naming the line.
     let at = format!(
         "t,rps,service_ms,job_ms,q:d\n0,{MAX_RPS},{MAX_MS},{MAX_MS},{MAX_DEPTH}\n{MAX_T},1,1,1,1\n"
     );
-    assert!(parse_trace(&at).is_ok(), "{at}");
+    assert!(parse_trace("trace.csv", &at).is_ok(), "{at}");
     assert!(err(&format!(
         "t,rps,service_ms\n0,1,1\n# a comment\n\n5,1,{}\n",
         MAX_MS * 2.0
@@ -84,7 +84,7 @@ fn each_column_has_its_own_limit_comments_and_blank_lines_count_as_lines() {
     assert!(err("t,rps,service_ms\n0,1,1\n 5#,1,1\n").starts_with("trace.csv:3: "));
     assert!(err("t,rps,service_ms,x\n0,1,1,2\n5,1,1,2\n").contains("unknown column `x`"));
     assert!(err("t,rps,service_ms\n5,1,1\n5,1,1\n").starts_with("trace.csv:3: t must increase"));
-    let rows = parse_trace("t,rps,service_ms,job_ms\n0,1,0,0\n5,2,20,30\n").unwrap();
+    let rows = parse_trace("trace.csv", "t,rps,service_ms,job_ms\n0,1,0,0\n5,2,20,30\n").unwrap();
     assert_eq!(
         (rows[0].service_ms, rows[0].job_ms),
         (0.001, 0.001),
@@ -98,13 +98,10 @@ fn each_column_has_its_own_limit_comments_and_blank_lines_count_as_lines() {
 
 #[test]
 fn an_error_names_the_file_and_its_line_or_the_file_alone() {
-    let e = parse_trace("t,rps,service_ms\n0,x,1\n").unwrap_err();
-    assert_eq!(e.in_file("day.csv"), format!("day.csv:2: {}", e.message));
-    let whole = parse_trace("t,rps,service_ms\n0,1,1\n").unwrap_err();
-    assert_eq!(
-        whole.in_file("day.csv"),
-        format!("day.csv: {}", whole.message)
-    );
+    let e = parse_trace("day.csv", "t,rps,service_ms\n0,x,1\n").unwrap_err();
+    assert_eq!(e.to_string(), format!("day.csv:2: {}", e.message));
+    let whole = parse_trace("day.csv", "t,rps,service_ms\n0,1,1\n").unwrap_err();
+    assert_eq!(whole.to_string(), format!("day.csv: {}", whole.message));
 }
 
 #[test]
@@ -121,29 +118,37 @@ fn axis_labels_are_short_and_titles_are_escaped() {
 
 #[test]
 fn the_trace_is_read_with_line_numbers_in_errors() {
-    let rows = parse_trace(TRACE).unwrap();
+    let rows = parse_trace("trace.csv", TRACE).unwrap();
     assert_eq!(rows.len(), 4);
     assert!((rows[1].queues["default"] - 8.0).abs() < f64::EPSILON);
-    assert!(parse_trace("t,rps\n0,1\n")
+    assert!(parse_trace("trace.csv", "t,rps\n0,1\n")
         .unwrap_err()
         .to_string()
         .contains("no `service_ms` column"));
-    assert!(parse_trace("t,rps,service_ms\n0,1,10\n5,x,10\n")
-        .unwrap_err()
-        .to_string()
-        .starts_with("trace.csv:3:"));
-    assert!(parse_trace("t,rps,service_ms\n0,1e300,10\n5,1,10\n")
-        .unwrap_err()
-        .to_string()
-        .starts_with("trace.csv:2: `1e300` in column rps is over the limit"));
-    assert!(parse_trace("t,rps,service_ms\n0,1,10\n1e13,1,10\n")
-        .unwrap_err()
-        .to_string()
-        .starts_with("trace.csv:3: `1e13` in column t is over the limit"));
-    assert!(parse_trace("t,rps,service_ms\n5,1,10\n5,1,10\n")
-        .unwrap_err()
-        .to_string()
-        .contains("t must increase"));
+    assert!(
+        parse_trace("trace.csv", "t,rps,service_ms\n0,1,10\n5,x,10\n")
+            .unwrap_err()
+            .to_string()
+            .starts_with("trace.csv:3:")
+    );
+    assert!(
+        parse_trace("trace.csv", "t,rps,service_ms\n0,1e300,10\n5,1,10\n")
+            .unwrap_err()
+            .to_string()
+            .starts_with("trace.csv:2: `1e300` in column rps is over the limit")
+    );
+    assert!(
+        parse_trace("trace.csv", "t,rps,service_ms\n0,1,10\n1e13,1,10\n")
+            .unwrap_err()
+            .to_string()
+            .starts_with("trace.csv:3: `1e13` in column t is over the limit")
+    );
+    assert!(
+        parse_trace("trace.csv", "t,rps,service_ms\n5,1,10\n5,1,10\n")
+            .unwrap_err()
+            .to_string()
+            .contains("t must increase")
+    );
 }
 
 /// Long jobs (30 s each, 0.2 a second: six dynos' worth) that the count
@@ -153,6 +158,7 @@ fn the_trace_is_read_with_line_numbers_in_errors() {
 #[test]
 fn a_max_wait_grows_a_worker_type_whose_few_long_jobs_wait() {
     let trace = parse_trace(
+        "trace.csv",
         "t,rps,service_ms,q:user_import,job_ms\n0,5,100,0.2,30000\n7200,5,100,0.2,30000\n",
     )
     .unwrap();
@@ -201,7 +207,7 @@ fn slipway_follows_the_load_up_and_down_and_scales_the_worker_queue() {
     let (samples, summary) = run(
         &policy(),
         Which::Slipway,
-        &parse_trace(TRACE).unwrap(),
+        &parse_trace("trace.csv", TRACE).unwrap(),
         &initial,
         None,
         1,
@@ -243,7 +249,7 @@ fn every_consumer_of_a_queue_serves_it_scaled_or_not() {
     let (samples, summary) = run(
         &p,
         Which::Slipway,
-        &parse_trace(trace).unwrap(),
+        &parse_trace("trace.csv", trace).unwrap(),
         &initial,
         Some(&consumers),
         1,
@@ -257,7 +263,7 @@ fn every_consumer_of_a_queue_serves_it_scaled_or_not() {
     let (_, without) = run(
         &p,
         Which::Slipway,
-        &parse_trace(trace).unwrap(),
+        &parse_trace("trace.csv", trace).unwrap(),
         &initial,
         None,
         1,
@@ -274,7 +280,7 @@ fn the_seed_policy_never_scales_workers() {
     let (samples, summary) = run(
         &policy(),
         Which::Seed,
-        &parse_trace(TRACE).unwrap(),
+        &parse_trace("trace.csv", TRACE).unwrap(),
         &initial,
         None,
         1,
@@ -287,7 +293,7 @@ fn the_seed_policy_never_scales_workers() {
 #[test]
 fn new_dynos_serve_only_after_the_boot_delay_and_are_billed_from_the_request() {
     // 40 req/s of 100 ms on 2 dynos: overloaded until more serve.
-    let rows = parse_trace("t,rps,service_ms\n0,40,100\n1800,40,100\n").unwrap();
+    let rows = parse_trace("trace.csv", "t,rps,service_ms\n0,40,100\n1800,40,100\n").unwrap();
     let initial: BTreeMap<String, u32> = [("web".to_string(), 2)].into_iter().collect();
     let over = |boot: f64| {
         let c = Conditions {
@@ -309,7 +315,7 @@ fn new_dynos_serve_only_after_the_boot_delay_and_are_billed_from_the_request() {
 
 #[test]
 fn heartbeat_noise_is_the_same_for_the_same_seed_and_differs_for_another() {
-    let rows = parse_trace(TRACE).unwrap();
+    let rows = parse_trace("trace.csv", TRACE).unwrap();
     let initial: BTreeMap<String, u32> = [("web".to_string(), 1)].into_iter().collect();
     let with = |seed: u64| {
         let c = Conditions {

@@ -22,38 +22,44 @@ pub(super) const MAX_RPS: f64 = 1e7;
 pub(super) const MAX_MS: f64 = 3_600_000.0;
 pub(super) const MAX_DEPTH: f64 = 1e12;
 
-/// A trace that cannot be read: the line (1-based; 0 for the whole file) and why.
+/// A trace that cannot be read: the file, the line (1-based; 0 for the
+/// whole file) and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{}{message}", if *line > 0 { format!("trace.csv:{line}: ") } else { "trace.csv: ".to_string() })]
+#[error("{file}:{}{message}", if *line > 0 { format!("{line}: ") } else { " ".to_string() })]
 pub struct TraceError {
+    pub(crate) file: String,
     pub(crate) line: usize,
     pub(crate) message: String,
 }
 
 impl TraceError {
     fn at(line: usize, message: String) -> Self {
-        Self { line, message }
-    }
-
-    /// The error naming `file` instead of `trace.csv`.
-    pub fn in_file(&self, file: &str) -> String {
-        if self.line > 0 {
-            format!("{file}:{}: {}", self.line, self.message)
-        } else {
-            format!("{file}: {}", self.message)
+        Self {
+            file: String::new(),
+            line,
+            message,
         }
     }
 }
 
-pub fn parse_trace(text: &str) -> Result<Vec<Row>, TraceError> {
+/// The trace in `text`, read from `file` (the name its errors give).
+pub fn parse_trace(file: &str, text: &str) -> Result<Vec<Row>, TraceError> {
+    rows(text).map_err(|e| TraceError {
+        file: file.to_string(),
+        ..e
+    })
+}
+
+fn rows(text: &str) -> Result<Vec<Row>, TraceError> {
     let mut lines = text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
-    let (_, header) = lines.next().ok_or_else(|| TraceError {
-        line: 0,
-        message: "empty: expected a header `t,rps,service_ms[,q:<queue>...][,job_ms][,dep_ms]`"
-            .into(),
+    let (_, header) = lines.next().ok_or_else(|| {
+        TraceError::at(
+            0,
+            "empty: expected a header `t,rps,service_ms[,q:<queue>...][,job_ms][,dep_ms]`".into(),
+        )
     })?;
     let cols: Vec<&str> = header.split(',').map(str::trim).collect();
     for need in ["t", "rps", "service_ms"] {
