@@ -3,7 +3,7 @@
 use autoscale::SettingError;
 
 /// The crate's one error: a configuration the worker refuses to start with
-/// (exit code [`crate::EXIT_CONFIG`]).
+/// (the release-phase binary exits 1).
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
     /// An `AUTOSCALE_*` variable.

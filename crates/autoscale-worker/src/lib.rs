@@ -30,10 +30,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-/// Exit codes.
-pub const EXIT_STOPPED: i32 = 0;
-pub const EXIT_CONFIG: i32 = 1;
-
 pub(crate) enum Broker {
     /// AMQP passive declares: Ready messages.
     Rabbit(String),

@@ -1,7 +1,7 @@
 //! The worker's loop: measure (formation, heartbeat, queue depths), ask the
 //! engine, apply (one batch PATCH), log one JSON line and the notifications.
 
-use crate::{lease, Broker, Config, EXIT_CONFIG, EXIT_STOPPED, MISSING_QUEUE};
+use crate::{lease, Broker, Config, MISSING_QUEUE};
 use autoscale::{applied, tick, Bound, Decision, Measure, Notification, Observation, State, Tick};
 use buildkit::redact::Redactor;
 use platform_api::{ApiError, Client, Update};
@@ -75,7 +75,7 @@ fn l2met(obs: &autoscale::Observation, decisions: &[autoscale::Decision]) -> Str
     out
 }
 
-/// The Platform API said the token or app is wrong: stop with [`EXIT_CONFIG`].
+/// The Platform API said the token or app is wrong: the worker stops ([`run`]'s error).
 struct Fatal(ApiError);
 
 /// The queue-depth probe of the configured broker.
@@ -151,8 +151,14 @@ struct Worker<'a> {
 
 /// Run until stopped; one JSON line per tick on `log`. `pause_for(d)` waits
 /// up to `d` between ticks and says whether to stop (at once on a signal:
-/// the worker wakes once per tick, not to poll a flag).
-pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut dyn Write) -> i32 {
+/// the worker wakes once per tick, not to poll a flag). `Ok` once stopped
+/// that way (the lease released); the Platform API's refusal of the token or
+/// the app is the error (logged as the `fatal` event before it returns).
+pub fn run(
+    config: &mut Config,
+    pause_for: &dyn Fn(Duration) -> bool,
+    log: &mut dyn Write,
+) -> Result<(), ApiError> {
     let mut w = Worker::new(config, log);
     w.emit(&w.start_line());
     for message in w.config.warnings.clone() {
@@ -160,16 +166,14 @@ pub fn run(config: &mut Config, pause_for: &dyn Fn(Duration) -> bool, log: &mut 
     }
     while !pause_for(Duration::ZERO) {
         let started = Instant::now();
-        let Ok(pause) = w.one_tick(started) else {
-            return EXIT_CONFIG;
-        };
+        let pause = w.one_tick(started).map_err(|Fatal(e)| e)?;
         if pause_for(pause.saturating_sub(started.elapsed())) {
             break;
         }
     }
     let released = w.config.lease.release();
     w.emit(&serde_json::json!({"event": "stop", "reason": "signal", "lease_released": released}));
-    EXIT_STOPPED
+    Ok(())
 }
 
 impl<'a> Worker<'a> {

@@ -234,14 +234,19 @@ fn autoscale(app_dir: &std::path::Path, dry_run: bool) -> i32 {
                     " !     autoscale: {}",
                     redactor.redact(&e.to_string()).replace('\n', "\n !     ")
                 );
-                return autoscale_worker::EXIT_CONFIG;
+                return release_phase::exit::ERROR;
             }
         };
     config
         .warnings
         .extend(autoscale_worker::unknown(std::env::vars().map(|(k, _)| k)));
     watch_the_grace(stop.clone());
-    autoscale_worker::run(&mut config, &|d| stop.sleep(d), &mut std::io::stdout())
+    // Stopped by a signal: 0. A refused token or app was logged (the
+    // `fatal` event): a configuration error.
+    match autoscale_worker::run(&mut config, &|d| stop.sleep(d), &mut std::io::stdout()) {
+        Ok(()) => 0,
+        Err(_) => release_phase::exit::ERROR,
+    }
 }
 
 /// Heroku sends SIGTERM and kills the dyno 30 s later. The worker stops
@@ -260,7 +265,7 @@ fn watch_the_grace(stop: buildkit::process::Stop) {
             "{{\"event\":\"stop\",\"reason\":\"signal\",\"cut_short\":\"a tick was still waiting on a peer {}s after the signal (Heroku kills the dyno at 30s)\"}}",
             CUT_AFTER.as_secs()
         );
-        std::process::exit(autoscale_worker::EXIT_STOPPED);
+        std::process::exit(0);
     });
 }
 

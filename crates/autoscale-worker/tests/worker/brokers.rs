@@ -81,7 +81,7 @@ for n in (1, 2):
     let mut env = env(&api, &target, "redis://127.0.0.1:6379/0");
     env.insert("AUTOSCALE_HEROKU_APP_NAME", name.clone());
     env.insert("AUTOSCALE_WORKER_MAX_WAIT_SECONDS", "60".into());
-    let (log, code) = run_while(app(&pq, &gq).path(), &env, false, |w| {
+    let (log, ended) = run_while(app(&pq, &gq).path(), &env, false, |w| {
         w.until("worker_priority at 3 dynos", |_| {
             api.quantity("worker_priority") == Some(3)
         });
@@ -91,7 +91,7 @@ for n in (1, 2):
         .get_connection()
         .unwrap();
     let _: u64 = redis::cmd("DEL").arg(&pq).query(&mut conn).unwrap();
-    assert_eq!(code, 0, "{log}");
+    assert!(ended.is_ok(), "{log}");
     let tick: serde_json::Value = log
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
@@ -125,8 +125,8 @@ fn a_worker_stopped_cleanly_gives_its_redis_lease_up_for_the_next_one() {
         .unwrap()
         .get_connection()
         .unwrap();
-    let (first, code) = run_ticks(dir.path(), &env, false, 1);
-    assert_eq!(code, autoscale_worker::EXIT_STOPPED, "{first}");
+    let (first, ended) = run_ticks(dir.path(), &env, false, 1);
+    assert!(ended.is_ok(), "{first}");
     assert!(first.contains("\"lease_released\":true"), "{first}");
     let exists: u64 = redis::cmd("EXISTS").arg(&key).query(&mut conn).unwrap();
     assert_eq!(exists, 0, "the lease key is gone: {first}");
@@ -160,9 +160,9 @@ fn a_max_wait_on_rabbitmq_is_said_to_have_no_effect_there() {
     let mut env = env(&api, &target, AMQP);
     env.insert("AUTOSCALE_HEROKU_APP_NAME", name);
     env.insert("AUTOSCALE_WORKER_MAX_WAIT_SECONDS", "60".into());
-    let (log, code) = run_ticks(app(&pq, &gq).path(), &env, true, 1);
+    let (log, ended) = run_ticks(app(&pq, &gq).path(), &env, true, 1);
     delete(&[&pq, &gq]);
-    assert_eq!(code, autoscale_worker::EXIT_STOPPED, "{log}");
+    assert!(ended.is_ok(), "{log}");
     let warning = log
         .lines()
         .find(|l| l.contains("\"event\":\"warning\"") && l.contains("max wait"))
@@ -217,14 +217,14 @@ fn with_the_management_api_jobs_held_by_busy_workers_keep_their_dynos() {
         "http://guest:guest@127.0.0.1:15672".into(),
     );
     // The management API refreshes its counts every 5 s.
-    let (log, code) = run_while(dir.path(), &env, false, |w| {
+    let (log, ended) = run_while(dir.path(), &env, false, |w| {
         w.until("worker_general at 2 dynos", |_| {
             api.quantity("worker_general") == Some(2)
         });
     });
     drop(held);
     delete(&[&pq, &gq]);
-    assert_eq!(code, 0, "{log}");
+    assert!(ended.is_ok(), "{log}");
     assert!(log.contains("ready + unacked"), "{log}");
     assert_eq!(
         api.quantity("worker_general"),

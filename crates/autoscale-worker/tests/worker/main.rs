@@ -159,7 +159,7 @@ impl std::io::Write for SharedLog {
 /// a tick takes longer, and the wait with it.
 struct Running {
     stop: Arc<AtomicBool>,
-    worker: std::thread::JoinHandle<i32>,
+    worker: std::thread::JoinHandle<Result<(), platform_api::ApiError>>,
     log: SharedLog,
 }
 
@@ -197,13 +197,13 @@ impl Running {
         self.until(&format!("{n} ticks"), |log| ticks(log) >= n);
     }
 
-    /// Stop it (as SIGTERM would, between ticks): its log and exit code.
-    fn stop(self) -> (String, i32) {
+    /// Stop it (as SIGTERM would, between ticks): its log and how it ended.
+    fn stop(self) -> (String, Result<(), platform_api::ApiError>) {
         self.stop.store(true, Ordering::SeqCst);
-        let code = self.worker.join().unwrap();
+        let ended = self.worker.join().unwrap();
         let log = String::from_utf8_lossy(&self.log.0.lock().unwrap()).into_owned();
         record(log.as_bytes());
-        (log, code)
+        (log, ended)
     }
 }
 
@@ -231,9 +231,9 @@ fn spawn_worker(
             }
             s.load(Ordering::SeqCst)
         };
-        let code = run(&mut config, &pause, &mut out);
+        let ended = run(&mut config, &pause, &mut out);
         drop(config); // the lease's connection goes with it
-        code
+        ended
     });
     Running { stop, worker, log }
 }
@@ -244,7 +244,7 @@ fn run_while(
     env: &HashMap<&'static str, String>,
     dry_run: bool,
     during: impl FnOnce(&Running),
-) -> (String, i32) {
+) -> (String, Result<(), platform_api::ApiError>) {
     let running = spawn_worker(dir, env, dry_run);
     during(&running);
     running.stop()
@@ -256,7 +256,7 @@ fn run_ticks(
     env: &HashMap<&'static str, String>,
     dry_run: bool,
     n: usize,
-) -> (String, i32) {
+) -> (String, Result<(), platform_api::ApiError>) {
     run_while(dir, env, dry_run, |w| w.until_ticks(n))
 }
 
@@ -284,7 +284,7 @@ fn record(log: &[u8]) {
     }
 }
 
-/// Run the worker while `during` runs, changing nothing else; its log and exit code.
+/// Run the worker while `during` runs, changing nothing else; its log and how it ended.
 fn env(api: &FakeApi, target: &Target, broker: &str) -> HashMap<&'static str, String> {
     HashMap::from([
         ("AUTOSCALE_HEROKU_APP_NAME", "refapp".to_string()),
