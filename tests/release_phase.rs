@@ -818,7 +818,7 @@ fn a_release_lock_held_too_long_fails_the_release_naming_the_holder() {
     holder
         .execute(
             "SELECT pg_advisory_lock($1)",
-            &[&release_phase::lock_key("heldapp")],
+            &[&advisory_key("slipway-release", "heldapp")],
         )
         .unwrap();
     let app = app_with("[_]\nid = \"heldapp\"\n[_.metadata.slipway.release]\nlock-timeout = 1\n[[com.heroku.phase.release]]\ncommand = \"touch\"\nargs = [\"ran\"]\n", &[]);

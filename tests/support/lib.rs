@@ -224,6 +224,21 @@ impl Ran {
     }
 }
 
+/// The PostgreSQL advisory-lock key of a Slipway lock, computed as the SPECs
+/// give it (the first 8 bytes of SHA-256("<namespace>:<name>"), big-endian):
+/// `slipway-release` for the release lock (crates/release-phase/SPEC.md,
+/// `lock-key`), `slipway-autoscale` for the autoscaler's lease
+/// (crates/autoscale/SPEC.md). An operator can compute it the same way.
+pub fn advisory_key(namespace: &str, name: &str) -> i64 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{namespace}:{name}"));
+    i64::from_be_bytes(
+        digest[..8]
+            .try_into()
+            .expect("a SHA-256 digest has 8 bytes and more"),
+    )
+}
+
 pub fn ran(out: &Output) -> Ran {
     record(&out.stdout);
     record(&out.stderr);

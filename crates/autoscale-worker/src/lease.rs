@@ -145,7 +145,7 @@ pub(crate) const PATCH_DEADLINE: Duration = Duration::from_secs(10);
 const STATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS slipway_autoscale_state (app text PRIMARY KEY, state text NOT NULL, saved_at timestamptz NOT NULL DEFAULT now())";
 
 /// The advisory lock's key for an app: its own namespace, apart from the release lock's.
-pub fn lock_key(app: &str) -> i64 {
+pub(crate) fn lock_key(app: &str) -> i64 {
     buildkit::pg::advisory_key("slipway-autoscale", app)
 }
 

@@ -17,7 +17,7 @@ mod names;
 mod run;
 mod webhook;
 pub(crate) use error::WorkerError;
-pub use lease::lock_key;
+
 pub use mail::Mail;
 pub use names::unknown;
 pub use run::run;

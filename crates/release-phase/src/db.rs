@@ -144,7 +144,7 @@ pub(crate) fn describe_pg_error(e: &postgres::Error) -> String {
 }
 
 /// The release lock's advisory key for a lock name (namespace `slipway-release`).
-pub fn lock_key(name: &str) -> i64 {
+pub(crate) fn lock_key(name: &str) -> i64 {
     buildkit::pg::advisory_key("slipway-release", name)
 }
 

@@ -11,7 +11,7 @@ mod db;
 mod error;
 mod runner;
 pub use config::{describe, detect_migration, load, Plan, Step};
-pub use db::lock_key;
+
 pub use error::{exit, ReleaseError};
 pub use runner::step_guard;
 

@@ -345,7 +345,7 @@ fn a_leader_that_loses_its_lease_mid_tick_sends_no_patch_after_the_handover() {
         postgres::NoTls,
     )
     .unwrap();
-    let key = autoscale_worker::lock_key(&app_name);
+    let key = lease_key(&app_name);
     #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
     let (classid, objid) = ((key >> 32) as u32, key as u32);
     let cut: i64 = db
@@ -509,10 +509,7 @@ fn two_apps_autoscalers_each_hold_their_own_lease_and_scale_only_their_app(share
         }
     }
     match shared {
-        Shared::Database => assert_ne!(
-            autoscale_worker::lock_key(&names[0]),
-            autoscale_worker::lock_key(&names[1])
-        ),
+        Shared::Database => assert_ne!(lease_key(&names[0]), lease_key(&names[1])),
         Shared::Redis => {
             assert!(
                 holders.iter().all(Option::is_some),

@@ -261,6 +261,19 @@ fn run_ticks(
 }
 
 /// The lease tests need the local PostgreSQL: absent, they fail saying how to start it.
+/// The lease's PostgreSQL advisory-lock key for an app, computed as
+/// crates/autoscale/SPEC.md gives it (first 8 bytes of
+/// SHA-256("slipway-autoscale:" + app), big-endian), not read from the worker.
+fn lease_key(app: &str) -> i64 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("slipway-autoscale:{app}"));
+    i64::from_be_bytes(
+        digest[..8]
+            .try_into()
+            .expect("a SHA-256 digest has 8 bytes and more"),
+    )
+}
+
 fn require_postgres() {
     assert!(
         std::net::TcpStream::connect("127.0.0.1:5432").is_ok(),
