@@ -7,7 +7,7 @@ use std::fmt;
 /// How serious a diagnostic is. Warnings never stop a build (Heroku accepts
 /// the input), errors do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
+pub(crate) enum Severity {
     Warning,
     Error,
 }

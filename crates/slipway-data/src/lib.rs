@@ -15,7 +15,7 @@ mod error;
 mod project;
 mod release;
 
-pub use diagnostic::{render_all, Diagnostic, Severity};
+pub use diagnostic::{render_all, Diagnostic};
 pub use error::{from_str, TomlError};
 pub use project::{
     AssetsTable, AutoscaleTable, AutoscaleTypeTable, CeleryTable, Collectstatic, ConfigValue,
