@@ -57,7 +57,9 @@ pub(crate) fn post(url: &str, body: &serde_json::Value) -> Delivery {
     loop {
         attempts += 1;
         let left = BUDGET.saturating_sub(started.elapsed());
-        let agent = buildkit::http::agent(left.min(Duration::from_secs(5)));
+        let agent = buildkit::http::agent_config(left.min(Duration::from_secs(5)))
+            .build()
+            .new_agent();
         let (error, retry) = match agent.post(url).send_json(body) {
             Ok(_) => {
                 return Delivery {

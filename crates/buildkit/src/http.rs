@@ -23,17 +23,12 @@ pub fn describe(e: &ureq::Error) -> String {
     }
 }
 
-/// An agent whose every request ends within `timeout` as a whole
-/// (resolving, connecting, sending, waiting for the answer and reading its
-/// body, also on a kept-alive connection): a server that stalls or trickles
-/// its answer cannot hold a caller past it. A 4xx/5xx answer is
-/// `Error::StatusCode`.
-pub fn agent(timeout: std::time::Duration) -> ureq::Agent {
-    agent_config(timeout).build().new_agent()
-}
-
-/// [`agent`]'s configuration, to add to (a caller that reads 4xx/5xx bodies
-/// turns `http_status_as_error` off).
+/// The configuration of an agent whose every request ends within `timeout`
+/// as a whole (resolving, connecting, sending, waiting for the answer and
+/// reading its body, also on a kept-alive connection): a server that stalls
+/// or trickles its answer cannot hold a caller past it. A 4xx/5xx answer is
+/// `Error::StatusCode` unless the caller turns `http_status_as_error` off
+/// (to read those bodies). `.build().new_agent()` makes the agent.
 pub fn agent_config(
     timeout: std::time::Duration,
 ) -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
@@ -51,7 +46,7 @@ mod tests {
     fn a_silent_server_is_a_timeout_a_closed_port_is_refused_and_no_url_is_shown() {
         let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = silent.local_addr().unwrap().port();
-        let agent = agent(Duration::from_millis(300));
+        let agent = agent_config(Duration::from_millis(300)).build().new_agent();
         let e = agent
             .get(&format!("http://user:pw-in-url@127.0.0.1:{port}/x"))
             .call()
