@@ -100,7 +100,7 @@ pub fn load(app_dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Plan
         });
     }
     let project = match Project::read(app_dir) {
-        Ok(p) => p.unwrap_or_else(Project::empty),
+        Ok(p) => p.unwrap_or_default(),
         Err(ReadError::Toml(e)) => return Err(toml_error(&e)),
         Err(ReadError::AppFile(e)) => {
             return Err(ReleaseError::Io {

@@ -43,6 +43,16 @@ pub enum ReadError {
     Toml(#[from] TomlError),
 }
 
+/// An empty descriptor: what an app without a project.toml declares.
+impl Default for Project {
+    fn default() -> Self {
+        Self {
+            file: PROJECT_FILE.to_string(),
+            text: String::new(),
+        }
+    }
+}
+
 impl Project {
     /// The app's project.toml, read safely (never through a link out of the
     /// app); `None` when there is none. A TOML syntax error is reported here.
@@ -60,14 +70,6 @@ impl Project {
             file: file.to_string(),
             text: text.to_string(),
         })
-    }
-
-    /// An empty descriptor (the app has no project.toml).
-    pub fn empty() -> Self {
-        Self {
-            file: PROJECT_FILE.to_string(),
-            text: String::new(),
-        }
     }
 
     pub fn file(&self) -> &str {
@@ -467,7 +469,7 @@ anything = 1
 
     #[test]
     fn an_empty_descriptor_gives_every_default() {
-        let p = Project::empty();
+        let p = Project::default();
         assert_eq!(p.id().unwrap(), None);
         assert!(p.exclude().unwrap().is_empty());
         assert!(p.release_commands().unwrap().is_empty());
