@@ -152,45 +152,29 @@ fn missing_settings_and_unknown_types_are_configuration_errors() {
         .unwrap()
         .to_string();
     assert!(e.contains("AUTOSCALE_HEROKU_APP_NAME is not set"), "{e}");
-    std::fs::write(
-        dir.path().join("project.toml"),
-        "[_.metadata.slipway.autoscale.types.worker_nope]\njobs-per-dyno = 5\n",
-    )
-    .unwrap();
     let env = |k: &str| match k {
         "AUTOSCALE_HEROKU_APP_NAME" => Some("refapp".to_string()),
         "AUTOSCALE_HEROKU_API_KEY" => Some(TOKEN.to_string()),
         "CELERY_BROKER_URL" => Some(AMQP.to_string()),
         _ => None,
     };
-    let e = Config::load(dir.path(), &env, false)
-        .err()
-        .unwrap()
-        .to_string();
+    // The error Config::load stops with, given this project.toml.
+    let refused = |project_toml: &str| {
+        std::fs::write(dir.path().join("project.toml"), project_toml).unwrap();
+        Config::load(dir.path(), &env, false)
+            .err()
+            .unwrap()
+            .to_string()
+    };
+    let e = refused("[_.metadata.slipway.autoscale.types.worker_nope]\njobs-per-dyno = 5\n");
     assert!(e.contains("no process type `worker_nope`"), "{e}");
-    std::fs::write(
-        dir.path().join("project.toml"),
-        "[_.metadata.slipway.autoscale]\njobs_per_dyno = 5\n",
-    )
-    .unwrap();
-    let e = Config::load(dir.path(), &env, false)
-        .err()
-        .unwrap()
-        .to_string();
+    let e = refused("[_.metadata.slipway.autoscale]\njobs_per_dyno = 5\n");
     assert!(
         e.contains("project.toml:2") && e.contains("unknown field `jobs_per_dyno`"),
         "{e}"
     );
     // A file that is not TOML at all: refused the same way, at its line.
-    std::fs::write(
-        dir.path().join("project.toml"),
-        "[_]\nid = \"refapp\"\n[_.metadata.slipway.autoscale\n",
-    )
-    .unwrap();
-    let e = Config::load(dir.path(), &env, false)
-        .err()
-        .unwrap()
-        .to_string();
+    let e = refused("[_]\nid = \"refapp\"\n[_.metadata.slipway.autoscale\n");
     assert!(e.contains("project.toml:3"), "{e}");
 }
 
