@@ -1,12 +1,13 @@
 //! `slipway build`: run packaged Cloud Native Buildpacks over an app, as the
 //! CNB lifecycle (Buildpack API 0.10) would: detect → restore → build → export.
 
+use crate::classic::Flavor;
 use crate::descriptor::BuildpackDir;
 use crate::env::{self, Env, Phase};
 use crate::error::{IoContext, LifecycleError, Result};
 use crate::image::{Api, Image, ImageBuildpack, ImageMetadata, ImageProcess};
 use crate::layers::{export, give_back, layer_types, restore};
-use crate::options::{order_groups, BuildOptions};
+use crate::options::{order_groups, BuildOptions, Runner};
 use crate::order;
 use crate::plan::{self, DetectPlan};
 use crate::platform;
@@ -21,7 +22,19 @@ use std::path::{Path, PathBuf};
 pub(crate) const DETECT_PASS: i32 = 0;
 pub(crate) const DETECT_FAIL: i32 = 100;
 
+/// Build the app as `opts` says, with the runner it names; the image
+/// directory it wrote.
 pub fn build(opts: &BuildOptions) -> Result<PathBuf> {
+    match &opts.runner {
+        Runner::Slipway => build_cnb(opts),
+        Runner::Official(lifecycle_dir) => crate::official::build_official(opts, lifecycle_dir),
+        Runner::ClassicNative => crate::classic::build_classic(opts, Flavor::Native),
+        Runner::ClassicMulti => crate::classic::build_classic(opts, Flavor::Multi),
+    }
+}
+
+/// Slipway's own runner: the lifecycle's phases in this process.
+fn build_cnb(opts: &BuildOptions) -> Result<PathBuf> {
     let order::Order { groups, .. } = order_groups(opts)?;
     // The lock is held until `conclude` has put the right image in place.
     let (image, _app_dir, _lock) = platform::prepare_image(opts)?;

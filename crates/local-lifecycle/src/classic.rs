@@ -29,7 +29,7 @@ use std::process::{Command, Stdio};
 
 /// How a list of classic buildpacks is run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Flavor {
+pub(crate) enum Flavor {
     /// Heroku's native multiple buildpacks (`heroku buildpacks:add`).
     #[default]
     Native,
@@ -89,7 +89,7 @@ fn release_output(bp: &Classic, build_dir: &Path, env: &Env) -> Result<Vec<u8>> 
     Ok(out.stdout)
 }
 
-pub fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<PathBuf> {
+pub(crate) fn build_classic(opts: &BuildOptions, flavor: Flavor) -> Result<PathBuf> {
     // Heroku fetches every buildpack afresh for each build, into a directory
     // of its own: what a compile writes beside itself (`export`) lasts one
     // build and is never seen by another. So the build runs copies, made

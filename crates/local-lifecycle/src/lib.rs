@@ -26,11 +26,9 @@ mod platform;
 mod process;
 
 pub use build::build;
-pub use classic::{build_classic, Flavor};
 pub use error::LifecycleError;
 pub use launch::{run, RunOptions};
 pub use local::{local, LocalOptions};
-pub use official::build_official;
-pub use options::BuildOptions;
+pub use options::{BuildOptions, Runner};
 pub use platform::user_env;
 pub(crate) use process::exit_code;

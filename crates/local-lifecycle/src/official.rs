@@ -49,7 +49,7 @@ const PHASES: [&str; 6] = [
 /// Build with the official lifecycle binaries in `lifecycle_dir` (the
 /// `lifecycle` binary with its phase links, and `launcher`; what
 /// `scripts/official-cnb-tools` builds).
-pub fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<PathBuf> {
+pub(crate) fn build_official(opts: &BuildOptions, lifecycle_dir: &Path) -> Result<PathBuf> {
     let tools = locate(lifecycle_dir)?;
     let order = crate::options::order_groups(opts)?;
     let buildpacks: Vec<BuildpackDir> = order

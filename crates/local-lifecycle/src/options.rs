@@ -18,6 +18,25 @@ pub struct BuildOptions {
     /// `--env` arguments (`KEY=VALUE` or `KEY`).
     pub env: Vec<String>,
     pub clear_cache: bool,
+    /// Who runs the buildpacks.
+    pub runner: Runner,
+}
+
+/// Who runs the buildpacks: the CNB lifecycle (ours or the official one) or
+/// Heroku's classic build.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Runner {
+    /// Slipway's own runner of the CNB lifecycle's phases (`SPEC.md`).
+    #[default]
+    Slipway,
+    /// The official CNB lifecycle's binaries in this directory (`--lifecycle DIR`).
+    Official(PathBuf),
+    /// Heroku classic, as its native multiple buildpacks run them
+    /// (`heroku buildpacks:add`; `--classic native`).
+    ClassicNative,
+    /// Heroku classic, as heroku-buildpack-multi runs them (`.buildpacks`;
+    /// `--classic multi`).
+    ClassicMulti,
 }
 
 /// The groups to detect over: the `--buildpack` list (or the app's

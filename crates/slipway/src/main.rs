@@ -2,7 +2,7 @@
 //! local image directory, and run its processes, without Docker.
 
 use clap::{CommandFactory as _, Parser, Subcommand};
-use local_lifecycle::{BuildOptions, RunOptions};
+use local_lifecycle::{BuildOptions, RunOptions, Runner};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -244,6 +244,12 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
             if classic.is_some() && buildpacks.is_empty() {
                 anyhow::bail!("--classic needs the buildpacks, in order: --buildpack DIR ...");
             }
+            let runner = match (classic, lifecycle) {
+                (Some(ClassicHow::Native), _) => Runner::ClassicNative,
+                (Some(ClassicHow::Multi), _) => Runner::ClassicMulti,
+                (None, Some(dir)) => Runner::Official(dir),
+                (None, None) => Runner::Slipway,
+            };
             let opts = BuildOptions {
                 app_dir,
                 buildpacks,
@@ -251,21 +257,9 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
                 out,
                 env,
                 clear_cache,
+                runner,
             };
-            let built = if let Some(how) = classic {
-                local_lifecycle::build_classic(
-                    &opts,
-                    match how {
-                        ClassicHow::Native => local_lifecycle::Flavor::Native,
-                        ClassicHow::Multi => local_lifecycle::Flavor::Multi,
-                    },
-                )
-            } else if let Some(dir) = &lifecycle {
-                local_lifecycle::build_official(&opts, dir)
-            } else {
-                local_lifecycle::build(&opts)
-            };
-            let image = match built {
+            let image = match local_lifecycle::build(&opts) {
                 Ok(image) => image,
                 Err(e @ local_lifecycle::LifecycleError::Interrupted { signal, .. }) => {
                     eprintln!("slipway: {e}");
