@@ -367,7 +367,7 @@ fn build_secrets_app(order: &[PathBuf], extra: &[&str]) -> (slipway_e2e::Ran, te
     let r = ran(&Command::new(slipway_e2e::slipway())
         .args(&args)
         .env("PATH", path)
-        .envs(slipway_e2e::wheelhouse_env())
+        .envs(slipway_e2e::mirror_env())
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap());

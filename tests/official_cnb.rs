@@ -42,7 +42,8 @@ fn buildpacks(names: &[&str]) -> Vec<PathBuf> {
     names.iter().map(|n| packaged(n)).collect()
 }
 
-/// `slipway build APP -b ... --out OUT [--lifecycle DIR]`, asserting success; its output.
+/// `slipway build APP -b ... --out OUT [--lifecycle DIR]` with the machine's
+/// mirrors, asserting success; its output.
 fn build(app: &Path, bps: &[PathBuf], out: &Path, official: bool) -> String {
     build_with(app, bps, out, official, &[])
 }
@@ -60,7 +61,7 @@ fn build_with(app: &Path, bps: &[PathBuf], out: &Path, official: bool, extra: &[
     if official {
         cmd.arg("--lifecycle").arg(&official_tools().lifecycle_dir);
     }
-    cmd.args(extra);
+    cmd.args(slipway_e2e::mirror_flags()).args(extra);
     let r = ran(&cmd.output().expect("run slipway build"));
     assert_eq!(
         r.code,

@@ -31,8 +31,9 @@
 
 use fake_platform_api::FakeApi;
 use slipway_e2e::{
-    copy_dir, fixture, free_port, packaged, ran, root, seven_types_release_and_autoscale,
-    wheelhouse, wheelhouse_flags, Ran, TestDb, Vhost, REFAPP_FORMATION, SECRET_PASSWORD,
+    copy_dir, fixture, free_port, mirror_flags, packaged, ran, root,
+    seven_types_release_and_autoscale, wheelhouse, Ran, TestDb, Vhost, REFAPP_FORMATION,
+    SECRET_PASSWORD,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -128,11 +129,12 @@ fn pack_build(image: &str, app: &Path, extra: &[&str]) -> Ran {
         "if-not-present",
     ];
     args.extend(s.flags.iter().map(String::as_str));
-    // The Python double's pip installs from the wheelhouse, mounted read-only
-    // at its host path.
+    // Installs come from the machine's mirrors: the Python double's pip from
+    // the wheelhouse, mounted read-only at its host path; npm from the npm
+    // mirror on loopback (the build runs on the host's network).
     let wheels = wheelhouse().to_str().unwrap();
     let volume = format!("{wheels}:{wheels}:ro");
-    let env = wheelhouse_flags();
+    let env = mirror_flags();
     args.extend(env.iter().map(String::as_str));
     args.extend(["--volume", &volume]);
     args.extend(extra);

@@ -598,6 +598,13 @@ fn a_lockfile_pinning_a_version_the_registry_does_not_serve_fails_naming_package
         all.contains("npm view left-pad versions") && all.contains("npm install left-pad@"),
         "{all}"
     );
+    // npm asked the machine's mirror (npm_config_registry in the build env,
+    // as every build here has it), not the registry on the internet.
+    let asked = format!(
+        "GET {}left-pad/-/left-pad-99.99.99.tgz",
+        slipway_e2e::npm_mirror()
+    );
+    assert!(all.contains(&asked), "{all}");
 }
 
 #[test]

@@ -25,6 +25,7 @@ fn build_suite(app: &Path, out: &Path, extra: &[&str]) -> slipway_e2e::Ran {
         .arg("--buildpack")
         .arg(packaged("suite"))
         .args(doubles())
+        .args(slipway_e2e::mirror_flags())
         .args(extra)
         .stdin(Stdio::null());
     ran(&cmd.output().expect("run slipway build"))
@@ -199,6 +200,7 @@ fn the_readmes_project_toml_group_builds_the_reference_app() {
         .arg("--map")
         .arg(format!("slipway/suite={}", packaged("suite").display()))
         .args(doubles())
+        .args(slipway_e2e::mirror_flags())
         .stdin(Stdio::null());
     let r = ran(&cmd.output().unwrap());
     assert_eq!(r.code, 0, "{}", r.all());

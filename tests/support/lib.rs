@@ -280,13 +280,15 @@ pub fn slipway_cmd(args: &[&str]) -> Ran {
         .expect("run slipway"))
 }
 
-/// `slipway build APP -b BP... --out OUT [extra]`, asserting success.
+/// [`build`], asserting success.
 pub fn build_ok(app: &Path, buildpacks: &[PathBuf], out: &Path, extra: &[&str]) -> Ran {
     let r = build(app, buildpacks, out, extra);
     assert_eq!(r.code, 0, "slipway build failed:\n{}", r.all());
     r
 }
 
+/// `slipway build APP -b BP... --out OUT [extra]`, with [`mirror_flags`]: no
+/// install in it reaches PyPI or the npm registry.
 pub fn build(app: &Path, buildpacks: &[PathBuf], out: &Path, extra: &[&str]) -> Ran {
     let mut args: Vec<String> = vec![
         "build".into(),
@@ -298,6 +300,7 @@ pub fn build(app: &Path, buildpacks: &[PathBuf], out: &Path, extra: &[&str]) -> 
         args.push("--buildpack".into());
         args.push(b.display().to_string());
     }
+    args.extend(mirror_flags());
     args.extend(extra.iter().map(|s| (*s).to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     slipway_cmd(&args)
@@ -435,18 +438,17 @@ pub fn refapp_copy() -> tempfile::TempDir {
 }
 
 /// `--map` arguments resolving the suite's Heroku members to their contract
-/// doubles (tests/doubles: the real ones download runtimes), and the build
-/// env that has their pip install from the wheelhouse ([`wheelhouse_flags`]).
+/// doubles (tests/doubles: the real ones download runtimes). A build through
+/// [`build`] also gets the machine's mirrors ([`mirror_flags`]); one run
+/// otherwise adds them itself.
 pub fn doubles() -> Vec<String> {
     let dir = root().join("tests/doubles");
-    let mut args = vec![
+    vec![
         "--map".into(),
         format!("heroku/nodejs={}", dir.join("heroku-nodejs").display()),
         "--map".into(),
         format!("heroku/python={}", dir.join("heroku-python").display()),
-    ];
-    args.extend(wheelhouse_flags());
-    args
+    ]
 }
 
 /// The wheelhouse `scripts/wheelhouse` keeps: every wheel the fixtures'
@@ -468,20 +470,46 @@ pub fn wheelhouse() -> &'static Path {
     })
 }
 
-/// The build env that has pip install from [`wheelhouse`] alone: the Python
-/// doubles' pip reads it as upstream's does (the platform env for
-/// heroku/python, the process env for heroku-buildpack-python).
-pub fn wheelhouse_env() -> [(&'static str, String); 2] {
+/// The npm registry mirror `scripts/npm-mirror` runs on loopback (started
+/// and filled once per machine with what the fixtures' npm and pnpm
+/// lockfiles pin), so no npm or pnpm install in a test reaches the internet.
+pub fn npm_mirror() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let out = Command::new(root().join("scripts/npm-mirror"))
+            .stdin(Stdio::null())
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/npm-mirror");
+        assert!(
+            out.status.success(),
+            "scripts/npm-mirror failed (its error is above)"
+        );
+        String::from_utf8(out.stdout)
+            .expect("a URL")
+            .trim()
+            .to_string()
+    })
+}
+
+/// The build env that has the builds in the tests install from this
+/// machine's mirrors alone: pip from [`wheelhouse`] (the Python doubles' pip
+/// reads it as upstream's does: the platform env for heroku/python, the
+/// process env for heroku-buildpack-python), npm and pnpm from
+/// [`npm_mirror`] (heroku/nodejs and static-assets hand npm the platform env,
+/// the classic buildpacks export the config vars).
+pub fn mirror_env() -> [(&'static str, String); 3] {
     [
         ("PIP_NO_INDEX", "1".into()),
         ("PIP_FIND_LINKS", wheelhouse().display().to_string()),
+        ("npm_config_registry", npm_mirror().to_string()),
     ]
 }
 
-/// [`wheelhouse_env`] as `--env KEY=VALUE` flags, which `slipway build` and
+/// [`mirror_env`] as `--env KEY=VALUE` flags, which `slipway build` and
 /// `pack build` both take (pack hands them to buildpacks as the platform env).
-pub fn wheelhouse_flags() -> Vec<String> {
-    wheelhouse_env()
+pub fn mirror_flags() -> Vec<String> {
+    mirror_env()
         .iter()
         .flat_map(|(key, value)| ["--env".to_string(), format!("{key}={value}")])
         .collect()
