@@ -31,7 +31,7 @@
 
 use fake_platform_api::FakeApi;
 use slipway_e2e::{
-    copy_dir, fixture, free_port, mirror_flags, packaged, ran, root,
+    copy_dir, fixture, free_port, mirror_flags, packaged, ran, root, script_output,
     seven_types_release_and_autoscale, wheelhouse, Ran, TestDb, Vhost, REFAPP_FORMATION,
     SECRET_PASSWORD,
 };
@@ -58,35 +58,20 @@ struct Setup {
 fn setup() -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
     SETUP.get_or_init(|| {
-        let script = root().join("scripts/pack-setup");
-        let out = Command::new(&script)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/pack-setup");
-        assert!(
-            out.status.success(),
-            "scripts/pack-setup failed (its output is above): pack build needs the Docker daemon, the registry and the builder it sets up"
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
+        let why = "pack build needs the Docker daemon, the registry and the builder it sets up";
+        let text = script_output("pack-setup", &[], why);
         let value = |key: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(&format!("export {key}=")))
                 .unwrap_or_else(|| panic!("scripts/pack-setup printed no {key}: {text}"))
                 .to_string()
         };
-        let flags = Command::new(&script)
-            .arg("--print-pack-flags")
-            .output()
-            .expect("scripts/pack-setup --print-pack-flags");
+        let flags = script_output("pack-setup", &["--print-pack-flags"], why);
         Setup {
             pack: PathBuf::from(value("PACK")),
             builder: value("BUILDER"),
             volume_key: value("PACK_VOLUME_KEY"),
-            flags: String::from_utf8(flags.stdout)
-                .unwrap()
-                .split_whitespace()
-                .map(String::from)
-                .collect(),
+            flags: flags.split_whitespace().map(String::from).collect(),
             home: tempfile::tempdir().unwrap(),
         }
     })

@@ -24,23 +24,34 @@ fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
 }
 
+/// What `scripts/<name> [args]` prints on stdout; its failure fails the
+/// test, after its own error on stderr and `why` it was needed.
+pub fn script_output(name: &str, args: &[&str], why: &str) -> String {
+    let out = Command::new(root().join("scripts").join(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("run scripts/{name}: {e}"));
+    assert!(
+        out.status.success(),
+        "scripts/{name} failed (its error is above): {why}"
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 /// Every packaged buildpack (`scripts/package`, i.e. `cargo libcnb package`), once per process.
 fn packaged_all() -> &'static Vec<PathBuf> {
     static DIRS: OnceLock<Vec<PathBuf>> = OnceLock::new();
     DIRS.get_or_init(|| {
-        let out = Command::new(root().join("scripts/package"))
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/package");
-        assert!(
-            out.status.success(),
-            "scripts/package failed (see its output above)"
-        );
-        String::from_utf8(out.stdout)
-            .expect("utf-8 paths")
-            .lines()
-            .map(PathBuf::from)
-            .collect()
+        script_output(
+            "package",
+            &[],
+            "the tests build with the packaged buildpacks",
+        )
+        .lines()
+        .map(PathBuf::from)
+        .collect()
     })
 }
 
@@ -457,16 +468,7 @@ pub fn doubles() -> Vec<String> {
 pub fn wheelhouse() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let out = Command::new(root().join("scripts/wheelhouse"))
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/wheelhouse");
-        assert!(
-            out.status.success(),
-            "scripts/wheelhouse failed (its error is above)"
-        );
-        PathBuf::from(String::from_utf8(out.stdout).expect("a path").trim())
+        PathBuf::from(script_output("wheelhouse", &[], "the builds' pip installs from it").trim())
     })
 }
 
@@ -476,19 +478,13 @@ pub fn wheelhouse() -> &'static Path {
 pub fn npm_mirror() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
     URL.get_or_init(|| {
-        let out = Command::new(root().join("scripts/npm-mirror"))
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("run scripts/npm-mirror");
-        assert!(
-            out.status.success(),
-            "scripts/npm-mirror failed (its error is above)"
-        );
-        String::from_utf8(out.stdout)
-            .expect("a URL")
-            .trim()
-            .to_string()
+        script_output(
+            "npm-mirror",
+            &[],
+            "the builds' npm and pnpm install from it",
+        )
+        .trim()
+        .to_string()
     })
 }
 
